@@ -1,0 +1,42 @@
+// The command-line flags, as data. Names follow K3s wherever K3s has the flag, so that a K3s user's
+// config file and muscle memory carry over. Each flag can also come from the config file (key = long
+// name) and from SKIFF_<NAME> in the environment; the command line wins, then env, then the file.
+import os from 'node:os';
+import path from 'node:path';
+
+export type Command = 'server' | 'agent';
+export type FlagKind = 'string' | 'bool' | 'port' | 'mode' | 'list' | 'url';
+
+export interface FlagSpec {
+  name: string;
+  kind: FlagKind;
+  description: string;
+  commands: readonly Command[];
+  /** The default, computed when needed (it may depend on the user running skiff). */
+  default?: () => string | boolean | number | string[];
+}
+
+const both = ['server', 'agent'] as const;
+
+export function defaultDataDir(): string {
+  return process.getuid?.() === 0 ? '/var/lib/skiff' : path.join(os.homedir(), '.skiff');
+}
+
+export const flags: readonly FlagSpec[] = [
+  { name: 'config', kind: 'string', commands: both, description: 'config file (keys are long flag names)', default: () => '/etc/skiff/config.yaml' },
+  { name: 'debug', kind: 'bool', commands: both, description: 'turn on debug logs', default: () => false },
+  { name: 'data-dir', kind: 'string', commands: both, description: 'folder for state (/var/lib/skiff, or ~/.skiff when not root)', default: defaultDataDir },
+  { name: 'node-name', kind: 'string', commands: both, description: 'node name (default: host name)', default: () => os.hostname() },
+  { name: 'token', kind: 'string', commands: both, description: 'shared secret used to join a server' },
+  { name: 'https-listen-port', kind: 'port', commands: ['server'], description: 'HTTPS listen port', default: () => 6443 },
+  { name: 'bind-address', kind: 'string', commands: ['server'], description: 'address to bind the API server to', default: () => '0.0.0.0' },
+  { name: 'write-kubeconfig', kind: 'string', commands: ['server'], description: 'write the admin kubeconfig to this file', default: () => '/etc/skiff/skiff.yaml' },
+  { name: 'write-kubeconfig-mode', kind: 'mode', commands: ['server'], description: 'file mode of the kubeconfig (octal, e.g. 0644)', default: () => 0o600 },
+  { name: 'tls-san', kind: 'list', commands: ['server'], description: 'extra host names or IPs for the serving certificate', default: () => [] },
+  { name: 'disable-agent', kind: 'bool', commands: ['server'], description: 'do not run a local agent', default: () => false },
+  { name: 'server', kind: 'url', commands: ['agent'], description: 'server to join (https://host:6443)' },
+];
+
+export function flagsFor(command: Command): FlagSpec[] {
+  return flags.filter((f) => f.commands.includes(command));
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// `skiff`: one executable, several roles. Parses the command line and hands over to a role.
+import { Command as Program, CommanderError, Option } from 'commander';
+import { flagsFor, type Command, type FlagSpec } from './flags.js';
+import { resolveSettings, envName, type Settings } from './config.js';
+import { UsageError } from './values.js';
+import { versionText } from './version.js';
+import { StoreOpenError } from '../store/errors.js';
+import { setDebug } from '../log.js';
+
+type Runner = (settings: Settings) => Promise<void>;
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function optionFor(spec: FlagSpec): Option {
+  const valueName = spec.kind === 'bool' ? '' : spec.kind === 'list' ? ' <value>' : ' <value>';
+  const opt = new Option(`--${spec.name}${valueName}`, `${spec.description} [$${envName(spec.name)}]`);
+  if (spec.kind === 'list') opt.argParser(collect);
+  return opt;
+}
+
+function roleCommand(program: Program, name: Command, summary: string, run: Runner): void {
+  const specs = flagsFor(name);
+  const cmd = program.command(name).description(summary);
+  for (const spec of specs) cmd.addOption(optionFor(spec));
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const cli: Record<string, unknown> = {};
+    for (const spec of specs) {
+      const attr = new Option(`--${spec.name}`).attributeName();
+      if (opts[attr] !== undefined) cli[spec.name] = opts[attr];
+    }
+    const settings = resolveSettings(name, cli);
+    setDebug(settings.debug === true);
+    await run(settings);
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Program('skiff')
+    .description('Skiff: a lightweight Kubernetes for small machines')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`skiff: ${str.replace(/^error: /, '')}`) })
+    .showSuggestionAfterError(true);
+
+  program
+    .command('version')
+    .description('print the version, git commit, Node.js version and platform')
+    .action(() => {
+      process.stdout.write(versionText());
+    });
+  roleCommand(program, 'server', 'run the control plane (and a local agent unless --disable-agent)', async (s) => {
+    const { runServer } = await import('../server/server.js');
+    await runServer(s);
+  });
+  roleCommand(program, 'agent', 'run a node that joins a server', async (s) => {
+    const { runAgent } = await import('../agent/agent.js');
+    await runAgent(s);
+  });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`skiff: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof StoreOpenError) {
+      process.stderr.write(`skiff: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`skiff: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

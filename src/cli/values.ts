@@ -1,0 +1,49 @@
+// Parsing one flag value from text (command line, environment) or YAML (config file).
+import type { FlagSpec } from './flags.js';
+
+export class UsageError extends Error {}
+
+export type FlagValue = string | boolean | number | string[];
+
+export function parseFlagValue(spec: FlagSpec, raw: unknown, origin: string): FlagValue {
+  const bad = (why: string): never => {
+    throw new UsageError(`invalid value ${JSON.stringify(raw)} for --${spec.name} (${origin}): ${why}`);
+  };
+  switch (spec.kind) {
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (typeof raw === 'string' && /^(true|1|yes)$/i.test(raw)) return true;
+      if (typeof raw === 'string' && /^(false|0|no|)$/i.test(raw)) return false;
+      return bad('expected true or false');
+    case 'port': {
+      const n = typeof raw === 'number' ? raw : /^\d+$/.test(String(raw)) ? Number(raw) : NaN;
+      if (!Number.isInteger(n) || n < 1 || n > 65535) bad('expected a port number from 1 to 65535');
+      return n;
+    }
+    case 'mode': {
+      // YAML reads 0644 as the decimal 644; both spellings mean octal here.
+      const text = String(raw);
+      if (!/^0?[0-7]{3}$/.test(text)) bad('expected an octal file mode such as 0600');
+      return parseInt(text, 8);
+    }
+    case 'list': {
+      const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+      return items.map((s) => s.trim()).filter((s) => s !== '');
+    }
+    case 'url': {
+      const text = String(raw);
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        return bad('expected a URL such as https://server:6443');
+      }
+      if (url.protocol !== 'https:') bad('the server URL must use https');
+      return text;
+    }
+    case 'string':
+      if (typeof raw === 'object' && raw !== null) bad('expected a single value');
+      if (String(raw) === '') bad('must not be empty');
+      return String(raw);
+  }
+}

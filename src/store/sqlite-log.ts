@@ -1,0 +1,203 @@
+// The append-only revision log in SQLite. Every write is a new row whose id is the new global
+// revision, as kine does. Only this module speaks SQL; callers see rows, not statements.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreOpenError } from './errors.js';
+import { nativeBinding } from './native-binding.js';
+
+export interface Row {
+  id: number;
+  name: string;
+  created: number;
+  deleted: number;
+  create_revision: number;
+  prev_revision: number;
+  lease: number;
+  value: Buffer;
+}
+
+/** A row joined with the value it replaced (null when there was none or it was compacted). */
+export interface RowWithPrev extends Row {
+  prev_value: Buffer | null;
+  prev_create_revision: number | null;
+  prev_lease: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS kine (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  deleted INTEGER NOT NULL,
+  create_revision INTEGER NOT NULL,
+  prev_revision INTEGER NOT NULL,
+  lease INTEGER NOT NULL,
+  value BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kine_name_id ON kine (name, id);
+CREATE INDEX IF NOT EXISTS kine_lease ON kine (lease) WHERE lease != 0;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL);
+`;
+
+const WITH_PREV = `SELECT k.*, p.value AS prev_value, p.create_revision AS prev_create_revision, p.lease AS prev_lease
+  FROM kine k LEFT JOIN kine p ON p.id = k.prev_revision AND p.deleted = 0`;
+
+/** The smallest string greater than every string that starts with `prefix`. */
+export function prefixEnd(prefix: string): string {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  if (prefix.length > 0 && last < 0xd7ff) return prefix.slice(0, -1) + String.fromCharCode(last + 1);
+  return prefix + '\u{10ffff}';
+}
+
+function openDatabase(file: string): Database.Database {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  let db: Database.Database;
+  try {
+    db = new Database(file, { nativeBinding: nativeBinding() });
+  } catch (err) {
+    throw new StoreOpenError(`cannot open datastore ${file}: ${(err as Error).message}`);
+  }
+  try {
+    // Exclusive locking holds an OS lock for the connection's life, so a second server on the same
+    // data dir is refused, and the kernel drops the lock if this process dies.
+    db.pragma('busy_timeout = 0');
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.exec('BEGIN IMMEDIATE; COMMIT');
+  } catch (err) {
+    db.close();
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_BUSY') throw new StoreOpenError(`datastore ${file} is in use by another running skiff server`);
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new StoreOpenError(`datastore ${file} is corrupt (not a database): left untouched`);
+    throw new StoreOpenError(`cannot open datastore ${file}: ${(err as Error).message}`);
+  }
+  let check: string;
+  try {
+    check = db.pragma('quick_check', { simple: true }) as string;
+  } catch (err) {
+    check = (err as Error).message;
+  }
+  if (check !== 'ok') {
+    db.close();
+    throw new StoreOpenError(`datastore ${file} is corrupt (${check}): left untouched`);
+  }
+  // FULL: a commit is fsynced before it is acknowledged (NORMAL would lose the last commits on power loss).
+  db.pragma('synchronous = FULL');
+  db.exec(SCHEMA);
+  return db;
+}
+
+export class SqliteLog {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(readonly file: string) {
+    this.db = openDatabase(file);
+    const db = this.db;
+    this.stmts = {
+      insert: db.prepare(
+        'INSERT INTO kine (name, created, deleted, create_revision, prev_revision, lease, value) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      latest: db.prepare<[string], Row>('SELECT * FROM kine WHERE name = ? ORDER BY id DESC LIMIT 1'),
+      latestAt: db.prepare<[string, number], Row>('SELECT * FROM kine WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1'),
+      list: db.prepare<[string, string, number, string, number], Row>(
+        `SELECT k.* FROM kine k JOIN (
+           SELECT MAX(id) AS id FROM kine WHERE name >= ? AND name < ? AND id <= ? AND name > ? GROUP BY name
+         ) m ON k.id = m.id WHERE k.deleted = 0 ORDER BY k.name LIMIT ?`,
+      ),
+      count: db.prepare<[string, string], { n: number }>(
+        `SELECT COUNT(*) AS n FROM kine k JOIN (
+           SELECT MAX(id) AS id FROM kine WHERE name >= ? AND name < ? GROUP BY name
+         ) m ON k.id = m.id WHERE k.deleted = 0`,
+      ),
+      since: db.prepare<[number, string, string, number], RowWithPrev>(
+        `${WITH_PREV} WHERE k.id >= ? AND k.name >= ? AND k.name < ? ORDER BY k.id LIMIT ?`,
+      ),
+      maxId: db.prepare<[], { id: number | null }>('SELECT MAX(id) AS id FROM kine'),
+      sequence: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'kine'"),
+      getMeta: db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      // A row that some later row replaced is history; so is a tombstone. Rows newer than the
+      // compaction point keep their predecessor, which is the latest row at or before it.
+      compactReplaced: db.prepare(
+        'DELETE FROM kine WHERE id IN (SELECT prev_revision FROM kine WHERE id > ? AND id <= ? AND prev_revision != 0)',
+      ),
+      compactTombstones: db.prepare('DELETE FROM kine WHERE id > ? AND id <= ? AND deleted = 1'),
+      leaseKeys: db.prepare<[number], Row>(
+        `SELECT k.* FROM kine k WHERE k.lease = ? AND k.deleted = 0
+           AND k.id = (SELECT MAX(id) FROM kine WHERE name = k.name)`,
+      ),
+      insertLease: db.prepare('INSERT INTO leases (id, ttl) VALUES (?, ?)'),
+      deleteLease: db.prepare('DELETE FROM leases WHERE id = ?'),
+      allLeases: db.prepare<[], { id: number; ttl: number }>('SELECT id, ttl FROM leases'),
+    };
+  }
+
+  /** The newest revision ever written (ids are never reused, even after compaction). */
+  currentRevision(): number {
+    return this.stmts.sequence.get()?.seq ?? this.stmts.maxId.get()?.id ?? 0;
+  }
+
+  latest(name: string, revision?: number): Row | undefined {
+    return revision ? this.stmts.latestAt.get(name, revision) : this.stmts.latest.get(name);
+  }
+
+  /** Live keys under a prefix as of `revision`, in key order, starting after `after`. */
+  list(prefix: string, revision: number, after: string, limit: number): Row[] {
+    return this.stmts.list.all(prefix, prefixEnd(prefix), revision, after, limit);
+  }
+
+  count(prefix: string): number {
+    return this.stmts.count.get(prefix, prefixEnd(prefix))!.n;
+  }
+
+  /** Rows under a prefix from `revision` on, each with the value it replaced. */
+  since(prefix: string, revision: number, limit: number): RowWithPrev[] {
+    return this.stmts.since.all(revision, prefix, prefixEnd(prefix), limit);
+  }
+
+  append(row: Omit<Row, 'id'>): number {
+    const r = this.stmts.insert.run(row.name, row.created, row.deleted, row.create_revision, row.prev_revision, row.lease, row.value);
+    return Number(r.lastInsertRowid);
+  }
+
+  /** Runs fn in one transaction: one fsync for every write inside it. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  meta(key: string): number {
+    return this.stmts.getMeta.get(key)?.value ?? 0;
+  }
+
+  setMeta(key: string, value: number): void {
+    this.stmts.setMeta.run(key, value);
+  }
+
+  /** Deletes superseded rows and tombstones with from < id <= to; returns how many went. */
+  compactRange(from: number, to: number): number {
+    return this.stmts.compactReplaced.run(from, to).changes + this.stmts.compactTombstones.run(from, to).changes;
+  }
+
+  keysOfLease(lease: number): Row[] {
+    return this.stmts.leaseKeys.all(lease);
+  }
+
+  saveLease(id: number, ttl: number): void {
+    this.stmts.insertLease.run(id, ttl);
+  }
+
+  dropLease(id: number): void {
+    this.stmts.deleteLease.run(id);
+  }
+
+  leases(): { id: number; ttl: number }[] {
+    return this.stmts.allLeases.all();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

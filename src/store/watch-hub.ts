@@ -1,0 +1,101 @@
+// Fan-out of committed events to watchers. Each watcher has its own queue, so a slow reader never
+// holds up writers or other watchers; one that falls too far behind is closed with an error.
+import { WatcherTooSlowError } from './errors.js';
+import type { WatchEvent, Watcher } from './types.js';
+
+class WatchStream implements Watcher {
+  private readonly queue: WatchEvent[][] = [];
+  private queued = 0;
+  private ended = false;
+  private error: Error | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    readonly prefix: string,
+    private readonly fromRevision: number,
+    private readonly limit: number,
+    private readonly onClose: (w: WatchStream) => void,
+  ) {}
+
+  push(events: WatchEvent[]): void {
+    if (this.ended) return;
+    const mine = events.filter((e) => e.kv.modRevision >= this.fromRevision && e.kv.key.startsWith(this.prefix));
+    if (mine.length === 0) return;
+    if (this.queued + mine.length > this.limit) {
+      this.finish(new WatcherTooSlowError(this.prefix, this.queued + mine.length));
+      return;
+    }
+    this.enqueue(mine);
+  }
+
+  /** History replayed at the start is queued whole: the limit is for live events piling up. */
+  enqueue(events: WatchEvent[]): void {
+    this.queued += events.length;
+    this.queue.push(events);
+    this.signal();
+  }
+
+  close(): void {
+    this.finish();
+  }
+
+  finish(error?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    this.onClose(this);
+    this.signal();
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<WatchEvent[]> {
+    try {
+      for (;;) {
+        const batch = this.queue.shift();
+        if (batch) {
+          this.queued -= batch.length;
+          yield batch;
+        } else if (this.ended) {
+          if (this.error) throw this.error;
+          return;
+        } else {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+        }
+      }
+    } finally {
+      this.close();
+    }
+  }
+}
+
+export class WatchHub {
+  private readonly streams = new Set<WatchStream>();
+
+  constructor(private readonly bufferLimit: number) {}
+
+  /** A new stream that first yields `backlog`, then every published event from `fromRevision` on. */
+  add(prefix: string, fromRevision: number, backlog: WatchEvent[]): Watcher {
+    const stream = new WatchStream(prefix, fromRevision, this.bufferLimit, (w) => this.streams.delete(w));
+    this.streams.add(stream);
+    if (backlog.length > 0) stream.enqueue(backlog);
+    return stream;
+  }
+
+  publish(events: WatchEvent[]): void {
+    if (events.length === 0) return;
+    for (const stream of this.streams) stream.push(events);
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  closeAll(): void {
+    for (const stream of [...this.streams]) stream.finish();
+  }
+}

@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { resolveSettings } from '../../src/cli/config.js';
+import { runSkiff, spawnTs, waitForLine } from '../helpers/run.js';
+import { tempDir } from '../helpers/tmp.js';
+
+t.test('skiff version prints version, commit, node and platform', async (t) => {
+  const r = await runSkiff(['version']);
+  t.equal(r.code, 0);
+  t.match(r.stdout, /^skiff version v\d+\.\d+\.\d+ \([0-9a-f]{12}|unknown\)\n/);
+  t.match(r.stdout, new RegExp(`node ${process.version.replace(/\./g, '\\.')}\n`));
+  t.match(r.stdout, new RegExp(`platform ${process.platform}/${process.arch}`));
+});
+
+t.test('--help on each command lists its flags', async (t) => {
+  const top = await runSkiff(['--help']);
+  t.equal(top.code, 0);
+  t.match(top.stdout, /server/);
+  t.match(top.stdout, /agent/);
+  const server = await runSkiff(['server', '--help']);
+  t.equal(server.code, 0);
+  for (const flag of ['--data-dir', '--https-listen-port', '--bind-address', '--write-kubeconfig', '--write-kubeconfig-mode', '--token', '--node-name', '--disable-agent', '--debug', '--config']) {
+    t.match(server.stdout, flag);
+  }
+  const agent = await runSkiff(['agent', '--help']);
+  t.equal(agent.code, 0);
+  t.match(agent.stdout, /--server/);
+  t.notMatch(agent.stdout, /--https-listen-port/);
+});
+
+t.test('bad command lines: one clear line, exit 2', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['server', '--no-such-flag'], /unknown option '--no-such-flag'/],
+    [['server', '--https-listen-port', 'abc'], /invalid value "abc" for --https-listen-port \(command line\): expected a port number/],
+    [['server', '--https-listen-port', '70000'], /--https-listen-port/],
+    [['server', '--write-kubeconfig-mode', '999'], /--write-kubeconfig-mode/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['agent', '--server', 'ftp://x'], /--server .*https/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await runSkiff(args);
+    t.equal(r.code, 2, args.join(' '));
+    t.match(r.stderr, re, args.join(' '));
+    t.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+  }
+});
+
+t.test('config file problems: one clear line, exit 2', async (t) => {
+  const dir = tempDir(t);
+  const unknownKey = path.join(dir, 'unknown.yaml');
+  fs.writeFileSync(unknownKey, 'data-dir: /tmp/x\nfavourite-colour: blue\n');
+  const badYaml = path.join(dir, 'bad.yaml');
+  fs.writeFileSync(badYaml, 'data-dir: [unclosed\n');
+  const badValue = path.join(dir, 'value.yaml');
+  fs.writeFileSync(badValue, 'https-listen-port: lots\n');
+  const cases: [string, RegExp][] = [
+    [path.join(dir, 'missing.yaml'), /cannot read config file .*missing\.yaml: no such file/],
+    [dir, /cannot read config file .*: it is a directory/],
+    [unknownKey, /unknown key "favourite-colour"/],
+    [badYaml, /bad\.yaml is not valid YAML/],
+    [badValue, /invalid value "lots" for --https-listen-port \(config file .*value\.yaml\)/],
+  ];
+  for (const [file, re] of cases) {
+    const r = await runSkiff(['server', '--config', file]);
+    t.equal(r.code, 2, file);
+    t.match(r.stderr, re);
+    t.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
+
+t.test('precedence: flag > environment > config file > default', async (t) => {
+  const dir = tempDir(t);
+  const config = path.join(dir, 'config.yaml');
+  fs.writeFileSync(config, 'https-listen-port: 7001\nbind-address: 10.0.0.1\nnode-name: from-file\ntls-san: [a.example, b.example]\nwrite-kubeconfig-mode: "0644"\n');
+  const env = { SKIFF_CONFIG: config, SKIFF_BIND_ADDRESS: '10.0.0.2', SKIFF_DISABLE_AGENT: 'true' };
+  const s = resolveSettings('server', { 'node-name': 'from-flag' }, env);
+  t.equal(s['https-listen-port'], 7001, 'file beats default');
+  t.equal(s['bind-address'], '10.0.0.2', 'env beats file');
+  t.equal(s['node-name'], 'from-flag', 'flag beats file');
+  t.same(s['tls-san'], ['a.example', 'b.example']);
+  t.equal(s['write-kubeconfig-mode'], 0o644);
+  t.equal(s['disable-agent'], true);
+  t.equal(s['data-dir'], process.getuid?.() === 0 ? '/var/lib/skiff' : path.join(process.env.HOME!, '.skiff'));
+  t.equal(s.debug, false);
+  t.equal(resolveSettings('server', {}, { SKIFF_CONFIG: '/dev/null' })['https-listen-port'], 6443, 'the default');
+});
+
+t.test('skiff server opens its datastore under --data-dir and stops on SIGTERM', async (t) => {
+  const dataDir = path.join(tempDir(t), 'data');
+  const child = spawnTs('src/cli/main.ts', ['server', '--data-dir', dataDir, '--config', '/dev/null']);
+  t.teardown(() => child.kill('SIGKILL'));
+  const line = await waitForLine(child, /skiff server ready/);
+  t.match(JSON.parse(line), { level: 30, msg: 'skiff server ready', dbFile: path.join(dataDir, 'server/db/state.db') });
+  const second = await runSkiff(['server', '--data-dir', dataDir, '--config', '/dev/null']);
+  t.equal(second.code, 1, 'a second server on the same data dir is refused');
+  t.match(second.stderr, /^skiff: datastore .* is in use by another running skiff server\n$/);
+  child.kill('SIGTERM');
+  const code = await new Promise((r) => child.on('exit', r));
+  t.equal(code, 0);
+  t.ok(fs.existsSync(path.join(dataDir, 'server/db/state.db')));
+});
+
+t.test('skiff agent: missing settings are usage errors', async (t) => {
+  const r = await runSkiff(['agent', '--config', '/dev/null']);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /needs --server/);
+});

@@ -1,0 +1,55 @@
+import t from 'tap';
+import { CompactedError } from '../../src/store/index.js';
+import { b, newStore } from './helpers.js';
+
+t.test('compaction removes history but keeps the current state', async (t) => {
+  const { store } = await newStore(t);
+  await store.create('/a', b('1'));
+  await store.update('/a', b('2'));
+  await store.create('/b', b('1'));
+  await store.delete('/b');
+  await store.create('/c', b('1'));
+  const rev = store.currentRevision();
+  t.equal(await store.compact(), rev);
+  t.equal(store.compactRevision(), rev);
+  t.equal((await store.get('/a'))!.value.toString(), '2');
+  t.equal(await store.get('/b'), undefined);
+  t.same((await store.list('/')).items.map((kv) => kv.key), ['/a', '/c']);
+  await t.rejects(store.get('/a', { revision: 1 }), CompactedError);
+  await store.update('/a', b('3'));
+  t.equal(store.currentRevision(), rev + 1, 'revisions continue after compaction');
+});
+
+t.test('a write after compaction still reports the compacted previous value', async (t) => {
+  const { store } = await newStore(t);
+  await store.create('/k', b('kept'));
+  await store.update('/k', b('latest'));
+  await store.compact();
+  const events: string[] = [];
+  const w = store.watch('/k', { fromRevision: store.currentRevision() + 1 });
+  await store.delete('/k');
+  for await (const batch of w) {
+    for (const e of batch) events.push(`${e.type} prev=${e.prev?.value.toString()}`);
+    break;
+  }
+  t.same(events, ['delete prev=latest']);
+});
+
+t.test('compacting in steps and at an older revision', async (t) => {
+  const { store } = await newStore(t);
+  for (let i = 0; i < 30; i++) await store.update('/hot', b(String(i))).catch(() => store.create('/hot', b(String(i))));
+  t.equal(await store.compact(10), 10);
+  t.equal(await store.compact(5), 10, 'compacting below the compacted revision is a no-op');
+  t.equal((await store.get('/hot', { revision: 11 }))!.value.toString(), '10');
+  await t.rejects(store.get('/hot', { revision: 10 }), CompactedError);
+});
+
+t.test('automatic compaction keeps one interval of history', async (t) => {
+  const { store } = await newStore(t, { compactIntervalMs: 100 });
+  await store.create('/x', b('1'));
+  await store.update('/x', b('2'));
+  for (let waited = 0; store.compactRevision() < 2 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  t.equal(store.compactRevision(), 2, 'history from before the previous tick is compacted');
+  await store.update('/x', b('3'));
+  t.equal((await store.get('/x', { revision: 3 }))!.value.toString(), '3');
+});

@@ -1,0 +1,46 @@
+import t from 'tap';
+import { LeaseNotFoundError } from '../../src/store/index.js';
+import { b, newStore, summary, take } from './helpers.js';
+import { openSqliteStore } from '../../src/store/index.js';
+
+t.test('keys on an expired lease are deleted with delete events', async (t) => {
+  const { store } = await newStore(t, { leaseCheckIntervalMs: 50 });
+  const lease = await store.grantLease(1);
+  await store.create('/leased/a', b('a'), { lease });
+  await store.create('/leased/b', b('b'), { lease });
+  await store.create('/leased/forever', b('c'));
+  t.equal((await store.get('/leased/a'))!.lease, lease);
+  const w = store.watch('/leased/');
+  const events = await take(w, 2);
+  t.same(summary(events).sort(), ['delete /leased/a@4', 'delete /leased/b@5'].sort());
+  t.equal(events[0]!.prev!.value.toString().length, 1);
+  t.equal(await store.get('/leased/a'), undefined);
+  t.ok(await store.get('/leased/forever'));
+  await t.rejects(store.keepAliveLease(lease), LeaseNotFoundError);
+});
+
+t.test('keep-alive holds a lease; revoke deletes its keys at once', async (t) => {
+  const { store } = await newStore(t, { leaseCheckIntervalMs: 50 });
+  const lease = await store.grantLease(1);
+  await store.create('/k', b('v'), { lease });
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 300));
+    await store.keepAliveLease(lease);
+  }
+  t.ok(await store.get('/k'), 'alive after 1.8 s of keep-alives on a 1 s lease');
+  await store.revokeLease(lease);
+  t.equal(await store.get('/k'), undefined);
+  await t.rejects(store.create('/k2', b('v'), { lease }), LeaseNotFoundError);
+});
+
+t.test('leases survive a restart', async (t) => {
+  const { store, file } = await newStore(t);
+  const lease = await store.grantLease(60);
+  await store.create('/k', b('v'), { lease });
+  await store.close();
+  const again = await openSqliteStore({ file, leaseCheckIntervalMs: 50 });
+  t.teardown(() => again.close());
+  await again.keepAliveLease(lease);
+  await again.revokeLease(lease);
+  t.equal(await again.get('/k'), undefined);
+});
