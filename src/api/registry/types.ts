@@ -1,0 +1,60 @@
+// What the API knows about one kind. Adding a kind is adding one of these, never a new handler.
+import type { FieldError } from '../errors.js';
+import type { KObject } from '../object.js';
+
+export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
+
+export const allVerbs: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+export interface TableColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  /** 'name' for the NAME column; otherwise empty. */
+  format?: string;
+  description: string;
+  /** 0: always shown; 1: only with -o wide. */
+  priority: number;
+  /** The cell value for an object; `now` lets AGE-like columns be computed and tested. */
+  cell: (obj: KObject, now: Date) => string | number | boolean | null;
+}
+
+export interface ScaleSubresource {
+  /** Dotted paths, as in a CRD's scale subresource: `.spec.replicas`. */
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  labelSelectorPath?: string;
+}
+
+export interface ResourceDef {
+  group: string; // '' for the core group
+  version: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  /** Default: all verbs. */
+  verbs?: readonly Verb[];
+  /** The /status subresource exists and the main endpoint ignores status changes. */
+  statusSubresource?: boolean;
+  scale?: ScaleSubresource;
+  /** Subresources served by special handlers (pods/log, pods/exec, serviceaccounts/token, ...). */
+  extraSubresources?: { name: string; kind: string; group?: string; version?: string; verbs: readonly string[] }[];
+  /** Field selector fields beyond metadata.name and metadata.namespace. */
+  selectableFields?: Record<string, (obj: KObject) => string | undefined>;
+  /** Table columns after NAME (NAME is implicit) and, unless `noAge`, before a final AGE. */
+  columns?: TableColumn[];
+  /** Fill in defaults, in place, as Kubernetes does on create and update. */
+  defaults?: (obj: KObject) => void;
+  /** Field errors for an object about to be stored (`old` on update). */
+  validate?: (obj: KObject, old?: KObject) => FieldError[];
+  /** The OpenAPI definition name, e.g. `io.k8s.api.apps.v1.Deployment`. */
+  schemaName?: string;
+  /** Key prefix under /registry; default `plural` for built-in kinds, `group/plural` for custom ones. */
+  storagePrefix?: string;
+  /** Custom resources come and go with their CRD. */
+  custom?: boolean;
+  /** Kinds that are not stored, only created (reviews, token requests). */
+  virtual?: boolean;
+}
