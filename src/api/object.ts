@@ -1,10 +1,13 @@
 // The shape every Kubernetes object shares; kind-specific fields stay untyped at this layer.
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 
+/** ObjectMeta without kubernetes-types' read-only markers: the server is the one who writes them. */
+export type Meta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
+
 export interface KObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: ObjectMeta;
+  metadata?: Meta;
   [field: string]: unknown;
 }
 
@@ -12,7 +15,7 @@ export interface KObject {
 export interface StoredObject extends KObject {
   apiVersion: string;
   kind: string;
-  metadata: ObjectMeta & { name: string; uid: string; resourceVersion: string; creationTimestamp: string };
+  metadata: Meta & { name: string; uid: string; resourceVersion: string; creationTimestamp: string };
 }
 
 export function apiVersionOf(group: string, version: string): string {

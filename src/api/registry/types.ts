@@ -45,6 +45,7 @@ export interface ResourceDef {
   selectableFields?: Record<string, (obj: KObject) => string | undefined>;
   /** Table columns after NAME (NAME is implicit) and, unless `noAge`, before a final AGE. */
   columns?: TableColumn[];
+  noAge?: boolean;
   /** Fill in defaults, in place, as Kubernetes does on create and update. */
   defaults?: (obj: KObject) => void;
   /** Field errors for an object about to be stored (`old` on update). */

@@ -1,0 +1,201 @@
+// Kubernetes object semantics over the datastore, for any registered kind: create, read, list,
+// update (optimistic concurrency), guaranteed update for patches, and the start of deletion.
+import type { Store } from '../../store/index.js';
+import { ApiError, alreadyExists, conflict, invalid, notFound, type FieldError } from '../errors.js';
+import { prepareForCreate, prepareForUpdate } from '../metadata.js';
+import { apiVersionOf, type KObject, type StoredObject } from '../object.js';
+import type { ResourceDef } from '../registry/types.js';
+import { decode, encode, keyFor } from './codec.js';
+import { MODIFIED, toApiError } from './errors.js';
+import { objectFilter, type ListQuery } from './filter.js';
+
+export interface WriteContext {
+  dryRun?: boolean;
+  now?: Date;
+}
+
+/** Kind-specific steps around a write (allocations, cross-object checks), kept out of this file. */
+export interface Admission {
+  /** After defaulting and before validation; may change the object or throw an ApiError. */
+  admit?(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void>;
+  /** After an object is gone from the datastore. */
+  released?(def: ResourceDef, obj: StoredObject): Promise<void>;
+}
+
+export interface ListResult {
+  items: StoredObject[];
+  resourceVersion: string;
+  continue?: string;
+}
+
+const resourceName = (def: ResourceDef) => ({ group: def.group, resource: def.plural });
+
+function validationFailed(def: ResourceDef, obj: KObject, errors: FieldError[]): ApiError {
+  return invalid(def.kind, def.group, obj.metadata?.name ?? '', errors);
+}
+
+export class ObjectStore {
+  constructor(
+    readonly store: Store,
+    private readonly admission: Admission = {},
+  ) {}
+
+  currentResourceVersion(): string {
+    return String(this.store.currentRevision());
+  }
+
+  async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject> {
+    const kv = await this.store.get(keyFor(def, namespace, name));
+    if (!kv) throw notFound(resourceName(def), name);
+    return decode(kv);
+  }
+
+  async tryGet(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject | undefined> {
+    const kv = await this.store.get(keyFor(def, namespace, name));
+    return kv && decode(kv);
+  }
+
+  async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
+    const match = objectFilter(def, q);
+    const items: StoredObject[] = [];
+    let token = q.continue;
+    let revision = q.resourceVersionMatch === 'Exact' && q.resourceVersion ? Number(q.resourceVersion) : undefined;
+    let readAt = 0;
+    // With a selector, keep reading pages until `limit` objects matched, as Kubernetes does.
+    try {
+      for (;;) {
+        const page = await this.store.list(keyFor(def, namespace), { limit: q.limit, continue: token, revision });
+        readAt = page.revision;
+        revision = page.revision;
+        for (const kv of page.items) {
+          const obj = decode(kv);
+          if (match(obj)) items.push(obj);
+        }
+        token = page.continue;
+        if (!token || !q.limit || items.length >= q.limit) break;
+      }
+    } catch (err) {
+      throw toApiError(err, resourceName(def), '');
+    }
+    return { items, resourceVersion: String(readAt), continue: token };
+  }
+
+  private async checkNamespace(def: ResourceDef, namespace: string | undefined): Promise<void> {
+    if (!def.namespaced || namespace === undefined) return;
+    const kv = await this.store.get(`/registry/namespaces/${namespace}`);
+    if (!kv) throw notFound({ group: '', resource: 'namespaces' }, namespace);
+    const ns = decode(kv) as KObject & { status?: { phase?: string } };
+    if (ns.status?.phase === 'Terminating' || ns.metadata?.deletionTimestamp) {
+      throw new ApiError(403, 'Forbidden', `${def.plural}${def.group ? '.' + def.group : ''} "${ns.metadata?.name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+      });
+    }
+  }
+
+  /** Defaults, admission and validation: what every write goes through before it is stored. */
+  private async admit(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void> {
+    obj.apiVersion = apiVersionOf(def.group, def.version);
+    obj.kind = def.kind;
+    def.defaults?.(obj);
+    await this.admission.admit?.(def, obj, old, ctx);
+    const errors = def.validate?.(obj, old) ?? [];
+    if (errors.length > 0) throw validationFailed(def, obj, errors);
+  }
+
+  async create(def: ResourceDef, namespace: string | undefined, input: KObject, ctx: WriteContext = {}): Promise<StoredObject> {
+    const obj: KObject = structuredClone(input);
+    obj.metadata ??= {};
+    if (def.namespaced) obj.metadata.namespace = namespace;
+    else delete obj.metadata.namespace;
+    prepareForCreate(obj, ctx.now);
+    await this.checkNamespace(def, namespace);
+    await this.admit(def, obj, undefined, ctx);
+    const name = obj.metadata.name!;
+    if (ctx.dryRun) {
+      if (await this.tryGet(def, namespace, name)) throw alreadyExists(resourceName(def), name);
+      return { ...obj, metadata: { ...obj.metadata } } as StoredObject;
+    }
+    try {
+      const { revision } = await this.store.create(keyFor(def, namespace, name), encode(obj));
+      return decode({ value: encode(obj), modRevision: revision });
+    } catch (err) {
+      throw toApiError(err, resourceName(def), name);
+    }
+  }
+
+  /**
+   * Replaces an object. `next.metadata.resourceVersion`, when given, must match the stored one.
+   * An object that is being deleted and has no finalizers left is removed instead.
+   */
+  async update(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    next: KObject,
+    ctx: WriteContext & { toStatus?: boolean } = {},
+  ): Promise<StoredObject> {
+    const old = await this.get(def, namespace, name);
+    const wanted = next.metadata?.resourceVersion;
+    if (wanted && wanted !== old.metadata.resourceVersion) throw conflict(resourceName(def), name, MODIFIED);
+    const obj = prepareForUpdate(old, structuredClone(next), { statusSubresource: !!def.statusSubresource, toStatus: !!ctx.toStatus });
+    await this.admit(def, obj, old, ctx);
+    if (ctx.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion } } as StoredObject;
+    const key = keyFor(def, namespace, name);
+    const expected = Number(old.metadata.resourceVersion);
+    try {
+      if (obj.metadata!.deletionTimestamp && !(obj.metadata!.finalizers?.length) && !obj.metadata!.deletionGracePeriodSeconds) {
+        const { revision } = await this.store.delete(key, expected);
+        await this.admission.released?.(def, old);
+        return decode({ value: encode(obj), modRevision: revision });
+      }
+      const { revision } = await this.store.update(key, encode(obj), expected);
+      return decode({ value: encode(obj), modRevision: revision });
+    } catch (err) {
+      throw toApiError(err, resourceName(def), name);
+    }
+  }
+
+  /** Reads, applies `change`, writes; on a concurrent write, reads again and retries. */
+  async guaranteedUpdate(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    change: (current: StoredObject) => Promise<KObject> | KObject,
+    ctx: WriteContext & { toStatus?: boolean } = {},
+  ): Promise<StoredObject> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.get(def, namespace, name);
+      const next = await change(structuredClone(current));
+      next.metadata = { ...next.metadata, resourceVersion: current.metadata.resourceVersion };
+      try {
+        return await this.update(def, namespace, name, next, ctx);
+      } catch (err) {
+        const retry = err instanceof ApiError && err.reason === 'Conflict' && err.message.endsWith(MODIFIED) && attempt < 10;
+        if (!retry) throw err;
+      }
+    }
+  }
+
+  /** Stores `obj` over `current` as it is: for server-side state changes such as marking deletion. */
+  async replaceAsIs(def: ResourceDef, current: StoredObject, obj: KObject): Promise<StoredObject> {
+    const name = current.metadata.name;
+    try {
+      const { revision } = await this.store.update(keyFor(def, current.metadata.namespace, name), encode(obj), Number(current.metadata.resourceVersion));
+      return decode({ value: encode(obj), modRevision: revision });
+    } catch (err) {
+      throw toApiError(err, resourceName(def), name);
+    }
+  }
+
+  /** Removes an object from the datastore now (deletion policy is decided by the caller). */
+  async remove(def: ResourceDef, current: StoredObject): Promise<StoredObject> {
+    const name = current.metadata.name;
+    try {
+      const { revision } = await this.store.delete(keyFor(def, current.metadata.namespace, name), Number(current.metadata.resourceVersion));
+      await this.admission.released?.(def, current);
+      return { ...current, metadata: { ...current.metadata, resourceVersion: String(revision) } };
+    } catch (err) {
+      throw toApiError(err, resourceName(def), name);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// Watches in Kubernetes' terms: ADDED / MODIFIED / DELETED events of decoded objects, filtered by
+// selectors the way Kubernetes does (an object leaving the selection is DELETED for that watcher).
+import type { Store, WatchEvent } from '../../store/index.js';
+import type { KObject, StoredObject } from '../object.js';
+import type { ResourceDef } from '../registry/types.js';
+import { decode, keyFor } from './codec.js';
+import { toApiError } from './errors.js';
+import { objectFilter } from './filter.js';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface ApiWatchEvent {
+  type: WatchEventType;
+  object: KObject;
+}
+
+export interface WatchQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** '' or '0': start with the current objects as ADDED events; 'N': events after revision N. */
+  resourceVersion?: string;
+}
+
+export interface ObjectWatch {
+  events: AsyncIterable<ApiWatchEvent[]>;
+  /** The revision the watch starts after: events are newer than it. */
+  startRevision: number;
+  close(): void;
+}
+
+function convert(e: WatchEvent, match: (o: KObject) => boolean): ApiWatchEvent | undefined {
+  const prev = e.prev ? decode(e.prev) : undefined;
+  const prevMatched = prev !== undefined && match(prev);
+  if (e.type === 'delete') {
+    if (!prevMatched) return undefined;
+    return { type: 'DELETED', object: { ...prev, metadata: { ...prev.metadata, resourceVersion: String(e.kv.modRevision) } } };
+  }
+  const obj: StoredObject = decode(e.kv);
+  const matched = match(obj);
+  if (matched) return { type: prevMatched ? 'MODIFIED' : 'ADDED', object: obj };
+  return prevMatched ? { type: 'DELETED', object: obj } : undefined;
+}
+
+export async function watchObjects(store: Store, def: ResourceDef, namespace: string | undefined, q: WatchQuery): Promise<ObjectWatch> {
+  const match = objectFilter(def, q);
+  const prefix = keyFor(def, namespace);
+  const initial: ApiWatchEvent[] = [];
+  let from: number;
+  let listed = false;
+  try {
+    if (!q.resourceVersion || q.resourceVersion === '0') {
+      const list = await store.list(prefix);
+      for (const kv of list.items) {
+        const obj = decode(kv);
+        if (match(obj)) initial.push({ type: 'ADDED', object: obj });
+      }
+      from = list.revision + 1;
+      listed = true;
+    } else {
+      from = Number(q.resourceVersion) + 1;
+    }
+    const watcher = store.watch(prefix, { fromRevision: from });
+    async function* events(): AsyncIterable<ApiWatchEvent[]> {
+      // Always yield the initial batch, even empty, so callers can tell the initial state is complete.
+      if (listed) yield initial;
+      for await (const batch of watcher) {
+        const out = batch.map((e) => convert(e, match)).filter((e): e is ApiWatchEvent => e !== undefined);
+        if (out.length > 0) yield out;
+      }
+    }
+    return { events: events(), startRevision: from - 1, close: () => watcher.close() };
+  } catch (err) {
+    throw toApiError(err, { group: def.group, resource: def.plural }, '');
+  }
+}

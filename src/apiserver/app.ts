@@ -1,0 +1,88 @@
+// The API server as a hono app: authentication, then health, version, discovery, OpenAPI and the
+// resource endpoints. Served over HTTPS by src/server, or called in-process through app.fetch.
+import { Hono, type Context } from 'hono';
+import { ApiError, internalError } from '../api/errors.js';
+import type { Registry } from '../api/registry/registry.js';
+import type { ObjectStore } from '../api/storage/object-store.js';
+import { log } from '../log.js';
+import { authenticate, type Bindings, type TokenAuthenticator, type UserInfo } from './authn.js';
+import { aggregatedDiscovery, legacyCore, legacyGroup, legacyGroupList, resourceList, wantsAggregated } from './discovery.js';
+import { jsonResponse } from './negotiate.js';
+import { resolveResourcePath, splitGroupVersion } from './paths.js';
+import { requestContext, type RequestContext } from './request-context.js';
+import { routeResource, type RouteDeps } from './routes.js';
+
+export interface ApiServerDeps extends Omit<RouteDeps, 'objects'> {
+  registry: Registry;
+  objects: ObjectStore;
+  authenticateToken: TokenAuthenticator;
+  isReady(): boolean;
+  /** Extra routes mounted before the resource routes (OpenAPI, reviews, ...). */
+  extraRoutes?: (app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>) => void;
+}
+
+export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0+skiff1' };
+
+const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+export function errorResponse(err: unknown): Response {
+  if (err instanceof ApiError) return jsonResponse(err.toStatus(), err.code);
+  log.error({ err }, 'request failed');
+  return jsonResponse(internalError(err instanceof Error ? err.message : String(err)).toStatus(), 500);
+}
+
+export function createApp(deps: ApiServerDeps): Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }> {
+  const app = new Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>();
+  app.onError((err) => errorResponse(err));
+  app.notFound((c) => jsonResponse(new ApiError(404, 'NotFound', `the server could not find the requested resource (${c.req.method} ${c.req.path})`).toStatus(), 404));
+
+  app.use('*', async (c, next) => {
+    if (PUBLIC_PATHS.has(c.req.path)) return next();
+    const user = await authenticate(c.req.raw, c.env, deps.authenticateToken);
+    if (!user) return jsonResponse(new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus(), 401);
+    c.set('user', user);
+    return next();
+  });
+
+  const health = (c: Context) => (deps.isReady() ? c.text('ok') : c.text('[-]datastore not ready\nhealthz check failed', 500));
+  app.get('/healthz', health);
+  app.get('/livez', (c) => c.text('ok'));
+  app.get('/readyz', health);
+  app.get('/version', () =>
+    jsonResponse({
+      ...KUBERNETES_VERSION,
+      gitCommit: '',
+      gitTreeState: 'clean',
+      buildDate: '',
+      goVersion: `node${process.versions.node}`,
+      compiler: 'skiff',
+      platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+    }),
+  );
+
+  app.get('/api', (c) => {
+    const agg = wantsAggregated(c.req.header('accept') ?? null);
+    return agg ? aggregatedDiscovery(deps.registry, true, agg) : legacyCore(c.req.header('host') ?? '');
+  });
+  app.get('/apis', (c) => {
+    const agg = wantsAggregated(c.req.header('accept') ?? null);
+    return agg ? aggregatedDiscovery(deps.registry, false, agg) : legacyGroupList(deps.registry);
+  });
+  app.get('/api/v1', () => resourceList(deps.registry, '', 'v1')!);
+  app.get('/apis/:group', (c) => legacyGroup(deps.registry, c.req.param('group')) ?? c.notFound());
+  app.get('/apis/:group/:version', (c) => resourceList(deps.registry, c.req.param('group'), c.req.param('version')) ?? c.notFound());
+
+  deps.extraRoutes?.(app);
+
+  const resource = async (c: Context<{ Bindings: Bindings; Variables: { user: UserInfo } }>) => {
+    const url = new URL(c.req.url);
+    const gv = splitGroupVersion(url.pathname);
+    if (!gv) return c.notFound();
+    const path = resolveResourcePath(deps.registry, gv);
+    const ctx: RequestContext = requestContext(c.req.raw, url, path, c.get('user'));
+    return routeResource(ctx, deps);
+  };
+  app.all('/api/*', resource);
+  app.all('/apis/*', resource);
+  return app;
+}

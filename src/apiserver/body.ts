@@ -1,0 +1,59 @@
+// Request bodies: JSON, YAML or Kubernetes protobuf, at most 3 MiB, each failure a 400/413/415.
+import YAML from 'yaml';
+import { ApiError, badRequest } from '../api/errors.js';
+import type { KObject } from '../api/object.js';
+import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from './protobuf/index.js';
+
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export function mediaType(contentType: string | null | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+export async function readBody(req: Request): Promise<Uint8Array> {
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(): ApiError {
+  return new ApiError(413, 'RequestEntityTooLarge', `the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`);
+}
+
+/** Parses JSON or YAML text; `what` names the body in errors ("the request body", "the patch"). */
+export function parseStructured(bytes: Uint8Array, type: string, what = 'the request body'): unknown {
+  const text = Buffer.from(bytes).toString('utf8');
+  if (text.trim() === '') throw badRequest(`${what} is empty`);
+  if (type.endsWith('yaml')) {
+    try {
+      return YAML.parse(text);
+    } catch (err) {
+      throw badRequest(`${what} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** The object in a create/update body, in whichever encoding the client chose. */
+export async function readObject(req: Request): Promise<KObject> {
+  const type = mediaType(req.headers.get('content-type')) || 'application/json';
+  const bytes = await readBody(req);
+  let obj: unknown;
+  if (type === PROTOBUF_CONTENT_TYPE) obj = decodeProtobufObject(bytes);
+  else if (type === 'application/json' || type === 'application/yaml' || type === '*/*' || type === 'text/plain') obj = parseStructured(bytes, type);
+  else throw new ApiError(415, 'UnsupportedMediaType', `the body of type ${type} is unsupported; send application/json, application/yaml or ${PROTOBUF_CONTENT_TYPE}`);
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the request body must be a JSON object');
+  return obj as KObject;
+}

@@ -1,0 +1,42 @@
+// What every resource handler needs to know about the request in front of it.
+import { ApiError, badRequest } from '../api/errors.js';
+import type { ResourcePath } from './paths.js';
+import type { UserInfo } from './authn.js';
+
+export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
+
+export interface RequestContext {
+  req: Request;
+  url: URL;
+  query: URLSearchParams;
+  path: ResourcePath;
+  user: UserInfo;
+  dryRun: boolean;
+  fieldManager?: string;
+  fieldValidation: FieldValidation;
+  /** Warning headers to send back (`299 - "..."`). */
+  warnings: string[];
+}
+
+export function requestContext(req: Request, url: URL, path: ResourcePath, user: UserInfo): RequestContext {
+  const q = url.searchParams;
+  const dryRun = q.getAll('dryRun');
+  for (const d of dryRun) if (d !== 'All') throw badRequest(`Invalid dry run value: ${d}; the only supported value is All`);
+  const fv = q.get('fieldValidation') ?? 'Warn';
+  if (fv !== 'Ignore' && fv !== 'Warn' && fv !== 'Strict') {
+    throw badRequest(`fieldValidation must be one of Ignore, Warn or Strict, not "${fv}"`);
+  }
+  const fieldManager = q.get('fieldManager') ?? undefined;
+  if (fieldManager !== undefined && (fieldManager.length > 128 || /[^\x20-\x7e]/.test(fieldManager))) {
+    throw badRequest('fieldManager must be at most 128 printable characters');
+  }
+  return { req, url, query: q, path, user, dryRun: dryRun.length > 0, fieldManager, fieldValidation: fv, warnings: [] };
+}
+
+export function methodNotAllowed(ctx: RequestContext): ApiError {
+  return new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${ctx.req.method} ${ctx.url.pathname})`);
+}
+
+export function warningHeaders(ctx: RequestContext): Record<string, string> {
+  return ctx.warnings.length > 0 ? { warning: ctx.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {};
+}

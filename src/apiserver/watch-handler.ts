@@ -1,0 +1,106 @@
+// ?watch=true: a chunked stream of JSON lines `{"type":"ADDED","object":{...}}`, with optional
+// bookmarks, ended by timeoutSeconds or the client going away.
+import { badRequest } from '../api/errors.js';
+import { apiVersionOf, type KObject, type StoredObject } from '../api/object.js';
+import type { ObjectStore } from '../api/storage/object-store.js';
+import { watchObjects, type ApiWatchEvent } from '../api/storage/watch.js';
+import { representation } from './negotiate.js';
+import type { RequestContext } from './request-context.js';
+import { listQuery } from './resource-handlers.js';
+import { toTable } from './table.js';
+
+const BOOKMARK_EVERY_MS = 60_000;
+const MAX_TIMEOUT_SECONDS = 1800;
+
+export interface WatchSettings {
+  bookmarkEveryMs?: number;
+}
+
+function timeoutOf(q: URLSearchParams): number {
+  const raw = q.get('timeoutSeconds');
+  if (raw === null) return MAX_TIMEOUT_SECONDS;
+  if (!/^\d+$/.test(raw)) throw badRequest(`invalid timeoutSeconds "${raw}"`);
+  return Math.min(Number(raw), MAX_TIMEOUT_SECONDS) || MAX_TIMEOUT_SECONDS;
+}
+
+export async function watchResponse(ctx: RequestContext, objects: ObjectStore, settings: WatchSettings = {}): Promise<Response> {
+  const { def, namespace, name } = ctx.path;
+  const q = listQuery(ctx.query);
+  const fieldSelector = name ? [q.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',') : q.fieldSelector;
+  const sendInitial = ctx.query.get('sendInitialEvents') === 'true';
+  const bookmarks = ctx.query.get('allowWatchBookmarks') === 'true';
+  const timeoutMs = timeoutOf(ctx.query) * 1000;
+  const watch = await watchObjects(objects.store, def, namespace, {
+    labelSelector: q.labelSelector,
+    fieldSelector,
+    resourceVersion: sendInitial ? '' : q.resourceVersion,
+  });
+  const asTable = representation(ctx.req.headers.get('accept')) === 'table';
+  let sentColumns = false;
+  let lastRV = String(watch.startRevision);
+
+  const bookmark = (annotations?: Record<string, string>): ApiWatchEvent => ({
+    type: 'BOOKMARK',
+    object: { kind: def.kind, apiVersion: apiVersionOf(def.group, def.version), metadata: { resourceVersion: lastRV, ...(annotations ? { annotations } : {}) } },
+  });
+  const encodeEvent = (e: ApiWatchEvent): string => {
+    let object: KObject = e.object;
+    if (asTable && e.type !== 'BOOKMARK') {
+      object = toTable(def, [e.object as StoredObject], { resourceVersion: e.object.metadata?.resourceVersion, rowsOnly: sentColumns, includeObject: ctx.query.get('includeObject') });
+      sentColumns = true;
+    }
+    return JSON.stringify({ type: e.type, object }) + '\n';
+  };
+
+  const it = watch.events[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  const deadline = Date.now() + timeoutMs;
+  const bookmarkEvery = settings.bookmarkEveryMs ?? BOOKMARK_EVERY_MS;
+  let pending: Promise<IteratorResult<ApiWatchEvent[]>> | undefined;
+  let initialDone = !sendInitial;
+  let timer: NodeJS.Timeout | undefined;
+
+  const body = new ReadableStream<Uint8Array>({
+    // Loops until it has something to send: pull is not called again after a pull that sent nothing.
+    async pull(controller) {
+      for (;;) {
+        pending ??= it.next();
+        const wait = Math.max(0, Math.min(deadline - Date.now(), bookmarks ? bookmarkEvery : 2 ** 31 - 1));
+        const tick = new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), wait)));
+        const next = await Promise.race([pending, tick]);
+        clearTimeout(timer);
+        if (next === 'tick') {
+          if (Date.now() >= deadline) {
+            watch.close();
+            controller.close();
+          } else controller.enqueue(encoder.encode(encodeEvent(bookmark())));
+          return;
+        }
+        pending = undefined;
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        let out = '';
+        for (const e of next.value) {
+          lastRV = e.object.metadata?.resourceVersion ?? lastRV;
+          out += encodeEvent(e);
+        }
+        if (!initialDone) {
+          initialDone = true;
+          lastRV = String(watch.startRevision);
+          out += encodeEvent(bookmark({ 'k8s.io/initial-events-end': 'true' }));
+        }
+        if (out !== '') {
+          controller.enqueue(encoder.encode(out));
+          return;
+        }
+      }
+    },
+    cancel() {
+      clearTimeout(timer);
+      watch.close();
+    },
+  });
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } });
+}
