@@ -18,6 +18,10 @@ export interface WriteContext {
 export interface Admission {
   /** After defaulting and before validation; may change the object or throw an ApiError. */
   admit?(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void>;
+  /** The admitted write was stored. */
+  stored?(def: ResourceDef, obj: KObject, old: StoredObject | undefined): Promise<void>;
+  /** The admitted write did not happen (invalid, dry run, conflict): undo what admit reserved. */
+  abandoned?(def: ResourceDef, obj: KObject, old: StoredObject | undefined): Promise<void>;
   /** After an object is gone from the datastore. */
   released?(def: ResourceDef, obj: StoredObject): Promise<void>;
 }
@@ -99,7 +103,23 @@ export class ObjectStore {
     def.defaults?.(obj);
     await this.admission.admit?.(def, obj, old, ctx);
     const errors = def.validate?.(obj, old) ?? [];
-    if (errors.length > 0) throw validationFailed(def, obj, errors);
+    if (errors.length > 0) {
+      await this.admission.abandoned?.(def, obj, old);
+      throw validationFailed(def, obj, errors);
+    }
+  }
+
+  /** Runs an admitted write, telling admission whether it happened. */
+  private async commit<T>(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext, write: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await write();
+    } catch (err) {
+      await this.admission.abandoned?.(def, obj, old);
+      throw toApiError(err, resourceName(def), obj.metadata?.name ?? '');
+    }
+    await (ctx.dryRun ? this.admission.abandoned : this.admission.stored)?.(def, obj, old);
+    return result;
   }
 
   async create(def: ResourceDef, namespace: string | undefined, input: KObject, ctx: WriteContext = {}): Promise<StoredObject> {
@@ -111,16 +131,14 @@ export class ObjectStore {
     await this.checkNamespace(def, namespace);
     await this.admit(def, obj, undefined, ctx);
     const name = obj.metadata.name!;
-    if (ctx.dryRun) {
-      if (await this.tryGet(def, namespace, name)) throw alreadyExists(resourceName(def), name);
-      return { ...obj, metadata: { ...obj.metadata } } as StoredObject;
-    }
-    try {
+    return this.commit(def, obj, undefined, ctx, async () => {
+      if (ctx.dryRun) {
+        if (await this.tryGet(def, namespace, name)) throw alreadyExists(resourceName(def), name);
+        return { ...obj, metadata: { ...obj.metadata } } as StoredObject;
+      }
       const { revision } = await this.store.create(keyFor(def, namespace, name), encode(obj));
       return decode({ value: encode(obj), modRevision: revision });
-    } catch (err) {
-      throw toApiError(err, resourceName(def), name);
-    }
+    });
   }
 
   /**
@@ -139,20 +157,17 @@ export class ObjectStore {
     if (wanted && wanted !== old.metadata.resourceVersion) throw conflict(resourceName(def), name, MODIFIED);
     const obj = prepareForUpdate(old, structuredClone(next), { statusSubresource: !!def.statusSubresource, toStatus: !!ctx.toStatus });
     await this.admit(def, obj, old, ctx);
-    if (ctx.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion } } as StoredObject;
     const key = keyFor(def, namespace, name);
     const expected = Number(old.metadata.resourceVersion);
-    try {
-      if (obj.metadata!.deletionTimestamp && !(obj.metadata!.finalizers?.length) && !obj.metadata!.deletionGracePeriodSeconds) {
-        const { revision } = await this.store.delete(key, expected);
-        await this.admission.released?.(def, old);
-        return decode({ value: encode(obj), modRevision: revision });
-      }
-      const { revision } = await this.store.update(key, encode(obj), expected);
+    const finished = obj.metadata!.deletionTimestamp && !obj.metadata!.finalizers?.length && !obj.metadata!.deletionGracePeriodSeconds;
+    const stored = await this.commit(def, obj, old, ctx, async () => {
+      if (ctx.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion } } as StoredObject;
+      // The last finalizer of an object being deleted is gone: the object goes.
+      const { revision } = finished ? await this.store.delete(key, expected) : await this.store.update(key, encode(obj), expected);
       return decode({ value: encode(obj), modRevision: revision });
-    } catch (err) {
-      throw toApiError(err, resourceName(def), name);
-    }
+    });
+    if (finished && !ctx.dryRun) await this.admission.released?.(def, stored);
+    return stored;
   }
 
   /** Reads, applies `change`, writes; on a concurrent write, reads again and retries. */
