@@ -1,0 +1,87 @@
+// PATCH in its four forms: JSON patch, JSON merge patch, strategic merge patch, and server-side apply
+// (which may also create). Each patch applies to the latest object, retried on concurrent writes.
+import { ApiError, badRequest, conflict } from '../api/errors.js';
+import type { KObject, StoredObject } from '../api/object.js';
+import type { ResourceDef } from '../api/registry/types.js';
+import type { ObjectStore } from '../api/storage/object-store.js';
+import { MODIFIED } from '../api/storage/errors.js';
+import { mediaType, parseStructured, readBody } from './body.js';
+import type { RequestContext } from './request-context.js';
+import { checkIdentity, respondObject } from './resource-handlers.js';
+
+export interface ApplyRequest {
+  def: ResourceDef;
+  live: StoredObject | undefined;
+  applied: KObject;
+  manager: string;
+  force: boolean;
+  toStatus: boolean;
+}
+
+/** The patch algorithms; the strategic one is undefined for kinds without a schema (custom kinds). */
+export interface Patchers {
+  json(doc: KObject, ops: unknown): KObject;
+  merge(doc: KObject, patch: unknown): KObject;
+  strategic(def: ResourceDef): ((doc: KObject, patch: unknown) => KObject) | undefined;
+  apply(req: ApplyRequest): KObject;
+}
+
+export const PATCH_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+  'application/apply-patch+yaml',
+];
+
+function unsupported(type: string): ApiError {
+  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')} (got ${type || 'none'})`);
+}
+
+export interface PatchDeps {
+  objects: ObjectStore;
+  patchers: Patchers;
+  checkFields(ctx: RequestContext, obj: KObject): void;
+}
+
+export async function patchResponse(ctx: RequestContext, deps: PatchDeps, toStatus: boolean): Promise<Response> {
+  const { def, namespace, name } = ctx.path;
+  const type = mediaType(ctx.req.headers.get('content-type'));
+  if (!PATCH_TYPES.includes(type)) throw unsupported(type);
+  const patch = parseStructured(await readBody(ctx.req), type.endsWith('yaml') ? 'application/yaml' : 'application/json', 'the patch');
+  const dryRun = ctx.dryRun;
+
+  if (type === 'application/apply-patch+yaml') {
+    if (!ctx.fieldManager) throw badRequest('PATCH request for server-side apply requires a fieldManager query parameter');
+    if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('the applied configuration must be an object');
+    const force = ctx.query.get('force') === 'true';
+    const applied = patch as KObject;
+    checkIdentity(ctx, applied, name);
+    deps.checkFields(ctx, applied);
+    const live = await deps.objects.tryGet(def, namespace, name!);
+    if (!live) {
+      const obj = deps.patchers.apply({ def, live: undefined, applied, manager: ctx.fieldManager, force, toStatus });
+      return respondObject(ctx, await deps.objects.create(def, namespace, obj, { dryRun }), 201);
+    }
+    const updated = await deps.objects.guaranteedUpdate(def, namespace, name!, (current) => deps.patchers.apply({ def, live: current, applied, manager: ctx.fieldManager!, force, toStatus }), { dryRun, toStatus });
+    return respondObject(ctx, updated);
+  }
+
+  const apply = (current: StoredObject): KObject => {
+    let patched: KObject;
+    if (type === 'application/json-patch+json') patched = deps.patchers.json(current, patch);
+    else if (type === 'application/merge-patch+json') patched = deps.patchers.merge(current, patch);
+    else {
+      const strategic = deps.patchers.strategic(def);
+      if (!strategic) throw unsupported(type);
+      patched = strategic(current, patch);
+    }
+    const wanted = patched.metadata?.resourceVersion;
+    if (wanted && wanted !== current.metadata.resourceVersion) throw conflict({ group: def.group, resource: def.plural }, name!, MODIFIED);
+    if (patched.metadata?.name !== current.metadata.name || (def.namespaced && patched.metadata?.namespace !== current.metadata.namespace)) {
+      throw badRequest('the patch must not change the name or namespace of the object');
+    }
+    deps.checkFields(ctx, patched);
+    return patched;
+  };
+  return respondObject(ctx, await deps.objects.guaranteedUpdate(def, namespace, name!, apply, { dryRun, toStatus }));
+}
