@@ -2,7 +2,7 @@
 // kubectl can show the NAMESPACE column, labels and -L columns.
 import type { KObject, StoredObject } from '../api/object.js';
 import type { ResourceDef, TableColumn } from '../api/registry/types.js';
-import { humanDuration } from '../api/printers/duration.js';
+import { age } from '../api/registry/builtin/columns.js';
 
 const nameColumn: TableColumn = {
   name: 'Name',
@@ -11,14 +11,6 @@ const nameColumn: TableColumn = {
   description: 'Name must be unique within a namespace.',
   priority: 0,
   cell: (obj) => obj.metadata?.name ?? '',
-};
-
-const ageColumn: TableColumn = {
-  name: 'Age',
-  type: 'string',
-  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
-  priority: 0,
-  cell: (obj, now) => (obj.metadata?.creationTimestamp ? humanDuration(now.getTime() - Date.parse(obj.metadata.creationTimestamp)) : '<unknown>'),
 };
 
 const createdAtColumn: TableColumn = {
@@ -31,7 +23,8 @@ const createdAtColumn: TableColumn = {
 
 export function columnsOf(def: ResourceDef): TableColumn[] {
   if (!def.columns) return [nameColumn, createdAtColumn];
-  return [nameColumn, ...def.columns, ...(def.noAge ? [] : [ageColumn])];
+  const withAge = def.noAge || def.columns.includes(age) ? def.columns : [...def.columns, age];
+  return def.noName ? withAge : [nameColumn, ...withAge];
 }
 
 export function partialMetadata(obj: KObject): KObject {

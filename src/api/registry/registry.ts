@@ -9,6 +9,8 @@ export interface GroupVersion {
 
 export class Registry {
   private readonly defs: ResourceDef[] = [];
+  /** Bumped on every change, so derived documents (discovery, OpenAPI) know when to rebuild. */
+  generation = 0;
 
   constructor(defs: ResourceDef[] = []) {
     for (const def of defs) this.add(def);
@@ -17,11 +19,13 @@ export class Registry {
   add(def: ResourceDef): void {
     this.remove(def.group, def.version, def.plural);
     this.defs.push(def);
+    this.generation++;
   }
 
   remove(group: string, version: string, plural: string): void {
     const i = this.defs.findIndex((d) => d.group === group && d.version === version && d.plural === plural);
     if (i >= 0) this.defs.splice(i, 1);
+    this.generation++;
   }
 
   all(): readonly ResourceDef[] {

@@ -1,6 +1,7 @@
 // What the API knows about one kind. Adding a kind is adding one of these, never a new handler.
 import type { FieldError } from '../errors.js';
 import type { KObject } from '../object.js';
+import type { SchemaNode } from '../schema/types.js';
 
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
 
@@ -42,16 +43,19 @@ export interface ResourceDef {
   /** Subresources served by special handlers (pods/log, pods/exec, serviceaccounts/token, ...). */
   extraSubresources?: { name: string; kind: string; group?: string; version?: string; verbs: readonly string[] }[];
   /** Field selector fields beyond metadata.name and metadata.namespace. */
-  selectableFields?: Record<string, (obj: KObject) => string | undefined>;
-  /** Table columns after NAME (NAME is implicit) and, unless `noAge`, before a final AGE. */
+  selectableFields?: Record<string, (obj: any) => string | undefined>;
+  /** Table columns after NAME (implicit unless `noName`); AGE is appended unless listed or `noAge`. */
   columns?: TableColumn[];
   noAge?: boolean;
+  noName?: boolean;
   /** Fill in defaults, in place, as Kubernetes does on create and update. */
   defaults?: (obj: KObject) => void;
   /** Field errors for an object about to be stored (`old` on update). */
   validate?: (obj: KObject, old?: KObject) => FieldError[];
   /** The OpenAPI definition name, e.g. `io.k8s.api.apps.v1.Deployment`. */
   schemaName?: string;
+  /** A custom kind's structural schema, from its CRD (built-in kinds use `schemaName`). */
+  schema?: SchemaNode;
   /** Key prefix under /registry; default `plural` for built-in kinds, `group/plural` for custom ones. */
   storagePrefix?: string;
   /** Custom resources come and go with their CRD. */

@@ -1,0 +1,102 @@
+// Defaults of the workload kinds (apps/v1, batch/v1), each also defaulting its pod template.
+import type { KObject } from '../object.js';
+import { defaultPodSpec } from './pod-spec.js';
+
+type Spec = Record<string, any>;
+
+function specOf(obj: KObject): Spec {
+  return ((obj as { spec?: Spec }).spec ??= {});
+}
+
+function template(spec: Spec | undefined): void {
+  defaultPodSpec(spec?.template?.spec);
+}
+
+export function defaultDeployment(obj: KObject): void {
+  const spec = specOf(obj);
+  spec.replicas ??= 1;
+  spec.strategy ??= { type: 'RollingUpdate' };
+  spec.strategy.type ??= 'RollingUpdate';
+  if (spec.strategy.type === 'RollingUpdate') {
+    spec.strategy.rollingUpdate ??= {};
+    spec.strategy.rollingUpdate.maxUnavailable ??= '25%';
+    spec.strategy.rollingUpdate.maxSurge ??= '25%';
+  }
+  spec.revisionHistoryLimit ??= 10;
+  spec.progressDeadlineSeconds ??= 600;
+  template(spec);
+}
+
+export function defaultReplicaSet(obj: KObject): void {
+  const spec = specOf(obj);
+  spec.replicas ??= 1;
+  template(spec);
+}
+
+export function defaultStatefulSet(obj: KObject): void {
+  const spec = specOf(obj);
+  spec.replicas ??= 1;
+  spec.podManagementPolicy ??= 'OrderedReady';
+  spec.updateStrategy ??= { type: 'RollingUpdate' };
+  if (spec.updateStrategy.type === 'RollingUpdate') spec.updateStrategy.rollingUpdate ??= { partition: 0 };
+  spec.revisionHistoryLimit ??= 10;
+  spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
+  for (const claim of spec.volumeClaimTemplates ?? []) {
+    claim.spec ??= {};
+    claim.spec.volumeMode ??= 'Filesystem';
+    claim.status ??= { phase: 'Pending' };
+  }
+  template(spec);
+}
+
+export function defaultDaemonSet(obj: KObject): void {
+  const spec = specOf(obj);
+  spec.updateStrategy ??= { type: 'RollingUpdate' };
+  if (spec.updateStrategy.type === 'RollingUpdate') spec.updateStrategy.rollingUpdate = { maxUnavailable: 1, maxSurge: 0, ...spec.updateStrategy.rollingUpdate };
+  spec.revisionHistoryLimit ??= 10;
+  template(spec);
+}
+
+export function defaultJobSpec(spec: Spec): void {
+  spec.parallelism ??= 1;
+  if (spec.completions === undefined && spec.parallelism !== undefined && spec.completionMode !== 'Indexed') spec.completions = spec.parallelism === 1 ? 1 : undefined;
+  if (spec.completions === undefined) delete spec.completions;
+  spec.backoffLimit ??= spec.backoffLimitPerIndex !== undefined ? 2147483647 : 6;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
+  spec.manualSelector ??= undefined;
+  if (spec.manualSelector === undefined) delete spec.manualSelector;
+  spec.podReplacementPolicy ??= spec.template?.spec?.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
+  template(spec);
+}
+
+/** Jobs select their pods by the job's uid unless the user chose a selector (manualSelector). */
+export function defaultJob(obj: KObject): void {
+  const spec = specOf(obj);
+  defaultJobSpec(spec);
+  const uid = obj.metadata?.uid;
+  const name = obj.metadata?.name;
+  if (!spec.manualSelector && !spec.selector && uid && name) {
+    spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+    spec.template ??= {};
+    spec.template.metadata ??= {};
+    spec.template.metadata.labels = {
+      ...spec.template.metadata.labels,
+      'batch.kubernetes.io/controller-uid': uid,
+      'batch.kubernetes.io/job-name': name,
+      'controller-uid': uid,
+      'job-name': name,
+    };
+  }
+}
+
+export function defaultCronJob(obj: KObject): void {
+  const spec = specOf(obj);
+  spec.concurrencyPolicy ??= 'Allow';
+  spec.suspend ??= false;
+  spec.successfulJobsHistoryLimit ??= 3;
+  spec.failedJobsHistoryLimit ??= 1;
+  spec.jobTemplate ??= {};
+  spec.jobTemplate.spec ??= {};
+  defaultJobSpec(spec.jobTemplate.spec);
+}

@@ -1,0 +1,72 @@
+// Building blocks for table columns: one line per column in the kind files.
+import { humanDuration } from '../../printers/duration.js';
+import type { KObject } from '../../object.js';
+import type { TableColumn } from '../types.js';
+
+type Cell = ReturnType<TableColumn['cell']>;
+
+/** AGE; a kind lists it among its columns when wide columns follow it, as kubectl shows them. */
+export const age: TableColumn = {
+  name: 'Age',
+  type: 'string',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  priority: 0,
+  cell: (obj, now) => since(obj.metadata?.creationTimestamp, now, '<unknown>'),
+};
+
+/** A column shown by `kubectl get`; `wide` ones only with `-o wide`. */
+export function col(name: string, cell: (obj: any, now: Date) => Cell, opts: { type?: TableColumn['type']; wide?: boolean; description?: string } = {}): TableColumn {
+  return { name, type: opts.type ?? 'string', priority: opts.wide ? 1 : 0, description: opts.description ?? name, cell: cell as TableColumn['cell'] };
+}
+
+export const int = (name: string, cell: (obj: any) => number | undefined, wide = false) => col(name, (o) => cell(o) ?? 0, { type: 'integer', wide });
+
+/** "5m" since a timestamp, or `<none>` without one. */
+export function since(ts: string | undefined | null, now: Date, none = '<none>'): string {
+  return ts ? humanDuration(now.getTime() - Date.parse(ts)) : none;
+}
+
+export const orNone = (s: string | undefined | null) => (s ? s : '<none>');
+
+export const joined = (items: (string | undefined)[] | undefined) => orNone((items ?? []).filter((s): s is string => !!s).join(','));
+
+/** `app=web,tier=front`, as kubectl prints selectors and label maps. */
+export function labelString(labels: Record<string, string> | undefined): string {
+  const entries = Object.entries(labels ?? {});
+  return entries.length === 0 ? '<none>' : entries.map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+interface LabelSelectorLike {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** A LabelSelector the way `kubectl get -o wide` shows it: `app=web,tier in (a,b)`. */
+export function selectorString(sel: LabelSelectorLike | undefined): string {
+  if (!sel) return '<none>';
+  const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of sel.matchExpressions ?? []) {
+    const values = [...(e.values ?? [])].sort().join(',');
+    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.length === 0 ? '<none>' : parts.sort().join(',');
+}
+
+interface PodTemplateLike {
+  spec?: { template?: { spec?: { containers?: { name: string; image?: string }[] } }; selector?: LabelSelectorLike };
+}
+
+/** The CONTAINERS, IMAGES and SELECTOR wide columns shared by the workload kinds. */
+export function workloadWideColumns(template: (obj: any) => { containers?: { name: string; image?: string }[] } | undefined = (o: PodTemplateLike) => o.spec?.template?.spec, withSelector = true): TableColumn[] {
+  const cols = [
+    col('Containers', (o) => joined(template(o)?.containers?.map((c) => c.name)), { wide: true }),
+    col('Images', (o) => joined(template(o)?.containers?.map((c) => c.image)), { wide: true }),
+  ];
+  if (withSelector) cols.push(col('Selector', (o: PodTemplateLike) => selectorString(o.spec?.selector), { wide: true }));
+  return cols;
+}
+
+export const dataCount = (o: KObject) => Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length;

@@ -1,0 +1,13 @@
+// Every kind Skiff serves out of the box.
+import type { ResourceDef } from '../types.js';
+import { appsResources } from './apps.js';
+import { batchResources } from './batch.js';
+import { coreResources } from './core.js';
+import { miscResources } from './misc.js';
+import { networkingResources } from './networking.js';
+import { rbacResources } from './rbac.js';
+import { reviewResources } from './reviews.js';
+
+export function builtinResources(): ResourceDef[] {
+  return [...coreResources, ...appsResources, ...batchResources, ...networkingResources, ...rbacResources, ...miscResources, ...reviewResources];
+}
