@@ -3,6 +3,7 @@ import type { CustomResourceDefinition, CustomResourceColumnDefinition } from 'k
 import { humanDuration } from '../printers/duration.js';
 import { getPath, type KObject } from '../object.js';
 import type { ResourceDef, TableColumn } from '../registry/types.js';
+import type { SchemaNode } from '../schema/types.js';
 
 const COLUMN_TYPES = new Set(['integer', 'number', 'string', 'boolean', 'date']);
 
@@ -57,6 +58,7 @@ export function crdResourceDefs(crd: CustomResourceDefinition): ResourceDef[] {
         columns: printer.length > 0 ? printer.map(column) : [],
         noAge: printer.length > 0,
         custom: true,
+        schema: v.schema?.openAPIV3Schema as SchemaNode | undefined,
       } satisfies ResourceDef;
     });
 }
