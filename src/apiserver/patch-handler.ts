@@ -2,29 +2,12 @@
 // (which may also create). Each patch applies to the latest object, retried on concurrent writes.
 import { ApiError, badRequest, conflict } from '../api/errors.js';
 import type { KObject, StoredObject } from '../api/object.js';
-import type { ResourceDef } from '../api/registry/types.js';
+import type { Patchers } from '../api/patch/index.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { MODIFIED } from '../api/storage/errors.js';
 import { mediaType, parseStructured, readBody } from './body.js';
-import type { RequestContext } from './request-context.js';
+import { writeContext, type RequestContext } from './request-context.js';
 import { checkIdentity, respondObject } from './resource-handlers.js';
-
-export interface ApplyRequest {
-  def: ResourceDef;
-  live: StoredObject | undefined;
-  applied: KObject;
-  manager: string;
-  force: boolean;
-  toStatus: boolean;
-}
-
-/** The patch algorithms; the strategic one is undefined for kinds without a schema (custom kinds). */
-export interface Patchers {
-  json(doc: KObject, ops: unknown): KObject;
-  merge(doc: KObject, patch: unknown): KObject;
-  strategic(def: ResourceDef): ((doc: KObject, patch: unknown) => KObject) | undefined;
-  apply(req: ApplyRequest): KObject;
-}
 
 export const PATCH_TYPES = [
   'application/json-patch+json',
@@ -48,7 +31,6 @@ export async function patchResponse(ctx: RequestContext, deps: PatchDeps, toStat
   const type = mediaType(ctx.req.headers.get('content-type'));
   if (!PATCH_TYPES.includes(type)) throw unsupported(type);
   const patch = parseStructured(await readBody(ctx.req), type.endsWith('yaml') ? 'application/yaml' : 'application/json', 'the patch');
-  const dryRun = ctx.dryRun;
 
   if (type === 'application/apply-patch+yaml') {
     if (!ctx.fieldManager) throw badRequest('PATCH request for server-side apply requires a fieldManager query parameter');
@@ -60,9 +42,9 @@ export async function patchResponse(ctx: RequestContext, deps: PatchDeps, toStat
     const live = await deps.objects.tryGet(def, namespace, name!);
     if (!live) {
       const obj = deps.patchers.apply({ def, live: undefined, applied, manager: ctx.fieldManager, force, toStatus });
-      return respondObject(ctx, await deps.objects.create(def, namespace, obj, { dryRun }), 201);
+      return respondObject(ctx, await deps.objects.create(def, namespace, obj, writeContext(ctx, { applied: true })), 201);
     }
-    const updated = await deps.objects.guaranteedUpdate(def, namespace, name!, (current) => deps.patchers.apply({ def, live: current, applied, manager: ctx.fieldManager!, force, toStatus }), { dryRun, toStatus });
+    const updated = await deps.objects.guaranteedUpdate(def, namespace, name!, (current) => deps.patchers.apply({ def, live: current, applied, manager: ctx.fieldManager!, force, toStatus }), { ...writeContext(ctx, { applied: true }), toStatus });
     return respondObject(ctx, updated);
   }
 
@@ -83,5 +65,5 @@ export async function patchResponse(ctx: RequestContext, deps: PatchDeps, toStat
     deps.checkFields(ctx, patched);
     return patched;
   };
-  return respondObject(ctx, await deps.objects.guaranteedUpdate(def, namespace, name!, apply, { dryRun, toStatus }));
+  return respondObject(ctx, await deps.objects.guaranteedUpdate(def, namespace, name!, apply, { ...writeContext(ctx, { subresource: toStatus ? 'status' : undefined }), toStatus }));
 }

@@ -2,6 +2,8 @@
 import { ApiError, badRequest } from '../api/errors.js';
 import type { ResourcePath } from './paths.js';
 import type { UserInfo } from './authn.js';
+import type { WriteContext } from '../api/storage/object-store.js';
+import { defaultManager } from '../api/patch/managed-fields.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -31,6 +33,11 @@ export function requestContext(req: Request, url: URL, path: ResourcePath, user:
     throw badRequest('fieldManager must be at most 128 printable characters');
   }
   return { req, url, query: q, path, user, dryRun: dryRun.length > 0, fieldManager, fieldValidation: fv, warnings: [] };
+}
+
+/** What the object store needs to know about a write made by this request. */
+export function writeContext(ctx: RequestContext, extra: Omit<WriteContext, 'dryRun' | 'manager'> = {}): WriteContext {
+  return { dryRun: ctx.dryRun, manager: ctx.fieldManager ?? defaultManager(ctx.req.headers.get('user-agent')), ...extra };
 }
 
 export function methodNotAllowed(ctx: RequestContext): ApiError {

@@ -9,7 +9,7 @@ import { parseLimit, type ListQuery } from '../api/storage/filter.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { parseStructured, readBody, readObject, mediaType } from './body.js';
 import { jsonResponse, representation } from './negotiate.js';
-import { methodNotAllowed, warningHeaders, type RequestContext } from './request-context.js';
+import { methodNotAllowed, warningHeaders, writeContext, type RequestContext } from './request-context.js';
 import { partialMetadata, toTable } from './table.js';
 
 export interface ResourceDeps {
@@ -81,7 +81,7 @@ export async function createResponse(ctx: RequestContext, deps: ResourceDeps): P
   const obj = await readObject(ctx.req);
   checkIdentity(ctx, obj);
   deps.checkFields(ctx, obj);
-  const created = await deps.objects.create(ctx.path.def, ctx.path.namespace, obj, { dryRun: ctx.dryRun });
+  const created = await deps.objects.create(ctx.path.def, ctx.path.namespace, obj, writeContext(ctx));
   return respondObject(ctx, created, 201);
 }
 
@@ -90,7 +90,7 @@ export async function updateResponse(ctx: RequestContext, deps: ResourceDeps, to
   const obj = await readObject(ctx.req);
   checkIdentity(ctx, obj, name);
   deps.checkFields(ctx, obj);
-  const updated = await deps.objects.update(def, namespace, name!, obj, { dryRun: ctx.dryRun, toStatus });
+  const updated = await deps.objects.update(def, namespace, name!, obj, { ...writeContext(ctx, { subresource: toStatus ? 'status' : undefined }), toStatus });
   return respondObject(ctx, updated);
 }
 

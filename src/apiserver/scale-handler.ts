@@ -8,7 +8,7 @@ import { fromLabelSelector, selectorString } from '../api/selectors.js';
 import { mediaType, parseStructured, readBody } from './body.js';
 import { jsonResponse } from './negotiate.js';
 import type { PatchDeps } from './patch-handler.js';
-import { methodNotAllowed, type RequestContext } from './request-context.js';
+import { methodNotAllowed, writeContext, type RequestContext } from './request-context.js';
 
 const strip = (path: string) => path.replace(/^\./, '');
 
@@ -61,7 +61,7 @@ export async function scaleResponse(ctx: RequestContext, deps: PatchDeps): Promi
       setPath(current, scale.specReplicasPath, replicas);
       return current;
     },
-    { dryRun: ctx.dryRun },
+    writeContext(ctx, { subresource: 'scale' }),
   );
   return jsonResponse(toScale(updated, scale));
 }

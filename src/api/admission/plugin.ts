@@ -5,6 +5,7 @@ import type { ResourceDef } from '../registry/types.js';
 import type { Admission, WriteContext } from '../storage/object-store.js';
 
 export interface AdmissionPlugin {
+  /** `*` for a plugin that sees every kind. */
   group: string;
   resource: string;
   /** Before validation; may change the object or throw an ApiError. */
@@ -18,7 +19,7 @@ export interface AdmissionPlugin {
 }
 
 export function composeAdmission(plugins: AdmissionPlugin[]): Admission {
-  const forDef = (def: ResourceDef) => plugins.filter((p) => p.group === def.group && p.resource === def.plural);
+  const forDef = (def: ResourceDef) => plugins.filter((p) => p.resource === '*' || (p.group === def.group && p.resource === def.plural));
   return {
     async admit(def, obj, old, ctx) {
       for (const p of forDef(def)) await p.admit?.(def, obj, old, ctx);

@@ -12,6 +12,10 @@ import { objectFilter, type ListQuery } from './filter.js';
 export interface WriteContext {
   dryRun?: boolean;
   now?: Date;
+  /** Who writes, for managedFields; `applied` when server-side apply already recorded it. */
+  manager?: string;
+  subresource?: string;
+  applied?: boolean;
 }
 
 /** Kind-specific steps around a write (allocations, cross-object checks), kept out of this file. */
