@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 export type Command = 'server' | 'agent';
-export type FlagKind = 'string' | 'bool' | 'port' | 'mode' | 'list' | 'url';
+export type FlagKind = 'string' | 'bool' | 'port' | 'mode' | 'list' | 'url' | 'cidr';
 
 export interface FlagSpec {
   name: string;
@@ -33,6 +33,8 @@ export const flags: readonly FlagSpec[] = [
   { name: 'write-kubeconfig', kind: 'string', commands: ['server'], description: 'write the admin kubeconfig to this file', default: () => '/etc/skiff/skiff.yaml' },
   { name: 'write-kubeconfig-mode', kind: 'mode', commands: ['server'], description: 'file mode of the kubeconfig (octal, e.g. 0644)', default: () => 0o600 },
   { name: 'tls-san', kind: 'list', commands: ['server'], description: 'extra host names or IPs for the serving certificate', default: () => [] },
+  { name: 'service-cidr', kind: 'cidr', commands: ['server'], description: 'IPv4 range for Service cluster IPs', default: () => '10.43.0.0/16' },
+  { name: 'cluster-cidr', kind: 'cidr', commands: ['server'], description: 'IPv4 range for pod IPs (a /24 per node)', default: () => '10.42.0.0/16' },
   { name: 'disable-agent', kind: 'bool', commands: ['server'], description: 'do not run a local agent', default: () => false },
   { name: 'server', kind: 'url', commands: ['agent'], description: 'server to join (https://host:6443)' },
 ];

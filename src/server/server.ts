@@ -1,14 +1,40 @@
-// Composition root of `skiff server`: opens the datastore and keeps running until told to stop.
+// Composition root of `skiff server`: datastore, cluster PKI, the API over HTTPS, the admin
+// kubeconfig and the join token; then it runs until told to stop.
 import path from 'node:path';
 import type { Settings } from '../cli/config.js';
 import { openSqliteStore } from '../store/index.js';
+import { ensureClusterPki } from '../pki/cluster-pki.js';
+import { writeKubeconfig } from '../pki/kubeconfig.js';
+import { ensureJoinToken } from '../pki/join-token.js';
 import { log } from '../log.js';
+import { createApiStack } from './api-stack.js';
+import { listenHttps } from './https.js';
+
+/** The address kubeconfigs point at: loopback unless the server is bound to one address. */
+function clientHost(bindAddress: string): string {
+  if (bindAddress === '0.0.0.0' || bindAddress === '::') return '127.0.0.1';
+  return bindAddress.includes(':') ? `[${bindAddress}]` : bindAddress;
+}
 
 export async function runServer(settings: Settings): Promise<void> {
   const dataDir = settings['data-dir'] as string;
   const dbFile = path.join(dataDir, 'server', 'db', 'state.db');
   const store = await openSqliteStore({ file: dbFile });
-  log.info({ dbFile, revision: store.currentRevision() }, 'skiff server ready');
+  const bindAddress = settings['bind-address'] as string;
+  const pki = await ensureClusterPki(dataDir, { sans: [...(settings['tls-san'] as string[]), ...(bindAddress.startsWith('0.0.0.0') || bindAddress === '::' ? [] : [bindAddress])] });
+  const stack = await createApiStack({ store, serviceAccountKeyPem: pki.serviceAccountKeyPem, serviceCIDR: settings['service-cidr'] as string });
+  const https = await listenHttps(stack.app, {
+    port: settings['https-listen-port'] as number,
+    host: bindAddress,
+    certPem: pki.serving.certPem + pki.serverCa.certPem,
+    keyPem: pki.serving.keyPem,
+    clientCAPem: pki.clientCa.certPem,
+  });
+  const server = `https://${clientHost(bindAddress)}:${https.port}`;
+  const kubeconfig = settings['write-kubeconfig'] as string;
+  writeKubeconfig(kubeconfig, settings['write-kubeconfig-mode'] as number, { server, caPem: pki.serverCa.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
+  ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
+  log.info({ server, kubeconfig, dbFile, revision: store.currentRevision() }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -18,5 +44,7 @@ export async function runServer(settings: Settings): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  await https.close();
+  await stack.close();
   await store.close();
 }

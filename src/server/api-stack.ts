@@ -1,0 +1,75 @@
+// The API stack without a network: datastore -> object store (with admission) -> hono app. The
+// server serves it over HTTPS; tests and in-process components call `app.fetch` directly.
+import type { Hono } from 'hono';
+import { composeAdmission } from '../api/admission/plugin.js';
+import { managedFieldsAdmission } from '../api/admission/managed-fields.js';
+import { ServiceAllocations } from '../api/admission/services.js';
+import { CrdSync } from '../api/crd/crd-sync.js';
+import { createPatchers } from '../api/patch/index.js';
+import { Registry } from '../api/registry/registry.js';
+import { builtinResources } from '../api/registry/builtin/index.js';
+import { ObjectStore } from '../api/storage/object-store.js';
+import type { Store } from '../store/index.js';
+import { createApp } from '../apiserver/app.js';
+import type { Bindings, UserInfo } from '../apiserver/authn.js';
+import { patchResponse, type PatchDeps } from '../apiserver/patch-handler.js';
+import { podSubresourceHandlers } from '../apiserver/pod-subresources.js';
+import { reviewHandlers } from '../apiserver/reviews.js';
+import { scaleResponse } from '../apiserver/scale-handler.js';
+import { ServiceAccountTokens } from '../apiserver/service-account-tokens.js';
+import { tokenRequestHandler } from '../apiserver/token-request.js';
+import { openapiRoutes } from '../apiserver/openapi-routes.js';
+import { checkFields } from '../apiserver/field-validation.js';
+import { schemaLookup } from '../api/openapi/schemas.js';
+import { ensureSystemNamespaces } from './bootstrap.js';
+
+export interface ApiStackOptions {
+  store: Store;
+  /** PKCS#8 PEM of the key that signs service account tokens. */
+  serviceAccountKeyPem: string;
+  serviceCIDR?: string;
+}
+
+export interface ApiStack {
+  app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>;
+  registry: Registry;
+  objects: ObjectStore;
+  tokens: ServiceAccountTokens;
+  close(): Promise<void>;
+}
+
+export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
+  const registry = new Registry(builtinResources());
+  const services = new ServiceAllocations(opts.serviceCIDR ?? '10.43.0.0/16');
+  const schemas = schemaLookup(registry);
+  const objects = new ObjectStore(opts.store, composeAdmission([services, managedFieldsAdmission(schemas)]));
+  services.adopt((await objects.list(registry.byResource('', 'v1', 'services')!, undefined)).items);
+
+  const serviceAccounts = registry.byResource('', 'v1', 'serviceaccounts')!;
+  const tokens = new ServiceAccountTokens(opts.serviceAccountKeyPem, async (namespace, name, uid) => (await objects.tryGet(serviceAccounts, namespace, name))?.metadata.uid === uid);
+  const authenticateToken = (token: string) => tokens.verify(token);
+
+  const fieldCheck = checkFields(schemas);
+  const patchDeps: PatchDeps = { objects, patchers: createPatchers(schemas), checkFields: fieldCheck };
+  let ready = false;
+  const app = createApp({
+    registry,
+    objects,
+    authenticateToken,
+    isReady: () => ready,
+    checkFields: fieldCheck,
+    patch: (ctx, toStatus) => patchResponse(ctx, patchDeps, toStatus),
+    scale: (ctx) => scaleResponse(ctx, patchDeps),
+    special: {
+      ...reviewHandlers(authenticateToken),
+      ...podSubresourceHandlers(registry, objects),
+      'serviceaccounts/token': tokenRequestHandler(registry, objects, tokens),
+    },
+    extraRoutes: openapiRoutes(registry),
+  });
+  await ensureSystemNamespaces(objects, registry);
+  const crds = new CrdSync(objects, registry, registry.byResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!);
+  await crds.start();
+  ready = true;
+  return { app, registry, objects, tokens, close: async () => crds.stop() };
+}

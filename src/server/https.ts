@@ -1,0 +1,40 @@
+// Serves the API app over HTTPS. Client certificates are requested but not required, so that
+// bearer-token and anonymous requests reach the app, which decides who they are.
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+
+export interface HttpsOptions {
+  port: number;
+  host: string;
+  certPem: string;
+  keyPem: string;
+  clientCAPem: string;
+}
+
+export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{ server: https.Server; port: number; close(): Promise<void> }> {
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    createServer: https.createServer,
+    serverOptions: { cert: opts.certPem, key: opts.keyPem, ca: opts.clientCAPem, requestCert: true, rejectUnauthorized: false },
+  }) as https.Server;
+  // Long watches are normal here: no request or idle timeouts from Node.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

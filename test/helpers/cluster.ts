@@ -1,0 +1,95 @@
+// A real `skiff server` (from source) on a free loopback port with a throwaway data dir, and a
+// kubectl wired to it through the kubeconfig the server writes.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Test } from 'tap';
+import { repoRoot, waitForLine } from './run.js';
+import { tempDir } from './tmp.js';
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Cluster {
+  dataDir: string;
+  kubeconfig: string;
+  port: number;
+  process: ChildProcess;
+  kubectl(args: string[], opts?: { input?: string; env?: Record<string, string> }): Promise<KubectlResult>;
+  /** kubectl that must succeed; returns stdout. */
+  k(...args: string[]): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  restart(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export async function startCluster(t: Test, extraArgs: string[] = []): Promise<Cluster> {
+  const root = tempDir(t, 'skiff-e2e-');
+  const dataDir = path.join(root, 'data');
+  const kubeconfig = path.join(root, 'kubeconfig.yaml');
+  const cacheDir = path.join(root, 'kube-cache');
+  const port = await freePort();
+  const args = ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--config', '/dev/null', '--disable-agent', ...extraArgs];
+
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+    child.on('exit', (code, signal) => {
+      if (code && code !== 0) t.comment(`skiff server exited ${code} ${signal ?? ''}: ${log.slice(-3000)}`);
+    });
+    await waitForLine(child, /skiff server ready/);
+    return child;
+  };
+
+  const cluster: Cluster = {
+    dataDir,
+    kubeconfig,
+    port,
+    process: await launch(),
+    kubectl(kargs, opts = {}) {
+      return new Promise((resolve) => {
+        const child = execFile(
+          'kubectl',
+          ['--kubeconfig', kubeconfig, ...kargs],
+          { env: { PATH: process.env.PATH, HOME: root, KUBECACHEDIR: cacheDir, ...opts.env }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+        if (opts.input !== undefined) child.stdin!.end(opts.input);
+      });
+    },
+    async k(...kargs) {
+      const r = await cluster.kubectl(kargs);
+      if (r.code !== 0) throw new Error(`kubectl ${kargs.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return r.stdout;
+    },
+    async stop(signal = 'SIGTERM') {
+      const child = cluster.process;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    },
+    async restart() {
+      await cluster.stop('SIGKILL');
+      cluster.process = await launch();
+    },
+  };
+  t.teardown(() => cluster.stop('SIGKILL'));
+  fs.mkdirSync(cacheDir, { recursive: true });
+  return cluster;
+}
