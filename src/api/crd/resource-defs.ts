@@ -4,6 +4,8 @@ import { humanDuration } from '../printers/duration.js';
 import { getPath, type KObject } from '../object.js';
 import type { ResourceDef, TableColumn } from '../registry/types.js';
 import type { SchemaNode } from '../schema/types.js';
+import { validateAgainstSchema } from '../openapi/validate-schema.js';
+import { validateObjectMeta } from '../validation/object-meta.js';
 
 const COLUMN_TYPES = new Set(['integer', 'number', 'string', 'boolean', 'date']);
 
@@ -59,6 +61,7 @@ export function crdResourceDefs(crd: CustomResourceDefinition): ResourceDef[] {
         noAge: printer.length > 0,
         custom: true,
         schema: v.schema?.openAPIV3Schema as SchemaNode | undefined,
+        validate: (obj) => [...validateObjectMeta(obj, names.plural), ...(v.schema?.openAPIV3Schema ? validateAgainstSchema(obj, v.schema.openAPIV3Schema as SchemaNode) : [])],
       } satisfies ResourceDef;
     });
 }
