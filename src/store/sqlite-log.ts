@@ -55,7 +55,8 @@ function openDatabase(file: string): Database.Database {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   let db: Database.Database;
   try {
-    db = new Database(file, { nativeBinding: nativeBinding() });
+    // better-sqlite3 accepts a loaded addon object too; its type definitions only know paths.
+    db = new Database(file, { nativeBinding: nativeBinding() as string | undefined });
   } catch (err) {
     throw new StoreOpenError(`cannot open datastore ${file}: ${(err as Error).message}`);
   }
