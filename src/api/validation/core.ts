@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { FieldError } from '../errors.js';
 import type { KObject } from '../object.js';
-import { check, configKey, dns1035Label, duplicate, forbidden, invalidValue, notSupported, required } from './names.js';
+import { check, configKey, dns1123Label, duplicate, forbidden, invalidValue, notSupported, required } from './names.js';
 import { validatePodSpec } from './pod-spec.js';
 
 export const immutable = (field: string, value: unknown): FieldError => invalidValue(field, value, 'field is immutable');
@@ -52,7 +52,7 @@ export function validateService(svc: Service, old?: Service): FieldError[] {
     const at = `spec.ports[${i}]`;
     if (ports.length > 1 && !p.name) errors.push(required(`${at}.name`));
     if (p.name) {
-      errors.push(...check(`${at}.name`, p.name, dns1035Label));
+      errors.push(...check(`${at}.name`, p.name, dns1123Label));
       if (names.has(p.name)) errors.push(duplicate(`${at}.name`, p.name));
       names.add(p.name);
     }

@@ -57,9 +57,11 @@ function readScalar(r: protobuf.Reader, type: string): unknown {
 
 const isZero = (v: unknown) => v === '' || v === 0 || v === false || v === null;
 
+const schemaOf = (message: string) => definitions[message.replace(/^k8s\.io\./, 'io.k8s.')];
+
 /** Optional fields per the object's schema: only those may be dropped when zero. */
 function optionalFields(message: string): Set<string> | undefined {
-  const def = definitions[message.replace(/^k8s\.io\./, 'io.k8s.')];
+  const def = schemaOf(message);
   if (!def?.properties) return undefined;
   const required = new Set(def.required ?? []);
   return new Set(Object.keys(def.properties).filter((p) => !required.has(p)));
@@ -93,6 +95,7 @@ function decodeFields(type: string, bytes: Uint8Array): Record<string, unknown> 
   const fields = messages[type];
   if (!fields) throw badRequest(`protobuf: no decoding known for message ${type}`);
   const optional = optionalFields(type);
+  const numberOf = new Map(Object.entries(fields).map(([n, f]) => [f[0], n]));
   const out: Record<string, unknown> = {};
   const r = protobuf.Reader.create(bytes);
   while (r.pos < r.len) {
@@ -126,8 +129,16 @@ function decodeFields(type: string, bytes: Uint8Array): Record<string, unknown> 
     if (repeated) ((out[name] ??= []) as unknown[]).push(...values);
     else out[name] = values.at(-1);
   }
+  const known = schemaOf(type)?.properties;
   for (const [name, value] of Object.entries(out)) {
-    if (isZero(value) && optional?.has(name) && !isPointerField(type, name)) delete out[name];
+    const scalar = SCALARS.has(fields[numberOf.get(name)!]?.[1] ?? '');
+    if ((scalar ? isZero(value) : value === null) && optional?.has(name) && !isPointerField(type, name)) delete out[name];
+    // Go structs embedded with `json:",inline"` (Volume's VolumeSource, a Probe's handler, ...) are
+    // a field in protobuf but their fields sit in the parent in JSON.
+    else if (known && !(name in known) && value && typeof value === 'object' && !Array.isArray(value)) {
+      delete out[name];
+      Object.assign(out, value);
+    }
   }
   return out;
 }
