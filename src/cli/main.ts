@@ -83,7 +83,10 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exit(code);
   },
   (err: unknown) => {
-    process.stderr.write(`skiff: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // One line for the user; the stack only when asked for with --debug.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`skiff: ${message.split('\n')[0]}\n`);
+    if (process.argv.includes('--debug') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.exit(1);
   },
 );

@@ -24,7 +24,10 @@ export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need root)' : err.message;
+      reject(new Error(`cannot listen on ${opts.host}:${opts.port}: ${why}`));
+    });
     server.listen(opts.port, opts.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;

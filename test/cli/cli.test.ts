@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { freePort } from '../helpers/cluster.js';
 import { resolveSettings } from '../../src/cli/config.js';
 import { runSkiff, spawnTs, waitForLine } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -33,6 +34,7 @@ t.test('bad command lines: one clear line, exit 2', async (t) => {
   const cases: [string[], RegExp][] = [
     [['server', '--no-such-flag'], /unknown option '--no-such-flag'/],
     [['server', '--https-listen-port', 'abc'], /invalid value "abc" for --https-listen-port \(command line\): expected a port number/],
+    [['server', '--service-cidr', '10.43.0.0/33'], /invalid value "10.43.0.0\/33" for --service-cidr \(command line\): expected an IPv4 range such as 10.43.0.0\/16/],
     [['server', '--https-listen-port', '70000'], /--https-listen-port/],
     [['server', '--write-kubeconfig-mode', '999'], /--write-kubeconfig-mode/],
     [['frobnicate'], /unknown command 'frobnicate'/],
@@ -87,14 +89,20 @@ t.test('precedence: flag > environment > config file > default', async (t) => {
 });
 
 t.test('skiff server opens its datastore under --data-dir and stops on SIGTERM', async (t) => {
-  const dataDir = path.join(tempDir(t), 'data');
-  const child = spawnTs('src/cli/main.ts', ['server', '--data-dir', dataDir, '--config', '/dev/null']);
+  const dir = tempDir(t);
+  const dataDir = path.join(dir, 'data');
+  const port = String(await freePort());
+  const args = (data: string) => ['server', '--data-dir', data, '--config', '/dev/null', '--https-listen-port', port, '--bind-address', '127.0.0.1', '--write-kubeconfig', path.join(dir, 'kubeconfig.yaml'), '--disable-agent'];
+  const child = spawnTs('src/cli/main.ts', args(dataDir));
   t.teardown(() => child.kill('SIGKILL'));
   const line = await waitForLine(child, /skiff server ready/);
   t.match(JSON.parse(line), { level: 30, msg: 'skiff server ready', dbFile: path.join(dataDir, 'server/db/state.db') });
-  const second = await runSkiff(['server', '--data-dir', dataDir, '--config', '/dev/null']);
+  const second = await runSkiff(args(dataDir));
   t.equal(second.code, 1, 'a second server on the same data dir is refused');
   t.match(second.stderr, /^skiff: datastore .* is in use by another running skiff server\n$/);
+  const busyPort = await runSkiff(args(path.join(dir, 'other')));
+  t.equal(busyPort.code, 1);
+  t.equal(busyPort.stderr, `skiff: cannot listen on 127.0.0.1:${port}: the address is already in use\n`, 'one line, no stack');
   child.kill('SIGTERM');
   const code = await new Promise((r) => child.on('exit', r));
   t.equal(code, 0);
