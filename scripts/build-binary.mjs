@@ -49,7 +49,10 @@ function addonFor(arch, nodeDir) {
   fs.mkdirSync(dir, { recursive: true });
   for (const part of ['binding.gyp', 'package.json', 'src', 'deps']) fs.cpSync(path.join('node_modules/better-sqlite3', part), path.join(dir, part), { recursive: true });
   const gyp = require.resolve('node-gyp/bin/node-gyp.js');
-  run(process.execPath, [gyp, 'rebuild', '--release', `--nodedir=${nodeDir}`, `--arch=${arch}`, `--jobs=${os.availableParallelism()}`], { cwd: dir, env: { ...process.env, ...TARGETS[arch].env } });
+  // node-gyp lets npm_config_* variables override its flags, and Debian's npm sets nodedir=/usr
+  // (the system Node's headers): drop them so the addon is built for the Node inside the binary.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_/i.test(k)));
+  run(process.execPath, [gyp, 'rebuild', '--release', `--nodedir=${nodeDir}`, `--arch=${arch}`, `--jobs=${os.availableParallelism()}`], { cwd: dir, env: { ...env, ...TARGETS[arch].env } });
   run(TARGETS[arch].env.STRIP ?? 'strip', ['--strip-unneeded', addon]);
   return addon;
 }
