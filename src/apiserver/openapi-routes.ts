@@ -4,18 +4,20 @@ import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
 import type { Registry } from '../api/registry/registry.js';
 import { groupVersionDocument, swaggerDocument } from '../api/openapi/documents.js';
+import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ANSWER } from './protobuf/openapi-v2.js';
 import type { Bindings, UserInfo } from './authn.js';
 
 type App = Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>;
 
 interface Cached {
-  text: string;
+  body: string | Uint8Array<ArrayBuffer>;
   hash: string;
 }
 
 export function openapiRoutes(registry: Registry): (app: App) => void {
   let generation = -1;
   let docs = new Map<string, Cached | undefined>();
+  // build gives a document (served as JSON) or bytes (served as they are).
   const cached = (key: string, build: () => unknown): Cached | undefined => {
     if (registry.generation !== generation) {
       docs = new Map();
@@ -23,14 +25,14 @@ export function openapiRoutes(registry: Registry): (app: App) => void {
     }
     if (!docs.has(key)) {
       const doc = build();
-      const text = doc === undefined ? undefined : JSON.stringify(doc);
-      docs.set(key, text === undefined ? undefined : { text, hash: createHash('sha512').update(text).digest('hex').slice(0, 128).toUpperCase() });
+      const body = doc === undefined || doc instanceof Uint8Array ? (doc as Uint8Array<ArrayBuffer> | undefined) : JSON.stringify(doc);
+      docs.set(key, body === undefined ? undefined : { body, hash: createHash('sha512').update(body).digest('hex').slice(0, 128).toUpperCase() });
     }
     return docs.get(key);
   };
   const gvPath = (group: string, version: string) => (group ? `apis/${group}/${version}` : `api/${version}`);
   const gvDoc = (group: string, version: string) => cached(gvPath(group, version), () => groupVersionDocument(registry, group, version));
-  const json = (text: string, extra: Record<string, string> = {}) => new Response(text, { headers: { 'content-type': 'application/json', ...extra } });
+  const json = (body: string | Uint8Array<ArrayBuffer>, extra: Record<string, string> = {}) => new Response(body, { headers: { 'content-type': 'application/json', ...extra } });
 
   return (app) => {
     app.get('/openapi/v3', () => {
@@ -48,14 +50,16 @@ export function openapiRoutes(registry: Registry): (app: App) => void {
       if (!doc) return c.notFound();
       // A request carrying the current hash may be cached for good, as kube-apiserver allows.
       const immutable = c.req.query('hash') === doc.hash;
-      return json(doc.text, { etag: `"${doc.hash}"`, 'cache-control': immutable ? 'public, immutable' : 'no-cache, private' });
+      return json(doc.body, { etag: `"${doc.hash}"`, 'cache-control': immutable ? 'public, immutable' : 'no-cache, private' });
     });
     app.get('/openapi/v2', (c) => {
-      // kubectl asks for the protobuf form first and manages without it; only JSON is served.
-      if ((c.req.header('accept') ?? '').includes('protobuf') && !(c.req.header('accept') ?? '').includes('json')) {
-        return new Response(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'only application/json is served for /openapi/v2', reason: 'NotAcceptable', code: 406 }), { status: 406, headers: { 'content-type': 'application/json' } });
+      const swagger = () => JSON.parse(cached('v2', () => swaggerDocument(registry))!.body as string);
+      // kubectl before 1.27 asks for gnostic's protobuf form and cannot do without it.
+      if ((c.req.header('accept') ?? '').includes(OPENAPI_V2_PROTOBUF)) {
+        const bytes = cached('v2-protobuf', () => encodeOpenApiV2(swagger()))!;
+        return new Response(bytes.body, { headers: { 'content-type': OPENAPI_V2_PROTOBUF_ANSWER, etag: `"${bytes.hash}"` } });
       }
-      return json(cached('v2', () => swaggerDocument(registry))!.text);
+      return json(cached('v2', () => swaggerDocument(registry))!.body);
     });
   };
 }

@@ -19,7 +19,7 @@ export interface Cluster {
   kubeconfig: string;
   port: number;
   process: ChildProcess;
-  kubectl(args: string[], opts?: { input?: string; env?: Record<string, string> }): Promise<KubectlResult>;
+  kubectl(args: string[], opts?: { input?: string; env?: Record<string, string>; bin?: string }): Promise<KubectlResult>;
   /** kubectl that must succeed; returns stdout. */
   k(...args: string[]): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<void>;
@@ -64,7 +64,7 @@ export async function startCluster(t: Test, extraArgs: string[] = []): Promise<C
     kubectl(kargs, opts = {}) {
       return new Promise((resolve) => {
         const child = execFile(
-          'kubectl',
+          opts.bin ?? 'kubectl',
           ['--kubeconfig', kubeconfig, ...kargs],
           { env: { PATH: process.env.PATH, HOME: root, KUBECACHEDIR: cacheDir, ...opts.env }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
           (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),

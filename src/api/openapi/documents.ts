@@ -121,5 +121,14 @@ export function swaggerDocument(registry: Registry): Record<string, unknown> {
     Object.assign(all, doc?.components.schemas);
   }
   const text = JSON.stringify(all).replaceAll('#/components/schemas/', '#/definitions/');
-  return { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: {}, definitions: JSON.parse(text) };
+  const v2 = JSON.parse(text, (_key, node) => (isWrappedRef(node) ? unwrapRef(node) : node));
+  return { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: {}, definitions: v2 };
+}
+
+/** v3 wraps a described reference as `allOf: [{$ref}]`; swagger 2.0 clients (kubectl 1.20) know only `$ref`. */
+const isWrappedRef = (node: unknown): node is SchemaNode =>
+  typeof node === 'object' && node !== null && Array.isArray((node as SchemaNode).allOf) && (node as SchemaNode).allOf!.length === 1 && Object.keys((node as SchemaNode).allOf![0]!).join() === '$ref';
+
+function unwrapRef({ allOf, default: _default, ...rest }: SchemaNode): SchemaNode {
+  return { $ref: allOf![0]!.$ref, ...rest };
 }
