@@ -1,0 +1,162 @@
+// An informer: lists a resource, then watches it from the list's resourceVersion, keeping an
+// in-memory cache and telling handlers what was added, updated and deleted. When the watch ends it
+// resumes from the last revision seen; when that revision is gone (410) it lists again and reports
+// the difference, so handlers never miss a change. Cached objects are shared: copy before editing.
+import { log } from '../log.js';
+import { isGone } from './errors.js';
+import type { ResourceClient } from './rest-client.js';
+import { sleep } from './sleep.js';
+
+export interface InformerHandlers<T> {
+  add?(obj: T): void;
+  update?(old: T, obj: T): void;
+  delete?(obj: T): void;
+}
+
+export interface InformerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Server-side watch length before it is renewed. */
+  watchTimeoutSeconds?: number;
+}
+
+type Obj = { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
+
+export const keyOf = (obj: Obj): string => (obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata!.name!);
+
+export function splitKey(key: string): [namespace: string | undefined, name: string] {
+  const i = key.indexOf('/');
+  return i < 0 ? [undefined, key] : [key.slice(0, i), key.slice(i + 1)];
+}
+
+export class Informer<T extends Obj> {
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly abort = new AbortController();
+  private syncedResolve!: () => void;
+  private readonly syncedPromise = new Promise<void>((resolve) => (this.syncedResolve = resolve));
+  private running = false;
+  private lastResourceVersion = '';
+
+  constructor(
+    readonly client: ResourceClient<T>,
+    private readonly opts: InformerOptions = {},
+  ) {}
+
+  on(handlers: InformerHandlers<T>): this {
+    this.handlers.push(handlers);
+    for (const obj of this.cache.values()) handlers.add?.(obj);
+    return this;
+  }
+
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(namespace?: string): T[] {
+    const all = [...this.cache.values()];
+    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+  }
+
+  /** Resolves once the first list is in the cache. */
+  synced(): Promise<void> {
+    return this.syncedPromise;
+  }
+
+  /** The resourceVersion the cache reflects. */
+  get resourceVersion(): string {
+    return this.lastResourceVersion;
+  }
+
+  start(): this {
+    if (!this.running) {
+      this.running = true;
+      void this.run();
+    }
+    return this;
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  private emit(kind: 'add' | 'update' | 'delete', obj: T, old?: T): void {
+    for (const h of this.handlers) {
+      try {
+        if (kind === 'add') h.add?.(obj);
+        else if (kind === 'update') h.update?.(old!, obj);
+        else h.delete?.(obj);
+      } catch (err) {
+        log.error({ err, resource: this.client.type.resource }, 'informer handler failed');
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const { namespace, labelSelector, fieldSelector } = this.opts;
+    const list = await this.client.list(namespace, { labelSelector, fieldSelector });
+    const seen = new Set<string>();
+    for (const obj of list.items) {
+      const key = keyOf(obj);
+      seen.add(key);
+      const old = this.cache.get(key);
+      this.cache.set(key, obj);
+      if (!old) this.emit('add', obj);
+      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', obj, old);
+    }
+    for (const [key, old] of this.cache) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        this.emit('delete', old);
+      }
+    }
+    this.lastResourceVersion = list.metadata.resourceVersion ?? '';
+    this.syncedResolve();
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    let needList = true;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (needList) await this.relist();
+        needList = false;
+        const { namespace, labelSelector, fieldSelector } = this.opts;
+        const events = this.client.watch(namespace, {
+          labelSelector,
+          fieldSelector,
+          resourceVersion: this.lastResourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300),
+          signal,
+        });
+        for await (const e of events) {
+          failures = 0;
+          this.lastResourceVersion = e.object.metadata?.resourceVersion ?? this.lastResourceVersion;
+          if (e.type === 'BOOKMARK') continue;
+          const key = keyOf(e.object);
+          const old = this.cache.get(key);
+          if (e.type === 'DELETED') {
+            this.cache.delete(key);
+            this.emit('delete', e.object);
+          } else {
+            this.cache.set(key, e.object);
+            if (old) this.emit('update', e.object, old);
+            else this.emit('add', e.object);
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        if (isGone(err)) needList = true;
+        else {
+          failures++;
+          needList = true;
+          log.warn({ err: (err as Error).message, resource: this.client.type.resource }, 'informer: list/watch failed, retrying');
+          await sleep(Math.min(200 * 2 ** failures, 10_000), signal);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,131 @@
+// Leader election on a coordination.k8s.io Lease, as client-go does it: the holder renews the lease
+// every retry period; others take it over once it has not changed for a lease duration by their own
+// clock (so clocks need not agree). A leader that cannot renew within the renew deadline stops
+// leading. Stopping on purpose releases the lease so a successor need not wait.
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import { log } from '../log.js';
+import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
+import type { ApiClient, ResourceClient } from './rest-client.js';
+import { leases, type Writable } from './resources.js';
+import { sleep } from './sleep.js';
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Runs while leading; the signal aborts when leadership is lost or the elector stops. */
+  onStartedLeading(signal: AbortSignal): void | Promise<void>;
+  onStoppedLeading?(): void;
+  onNewLeader?(identity: string): void;
+}
+
+/** Kubernetes MicroTime: RFC 3339 with microseconds. */
+const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+export class LeaderElector {
+  private readonly client: ResourceClient<Writable<Lease>>;
+  private readonly leaseDurationMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly retryPeriodMs: number;
+  private observed?: { holder: string; renewTime: string; at: number };
+  private leading = false;
+
+  constructor(
+    api: ApiClient,
+    private readonly opts: LeaderElectionOptions,
+  ) {
+    this.client = api.resource(leases);
+    this.leaseDurationMs = opts.leaseDurationMs ?? 15_000;
+    this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
+    this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Campaigns, leads, and campaigns again after losing the lease, until the signal aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (!(await this.tryAcquireOrRenew())) {
+        await sleep(this.retryPeriodMs, signal);
+        continue;
+      }
+      const term = new AbortController();
+      const stopTerm = () => term.abort();
+      signal.addEventListener('abort', stopTerm, { once: true });
+      this.leading = true;
+      log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, 'became leader');
+      void Promise.resolve(this.opts.onStartedLeading(term.signal)).catch((err: Error) => log.error({ err }, 'leader work failed'));
+      let lastRenew = Date.now();
+      while (!term.signal.aborted) {
+        await sleep(this.retryPeriodMs, term.signal);
+        if (term.signal.aborted) break;
+        if (await this.tryAcquireOrRenew()) lastRenew = Date.now();
+        else if (Date.now() - lastRenew > this.renewDeadlineMs || this.observed?.holder !== this.opts.identity) break;
+      }
+      term.abort();
+      signal.removeEventListener('abort', stopTerm);
+      this.leading = false;
+      log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, 'stopped leading');
+      this.opts.onStoppedLeading?.();
+      if (signal.aborted) await this.release();
+    }
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const now = Date.now();
+    const { namespace, name, identity } = this.opts;
+    const spec = (acquireTime: string, transitions: number) => ({
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
+      acquireTime,
+      renewTime: microTime(now),
+      leaseTransitions: transitions,
+    });
+    try {
+      let lease: Writable<Lease>;
+      try {
+        lease = await this.client.get(namespace, name);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        await this.client.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(microTime(now), 0) });
+        this.observe(identity, microTime(now), now);
+        return true;
+      }
+      const holder = lease.spec?.holderIdentity ?? '';
+      const renewTime = lease.spec?.renewTime ?? '';
+      if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) this.observe(holder, renewTime, now);
+      const held = holder !== '' && holder !== identity && this.observed!.at + this.leaseDurationMs > now;
+      if (held) return false;
+      const mine = holder === identity;
+      lease.spec = spec(mine ? (lease.spec?.acquireTime ?? microTime(now)) : microTime(now), (lease.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1));
+      await this.client.update(lease);
+      this.observe(identity, lease.spec.renewTime!, now);
+      return true;
+    } catch (err) {
+      if (!isConflict(err) && !isAlreadyExists(err)) log.warn({ err: (err as Error).message, lease: `${namespace}/${name}` }, 'leader election: lease update failed');
+      return false;
+    }
+  }
+
+  private observe(holder: string, renewTime: string, at: number): void {
+    if (holder && holder !== this.observed?.holder) this.opts.onNewLeader?.(holder);
+    this.observed = { holder, renewTime, at };
+  }
+
+  /** Hands the lease back (holder cleared, 1 s duration) so another candidate takes it at once. */
+  private async release(): Promise<void> {
+    try {
+      const lease = await this.client.get(this.opts.namespace, this.opts.name);
+      if (lease.spec?.holderIdentity !== this.opts.identity) return;
+      lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(Date.now()) };
+      await this.client.update(lease);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'leader election: could not release the lease');
+    }
+  }
+}

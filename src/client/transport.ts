@@ -1,0 +1,55 @@
+// How the client reaches the API: over HTTPS with the cluster's certificates (agents, tools, other
+// servers), or in-process through the hono app's fetch with a fixed identity (the controllers and
+// scheduler inside `skiff server`). Either way a call is a web Request in, a web Response out.
+import https from 'node:https';
+import { Readable } from 'node:stream';
+
+export interface TransportRequest {
+  body?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export type Transport = (method: string, path: string, init?: TransportRequest) => Promise<Response>;
+
+/** Anything with hono's `fetch(request, env)`: the API app, called with the caller's identity. */
+export interface FetchApp {
+  fetch(request: Request, env: { user: { username: string; groups: string[] } }): Response | Promise<Response>;
+}
+
+export function inProcessTransport(app: FetchApp, user: { username: string; groups: string[] }): Transport {
+  return async (method, path, init = {}) =>
+    app.fetch(new Request(`https://in-process${path}`, { method, body: init.body, headers: init.headers, signal: init.signal }), { user });
+}
+
+export interface HttpsTarget {
+  server: string;
+  caPem: string;
+  certPem?: string;
+  keyPem?: string;
+  token?: string;
+}
+
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
+export function httpsTransport(target: HttpsTarget): Transport {
+  const agent = new https.Agent({ ca: target.caPem, cert: target.certPem, key: target.keyPem, keepAlive: true, maxSockets: 64 });
+  const base = new URL(target.server);
+  return (method, path, init = {}) =>
+    new Promise<Response>((resolve, reject) => {
+      const headers: Record<string, string> = { ...init.headers };
+      if (target.token) headers.authorization = `Bearer ${target.token}`;
+      if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
+      const req = https.request({ host: base.hostname.replace(/^\[|\]$/g, ''), port: base.port || 443, path, method, agent, headers, signal: init.signal }, (res) => {
+        const responseHeaders = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
+        const status = res.statusCode ?? 500;
+        if (NULL_BODY.has(status)) {
+          res.resume();
+          resolve(new Response(null, { status, headers: responseHeaders }));
+        } else resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers: responseHeaders }));
+      });
+      req.on('error', reject);
+      req.end(init.body);
+    });
+}

@@ -1,0 +1,80 @@
+import t from 'tap';
+import { admin, apiHarness } from '../apiserver/harness.js';
+import { ApiClient } from '../../src/client/rest-client.js';
+import { inProcessTransport, type Transport } from '../../src/client/transport.js';
+import { LeaderElector } from '../../src/client/leader-election.js';
+import { leases } from '../../src/client/resources.js';
+
+const timing = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
+
+async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return cond();
+}
+
+t.test('one of two candidates leads; the other takes over when the leader dies', async (t) => {
+  const h = await apiHarness(t);
+  const base = inProcessTransport(h.app, admin);
+  let aliveA = true;
+  // Candidate A "dies": its calls fail from then on, like a killed process that never releases.
+  const transportA: Transport = (m, p, i) => (aliveA ? base(m, p, i) : Promise.reject(new Error('connection refused')));
+  const leading = { a: false, b: false };
+  const stops = { a: 0, b: 0 };
+  const candidate = (id: 'a' | 'b', transport: Transport) =>
+    new LeaderElector(new ApiClient(transport), {
+      namespace: 'kube-system',
+      name: 'test-lock',
+      identity: id,
+      ...timing,
+      onStartedLeading: (signal) => {
+        leading[id] = true;
+        signal.addEventListener('abort', () => (leading[id] = false));
+      },
+      onStoppedLeading: () => stops[id]++,
+    });
+  const stopA = new AbortController();
+  const stopB = new AbortController();
+  t.teardown(() => (stopA.abort(), stopB.abort()));
+  void candidate('a', transportA).run(stopA.signal);
+  t.ok(await until(() => leading.a), 'a leads first');
+  void candidate('b', base).run(stopB.signal);
+  await new Promise((r) => setTimeout(r, 2 * timing.leaseDurationMs));
+  t.equal(leading.b, false, 'b waits while a renews');
+  const lease = await new ApiClient(base).resource(leases).get('kube-system', 'test-lock');
+  t.equal(lease.spec?.holderIdentity, 'a');
+
+  aliveA = false;
+  const died = Date.now();
+  t.ok(await until(() => leading.b), 'b takes over');
+  const tookMs = Date.now() - died;
+  // Not before the dead leader's lease ran out (a lower bound timers cannot undercut).
+  t.ok(tookMs >= timing.leaseDurationMs - timing.retryPeriodMs, `b waited for the lease to expire`);
+  t.comment(`takeover ${tookMs} ms after the leader died (lease duration ${timing.leaseDurationMs} ms)`);
+  t.ok(await until(() => !leading.a), 'a notices it cannot renew and stops leading');
+  t.equal(stops.a, 1);
+  const after = await new ApiClient(base).resource(leases).get('kube-system', 'test-lock');
+  t.match(after.spec, { holderIdentity: 'b', leaseTransitions: 1 });
+});
+
+t.test('a leader that stops on purpose releases the lease at once', async (t) => {
+  const h = await apiHarness(t);
+  const api = new ApiClient(inProcessTransport(h.app, admin));
+  const slow = { leaseDurationMs: 60_000, renewDeadlineMs: 40_000, retryPeriodMs: 100 };
+  let bLeads = false;
+  const stopA = new AbortController();
+  const stopB = new AbortController();
+  t.teardown(() => stopB.abort());
+  let aLeads = false;
+  const a = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'a', ...slow, onStartedLeading: () => void (aLeads = true) });
+  const runningA = a.run(stopA.signal);
+  t.ok(await until(() => aLeads));
+  void new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'b', ...slow, onStartedLeading: () => void (bLeads = true) }).run(stopB.signal);
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(bLeads, false);
+  stopA.abort();
+  await runningA;
+  t.ok(await until(() => bLeads, 3000), 'b leads long before the 60 s lease would have run out');
+});
