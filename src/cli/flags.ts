@@ -36,6 +36,8 @@ export const flags: readonly FlagSpec[] = [
   { name: 'service-cidr', kind: 'cidr', commands: ['server'], description: 'IPv4 range for Service cluster IPs', default: () => '10.43.0.0/16' },
   { name: 'cluster-cidr', kind: 'cidr', commands: ['server'], description: 'IPv4 range for pod IPs (a /24 per node)', default: () => '10.42.0.0/16' },
   { name: 'disable-agent', kind: 'bool', commands: ['server'], description: 'do not run a local agent', default: () => false },
+  { name: 'disable-scheduler', kind: 'bool', commands: ['server'], description: 'do not run the scheduler', default: () => false },
+  { name: 'disable-controller-manager', kind: 'bool', commands: ['server'], description: 'do not run the controllers', default: () => false },
   { name: 'server', kind: 'url', commands: ['agent'], description: 'server to join (https://host:6443)' },
 ];
 

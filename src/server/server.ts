@@ -9,6 +9,7 @@ import { ensureJoinToken } from '../pki/join-token.js';
 import { log } from '../log.js';
 import { createApiStack } from './api-stack.js';
 import { listenHttps } from './https.js';
+import { startControlPlane } from './control-plane.js';
 
 /** The address kubeconfigs point at: loopback unless the server is bound to one address. */
 function clientHost(bindAddress: string): string {
@@ -34,6 +35,7 @@ export async function runServer(settings: Settings): Promise<void> {
   const kubeconfig = settings['write-kubeconfig'] as string;
   writeKubeconfig(kubeconfig, settings['write-kubeconfig-mode'] as number, { server, caPem: pki.serverCa.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
   ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
+  const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'] });
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision() }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {
@@ -44,6 +46,7 @@ export async function runServer(settings: Settings): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  await controlPlane.stop();
   await https.close();
   await stack.close();
   await store.close();

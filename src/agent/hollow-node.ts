@@ -1,0 +1,171 @@
+// A hollow node: a Node without containers, for tests and the scale benchmark. It registers with a
+// configurable capacity, renews its Lease in kube-node-lease, reports pods bound to it Running and
+// Ready (pods that run to completion succeed after a moment), and removes pods marked for deletion
+// at once. Stopping it stops the heartbeat, which is how a test loses a node.
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import { isAlreadyExists, isNotFound } from '../client/errors.js';
+import { Informer, keyOf } from '../client/informer.js';
+import type { ApiClient, ResourceClient } from '../client/rest-client.js';
+import { leases, nodes, pods, type Writable } from '../client/resources.js';
+import { sleep } from '../client/sleep.js';
+import { log } from '../log.js';
+
+export interface HollowNodeOptions {
+  name: string;
+  capacity?: Record<string, string>;
+  labels?: Record<string, string>;
+  taints?: Writable<import('kubernetes-types/core/v1.js').Taint>[];
+  /** How often the Lease is renewed (Kubernetes: 10 s). */
+  leaseRenewMs?: number;
+  /** How long a pod with restartPolicy Never/OnFailure runs before it succeeds. */
+  completeAfterMs?: number;
+}
+
+const DEFAULT_CAPACITY = { cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '50Gi' };
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const microNow = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+export class HollowNode {
+  private readonly nodeClient: ResourceClient<Writable<Node>>;
+  private readonly podClient: ResourceClient<Writable<Pod>>;
+  private readonly leaseClient: ResourceClient<Writable<Lease>>;
+  private readonly abort = new AbortController();
+  private informer?: Informer<Writable<Pod>>;
+  private readonly handled = new Set<string>();
+  private nextIp = 2;
+  readonly hostIP: string;
+
+  constructor(
+    api: ApiClient,
+    private readonly opts: HollowNodeOptions,
+  ) {
+    const client = api.as(`hollow-node-${opts.name}`);
+    this.nodeClient = client.resource(nodes);
+    this.podClient = client.resource(pods);
+    this.leaseClient = client.resource(leases);
+    let h = 0;
+    for (const ch of opts.name) h = (h * 31 + ch.charCodeAt(0)) % 250;
+    this.hostIP = `10.201.${h}.1`;
+  }
+
+  get name(): string {
+    return this.opts.name;
+  }
+
+  async start(): Promise<void> {
+    await this.register();
+    await this.renewLease();
+    void this.heartbeat();
+    this.informer = new Informer(this.podClient, { fieldSelector: `spec.nodeName=${this.opts.name}` });
+    this.informer.on({ add: (p) => void this.sync(p), update: (_o, p) => void this.sync(p), delete: (p) => this.handled.delete(p.metadata!.uid!) });
+    this.informer.start();
+    await this.informer.synced();
+  }
+
+  /** Stops the heartbeat and pod handling; the Node object stays, as when a machine dies. */
+  stop(): void {
+    this.abort.abort();
+    this.informer?.stop();
+  }
+
+  private async register(): Promise<void> {
+    const capacity = { ...DEFAULT_CAPACITY, ...this.opts.capacity };
+    const status: Writable<Node>['status'] = {
+      capacity,
+      allocatable: capacity,
+      conditions: [
+        ...['MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: 'False', reason: `KubeletHas${type === 'PIDPressure' ? 'SufficientPID' : type === 'MemoryPressure' ? 'SufficientMemory' : 'NoDiskPressure'}`, message: 'hollow node', lastHeartbeatTime: now(), lastTransitionTime: now() })),
+        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'hollow node is posting ready status', lastHeartbeatTime: now(), lastTransitionTime: now() },
+      ],
+      addresses: [
+        { type: 'InternalIP', address: this.hostIP },
+        { type: 'Hostname', address: this.opts.name },
+      ],
+      nodeInfo: { machineID: '', systemUUID: '', bootID: '', kernelVersion: 'hollow', osImage: 'Skiff hollow node', containerRuntimeVersion: 'hollow://1.0.0', kubeletVersion: 'v1.32.0-skiff', kubeProxyVersion: '', operatingSystem: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch },
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    };
+    const labels = { 'kubernetes.io/hostname': this.opts.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': status.nodeInfo!.architecture, 'node.kubernetes.io/instance-type': 'hollow', ...this.opts.labels };
+    let node: Writable<Node>;
+    try {
+      node = await this.nodeClient.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: this.opts.name, labels }, spec: { taints: this.opts.taints } });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      node = await this.nodeClient.get(undefined, this.opts.name);
+    }
+    await this.nodeClient.updateStatus({ ...node, status: { ...node.status, ...status } });
+  }
+
+  private async renewLease(): Promise<void> {
+    const name = this.opts.name;
+    try {
+      const lease = await this.leaseClient.get('kube-node-lease', name);
+      lease.spec = { ...lease.spec, holderIdentity: name, leaseDurationSeconds: 40, renewTime: microNow() };
+      await this.leaseClient.update(lease);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.leaseClient.create({ metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: microNow() } });
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      await sleep(this.opts.leaseRenewMs ?? 10_000, signal);
+      if (signal.aborted) return;
+      await this.renewLease().catch((err: Error) => log.warn({ node: this.opts.name, err: err.message }, 'hollow node: lease renewal failed'));
+    }
+  }
+
+  private async sync(pod: Writable<Pod>): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    const uid = pod.metadata!.uid!;
+    try {
+      if (pod.metadata?.deletionTimestamp) {
+        await this.podClient.delete(pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid } });
+        return;
+      }
+      const phase = pod.status?.phase;
+      if (this.handled.has(uid) || phase === 'Running' || phase === 'Succeeded' || phase === 'Failed') return;
+      this.handled.add(uid);
+      await this.podClient.updateStatus({ ...pod, status: this.runningStatus(pod) });
+      if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure') {
+        await sleep(this.opts.completeAfterMs ?? 1000, this.abort.signal);
+        if (this.abort.signal.aborted) return;
+        const current = await this.podClient.get(pod.metadata!.namespace, pod.metadata!.name!);
+        if (current.metadata?.uid === uid && !current.metadata.deletionTimestamp) await this.podClient.updateStatus({ ...current, status: this.succeededStatus(current) });
+      }
+    } catch (err) {
+      if (!isNotFound(err)) log.warn({ node: this.opts.name, pod: keyOf(pod), err: (err as Error).message }, 'hollow node: pod status update failed');
+      this.handled.delete(uid);
+    }
+  }
+
+  private runningStatus(pod: Writable<Pod>): Writable<Pod>['status'] {
+    const t = now();
+    const podIP = `10.202.${this.hostIP.split('.')[2]}.${this.nextIp++ % 250 + 2}`;
+    const cond = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t });
+    return {
+      phase: 'Running',
+      conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(cond) as any,
+      hostIP: this.hostIP,
+      hostIPs: [{ ip: this.hostIP }],
+      podIP,
+      podIPs: [{ ip: podIP }],
+      startTime: t,
+      qosClass: pod.status?.qosClass ?? 'BestEffort',
+      containerStatuses: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? '', imageID: `hollow://${c.image}`, containerID: `hollow://${pod.metadata!.uid}/${c.name}`, ready: true, started: true, restartCount: 0, state: { running: { startedAt: t } } })),
+    };
+  }
+
+  private succeededStatus(pod: Writable<Pod>): Writable<Pod>['status'] {
+    const t = now();
+    const notReady = (type: string) => ({ type, status: 'False', reason: 'PodCompleted', lastTransitionTime: t });
+    return {
+      ...pod.status,
+      phase: 'Succeeded',
+      conditions: [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'Ready' && c.type !== 'ContainersReady'), notReady('Ready'), notReady('ContainersReady')],
+      containerStatuses: (pod.status?.containerStatuses ?? []).map((s) => ({ ...s, ready: false, started: false, state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: s.state?.running?.startedAt, finishedAt: t } } })),
+    };
+  }
+}

@@ -1,0 +1,33 @@
+// One informer per resource, shared by every controller in the process, so each kind is listed and
+// watched once however many loops care about it.
+import { Informer } from './informer.js';
+import type { ApiClient } from './rest-client.js';
+import type { ResourceType } from './resources.js';
+
+export class SharedInformers {
+  private readonly informers = new Map<string, Informer<any>>();
+
+  constructor(private readonly api: ApiClient) {}
+
+  for<T extends { metadata?: object }>(type: ResourceType<T>): Informer<T> {
+    const key = `${type.group}/${type.resource}`;
+    let informer = this.informers.get(key);
+    if (!informer) {
+      informer = new Informer(this.api.resource(type));
+      this.informers.set(key, informer);
+    }
+    return informer as Informer<T>;
+  }
+
+  start(): void {
+    for (const informer of this.informers.values()) informer.start();
+  }
+
+  async synced(): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.synced()));
+  }
+
+  stop(): void {
+    for (const informer of this.informers.values()) informer.stop();
+  }
+}

@@ -1,0 +1,41 @@
+// The controller manager: under a leader-elected Lease (kube-system/kube-controller-manager), it
+// starts the shared informers and every reconcile loop; on losing the lease it stops them all.
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { EventRecorder } from '../client/event-recorder.js';
+import { LeaderElector, type LeaderElectionOptions } from '../client/leader-election.js';
+import type { ApiClient } from '../client/rest-client.js';
+import { SharedInformers } from '../client/shared-informers.js';
+import { log } from '../log.js';
+import type { Controller, ControllerContext } from './runner.js';
+import { DeploymentController } from './deployment.js';
+import { ReplicaSetController } from './replicaset.js';
+
+export type LeaseTiming = Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
+
+const CONTROLLERS: ((ctx: ControllerContext) => Controller)[] = [(ctx) => new ReplicaSetController(ctx), (ctx) => new DeploymentController(ctx)];
+
+/** Runs the controllers on informers of their own until the signal aborts. */
+export async function runControllers(api: ApiClient, signal: AbortSignal, factories = CONTROLLERS): Promise<void> {
+  const informers = new SharedInformers(api);
+  const host = os.hostname();
+  const ctx: ControllerContext = { api, informers, recorder: (component) => new EventRecorder(api, component, host) };
+  const controllers = factories.map((make) => make(ctx));
+  informers.start();
+  signal.addEventListener('abort', () => informers.stop(), { once: true });
+  await informers.synced();
+  log.info({ controllers: controllers.map((c) => c.name) }, 'controllers running');
+  await Promise.all(controllers.map((c) => c.run(signal)));
+}
+
+/** A loop that runs only on the server holding the named Lease in kube-system. */
+export function runLeaderElected(api: ApiClient, lease: string, work: (signal: AbortSignal) => Promise<void>, signal: AbortSignal, timing: LeaseTiming = {}): Promise<void> {
+  const elector = new LeaderElector(api, {
+    namespace: 'kube-system',
+    name: lease,
+    identity: `${os.hostname()}_${randomUUID()}`,
+    ...timing,
+    onStartedLeading: (term) => work(term),
+  });
+  return elector.run(signal);
+}

@@ -1,0 +1,49 @@
+// What every reconcile loop shares: keys from a work queue handed to a few workers; a failed key is
+// retried with backoff, a successful one forgets its failures.
+import { log } from '../log.js';
+import type { ApiClient } from '../client/rest-client.js';
+import type { EventRecorder } from '../client/event-recorder.js';
+import type { SharedInformers } from '../client/shared-informers.js';
+import { WorkQueue } from '../client/workqueue.js';
+
+export interface ControllerContext {
+  api: ApiClient;
+  informers: SharedInformers;
+  recorder(component: string): EventRecorder;
+}
+
+export interface Controller {
+  readonly name: string;
+  /** Runs until the signal aborts; informers are already synced. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/** A controller that reconciles keys from its queue with `workers` concurrent workers. */
+export abstract class QueueController implements Controller {
+  readonly queue = new WorkQueue<string>();
+  protected workers = 2;
+
+  abstract readonly name: string;
+  protected abstract reconcile(key: string): Promise<void>;
+
+  async run(signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.queue.shutdown(), { once: true });
+    await Promise.all(Array.from({ length: this.workers }, () => this.work()));
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        await this.reconcile(key);
+        this.queue.forget(key);
+      } catch (err) {
+        log.warn({ controller: this.name, key, err: (err as Error).message, retries: this.queue.requeues(key) }, 'reconcile failed, will retry');
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// The scheduler: takes pending pods addressed to it, filters and scores the nodes, and binds each
+// pod through pods/binding. A pod no node can take gets PodScheduled=False and a FailedScheduling
+// event in Kubernetes' words, and is tried again when nodes or pods change.
+import type { ApiClient, ResourceClient } from '../client/rest-client.js';
+import { EventRecorder } from '../client/event-recorder.js';
+import { isNotFound } from '../client/errors.js';
+import { keyOf } from '../client/informer.js';
+import { SharedInformers } from '../client/shared-informers.js';
+import { nodes, pods } from '../client/resources.js';
+import { log } from '../log.js';
+import { cycleState, filterNode } from './filters.js';
+import { SchedulingQueue } from './queue.js';
+import { scoreNodes } from './scores.js';
+import { addPod, buildSnapshot, type NodeT, type PodT } from './snapshot.js';
+
+export const DEFAULT_SCHEDULER = 'default-scheduler';
+
+const wantsUs = (pod: PodT, name: string) => !pod.spec?.nodeName && !pod.metadata?.deletionTimestamp && (pod.spec?.schedulerName ?? DEFAULT_SCHEDULER) === name && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+
+export class Scheduler {
+  private readonly queue = new SchedulingQueue();
+  /** Pods bound by us that the informer has not shown bound yet, and their node. */
+  private readonly assumed = new Map<string, string>();
+  private readonly podClient: ResourceClient<PodT>;
+  private readonly recorder: EventRecorder;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly name = DEFAULT_SCHEDULER,
+  ) {
+    this.podClient = api.as(name).resource(pods);
+    this.recorder = new EventRecorder(api, name);
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const informers = new SharedInformers(this.api);
+    const podInformer = informers.for(pods).on({
+      add: (pod) => this.podChanged(pod),
+      update: (old, pod) => {
+        this.podChanged(pod, old);
+        // A pod that stopped or left frees room.
+        if (old.spec?.nodeName && (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') && old.status?.phase !== pod.status?.phase) this.queue.moveAllToActive();
+      },
+      delete: (pod) => {
+        this.queue.remove(keyOf(pod));
+        this.assumed.delete(keyOf(pod));
+        if (pod.spec?.nodeName) this.queue.moveAllToActive();
+      },
+    });
+    const nodeInformer = informers.for(nodes).on({ add: () => this.queue.moveAllToActive(), update: (old, node) => this.nodeChanged(old, node) });
+    informers.start();
+    signal.addEventListener('abort', () => (this.queue.close(), informers.stop()), { once: true });
+    await informers.synced();
+    log.info({ scheduler: this.name }, 'scheduler running');
+    for (;;) {
+      const next = await this.queue.pop();
+      if (!next) return;
+      const pod = podInformer.get(next[0]);
+      if (!pod || !wantsUs(pod, this.name) || this.assumed.has(next[0])) continue;
+      await this.schedule(next[0], pod, nodeInformer.list(), podInformer.list());
+    }
+  }
+
+  private podChanged(pod: PodT, old?: PodT): void {
+    const key = keyOf(pod);
+    if (pod.spec?.nodeName) {
+      this.assumed.delete(key);
+      this.queue.remove(key);
+    } else if (wantsUs(pod, this.name)) {
+      // Our own status writes must not wake a parked pod; a changed spec or labels may.
+      const changed = !old || JSON.stringify(old.spec) !== JSON.stringify(pod.spec) || JSON.stringify(old.metadata?.labels) !== JSON.stringify(pod.metadata?.labels);
+      if (changed) this.queue.add(key, pod);
+      else this.queue.refresh(key, pod);
+    } else this.queue.remove(key);
+  }
+
+  private nodeChanged(old: NodeT, node: NodeT): void {
+    const relevant = (n: NodeT) => JSON.stringify([n.metadata?.labels, n.spec, n.status?.allocatable, n.status?.conditions?.map((c) => [c.type, c.status])]);
+    if (relevant(old) !== relevant(node)) this.queue.moveAllToActive();
+  }
+
+  private async schedule(key: string, pod: PodT, nodeList: NodeT[], podList: PodT[]): Promise<void> {
+    const infos = buildSnapshot(nodeList, podList);
+    for (const [podKey, nodeName] of this.assumed) {
+      const p = podList.find((x) => keyOf(x) === podKey);
+      const info = infos.get(nodeName);
+      if (p && info && !p.spec?.nodeName) addPod(info, { ...p, spec: { ...p.spec!, nodeName } });
+    }
+    const state = cycleState(pod, infos);
+    const feasible = [];
+    const reasons = new Map<string, number>();
+    for (const info of infos.values()) {
+      const why = filterNode(state, info);
+      if (!why) feasible.push(info);
+      else for (const r of why) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    }
+    if (!feasible.length) return this.unschedulable(key, pod, nodeList.length, reasons);
+    const scores = scoreNodes(state, feasible);
+    const best = Math.max(...scores);
+    const top = feasible.filter((_, i) => scores[i] === best);
+    const chosen = top[Math.floor(Math.random() * top.length)]!.node.metadata!.name!;
+    this.assumed.set(key, chosen);
+    try {
+      await this.podClient.createSubresource(pod.metadata!.namespace, pod.metadata!.name!, 'binding', {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: pod.metadata!.name, namespace: pod.metadata!.namespace, uid: pod.metadata!.uid },
+        target: { apiVersion: 'v1', kind: 'Node', name: chosen },
+      });
+      this.recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${chosen}`);
+    } catch (err) {
+      this.assumed.delete(key);
+      if (isNotFound(err)) return;
+      log.warn({ pod: key, node: chosen, err: (err as Error).message }, 'binding failed');
+      this.queue.park(key, pod);
+      setTimeout(() => this.queue.moveAllToActive(), 1000);
+    }
+  }
+
+  private async unschedulable(key: string, pod: PodT, nodeCount: number, reasons: Map<string, number>): Promise<void> {
+    const parts = [...reasons].map(([r, n]) => `${n} ${r}`).sort();
+    const message = nodeCount === 0 ? 'no nodes available to schedule pods' : `0/${nodeCount} nodes are available: ${parts.join(', ')}.`;
+    this.queue.park(key, pod);
+    const current = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    if (current?.status === 'False' && current.message === message) return;
+    this.recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'FailedScheduling', message);
+    const condition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    const conditions = [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), condition];
+    try {
+      await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { conditions } }, 'merge', 'status');
+    } catch (err) {
+      if (!isNotFound(err)) log.warn({ pod: key, err: (err as Error).message }, 'could not record the unschedulable condition');
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// What the scheduler knows about each node for one decision: the node, the pods on it (bound or
+// assumed), the resources they request and the host ports they hold.
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import { milliValue, parseQuantity } from '../api/quantity.js';
+import type { Writable } from '../client/resources.js';
+
+export type PodT = Writable<Pod>;
+export type NodeT = Writable<Node>;
+
+/** Requests in comparable units: cpu in millicores, the rest in their base units. */
+export type Resources = Record<string, number>;
+
+const amount = (name: string, q: string | number) => (name === 'cpu' ? milliValue(q) : parseQuantity(q));
+
+function add(into: Resources, from: Record<string, string | number> | undefined): void {
+  for (const [name, q] of Object.entries(from ?? {})) into[name] = (into[name] ?? 0) + amount(name, q);
+}
+
+/** A pod's effective requests: its containers summed, at least each init container, plus overhead. */
+export function podRequests(pod: PodT): Resources {
+  const sum: Resources = {};
+  for (const c of pod.spec?.containers ?? []) add(sum, c.resources?.requests as Record<string, string>);
+  for (const c of pod.spec?.initContainers ?? []) {
+    const init: Resources = {};
+    add(init, c.resources?.requests as Record<string, string>);
+    for (const [name, v] of Object.entries(init)) sum[name] = Math.max(sum[name] ?? 0, v);
+  }
+  add(sum, pod.spec?.overhead as Record<string, string>);
+  return sum;
+}
+
+export function allocatable(node: NodeT): Resources {
+  const out: Resources = {};
+  add(out, (node.status?.allocatable ?? node.status?.capacity) as Record<string, string>);
+  return out;
+}
+
+export interface NodeInfo {
+  node: NodeT;
+  pods: PodT[];
+  requested: Resources;
+  allocatable: Resources;
+  /** "protocol/hostIP/port" of every host port in use. */
+  ports: Set<string>;
+}
+
+export const hostPorts = (pod: PodT) =>
+  (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort).map((p) => ({ protocol: p.protocol ?? 'TCP', hostIP: p.hostIP || '0.0.0.0', port: p.hostPort! })));
+
+export function buildSnapshot(nodes: NodeT[], pods: PodT[]): Map<string, NodeInfo> {
+  const infos = new Map<string, NodeInfo>();
+  for (const node of nodes) infos.set(node.metadata!.name!, { node, pods: [], requested: { pods: 0 }, allocatable: allocatable(node), ports: new Set() });
+  for (const pod of pods) {
+    const info = infos.get(pod.spec?.nodeName ?? '');
+    if (!info || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+    addPod(info, pod);
+  }
+  return infos;
+}
+
+export function addPod(info: NodeInfo, pod: PodT): void {
+  info.pods.push(pod);
+  for (const [name, v] of Object.entries(podRequests(pod))) info.requested[name] = (info.requested[name] ?? 0) + v;
+  info.requested.pods = (info.requested.pods ?? 0) + 1;
+  for (const p of hostPorts(pod)) info.ports.add(`${p.protocol}/${p.hostIP}/${p.port}`);
+}

@@ -1,0 +1,33 @@
+// The control loops inside `skiff server`: the controller manager and the scheduler, each under its
+// own leader-elected Lease (as kube-controller-manager and kube-scheduler), reaching the API
+// in-process through the app's fetch, never the datastore.
+import { ApiClient } from '../client/rest-client.js';
+import { inProcessTransport, type FetchApp } from '../client/transport.js';
+import { runControllers, runLeaderElected, type LeaseTiming } from '../controllers/manager.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+
+export interface ControlPlaneOptions {
+  scheduler?: boolean;
+  controllers?: boolean;
+  leaseTiming?: LeaseTiming;
+}
+
+export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {}): { stop(): Promise<void> } {
+  const abort = new AbortController();
+  const loops: Promise<void>[] = [];
+  const client = (username: string) => new ApiClient(inProcessTransport(app, { username, groups: ['system:authenticated'] }), username);
+  if (opts.controllers !== false) {
+    const api = client('system:kube-controller-manager');
+    loops.push(runLeaderElected(api, 'kube-controller-manager', (signal) => runControllers(api, signal), abort.signal, opts.leaseTiming));
+  }
+  if (opts.scheduler !== false) {
+    const api = client('system:kube-scheduler');
+    loops.push(runLeaderElected(api, 'kube-scheduler', (signal) => new Scheduler(api).run(signal), abort.signal, opts.leaseTiming));
+  }
+  return {
+    async stop() {
+      abort.abort();
+      await Promise.all(loops);
+    },
+  };
+}
