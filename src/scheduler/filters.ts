@@ -57,15 +57,6 @@ const ports: Filter = ({ pod }, info) => {
 const podAffinity: Filter = (state, info) => {
   const labels = info.node.metadata?.labels ?? {};
   const { pod } = state;
-  // Pods already here whose anti-affinity rejects the newcomer.
-  for (const other of state.infos.values()) {
-    for (const existing of other.pods) {
-      for (const term of existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
-        const domain = other.node.metadata?.labels?.[term.topologyKey];
-        if (domain !== undefined && labels[term.topologyKey] === domain && termSelects(term, existing, pod)) return ["node(s) didn't satisfy existing pods anti-affinity rules"];
-      }
-    }
-  }
   const affinity = pod.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
   const ok = affinity.every((term, i) => {
     const domain = labels[term.topologyKey];
@@ -77,6 +68,15 @@ const podAffinity: Filter = (state, info) => {
   if (!ok) return ["node(s) didn't match pod affinity rules"];
   const anti = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
   if (anti.some((term, i) => labels[term.topologyKey] !== undefined && state.antiAffinityDomains[i]!.has(labels[term.topologyKey]!))) return ["node(s) didn't match pod anti-affinity rules"];
+  // Pods already placed whose anti-affinity rejects the newcomer in their domain.
+  for (const other of state.infos.values()) {
+    for (const existing of other.pods) {
+      for (const term of existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+        const domain = other.node.metadata?.labels?.[term.topologyKey];
+        if (domain !== undefined && labels[term.topologyKey] === domain && termSelects(term, existing, pod)) return ["node(s) didn't satisfy existing pods anti-affinity rules"];
+      }
+    }
+  }
   return undefined;
 };
 
