@@ -1,7 +1,7 @@
 // kubectl's typed `create` commands send protobuf bodies: every generator must arrive intact. Each
 // object the server stored is compared with what kubectl renders client-side for the same command.
 import t from 'tap';
-import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { API_ONLY, startCluster, type Cluster } from '../helpers/cluster.js';
 
 const commands: [string, string[]][] = [
   ['deployment/web', ['create', 'deployment', 'web', '--image=busybox:1.36', '--replicas=0', '--port=8080']],
@@ -39,7 +39,7 @@ async function created(c: Cluster, name: string) {
 }
 
 t.test('every kubectl create generator arrives as kubectl rendered it', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   await c.k('create', 'serviceaccount', 'robot');
   for (const [name, args] of commands) {
     const dash = args.includes('--') ? args.indexOf('--') : args.length;

@@ -1,12 +1,12 @@
 // The everyday kubectl object workflow against a real skiff server: apply, get, describe, patch,
 // scale, label, server-side apply, dry runs, explain, and bad input answered in Kubernetes' words.
 import t from 'tap';
-import { startCluster } from '../helpers/cluster.js';
+import { API_ONLY, startCluster } from '../helpers/cluster.js';
 
 const deployment = 'test/e2e/fixtures/deployment.yaml';
 
 t.test('apply creates, reapplies as configured or unchanged, and get prints kubectl columns', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   t.equal(await c.k('apply', '-f', deployment), 'deployment.apps/web created\n');
   t.equal(await c.k('apply', '-f', deployment), 'deployment.apps/web unchanged\n');
   const changed = (await import('node:fs')).readFileSync(deployment, 'utf8').replace('replicas: 2', 'replicas: 3').replace('busybox:1.36', 'busybox:1.37');
@@ -28,7 +28,7 @@ t.test('apply creates, reapplies as configured or unchanged, and get prints kube
 });
 
 t.test('patch, scale, label, annotate and server-side apply', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   await c.k('apply', '-f', deployment);
   t.equal(await c.k('scale', 'deployment', 'web', '--replicas=5'), 'deployment.apps/web scaled\n');
   t.equal(await c.k('get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'), '5');
@@ -59,7 +59,7 @@ t.test('patch, scale, label, annotate and server-side apply', async (t) => {
 });
 
 t.test('dry runs store nothing; bad input is refused in Kubernetes words', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   t.equal(await c.k('create', 'configmap', 'ghost', '--from-literal=a=1', '--dry-run=server'), 'configmap/ghost created (server dry run)\n');
   t.match((await c.kubectl(['get', 'cm', 'ghost'])).stderr, /NotFound/);
 
@@ -78,7 +78,7 @@ t.test('dry runs store nothing; bad input is refused in Kubernetes words', async
 });
 
 t.test('explain and custom resources', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   t.match(await c.k('explain', 'deployment.spec.replicas'), /FIELD: replicas <integer>[\s\S]*Number of desired pods/);
   t.match(await c.k('explain', 'pods'), /KIND:\s+Pod[\s\S]*VERSION:\s+v1/);
 

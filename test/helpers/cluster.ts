@@ -26,6 +26,9 @@ export interface Cluster {
   restart(): Promise<void>;
 }
 
+/** Flags for tests of the API server alone: stored objects stay exactly as the client wrote them. */
+export const API_ONLY = ['--disable-controller-manager', '--disable-scheduler'];
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
