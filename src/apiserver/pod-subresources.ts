@@ -7,7 +7,7 @@ import { nowTimestamp } from '../api/metadata.js';
 import type { KObject, StoredObject } from '../api/object.js';
 import type { Registry } from '../api/registry/registry.js';
 import { fromLabelSelector, matches } from '../api/selectors.js';
-import { MODIFIED } from '../api/storage/errors.js';
+import { retryOnModified } from '../api/storage/errors.js';
 import { deleteObject } from '../api/storage/deletion.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { readObject } from './body.js';
@@ -22,17 +22,6 @@ interface PodLike extends StoredObject {
 }
 
 const success = (code: number) => jsonResponse({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code }, code);
-
-/** Retries `attempt` while the object keeps changing under it. */
-async function retryOnModified<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (!(err instanceof ApiError && err.reason === 'Conflict' && err.message.endsWith(MODIFIED)) || i >= 10) throw err;
-    }
-  }
-}
 
 async function bodyFor(ctx: RequestContext, kind: string): Promise<KObject> {
   if (ctx.req.method !== 'POST') throw methodNotAllowed(ctx);

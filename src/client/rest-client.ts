@@ -106,9 +106,9 @@ export class ResourceClient<T extends Obj> {
     return this.call('DELETE', this.path(namespace, name), this.what(namespace, name), { kind: 'DeleteOptions', apiVersion: 'v1', ...opts });
   }
 
-  /** POST to a subresource (pods/binding, pods/eviction, serviceaccounts/token). */
-  createSubresource<R>(namespace: string | undefined, name: string, subresource: string, body: unknown): Promise<R> {
-    return this.call('POST', this.path(namespace, name, subresource), this.what(namespace, name), body);
+  /** POST or PUT to a subresource (pods/binding, pods/eviction, serviceaccounts/token, namespaces/finalize). */
+  subresource<R>(method: 'POST' | 'PUT', namespace: string | undefined, name: string, subresource: string, body: unknown): Promise<R> {
+    return this.call(method, this.path(namespace, name, subresource), this.what(namespace, name), body);
   }
 
   /** A watch as an async stream of events; ends when the server ends it. A 410 is thrown as ApiError. */
@@ -159,6 +159,13 @@ export class ApiClient {
 
   resource<T extends Obj>(type: ResourceType<T>): ResourceClient<T> {
     return new ResourceClient(this.transport, type, this.fieldManager);
+  }
+
+  /** A GET of any API path (discovery), as parsed JSON. */
+  async getJson<R>(path: string): Promise<R> {
+    const res = await this.transport('GET', path, { headers: { accept: 'application/json' } });
+    if (!res.ok) throw await errorFrom(res, `GET ${path}`);
+    return (await res.json()) as R;
   }
 
   /** The same connection under another field manager (each controller writes as itself). */

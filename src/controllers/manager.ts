@@ -9,23 +9,41 @@ import { SharedInformers } from '../client/shared-informers.js';
 import { log } from '../log.js';
 import type { Controller, ControllerContext } from './runner.js';
 import { DeploymentController } from './deployment.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { NamespaceController } from './namespace.js';
+import { RootCaPublisher } from './root-ca-publisher.js';
+import { ServiceAccountController } from './serviceaccount.js';
 import { ReplicaSetController } from './replicaset.js';
 
 export type LeaseTiming = Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
 
-const CONTROLLERS: ((ctx: ControllerContext) => Controller)[] = [(ctx) => new ReplicaSetController(ctx), (ctx) => new DeploymentController(ctx)];
+export interface ControllerSettings {
+  /** The cluster CA, published in every namespace as kube-root-ca.crt. */
+  clusterCaPem?: string;
+}
+
+function controllers(ctx: ControllerContext, settings: ControllerSettings): Controller[] {
+  return [
+    new ReplicaSetController(ctx),
+    new DeploymentController(ctx),
+    new GarbageCollector(ctx),
+    new NamespaceController(ctx),
+    new ServiceAccountController(ctx),
+    ...(settings.clusterCaPem ? [new RootCaPublisher(ctx, settings.clusterCaPem)] : []),
+  ];
+}
 
 /** Runs the controllers on informers of their own until the signal aborts. */
-export async function runControllers(api: ApiClient, signal: AbortSignal, factories = CONTROLLERS): Promise<void> {
+export async function runControllers(api: ApiClient, signal: AbortSignal, settings: ControllerSettings = {}): Promise<void> {
   const informers = new SharedInformers(api);
   const host = os.hostname();
   const ctx: ControllerContext = { api, informers, recorder: (component) => new EventRecorder(api, component, host) };
-  const controllers = factories.map((make) => make(ctx));
+  const loops = controllers(ctx, settings);
   informers.start();
   signal.addEventListener('abort', () => informers.stop(), { once: true });
   await informers.synced();
-  log.info({ controllers: controllers.map((c) => c.name) }, 'controllers running');
-  await Promise.all(controllers.map((c) => c.run(signal)));
+  log.info({ controllers: loops.map((c) => c.name) }, 'controllers running');
+  await Promise.all(loops.map((c) => c.run(signal)));
 }
 
 /** A loop that runs only on the server holding the named Lease in kube-system. */

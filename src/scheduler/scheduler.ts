@@ -101,7 +101,7 @@ export class Scheduler {
     const chosen = top[Math.floor(Math.random() * top.length)]!.node.metadata!.name!;
     this.assumed.set(key, chosen);
     try {
-      await this.podClient.createSubresource(pod.metadata!.namespace, pod.metadata!.name!, 'binding', {
+      await this.podClient.subresource('POST', pod.metadata!.namespace, pod.metadata!.name!, 'binding', {
         apiVersion: 'v1',
         kind: 'Binding',
         metadata: { name: pod.metadata!.name, namespace: pod.metadata!.namespace, uid: pod.metadata!.uid },

@@ -18,6 +18,7 @@ import { reviewHandlers } from '../apiserver/reviews.js';
 import { scaleResponse } from '../apiserver/scale-handler.js';
 import { ServiceAccountTokens } from '../apiserver/service-account-tokens.js';
 import { tokenRequestHandler } from '../apiserver/token-request.js';
+import { namespaceFinalizeHandler } from '../apiserver/namespace-finalize.js';
 import { openapiRoutes } from '../apiserver/openapi-routes.js';
 import { checkFields } from '../apiserver/field-validation.js';
 import { schemaLookup } from '../api/openapi/schemas.js';
@@ -64,6 +65,7 @@ export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
       ...reviewHandlers(authenticateToken),
       ...podSubresourceHandlers(registry, objects),
       'serviceaccounts/token': tokenRequestHandler(registry, objects, tokens),
+      'namespaces/finalize': namespaceFinalizeHandler(registry, objects),
     },
     extraRoutes: openapiRoutes(registry),
   });

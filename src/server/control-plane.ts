@@ -10,6 +10,7 @@ export interface ControlPlaneOptions {
   scheduler?: boolean;
   controllers?: boolean;
   leaseTiming?: LeaseTiming;
+  clusterCaPem?: string;
 }
 
 export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {}): { stop(): Promise<void> } {
@@ -18,7 +19,7 @@ export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {})
   const client = (username: string) => new ApiClient(inProcessTransport(app, { username, groups: ['system:authenticated'] }), username);
   if (opts.controllers !== false) {
     const api = client('system:kube-controller-manager');
-    loops.push(runLeaderElected(api, 'kube-controller-manager', (signal) => runControllers(api, signal), abort.signal, opts.leaseTiming));
+    loops.push(runLeaderElected(api, 'kube-controller-manager', (signal) => runControllers(api, signal, { clusterCaPem: opts.clusterCaPem }), abort.signal, opts.leaseTiming));
   }
   if (opts.scheduler !== false) {
     const api = client('system:kube-scheduler');

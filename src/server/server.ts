@@ -35,7 +35,7 @@ export async function runServer(settings: Settings): Promise<void> {
   const kubeconfig = settings['write-kubeconfig'] as string;
   writeKubeconfig(kubeconfig, settings['write-kubeconfig-mode'] as number, { server, caPem: pki.serverCa.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
   ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
-  const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'] });
+  const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem });
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision() }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {

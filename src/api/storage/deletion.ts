@@ -3,7 +3,7 @@
 import type { DeleteOptions } from 'kubernetes-types/meta/v1.js';
 import { ApiError } from '../errors.js';
 import { nowTimestamp } from '../metadata.js';
-import type { StoredObject } from '../object.js';
+import type { KObject, StoredObject } from '../object.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -48,6 +48,16 @@ export async function deleteObject(
   if (added && !finalizers.includes(added)) finalizers.push(added);
 
   const grace = def.group === '' && def.plural === 'pods' ? podGracePeriod(current, opts) : 0;
+  // A namespace with spec.finalizers (the namespace controller's "kubernetes") is emptied first.
+  const namespaceFinalizers = isNamespace(def) ? ((current as { spec?: { finalizers?: string[] } }).spec?.finalizers ?? []) : [];
+  if (namespaceFinalizers.length > 0 && finalizers.length === 0) {
+    if (ctx.dryRun) return { object: current, pending: true };
+    if (meta.deletionTimestamp) return { object: current, pending: true };
+    meta.deletionTimestamp = nowTimestamp(now);
+    meta.deletionGracePeriodSeconds = 0;
+    const status = { ...(current as { status?: object }).status, phase: 'Terminating' };
+    return { object: await objects.replaceAsIs(def, current, { ...current, metadata: meta, status } as StoredObject), pending: true };
+  }
   const alreadyMarked = !!meta.deletionTimestamp;
   if (grace > 0) {
     const deadline = new Date(now.getTime() + grace * 1000);
@@ -60,13 +70,24 @@ export async function deleteObject(
     meta.deletionTimestamp ??= nowTimestamp(now);
     meta.deletionGracePeriodSeconds = 0;
   }
+  const marking = { ...current } as StoredObject & { status?: object };
+  if (isNamespace(def) && finalizers.length > 0) marking.status = { ...marking.status, phase: 'Terminating' };
   if (grace > 0 || finalizers.length > 0) {
     meta.finalizers = finalizers;
-    const marked = { ...current, metadata: meta };
+    const marked = { ...marking, metadata: meta };
     if (ctx.dryRun) return { object: marked, pending: true };
     const unchanged = alreadyMarked && meta.deletionTimestamp === current.metadata.deletionTimestamp && finalizers.length === (current.metadata.finalizers?.length ?? 0);
     return { object: unchanged ? current : await objects.replaceAsIs(def, current, marked), pending: true };
   }
   if (ctx.dryRun) return { object: current, pending: false };
   return { object: await objects.remove(def, current), pending: false };
+}
+
+export const isNamespace = (def: ResourceDef) => def.group === '' && def.plural === 'namespaces';
+
+/** Whether an object marked for deletion has nothing left to wait for and may go. */
+export function deletionFinished(def: ResourceDef, obj: KObject): boolean {
+  const meta = obj.metadata!;
+  if (!meta.deletionTimestamp || meta.finalizers?.length || meta.deletionGracePeriodSeconds) return false;
+  return !isNamespace(def) || !(obj as { spec?: { finalizers?: string[] } }).spec?.finalizers?.length;
 }

@@ -29,3 +29,14 @@ export function toApiError(err: unknown, r: ResourceName, name: string): unknown
   }
   return err;
 }
+
+/** Retries `attempt` while the object keeps changing under it (a read-modify-write that lost a race). */
+export async function retryOnModified<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof ApiError && err.reason === 'Conflict' && err.message.endsWith(MODIFIED)) || i >= 10) throw err;
+    }
+  }
+}

@@ -6,6 +6,7 @@ import { prepareForCreate, prepareForUpdate } from '../metadata.js';
 import { apiVersionOf, type KObject, type StoredObject } from '../object.js';
 import type { ResourceDef } from '../registry/types.js';
 import { decode, encode, keyFor } from './codec.js';
+import { deletionFinished } from './deletion.js';
 import { MODIFIED, toApiError } from './errors.js';
 import { objectFilter, type ListQuery } from './filter.js';
 
@@ -163,7 +164,7 @@ export class ObjectStore {
     await this.admit(def, obj, old, ctx);
     const key = keyFor(def, namespace, name);
     const expected = Number(old.metadata.resourceVersion);
-    const finished = obj.metadata!.deletionTimestamp && !obj.metadata!.finalizers?.length && !obj.metadata!.deletionGracePeriodSeconds;
+    const finished = deletionFinished(def, obj);
     const stored = await this.commit(def, obj, old, ctx, async () => {
       if (ctx.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion } } as StoredObject;
       // The last finalizer of an object being deleted is gone: the object goes.

@@ -1,0 +1,172 @@
+// The garbage collector: follows ownerReferences across every resource the server serves. An
+// object whose owners are all gone is deleted (background propagation); an owner deleted with
+// Orphan first has its dependents' references to it removed; an owner deleted with Foreground
+// waits (foregroundDeletion finalizer) until its blocking dependents are gone.
+import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
+import { deletableResources } from '../client/discovery.js';
+import { isConflict, isNotFound } from '../client/errors.js';
+import type { ApiClient } from '../client/rest-client.js';
+import type { KubeObject, ResourceType } from '../client/resources.js';
+import { sleep } from '../client/sleep.js';
+import { log } from '../log.js';
+import { QueueController, type ControllerContext } from './runner.js';
+
+const ORPHAN = 'orphan';
+const FOREGROUND = 'foregroundDeletion';
+const REDISCOVER_MS = 30_000;
+
+interface GraphNode {
+  type: ResourceType<KubeObject>;
+  namespace?: string;
+  name: string;
+  owners: OwnerReference[];
+  deleting: boolean;
+  finalizers: string[];
+}
+
+export class GarbageCollector extends QueueController {
+  readonly name = 'garbage-collector';
+  private readonly api: ApiClient;
+  private readonly nodes = new Map<string, GraphNode>();
+  private readonly dependents = new Map<string, Set<string>>();
+  private readonly watched = new Map<string, ResourceType<KubeObject>>();
+
+  constructor(private readonly ctx: ControllerContext) {
+    super();
+    this.workers = 4;
+    this.api = ctx.api.as('generic-garbage-collector');
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    await this.discover();
+    void this.rediscover(signal);
+    return super.run(signal);
+  }
+
+  private async rediscover(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(REDISCOVER_MS, signal);
+      if (!signal.aborted) await this.discover().catch((err: Error) => log.warn({ err: err.message }, 'garbage collector: discovery failed'));
+    }
+  }
+
+  /** Watches every deletable resource not yet watched (custom resources appear with their CRDs). */
+  private async discover(): Promise<void> {
+    const fresh = (await deletableResources(this.api)).filter((t) => !this.watched.has(`${t.group}/${t.resource}`));
+    const informers = fresh.map((type) => {
+      this.watched.set(`${type.group}/${type.resource}`, type);
+      return this.ctx.informers
+        .for(type)
+        .on({ add: (o) => this.upsert(type, o), update: (_old, o) => this.upsert(type, o), delete: (o) => this.remove(o) })
+        .start();
+    });
+    await Promise.all(informers.map((i) => i.synced()));
+  }
+
+  private upsert(type: ResourceType<KubeObject>, obj: KubeObject): void {
+    const uid = obj.metadata!.uid!;
+    const old = this.nodes.get(uid);
+    for (const ref of old?.owners ?? []) this.dependents.get(ref.uid)?.delete(uid);
+    const node: GraphNode = {
+      type,
+      namespace: obj.metadata?.namespace,
+      name: obj.metadata!.name!,
+      owners: [...(obj.metadata?.ownerReferences ?? [])],
+      deleting: !!obj.metadata?.deletionTimestamp,
+      finalizers: [...(obj.metadata?.finalizers ?? [])],
+    };
+    this.nodes.set(uid, node);
+    for (const ref of node.owners) {
+      if (!this.dependents.has(ref.uid)) this.dependents.set(ref.uid, new Set());
+      this.dependents.get(ref.uid)!.add(uid);
+    }
+    const hasWork = (node.deleting && (node.finalizers.includes(ORPHAN) || node.finalizers.includes(FOREGROUND))) || node.owners.some((r) => !this.nodes.has(r.uid) || this.nodes.get(r.uid)!.deleting);
+    if (hasWork) this.queue.add(uid);
+  }
+
+  private remove(obj: KubeObject): void {
+    const uid = obj.metadata!.uid!;
+    const node = this.nodes.get(uid);
+    this.nodes.delete(uid);
+    // Its dependents may now be orphans; owners waiting for it may now finish.
+    for (const dep of this.dependents.get(uid) ?? []) this.queue.add(dep);
+    for (const ref of node?.owners ?? []) {
+      this.dependents.get(ref.uid)?.delete(uid);
+      if (this.nodes.get(ref.uid)?.deleting) this.queue.add(ref.uid);
+    }
+  }
+
+  protected async reconcile(uid: string): Promise<void> {
+    const node = this.nodes.get(uid);
+    if (!node) return;
+    if (node.deleting && node.finalizers.includes(ORPHAN)) return this.orphanDependents(uid, node);
+    if (node.deleting && node.finalizers.includes(FOREGROUND)) return this.deleteDependentsFirst(uid, node);
+    if (!node.owners.length || node.deleting) return;
+    const absent: string[] = [];
+    for (const ref of node.owners) if (!(await this.ownerExists(node, ref))) absent.push(ref.uid);
+    if (absent.length === node.owners.length) {
+      await this.client(node).delete(node.namespace, node.name, { propagationPolicy: 'Background', preconditions: { uid } }).catch(ignoreGone);
+    } else if (absent.length) {
+      const owners = node.owners.filter((r) => !absent.includes(r.uid));
+      await this.client(node).patch(node.namespace, node.name, { metadata: { ownerReferences: owners, uid } }, 'merge').catch(ignoreGone);
+    } else if (node.owners.every((r) => this.nodes.get(r.uid)?.deleting && this.nodes.get(r.uid)!.finalizers.includes(FOREGROUND))) {
+      await this.client(node).delete(node.namespace, node.name, { propagationPolicy: 'Foreground', preconditions: { uid } }).catch(ignoreGone);
+    }
+  }
+
+  /** An owner is there if the graph has it, or (the graph may lag) the API still has it. */
+  private async ownerExists(node: GraphNode, ref: OwnerReference): Promise<boolean> {
+    if (this.nodes.has(ref.uid)) return true;
+    const [group] = ref.apiVersion.includes('/') ? ref.apiVersion.split('/') : [''];
+    const type = [...this.watched.values()].find((t) => t.group === group && t.kind === ref.kind);
+    if (!type) return true; // a kind we cannot look up: never delete on a guess
+    try {
+      const owner = await this.api.resource(type).get(type.namespaced ? node.namespace : undefined, ref.name);
+      return owner.metadata?.uid === ref.uid;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  private async orphanDependents(uid: string, node: GraphNode): Promise<void> {
+    for (const dep of [...(this.dependents.get(uid) ?? [])]) {
+      const d = this.nodes.get(dep);
+      if (!d) continue;
+      const owners = d.owners.filter((r) => r.uid !== uid);
+      await this.client(d).patch(d.namespace, d.name, { metadata: { ownerReferences: owners, uid: dep } }, 'merge').catch(ignoreGone);
+    }
+    await this.removeFinalizer(node, uid, ORPHAN);
+  }
+
+  private async deleteDependentsFirst(uid: string, node: GraphNode): Promise<void> {
+    const deps = [...(this.dependents.get(uid) ?? [])].map((dep) => [dep, this.nodes.get(dep)] as const).filter(([, d]) => d);
+    for (const [dep, d] of deps) {
+      if (!d!.deleting) await this.client(d!).delete(d!.namespace, d!.name, { propagationPolicy: 'Foreground', preconditions: { uid: dep } }).catch(ignoreGone);
+    }
+    const blocking = deps.filter(([, d]) => d!.owners.some((r) => r.uid === uid && r.blockOwnerDeletion));
+    if (!blocking.length) await this.removeFinalizer(node, uid, FOREGROUND);
+  }
+
+  private async removeFinalizer(node: GraphNode, uid: string, finalizer: string): Promise<void> {
+    const client = this.client(node);
+    try {
+      const obj = await client.get(node.namespace, node.name);
+      if (obj.metadata?.uid !== uid || !obj.metadata.finalizers?.includes(finalizer)) return;
+      obj.metadata.finalizers = obj.metadata.finalizers.filter((f) => f !== finalizer);
+      await client.update(obj);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      if (isConflict(err)) throw new Error(`finalizer ${finalizer} of ${node.name}: conflict, retrying`);
+      throw err;
+    }
+  }
+
+  private client(node: GraphNode) {
+    return this.api.resource(node.type);
+  }
+}
+
+function ignoreGone(err: unknown): void {
+  if (!isNotFound(err) && !(err instanceof Error && /Precondition failed/.test(err.message))) throw err;
+}

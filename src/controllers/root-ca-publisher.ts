@@ -1,0 +1,43 @@
+// Publishes the cluster CA as the `kube-root-ca.crt` ConfigMap in every active namespace, so pods
+// (through projected service account volumes) can trust the API server; edits are put back.
+import { isAlreadyExists, isNotFound } from '../client/errors.js';
+import type { Informer } from '../client/informer.js';
+import type { ResourceClient } from '../client/rest-client.js';
+import { configMaps, namespaces, type Writable } from '../client/resources.js';
+import { QueueController, type ControllerContext } from './runner.js';
+
+type Namespace = Writable<import('kubernetes-types/core/v1.js').Namespace>;
+type ConfigMap = Writable<import('kubernetes-types/core/v1.js').ConfigMap>;
+
+const NAME = 'kube-root-ca.crt';
+
+export class RootCaPublisher extends QueueController {
+  readonly name = 'root-ca-cert-publisher';
+  private readonly namespaces: Informer<Namespace>;
+  private readonly maps: Informer<ConfigMap>;
+  private readonly client: ResourceClient<ConfigMap>;
+
+  constructor(
+    ctx: ControllerContext,
+    private readonly caPem: string,
+  ) {
+    super();
+    this.client = ctx.api.as('root-ca-cert-publisher').resource(configMaps);
+    this.namespaces = ctx.informers.for(namespaces).on({ add: (ns) => this.queue.add(ns.metadata!.name!) });
+    const mine = (cm: ConfigMap) => cm.metadata?.name === NAME && this.queue.add(cm.metadata.namespace!);
+    this.maps = ctx.informers.for(configMaps).on({ update: (_o, cm) => mine(cm), delete: mine });
+  }
+
+  protected async reconcile(namespace: string): Promise<void> {
+    const ns = this.namespaces.get(namespace);
+    if (!ns || ns.metadata?.deletionTimestamp) return;
+    const current = this.maps.get(`${namespace}/${NAME}`);
+    if (current?.data?.['ca.crt'] === this.caPem) return;
+    try {
+      if (current) await this.client.update({ ...current, data: { 'ca.crt': this.caPem } });
+      else await this.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: NAME, namespace, annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } }, data: { 'ca.crt': this.caPem } });
+    } catch (err) {
+      if (!isAlreadyExists(err) && !isNotFound(err)) throw err;
+    }
+  }
+}
