@@ -108,7 +108,7 @@ export class GarbageCollector extends QueueController {
       await this.client(node).delete(node.namespace, node.name, { propagationPolicy: 'Background', preconditions: { uid } }).catch(ignoreGone);
     } else if (absent.length) {
       const owners = node.owners.filter((r) => !absent.includes(r.uid));
-      await this.client(node).patch(node.namespace, node.name, { metadata: { ownerReferences: owners, uid } }, 'merge').catch(ignoreGone);
+      await this.client(node).patch(node.namespace, node.name, { metadata: { ownerReferences: owners.length ? owners : null, uid } }, 'merge').catch(ignoreGone);
     } else if (node.owners.every((r) => this.nodes.get(r.uid)?.deleting && this.nodes.get(r.uid)!.finalizers.includes(FOREGROUND))) {
       await this.client(node).delete(node.namespace, node.name, { propagationPolicy: 'Foreground', preconditions: { uid } }).catch(ignoreGone);
     }
@@ -134,7 +134,7 @@ export class GarbageCollector extends QueueController {
       const d = this.nodes.get(dep);
       if (!d) continue;
       const owners = d.owners.filter((r) => r.uid !== uid);
-      await this.client(d).patch(d.namespace, d.name, { metadata: { ownerReferences: owners, uid: dep } }, 'merge').catch(ignoreGone);
+      await this.client(d).patch(d.namespace, d.name, { metadata: { ownerReferences: owners.length ? owners : null, uid: dep } }, 'merge').catch(ignoreGone);
     }
     await this.removeFinalizer(node, uid, ORPHAN);
   }
