@@ -114,7 +114,15 @@ export class HollowNode {
       await sleep(this.opts.leaseRenewMs ?? 10_000, signal);
       if (signal.aborted) return;
       await this.renewLease().catch((err: Error) => log.warn({ node: this.opts.name, err: err.message }, 'hollow node: lease renewal failed'));
+      await this.reportReady().catch((err: Error) => log.warn({ node: this.opts.name, err: err.message }, 'hollow node: status update failed'));
     }
+  }
+
+  /** Back after an outage (the controller marked the node Unknown): say Ready again, as a kubelet does. */
+  private async reportReady(): Promise<void> {
+    const node = await this.nodeClient.get(undefined, this.opts.name);
+    if (node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True') return;
+    await this.register();
   }
 
   private async sync(pod: Writable<Pod>): Promise<void> {

@@ -38,6 +38,7 @@ export const flags: readonly FlagSpec[] = [
   { name: 'disable-agent', kind: 'bool', commands: ['server'], description: 'do not run a local agent', default: () => false },
   { name: 'disable-scheduler', kind: 'bool', commands: ['server'], description: 'do not run the scheduler', default: () => false },
   { name: 'disable-controller-manager', kind: 'bool', commands: ['server'], description: 'do not run the controllers', default: () => false },
+  { name: 'kube-controller-manager-arg', kind: 'list', commands: ['server'], description: 'controller setting NAME=VALUE (node-monitor-grace-period, node-monitor-period)', default: () => [] },
   { name: 'server', kind: 'url', commands: ['agent'], description: 'server to join (https://host:6443)' },
 ];
 

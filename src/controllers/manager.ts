@@ -11,6 +11,9 @@ import type { Controller, ControllerContext } from './runner.js';
 import { DeploymentController } from './deployment.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { NamespaceController } from './namespace.js';
+import { NodeLifecycleController } from './node-lifecycle.js';
+import { PodGarbageCollector } from './pod-gc.js';
+import { DEFAULT_TIMINGS, type ControllerTimings } from './settings.js';
 import { RootCaPublisher } from './root-ca-publisher.js';
 import { ServiceAccountController } from './serviceaccount.js';
 import { ReplicaSetController } from './replicaset.js';
@@ -20,6 +23,7 @@ export type LeaseTiming = Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renew
 export interface ControllerSettings {
   /** The cluster CA, published in every namespace as kube-root-ca.crt. */
   clusterCaPem?: string;
+  timings?: ControllerTimings;
 }
 
 function controllers(ctx: ControllerContext, settings: ControllerSettings): Controller[] {
@@ -29,6 +33,8 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new GarbageCollector(ctx),
     new NamespaceController(ctx),
     new ServiceAccountController(ctx),
+    new NodeLifecycleController(ctx, settings.timings ?? DEFAULT_TIMINGS),
+    new PodGarbageCollector(ctx),
     ...(settings.clusterCaPem ? [new RootCaPublisher(ctx, settings.clusterCaPem)] : []),
   ];
 }

@@ -5,12 +5,14 @@ import { ApiClient } from '../client/rest-client.js';
 import { inProcessTransport, type FetchApp } from '../client/transport.js';
 import { runControllers, runLeaderElected, type LeaseTiming } from '../controllers/manager.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import type { ControllerTimings } from '../controllers/settings.js';
 
 export interface ControlPlaneOptions {
   scheduler?: boolean;
   controllers?: boolean;
   leaseTiming?: LeaseTiming;
   clusterCaPem?: string;
+  timings?: ControllerTimings;
 }
 
 export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {}): { stop(): Promise<void> } {
@@ -19,7 +21,7 @@ export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {})
   const client = (username: string) => new ApiClient(inProcessTransport(app, { username, groups: ['system:authenticated'] }), username);
   if (opts.controllers !== false) {
     const api = client('system:kube-controller-manager');
-    loops.push(runLeaderElected(api, 'kube-controller-manager', (signal) => runControllers(api, signal, { clusterCaPem: opts.clusterCaPem }), abort.signal, opts.leaseTiming));
+    loops.push(runLeaderElected(api, 'kube-controller-manager', (signal) => runControllers(api, signal, { clusterCaPem: opts.clusterCaPem, timings: opts.timings }), abort.signal, opts.leaseTiming));
   }
   if (opts.scheduler !== false) {
     const api = client('system:kube-scheduler');

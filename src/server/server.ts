@@ -10,6 +10,8 @@ import { log } from '../log.js';
 import { createApiStack } from './api-stack.js';
 import { listenHttps } from './https.js';
 import { startControlPlane } from './control-plane.js';
+import { timingsFromArgs, type ControllerTimings } from '../controllers/settings.js';
+import { UsageError } from '../cli/values.js';
 
 /** The address kubeconfigs point at: loopback unless the server is bound to one address. */
 function clientHost(bindAddress: string): string {
@@ -17,7 +19,16 @@ function clientHost(bindAddress: string): string {
   return bindAddress.includes(':') ? `[${bindAddress}]` : bindAddress;
 }
 
+function controllerTimings(args: string[]): ControllerTimings {
+  try {
+    return timingsFromArgs(args);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 export async function runServer(settings: Settings): Promise<void> {
+  const timings = controllerTimings(settings['kube-controller-manager-arg'] as string[]);
   const dataDir = settings['data-dir'] as string;
   const dbFile = path.join(dataDir, 'server', 'db', 'state.db');
   const store = await openSqliteStore({ file: dbFile });
@@ -35,7 +46,7 @@ export async function runServer(settings: Settings): Promise<void> {
   const kubeconfig = settings['write-kubeconfig'] as string;
   writeKubeconfig(kubeconfig, settings['write-kubeconfig-mode'] as number, { server, caPem: pki.serverCa.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
   ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
-  const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem });
+  const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem, timings });
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision() }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {

@@ -30,7 +30,8 @@ function externalIP(s: Service): string {
 
 function nodeStatus(n: Node): string {
   const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
-  const states = [ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown'];
+  // As kubectl shows it: any Ready condition but True (False or Unknown) is NotReady; none at all is Unknown.
+  const states = [!ready ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady'];
   if (n.spec?.unschedulable) states.push('SchedulingDisabled');
   return states.join(',');
 }

@@ -1,0 +1,65 @@
+import t from 'tap';
+import { startCluster } from '../helpers/cluster.js';
+import { eventually, startHollowNodes } from '../helpers/hollow.js';
+
+const FAST = ['--kube-controller-manager-arg', 'node-monitor-grace-period=3s', '--kube-controller-manager-arg', 'node-monitor-period=500ms'];
+
+t.test('a lost node goes NotReady, is tainted, and its pods are replaced after their toleration', async (t) => {
+  const c = await startCluster(t, FAST);
+  const [lost] = await startHollowNodes(t, c, ['n1', 'n2', 'n3'], { leaseRenewMs: 500 });
+  const deployment = {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
+    spec: {
+      replicas: 6, selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          containers: [{ name: 'c', image: 'busybox' }],
+          tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 2 }],
+        },
+      },
+    },
+  };
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment) });
+  await c.k('rollout', 'status', 'deployment/web', '--timeout=60s');
+  const onLost = (await c.k('get', 'pods', '--field-selector=spec.nodeName=n1', '-o', 'name')).trim().split('\n').filter(Boolean);
+  t.ok(onLost.length > 0, `n1 runs some replicas (${onLost.length})`);
+
+  lost!.kill();
+  const notReady = await eventually(async () => /^n1\s+NotReady\s/m.test(await c.k('get', 'nodes')));
+  t.ok(notReady, 'n1 becomes NotReady once its lease is not renewed for the grace period');
+  t.match(await c.k('get', 'node', 'n1', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].reason}'), 'Unknown NodeStatusUnknown');
+  t.ok(await eventually(async () => (await c.k('get', 'node', 'n1', '-o', 'jsonpath={.spec.taints[*].key}')).includes('node.kubernetes.io/unreachable')), 'and gets the unreachable taint');
+
+  // After the 2 s toleration the pods there are evicted and replaced elsewhere.
+  const replaced = await eventually(async () => {
+    const out = await c.k('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\\n"}{end}');
+    const live = out.trim().split('\n').filter((l) => / Running $/.test(l) && !l.startsWith('n1 '));
+    return live.length === 6;
+  });
+  t.ok(replaced, 'six replicas run on the remaining nodes');
+  const events = await c.k('get', 'events', '--field-selector=reason=TaintManagerEviction', '-o', 'name');
+  t.ok(events.trim().split('\n').length >= onLost.length, 'each eviction was recorded');
+  t.match(await c.k('describe', 'node', 'n1'), /NodeNotReady/);
+
+  // Deleting the dead node removes what was left of its pods.
+  await c.k('delete', 'node', 'n1');
+  t.ok(await eventually(async () => (await c.k('get', 'pods', '-A', '--field-selector=spec.nodeName=n1', '-o', 'name')) === ''), 'pods of the deleted node are gone');
+});
+
+t.test('a node that comes back is Ready again and loses the taint', async (t) => {
+  const c = await startCluster(t, FAST);
+  const [n1] = await startHollowNodes(t, c, ['n1'], { leaseRenewMs: 500 });
+  n1!.kill();
+  t.ok(await eventually(async () => /^n1\s+NotReady\s/m.test(await c.k('get', 'nodes'))));
+  await startHollowNodes(t, c, ['n1'], { leaseRenewMs: 500 });
+  t.ok(await eventually(async () => /^n1\s+Ready\s/m.test(await c.k('get', 'nodes'))), 'Ready again');
+  t.ok(await eventually(async () => (await c.k('get', 'node', 'n1', '-o', 'jsonpath={.spec.taints}')) === ''), 'untainted');
+});
+
+t.test('a bad controller setting is one clear line', async (t) => {
+  const { runSkiff } = await import('../helpers/run.js');
+  const r = await runSkiff(['server', '--config', '/dev/null', '--kube-controller-manager-arg', 'node-monitor-grace-period=soon']);
+  t.equal(r.code, 2);
+  t.equal(r.stderr.trim(), 'skiff: invalid duration "soon" (use e.g. 40s, 1m30s, 500ms)');
+});
