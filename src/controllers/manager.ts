@@ -8,6 +8,7 @@ import type { ApiClient } from '../client/rest-client.js';
 import { SharedInformers } from '../client/shared-informers.js';
 import { log } from '../log.js';
 import type { Controller, ControllerContext } from './runner.js';
+import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { NamespaceController } from './namespace.js';
@@ -30,6 +31,7 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
   return [
     new ReplicaSetController(ctx),
     new DeploymentController(ctx),
+    new DaemonSetController(ctx),
     new GarbageCollector(ctx),
     new NamespaceController(ctx),
     new ServiceAccountController(ctx),

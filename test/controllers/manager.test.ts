@@ -16,7 +16,7 @@ async function until(cond: () => Promise<boolean>, ms = 15_000): Promise<boolean
 }
 
 const rs = (replicas: number) => ({
-  apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web', namespace: 'default' },
+  apiVersion: 'apps/v1' as const, kind: 'ReplicaSet' as const, metadata: { name: 'web', namespace: 'default' },
   spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
 });
 

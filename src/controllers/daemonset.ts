@@ -1,0 +1,173 @@
+// DaemonSet: one pod on every node the pod template may run on (nodeSelector, node affinity,
+// taints), none elsewhere. Pods are pinned to their node by node affinity and placed by the
+// scheduler; a changed template rolls out by replacing up to maxUnavailable pods at a time.
+import type { DaemonSet, RollingUpdateDaemonSet } from 'kubernetes-types/apps/v1.js';
+import type { Toleration } from 'kubernetes-types/core/v1.js';
+import { controllerRef, isControlledBy, ownerRefTo } from '../api/owners.js';
+import type { EventRecorder } from '../client/event-recorder.js';
+import { isNotFound } from '../client/errors.js';
+import { keyOf, splitKey, type Informer } from '../client/informer.js';
+import type { ResourceClient } from '../client/rest-client.js';
+import { daemonSets, nodes, pods, type Writable } from '../client/resources.js';
+import { nodeAffinityMatches, tolerates } from '../scheduler/affinity.js';
+import { templateHash } from './deployment-util.js';
+import { Expectations } from './expectations.js';
+import { isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate } from './pods.js';
+import { QueueController, type ControllerContext } from './runner.js';
+
+type DS = Writable<DaemonSet>;
+type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
+type Node = Writable<import('kubernetes-types/core/v1.js').Node>;
+
+export const REVISION_HASH = 'controller-revision-hash';
+
+/** What every daemon pod tolerates, so that node trouble does not evict it (as Kubernetes adds). */
+const DAEMON_TOLERATIONS: Writable<Toleration>[] = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
+];
+
+function maxUnavailable(ru: Writable<RollingUpdateDaemonSet> | undefined, desired: number): number {
+  const v = ru?.maxUnavailable ?? 1;
+  const n = typeof v === 'number' ? v : Math.floor((Number(v.replace('%', '')) * desired) / 100);
+  return Math.max(1, n);
+}
+
+export class DaemonSetController extends QueueController {
+  readonly name = 'daemonset';
+  private readonly sets: Informer<DS>;
+  private readonly pods: Informer<Pod>;
+  private readonly nodes: Informer<Node>;
+  private readonly dsClient: ResourceClient<DS>;
+  private readonly podClient: ResourceClient<Pod>;
+  private readonly recorder: EventRecorder;
+  private readonly expectations = new Expectations();
+
+  constructor(ctx: ControllerContext) {
+    super();
+    const api = ctx.api.as('daemon-set-controller');
+    this.dsClient = api.resource(daemonSets);
+    this.podClient = api.resource(pods);
+    this.recorder = ctx.recorder('daemonset-controller');
+    this.sets = ctx.informers.for(daemonSets).on({ add: (d) => this.queue.add(keyOf(d)), update: (_o, d) => this.queue.add(keyOf(d)) });
+    const owner = (pod: Pod, observed?: 'add' | 'delete') => {
+      const ref = controllerRef(pod);
+      if (ref?.kind !== 'DaemonSet') return;
+      const key = `${pod.metadata!.namespace}/${ref.name}`;
+      if (observed === 'add') this.expectations.creationObserved(key);
+      if (observed === 'delete') this.expectations.deletionObserved(key);
+      this.queue.add(key);
+    };
+    this.pods = ctx.informers.for(pods).on({ add: (p) => owner(p, 'add'), update: (_o, p) => owner(p), delete: (p) => owner(p, 'delete') });
+    const all = () => this.sets.list().forEach((d) => this.queue.add(keyOf(d)));
+    this.nodes = ctx.informers.for(nodes).on({ add: all, update: (o, n) => JSON.stringify([o.metadata?.labels, o.spec?.taints]) !== JSON.stringify([n.metadata?.labels, n.spec?.taints]) && all(), delete: all });
+  }
+
+  /** Whether the daemon pod belongs on this node: its selector, affinity and (untolerated) taints. */
+  private eligible(template: Pod, node: Node): boolean {
+    if (!nodeAffinityMatches(template, node)) return false;
+    return !(node.spec?.taints ?? []).some((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(template.spec?.tolerations, t));
+  }
+
+  protected async reconcile(key: string): Promise<void> {
+    const ds = this.sets.get(key);
+    if (!ds || ds.metadata?.deletionTimestamp) return;
+    const [namespace] = splitKey(key);
+    const hash = templateHash(ds.spec?.template);
+    const template: Pod = { metadata: {}, spec: { ...structuredClone(ds.spec!.template!.spec!), tolerations: [...(ds.spec!.template!.spec!.tolerations ?? []), ...DAEMON_TOLERATIONS] } };
+    const owned = this.pods.list(namespace).filter((p) => isControlledBy(p, ds));
+    const byNode = new Map<string, Pod[]>();
+    for (const pod of owned.filter(isActive)) {
+      const node = pod.spec?.nodeName ?? nodeOfAffinity(pod) ?? '';
+      byNode.set(node, [...(byNode.get(node) ?? []), pod]);
+    }
+    const nodeList = this.nodes.list();
+    const eligible = nodeList.filter((n) => this.eligible(template, n));
+    const eligibleNames = new Set(eligible.map((n) => n.metadata!.name!));
+    if (this.expectations.satisfied(key)) {
+      const toCreate = eligible.filter((n) => !byNode.has(n.metadata!.name!)).map((n) => n.metadata!.name!);
+      const toDelete = [...byNode].flatMap(([node, list]) => (eligibleNames.has(node) ? list.slice(1) : list));
+      // Rolling update: old pods go while no more than maxUnavailable daemon pods are down.
+      if (ds.spec?.updateStrategy?.type !== 'OnDelete') {
+        const unavailable = eligible.filter((n) => !(byNode.get(n.metadata!.name!) ?? []).some((p) => isAvailable(p, ds.spec?.minReadySeconds ?? 0))).length;
+        let budget = maxUnavailable(ds.spec?.updateStrategy?.rollingUpdate, eligible.length) - unavailable;
+        for (const node of eligible) {
+          const pod = byNode.get(node.metadata!.name!)?.[0];
+          if (budget <= 0) break;
+          if (pod && pod.metadata?.labels?.[REVISION_HASH] !== hash && !toDelete.includes(pod)) {
+            toDelete.push(pod);
+            budget--;
+          }
+        }
+      }
+      this.expectations.expect(key, toCreate.length, toDelete.length);
+      await this.apply(ds, hash, toCreate, toDelete);
+    }
+    await this.updateStatus(ds, hash, eligibleNames, byNode);
+  }
+
+  private async apply(ds: DS, hash: string, toCreate: string[], toDelete: Pod[]): Promise<void> {
+    const key = keyOf(ds);
+    const owner = ownerRefTo(ds, 'apps/v1', 'DaemonSet');
+    await Promise.all([
+      ...toCreate.map(async (node) => {
+        const pod = podFromTemplate(ds.spec!.template!, ds.metadata!.namespace!, `${ds.metadata!.name}-`, owner, { [REVISION_HASH]: hash });
+        pod.spec!.tolerations = [...(pod.spec!.tolerations ?? []), ...DAEMON_TOLERATIONS];
+        pod.spec!.affinity = { ...pod.spec!.affinity, nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }] } } };
+        try {
+          const created = await this.podClient.create(pod);
+          this.recorder.event(this.ref(ds), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata!.name}`);
+        } catch (err) {
+          this.expectations.creationObserved(key);
+          this.recorder.event(this.ref(ds), 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
+          throw err;
+        }
+      }),
+      ...toDelete.map(async (pod) => {
+        try {
+          await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } });
+          this.recorder.event(this.ref(ds), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata!.name}`);
+        } catch (err) {
+          this.expectations.deletionObserved(key);
+          if (!isNotFound(err)) throw err;
+        }
+      }),
+    ]);
+  }
+
+  private async updateStatus(ds: DS, hash: string, eligible: Set<string>, byNode: Map<string, Pod[]>): Promise<void> {
+    const minReady = ds.spec?.minReadySeconds ?? 0;
+    const onEligible = [...byNode].filter(([node]) => eligible.has(node)).map(([, list]) => list[0]!);
+    const status = {
+      desiredNumberScheduled: eligible.size,
+      currentNumberScheduled: onEligible.length,
+      numberMisscheduled: [...byNode.keys()].filter((n) => n && !eligible.has(n)).length,
+      numberReady: onEligible.filter(isReady).length,
+      numberAvailable: onEligible.filter((p) => isAvailable(p, minReady)).length,
+      numberUnavailable: eligible.size - onEligible.filter((p) => isAvailable(p, minReady)).length,
+      updatedNumberScheduled: onEligible.filter((p) => p.metadata?.labels?.[REVISION_HASH] === hash).length,
+      observedGeneration: ds.metadata?.generation,
+    };
+    const current = ds.status as Record<string, unknown> | undefined;
+    if (Object.entries(status).some(([k, v]) => (current?.[k] ?? 0) !== (v ?? 0))) {
+      await this.dsClient.updateStatus({ ...ds, status }).catch((err) => {
+        if (!isNotFound(err)) throw err;
+      });
+    }
+    const waits = onEligible.map((p) => msUntilAvailable(p, minReady)).filter((ms): ms is number => ms !== undefined);
+    if (waits.length) this.queue.addAfter(keyOf(ds), Math.min(...waits) + 50);
+  }
+
+  private ref(ds: DS) {
+    return { ...ds, apiVersion: 'apps/v1', kind: 'DaemonSet' };
+  }
+}
+
+/** The node a not-yet-scheduled daemon pod is pinned to. */
+function nodeOfAffinity(pod: Pod): string | undefined {
+  return pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.find((f) => f.key === 'metadata.name')?.values?.[0];
+}
