@@ -8,9 +8,11 @@ import type { ApiClient } from '../client/rest-client.js';
 import { SharedInformers } from '../client/shared-informers.js';
 import { log } from '../log.js';
 import type { Controller, ControllerContext } from './runner.js';
+import { CronJobController } from './cronjob.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { GarbageCollector } from './garbage-collector.js';
+import { JobController } from './job.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController } from './node-lifecycle.js';
 import { PodGarbageCollector } from './pod-gc.js';
@@ -32,6 +34,8 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new ReplicaSetController(ctx),
     new DeploymentController(ctx),
     new DaemonSetController(ctx),
+    new JobController(ctx),
+    new CronJobController(ctx),
     new GarbageCollector(ctx),
     new NamespaceController(ctx),
     new ServiceAccountController(ctx),
