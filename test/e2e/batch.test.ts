@@ -1,0 +1,55 @@
+import t from 'tap';
+import { startCluster } from '../helpers/cluster.js';
+import { eventually, startHollowNodes } from '../helpers/hollow.js';
+
+t.test('a DaemonSet runs on every eligible node and follows the nodes', async (t) => {
+  const c = await startCluster(t);
+  await startHollowNodes(t, c, ['n1', 'n2', 'n3']);
+  await c.k('taint', 'node', 'n3', 'dedicated=db:NoSchedule');
+  const ds = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent' }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'busybox' }] } } } };
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(ds) });
+  t.match(await c.k('rollout', 'status', 'daemonset/agent', '--timeout=60s'), /daemon set "agent" successfully rolled out/);
+  t.match(await c.k('get', 'daemonset', 'agent'), /^agent\s+2\s+2\s+2\s+2\s+2\s+<none>\s+/m, 'the tainted node is not eligible');
+  const nodesOf = async () => (await c.k('get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={.items[*].spec.nodeName}')).split(' ').filter(Boolean).sort().join(',');
+  t.equal(await nodesOf(), 'n1,n2');
+
+  await c.k('taint', 'node', 'n3', 'dedicated-');
+  t.equal(await eventually(async () => ((await nodesOf()) === 'n1,n2,n3' ? 'n1,n2,n3' : undefined)), 'n1,n2,n3', 'untainted, n3 gets its pod');
+  await startHollowNodes(t, c, ['n4']);
+  t.equal(await eventually(async () => ((await nodesOf()) === 'n1,n2,n3,n4' ? 'yes' : undefined)), 'yes', 'a new node gets one too');
+
+  await c.k('set', 'image', 'daemonset/agent', 'a=busybox:1.37');
+  t.match(await c.k('rollout', 'status', 'daemonset/agent', '--timeout=60s'), /successfully rolled out/);
+  t.equal(await c.k('get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={.items[*].spec.containers[0].image}'), 'busybox:1.37 busybox:1.37 busybox:1.37 busybox:1.37');
+});
+
+t.test('Jobs complete (also Indexed, parallel); a CronJob fires on schedule and by hand', async (t) => {
+  const c = await startCluster(t);
+  await startHollowNodes(t, c, ['n1', 'n2'], { completeAfterMs: 300 });
+
+  t.equal(await c.k('create', 'job', 'once', '--image=busybox'), 'job.batch/once created\n');
+  const indexed = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'indexed' }, spec: { completions: 5, parallelism: 2, completionMode: 'Indexed', template: { spec: { restartPolicy: 'Never', containers: [{ name: 'a', image: 'busybox' }] } } } };
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(indexed) });
+  t.match(await c.k('wait', '--for=condition=complete', 'job/once', 'job/indexed', '--timeout=60s'), /job.batch\/once condition met\njob.batch\/indexed condition met/);
+  t.match(await c.k('get', 'jobs'), /^indexed\s+Complete\s+5\/5\s+/m);
+  t.match(await c.k('get', 'jobs'), /^once\s+Complete\s+1\/1\s+/m);
+  t.equal(await c.k('get', 'job', 'indexed', '-o', 'jsonpath={.status.completedIndexes}'), '0-4');
+  const hostnames = await c.k('get', 'pods', '-l', 'job-name=indexed', '-o', 'jsonpath={.items[*].spec.hostname}');
+  t.same(hostnames.split(' ').sort(), ['indexed-0', 'indexed-1', 'indexed-2', 'indexed-3', 'indexed-4']);
+  t.match(await c.k('describe', 'job', 'indexed'), /Normal\s+Completed\s+.*job-controller\s+Job completed/);
+
+  // The pods no longer carry the tracking finalizer once counted.
+  t.equal(await c.k('get', 'pods', '-l', 'job-name=once', '-o', 'jsonpath={.items[0].metadata.finalizers}'), '');
+
+  t.equal(await c.k('create', 'cronjob', 'tick', '--image=busybox', '--schedule=*/1 * * * *'), 'cronjob.batch/tick created\n');
+  t.equal(await c.k('create', 'job', 'by-hand', '--from=cronjob/tick'), 'job.batch/by-hand created\n');
+  t.match(await c.k('wait', '--for=condition=complete', 'job/by-hand', '--timeout=60s'), /condition met/);
+  // A real firing at the next minute boundary.
+  const fired = await eventually(async () => {
+    const out = await c.k('get', 'jobs', '-l', '', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.metadata.ownerReferences[0].kind}{"\\n"}{end}');
+    return out.split('\n').find((l) => /^tick-\d+ CronJob$/.test(l));
+  }, 75_000);
+  t.ok(fired, `the schedule fired (${fired})`);
+  t.match(await c.k('get', 'cronjob', 'tick'), /^tick\s+\*\/1 \* \* \* \*\s+<none>\s+False\s+[01]\s+\d+s\s+/m);
+  t.match(await c.k('describe', 'cronjob', 'tick'), /SuccessfulCreate\s+.*cronjob-controller\s+Created job tick-\d+/);
+});
