@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import YAML from 'yaml';
-import { startCluster } from '../helpers/cluster.js';
+import { API_ONLY, startCluster } from '../helpers/cluster.js';
 
 t.test('output formats, selectors and all namespaces', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   await c.k('create', 'namespace', 'team');
   await c.k('-n', 'team', 'create', 'configmap', 'a', '--from-literal=k=v');
   await c.k('-n', 'team', 'create', 'configmap', 'b', '--from-literal=k=v');
@@ -24,7 +24,7 @@ t.test('output formats, selectors and all namespaces', async (t) => {
 });
 
 t.test('get -w sees objects added, modified and deleted', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   const watcher = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'get', 'configmaps', '-w', '--output-watch-events', '-o', 'custom-columns=EVENT:.type,NAME:.object.metadata.name', '--no-headers'], { env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(c.dataDir, '..', 'kc-w') } });
   t.teardown(() => void watcher.kill());
   let out = '';
@@ -38,7 +38,7 @@ t.test('get -w sees objects added, modified and deleted', async (t) => {
 });
 
 t.test('edit, replace, diff, server-side apply of a changed deployment', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   const dir = path.join(c.dataDir, '..');
   await c.k('apply', '--server-side', '-f', 'test/e2e/fixtures/deployment.yaml');
   const changed = fs.readFileSync('test/e2e/fixtures/deployment.yaml', 'utf8').replace('replicas: 2', 'replicas: 4');
@@ -64,7 +64,7 @@ t.test('edit, replace, diff, server-side apply of a changed deployment', async (
 });
 
 t.test('delete waits for finalizers; configmaps and secrets from files', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   await c.kubectl(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [example.com/hold]\n' });
   t.equal(await c.k('delete', 'configmap', 'held', '--wait=false'), 'configmap "held" deleted\n');
   t.match(await c.k('get', 'cm', 'held', '-o', 'jsonpath={.metadata.deletionTimestamp}'), /^\d{4}-/, 'still there, marked');
@@ -90,7 +90,7 @@ t.test('delete waits for finalizers; configmaps and secrets from files', async (
 });
 
 t.test('run and expose', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   t.equal(await c.k('run', 'web', '--image=busybox:1.36', '--port=8080', '--labels=app=web', '--', 'httpd', '-f', '-p', '8080'), 'pod/web created\n');
   const pod = JSON.parse(await c.k('get', 'pod', 'web', '-o', 'json'));
   t.same(pod.spec.containers[0].args, ['httpd', '-f', '-p', '8080']);

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { startCluster } from '../helpers/cluster.js';
+import { API_ONLY, startCluster } from '../helpers/cluster.js';
 
 t.test('objects survive SIGKILL of the server; watches resume from their resourceVersion', async (t) => {
-  const c = await startCluster(t);
+  const c = await startCluster(t, API_ONLY);
   await c.k('create', 'namespace', 'keep');
   for (let i = 0; i < 20; i++) await c.k('-n', 'keep', 'create', 'configmap', `cm-${i}`, `--from-literal=i=${i}`);
   await c.k('-n', 'keep', 'apply', '-f', 'test/e2e/fixtures/deployment.yaml');

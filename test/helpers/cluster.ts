@@ -48,12 +48,15 @@ export async function startCluster(t: Test, extraArgs: string[] = []): Promise<C
   const port = await freePort();
   const args = ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--config', '/dev/null', '--disable-agent', ...extraArgs];
 
+  let stopping = false;
   const launch = async (): Promise<ChildProcess> => {
+    stopping = false;
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
     child.on('exit', (code, signal) => {
-      if (code && code !== 0) t.comment(`skiff server exited ${code} ${signal ?? ''}: ${log.slice(-3000)}`);
+      // Any exit the test did not ask for is worth its log.
+      if (!stopping && (code !== 0 || signal)) t.comment(`skiff server exited ${code} ${signal ?? ''}: ${log.slice(-3000)}`);
     });
     await waitForLine(child, /skiff server ready/);
     return child;
@@ -84,6 +87,7 @@ export async function startCluster(t: Test, extraArgs: string[] = []): Promise<C
       const child = cluster.process;
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
+      stopping = true;
       child.kill(signal);
       await exited;
     },
