@@ -12,14 +12,12 @@ import { daemonSets, nodes, pods, type Writable } from '../client/resources.js';
 import { nodeAffinityMatches, tolerates } from '../scheduler/affinity.js';
 import { templateHash } from './deployment-util.js';
 import { Expectations } from './expectations.js';
-import { isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate } from './pods.js';
+import { isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate, REVISION_HASH } from './pods.js';
 import { QueueController, type ControllerContext } from './runner.js';
 
 type DS = Writable<DaemonSet>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
 type Node = Writable<import('kubernetes-types/core/v1.js').Node>;
-
-export const REVISION_HASH = 'controller-revision-hash';
 
 /** What every daemon pod tolerates, so that node trouble does not evict it (as Kubernetes adds). */
 const DAEMON_TOLERATIONS: Writable<Toleration>[] = [

@@ -19,6 +19,7 @@ import { PodGarbageCollector } from './pod-gc.js';
 import { DEFAULT_TIMINGS, type ControllerTimings } from './settings.js';
 import { RootCaPublisher } from './root-ca-publisher.js';
 import { ServiceAccountController } from './serviceaccount.js';
+import { StatefulSetController } from './statefulset.js';
 import { ReplicaSetController } from './replicaset.js';
 
 export type LeaseTiming = Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
@@ -34,6 +35,7 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new ReplicaSetController(ctx),
     new DeploymentController(ctx),
     new DaemonSetController(ctx),
+    new StatefulSetController(ctx),
     new JobController(ctx),
     new CronJobController(ctx),
     new GarbageCollector(ctx),

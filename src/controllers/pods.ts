@@ -6,6 +6,9 @@ import type { Writable } from '../client/resources.js';
 
 type P = Writable<Pod>;
 
+/** The label naming the template revision a DaemonSet or StatefulSet pod was made from. */
+export const REVISION_HASH = 'controller-revision-hash';
+
 export const isActive = (pod: P) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed' && !pod.metadata?.deletionTimestamp;
 
 export const readyCondition = (pod: P) => pod.status?.conditions?.find((c) => c.type === 'Ready');
