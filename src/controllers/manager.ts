@@ -11,6 +11,7 @@ import type { Controller, ControllerContext } from './runner.js';
 import { CronJobController } from './cronjob.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
+import { EndpointsController } from './endpoints.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { JobController } from './job.js';
 import { NamespaceController } from './namespace.js';
@@ -36,6 +37,7 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new DeploymentController(ctx),
     new DaemonSetController(ctx),
     new StatefulSetController(ctx),
+    new EndpointsController(ctx),
     new JobController(ctx),
     new CronJobController(ctx),
     new GarbageCollector(ctx),
