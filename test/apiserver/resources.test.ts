@@ -143,3 +143,24 @@ async function readLines(res: Response, n: number): Promise<any[]> {
   await reader.cancel();
   return text.split('\n').slice(0, n).map((l) => JSON.parse(l));
 }
+
+t.test('events expire: they are written on a lease of their TTL (one hour)', async (t) => {
+  const h = await apiHarness(t);
+  const event = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e1' }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'Tested', message: 'm', type: 'Normal' };
+  t.equal((await h.request('POST', '/api/v1/namespaces/default/events', event)).status, 201);
+  t.equal((await h.request('POST', '/api/v1/namespaces/default/configmaps', cm('plain'))).status, 201);
+  const events = h.registry.byResource('', 'v1', 'events')!;
+  t.equal(events.ttlSeconds, 3600);
+  t.ok((await h.objects.store.get('/registry/events/default/e1'))!.lease > 0, 'the event is on a lease');
+  t.equal((await h.objects.store.get('/registry/configmaps/default/plain'))!.lease, 0, 'a configmap is not');
+
+  // The same mechanism with a one-second TTL: the object is gone soon after.
+  const shortLived = { ...events, ttlSeconds: 1 };
+  await h.objects.create(shortLived, 'default', { ...event, metadata: { name: 'e2' } });
+  let gone = false;
+  for (let i = 0; i < 100 && !gone; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    gone = (await h.objects.tryGet(shortLived, 'default', 'e2')) === undefined;
+  }
+  t.ok(gone, 'expired and deleted');
+});

@@ -60,6 +60,8 @@ export interface ResourceDef {
   storagePrefix?: string;
   /** Custom resources come and go with their CRD. */
   custom?: boolean;
+  /** Objects expire this long after their last write (Events: one hour, kube-apiserver's --event-ttl). */
+  ttlSeconds?: number;
   /** Kinds that are not stored, only created (reviews, token requests). */
   virtual?: boolean;
 }

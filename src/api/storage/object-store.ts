@@ -43,7 +43,11 @@ function validationFailed(def: ResourceDef, obj: KObject, errors: FieldError[]):
   return invalid(def.kind, def.group, obj.metadata?.name ?? '', errors);
 }
 
+const LEASE_REUSE_MS = 60_000;
+
 export class ObjectStore {
+  private readonly leases = new Map<number, { id: number; at: number }>();
+
   constructor(
     readonly store: Store,
     private readonly admission: Admission = {},
@@ -141,7 +145,7 @@ export class ObjectStore {
         if (await this.tryGet(def, namespace, name)) throw alreadyExists(resourceName(def), name);
         return { ...obj, metadata: { ...obj.metadata } } as StoredObject;
       }
-      const { revision } = await this.store.create(keyFor(def, namespace, name), encode(obj));
+      const { revision } = await this.store.create(keyFor(def, namespace, name), encode(obj), await this.expiry(def));
       return decode({ value: encode(obj), modRevision: revision });
     });
   }
@@ -168,7 +172,7 @@ export class ObjectStore {
     const stored = await this.commit(def, obj, old, ctx, async () => {
       if (ctx.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion } } as StoredObject;
       // The last finalizer of an object being deleted is gone: the object goes.
-      const { revision } = finished ? await this.store.delete(key, expected) : await this.store.update(key, encode(obj), expected);
+      const { revision } = finished ? await this.store.delete(key, expected) : await this.store.update(key, encode(obj), expected, await this.expiry(def));
       return decode({ value: encode(obj), modRevision: revision });
     });
     if (finished && !ctx.dryRun) await this.admission.released?.(def, stored);
@@ -194,6 +198,22 @@ export class ObjectStore {
         if (!retry) throw err;
       }
     }
+  }
+
+  /**
+   * The lease an expiring kind's write is attached to. Writes share a lease for up to a minute (a
+   * sixtieth of the TTL, so they expire at most that late) rather than each granting one, as
+   * kube-apiserver's lease reuse does.
+   */
+  private async expiry(def: ResourceDef): Promise<{ lease?: number }> {
+    if (!def.ttlSeconds) return {};
+    const now = Date.now();
+    const reuseMs = Math.min(LEASE_REUSE_MS, (def.ttlSeconds * 1000) / 60);
+    const cached = this.leases.get(def.ttlSeconds);
+    if (cached && now - cached.at < reuseMs) return { lease: cached.id };
+    const id = await this.store.grantLease(Math.ceil(def.ttlSeconds + reuseMs / 1000));
+    this.leases.set(def.ttlSeconds, { id, at: now });
+    return { lease: id };
   }
 
   /** Stores `obj` over `current` as it is: for server-side state changes such as marking deletion. */

@@ -175,7 +175,7 @@ export const coreResources: ResourceDef[] = [
     validate: withMeta('serviceaccounts'),
   }),
   core({
-    kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'],
+    kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'], ttlSeconds: 3600,
     selectableFields: Object.fromEntries(
       [
         ...['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((f) => [`involvedObject.${f}`, (e: Event) => (e.involvedObject as Record<string, string | undefined>)[f] ?? '']),

@@ -67,7 +67,7 @@ export const miscResources: ResourceDef[] = [
     validate: withMeta('storageclasses'),
   },
   {
-    group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'],
+    group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'], ttlSeconds: 3600,
     schemaName: 'io.k8s.api.events.v1.Event',
     // Kubernetes serves core/v1 events through this version too, converting field names; Skiff does
     // not convert yet, so events.k8s.io events are stored on their own.
