@@ -88,7 +88,9 @@ export class HollowNode {
     const labels = { 'kubernetes.io/hostname': this.opts.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': status.nodeInfo!.architecture, 'node.kubernetes.io/instance-type': 'hollow', ...this.opts.labels };
     let node: Writable<Node>;
     try {
-      node = await this.nodeClient.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: this.opts.name, labels }, spec: { taints: this.opts.taints } });
+      // Registered with its status, as a kubelet does, so it is never seen without capacity.
+      await this.nodeClient.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: this.opts.name, labels }, spec: { taints: this.opts.taints }, status });
+      return;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       node = await this.nodeClient.get(undefined, this.opts.name);

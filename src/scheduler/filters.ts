@@ -40,7 +40,7 @@ const nodeAffinity: Filter = ({ pod }, { node }) => (nodeAffinityMatches(pod, no
 
 const fit: Filter = ({ pod }, info) => {
   const reasons: string[] = [];
-  if ((info.requested.pods ?? 0) + 1 > (info.allocatable.pods ?? 110)) reasons.push('Too many pods');
+  if ((info.requested.pods ?? 0) + 1 > (info.allocatable.pods ?? 0)) reasons.push('Too many pods');
   for (const [name, want] of Object.entries(podRequests(pod))) {
     if (want > 0 && (info.requested[name] ?? 0) + want > (info.allocatable[name] ?? 0)) reasons.push(`Insufficient ${name}`);
   }

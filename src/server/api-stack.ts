@@ -4,6 +4,7 @@ import type { Hono } from 'hono';
 import { composeAdmission } from '../api/admission/plugin.js';
 import { managedFieldsAdmission } from '../api/admission/managed-fields.js';
 import { ServiceAllocations } from '../api/admission/services.js';
+import { priorityAdmission } from '../api/admission/priority.js';
 import { CrdSync } from '../api/crd/crd-sync.js';
 import { createPatchers } from '../api/patch/index.js';
 import { Registry } from '../api/registry/registry.js';
@@ -22,7 +23,7 @@ import { namespaceFinalizeHandler } from '../apiserver/namespace-finalize.js';
 import { openapiRoutes } from '../apiserver/openapi-routes.js';
 import { checkFields } from '../apiserver/field-validation.js';
 import { schemaLookup } from '../api/openapi/schemas.js';
-import { ensureSystemNamespaces } from './bootstrap.js';
+import { ensureSystemNamespaces, ensureSystemPriorityClasses } from './bootstrap.js';
 
 export interface ApiStackOptions {
   store: Store;
@@ -43,7 +44,9 @@ export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
   const registry = new Registry(builtinResources());
   const services = new ServiceAllocations(opts.serviceCIDR ?? '10.43.0.0/16');
   const schemas = schemaLookup(registry);
-  const objects = new ObjectStore(opts.store, composeAdmission([services, managedFieldsAdmission(schemas)]));
+  const plugins = [services, managedFieldsAdmission(schemas)];
+  const objects = new ObjectStore(opts.store, composeAdmission(plugins));
+  plugins.push(priorityAdmission(objects, registry));
   services.adopt((await objects.list(registry.byResource('', 'v1', 'services')!, undefined)).items);
 
   const serviceAccounts = registry.byResource('', 'v1', 'serviceaccounts')!;
@@ -70,6 +73,7 @@ export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
     extraRoutes: openapiRoutes(registry),
   });
   await ensureSystemNamespaces(objects, registry);
+  await ensureSystemPriorityClasses(objects, registry);
   const crds = new CrdSync(objects, registry, registry.byResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!);
   await crds.start();
   ready = true;

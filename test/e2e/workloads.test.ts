@@ -128,3 +128,24 @@ t.test('placement: nodeSelector, taints, anti-affinity, topology spread, an unsc
   });
   t.match(huge, /0\/3 nodes are available: 1 node\(s\) had untolerated taint \{dedicated: gpu\}, 2 Insufficient cpu\./);
 });
+
+t.test('priority: PriorityClass values decide who is scheduled first; unknown classes are refused', async (t) => {
+  const c = await startCluster(t);
+  t.match(await c.k('get', 'priorityclasses'), /^system-cluster-critical\s+2000000000\s+false\s+/m);
+  await c.k('create', 'priorityclass', 'high', '--value=1000');
+  await c.k('run', 'low', '--image=busybox');
+  await c.k('run', 'high', '--image=busybox', '--overrides={"spec":{"priorityClassName":"high"}}');
+  t.equal(await c.k('get', 'pod', 'high', '-o', 'jsonpath={.spec.priority} {.spec.preemptionPolicy}'), '1000 PreemptLowerPriority');
+  t.equal(await c.k('get', 'pod', 'low', '-o', 'jsonpath={.spec.priority}'), '0');
+  const refused = await c.kubectl(['run', 'nope', '--image=busybox', '--overrides={"spec":{"priorityClassName":"missing"}}']);
+  t.match(refused.stderr, /pods "nope" is forbidden: no PriorityClass with name missing was found/);
+
+  // Room for one pod: the higher priority one gets it although it came second.
+  await startHollowNodes(t, c, ['tiny'], { capacity: { pods: '1' } });
+  t.equal(await eventually(async () => c.k('get', 'pod', 'high', '-o', 'jsonpath={.spec.nodeName}')), 'tiny');
+  const why = await eventually(async () => {
+    const out = await c.k('describe', 'pod', 'low');
+    return /Too many pods/.test(out) ? out : undefined;
+  });
+  t.match(why, /0\/1 nodes are available: 1 Too many pods\./);
+});
