@@ -1,6 +1,7 @@
 // A hollow node: a Node without containers, for tests and the scale benchmark. It registers with a
 // configurable capacity, renews its Lease in kube-node-lease, reports pods bound to it Running and
-// Ready (pods that run to completion succeed after a moment), and removes pods marked for deletion
+// Ready (pods that run to completion finish after a moment: succeed, or fail with the exit code the
+// pod's hollow.skiff.io/exit-code annotation names), and removes pods marked for deletion
 // at once. Stopping it stops the heartbeat, which is how a test loses a node.
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
@@ -21,6 +22,11 @@ export interface HollowNodeOptions {
   /** How long a pod with restartPolicy Never/OnFailure runs before it succeeds. */
   completeAfterMs?: number;
 }
+
+/** Tests make a hollow pod fail with this annotation (its value is the exit code). */
+export const EXIT_CODE = 'hollow.skiff.io/exit-code';
+/** ... and run this many milliseconds before finishing (instead of completeAfterMs). */
+export const RUN_MS = 'hollow.skiff.io/run-ms';
 
 const DEFAULT_CAPACITY = { cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '50Gi' };
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -140,10 +146,10 @@ export class HollowNode {
       this.handled.add(uid);
       await this.podClient.updateStatus({ ...pod, status: this.runningStatus(pod) });
       if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure') {
-        await sleep(this.opts.completeAfterMs ?? 1000, this.abort.signal);
+        await sleep(Number(pod.metadata?.annotations?.[RUN_MS] ?? this.opts.completeAfterMs ?? 1000), this.abort.signal);
         if (this.abort.signal.aborted) return;
         const current = await this.podClient.get(pod.metadata!.namespace, pod.metadata!.name!);
-        if (current.metadata?.uid === uid && !current.metadata.deletionTimestamp) await this.podClient.updateStatus({ ...current, status: this.succeededStatus(current) });
+        if (current.metadata?.uid === uid && !current.metadata.deletionTimestamp) await this.podClient.updateStatus({ ...current, status: this.finishedStatus(current) });
       }
     } catch (err) {
       if (!isNotFound(err)) log.warn({ node: this.opts.name, pod: keyOf(pod), err: (err as Error).message }, 'hollow node: pod status update failed');
@@ -168,14 +174,16 @@ export class HollowNode {
     };
   }
 
-  private succeededStatus(pod: Writable<Pod>): Writable<Pod>['status'] {
+  /** Succeeded, or Failed with the exit code the pod's `hollow.skiff.io/exit-code` annotation asks for. */
+  private finishedStatus(pod: Writable<Pod>): Writable<Pod>['status'] {
     const t = now();
-    const notReady = (type: string) => ({ type, status: 'False', reason: 'PodCompleted', lastTransitionTime: t });
+    const exitCode = Number(pod.metadata?.annotations?.[EXIT_CODE] ?? 0) || 0;
+    const notReady = (type: string) => ({ type, status: 'False', reason: exitCode ? 'PodFailed' : 'PodCompleted', lastTransitionTime: t });
     return {
       ...pod.status,
-      phase: 'Succeeded',
+      phase: exitCode ? 'Failed' : 'Succeeded',
       conditions: [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'Ready' && c.type !== 'ContainersReady'), notReady('Ready'), notReady('ContainersReady')],
-      containerStatuses: (pod.status?.containerStatuses ?? []).map((s) => ({ ...s, ready: false, started: false, state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: s.state?.running?.startedAt, finishedAt: t } } })),
+      containerStatuses: (pod.status?.containerStatuses ?? []).map((s) => ({ ...s, ready: false, started: false, state: { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: s.state?.running?.startedAt, finishedAt: t } } })),
     };
   }
 }

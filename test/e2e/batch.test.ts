@@ -53,3 +53,27 @@ t.test('Jobs complete (also Indexed, parallel); a CronJob fires on schedule and 
   t.match(await c.k('get', 'cronjob', 'tick'), /^tick\s+\*\/1 \* \* \* \*\s+<none>\s+False\s+[01]\s+\d+s\s+/m);
   t.match(await c.k('describe', 'cronjob', 'tick'), /SuccessfulCreate\s+.*cronjob-controller\s+Created job tick-\d+/);
 });
+
+t.test('Jobs fail: backoffLimit with a backoff between tries, a podFailurePolicy FailJob rule, activeDeadlineSeconds', async (t) => {
+  const c = await startCluster(t);
+  await startHollowNodes(t, c, ['n1'], { completeAfterMs: 200 });
+  const job = (name: string, spec: object, exitCode: string, runMs = '200') => ({
+    apiVersion: 'batch/v1', kind: 'Job', metadata: { name },
+    spec: { ...spec, template: { metadata: { annotations: { 'hollow.skiff.io/exit-code': exitCode, 'hollow.skiff.io/run-ms': runMs } }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } } },
+  });
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(job('flaky', { backoffLimit: 1 }, '1')) });
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(job('fatal', { backoffLimit: 6, podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: 'main', operator: 'In', values: [42] } }] } }, '42')) });
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(job('slow', { activeDeadlineSeconds: 2 }, '0', '600000')) });
+
+  t.match(await c.k('wait', '--for=condition=failed', 'job/fatal', '--timeout=60s'), /condition met/);
+  t.equal(await c.k('get', 'job', 'fatal', '-o', 'jsonpath={.status.conditions[?(@.type=="Failed")].reason} {.status.failed}'), 'PodFailurePolicy 1', 'the FailJob rule ends it at the first failure');
+
+  t.match(await c.k('wait', '--for=condition=failed', 'job/flaky', '--timeout=90s'), /condition met/);
+  t.equal(await c.k('get', 'job', 'flaky', '-o', 'jsonpath={.status.conditions[?(@.type=="Failed")].reason} {.status.failed}'), 'BackoffLimitExceeded 2', 'one retry, then it gives up');
+  const starts = (await c.k('get', 'pods', '-l', 'job-name=flaky', '-o', 'jsonpath={.items[*].status.startTime}')).split(' ').map(Date.parse).sort();
+  t.ok(starts[1]! - starts[0]! >= 10_000, 'the retry waited out the 10 s backoff');
+  t.match(await c.k('describe', 'job', 'flaky'), /Warning\s+BackoffLimitExceeded\s+.*job-controller\s+Job has reached the specified backoff limit/);
+  t.match(await c.k('wait', '--for=condition=failed', 'job/slow', '--timeout=60s'), /condition met/);
+  t.equal(await c.k('get', 'job', 'slow', '-o', 'jsonpath={.status.conditions[?(@.type=="Failed")].reason}'), 'DeadlineExceeded');
+  t.ok(await eventually(async () => (await c.k('get', 'pods', '-l', 'job-name=slow', '-o', 'name')) === ''), 'its running pod was stopped');
+});

@@ -149,3 +149,28 @@ t.test('priority: PriorityClass values decide who is scheduled first; unknown cl
   });
   t.match(why, /0\/1 nodes are available: 1 Too many pods\./);
 });
+
+t.test('Recreate, rollout restart, and a rollout that exceeds its progress deadline', async (t) => {
+  const c = await startCluster(t);
+  await startHollowNodes(t, c, ['n1', 'n2']);
+  const recreate = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'batchy' }, spec: { replicas: 2, strategy: { type: 'Recreate' }, selector: { matchLabels: { app: 'batchy' } }, template: { metadata: { labels: { app: 'batchy' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } };
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(recreate) });
+  await c.k('rollout', 'status', 'deployment/batchy', '--timeout=60s');
+  await c.k('rollout', 'restart', 'deployment/batchy');
+  t.match(await c.k('rollout', 'status', 'deployment/batchy', '--timeout=60s'), /successfully rolled out/);
+  const events = await c.k('describe', 'deployment', 'batchy');
+  // Recreate: the old set goes to zero before the new one scales up.
+  const down = events.search(/Scaled down replica set batchy-\w+ from 2 to 0/);
+  const up = events.search(/Scaled up replica set batchy-\w+ from 0 to 2/g);
+  t.ok(down > 0 && events.lastIndexOf('Scaled up replica set') > down, 'old pods were removed before new ones were started');
+  t.ok(up > 0);
+  t.match(await c.k('get', 'pods', '-l', 'app=batchy', '-o', 'jsonpath={.items[0].metadata.annotations}'), /kubectl\.kubernetes\.io\/restartedAt/);
+
+  // Pods nobody can run: the rollout times out after progressDeadlineSeconds.
+  const stuck = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'stuck' }, spec: { replicas: 1, progressDeadlineSeconds: 2, selector: { matchLabels: { app: 'stuck' } }, template: { metadata: { labels: { app: 'stuck' } }, spec: { nodeSelector: { disk: 'none' }, containers: [{ name: 'c', image: 'busybox' }] } } } };
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(stuck) });
+  const status = await c.kubectl(['rollout', 'status', 'deployment/stuck', '--timeout=60s']);
+  t.equal(status.code, 1);
+  t.match(status.stderr, /error: deployment "stuck" exceeded its progress deadline/);
+  t.equal(await c.k('get', 'deployment', 'stuck', '-o', 'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}'), 'ProgressDeadlineExceeded');
+});
