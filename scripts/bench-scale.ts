@@ -20,9 +20,10 @@ const PER_DEPLOYMENT = 30;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-scale-'));
 const port = 19000 + Math.floor(Math.random() * 2000);
 const kubeconfig = path.join(root, 'kubeconfig.yaml');
-const server = spawn(process.execPath, ['dist/skiff.js', 'server', '--data-dir', path.join(root, 'data'), '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--config', '/dev/null', '--disable-agent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const server = spawn(process.execPath, [...(process.env.SKIFF_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SKIFF_BENCH_PROF] : []), 'dist/skiff.js', 'server', '--data-dir', path.join(root, 'data'), '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--config', '/dev/null', '--disable-agent'], { stdio: ['ignore', 'ignore', 'pipe'] });
 process.on('exit', () => {
-  server.kill('SIGKILL');
+  // SIGTERM lets a profiled server write its profile.
+  server.kill(process.env.SKIFF_BENCH_PROF ? 'SIGTERM' : 'SIGKILL');
   fs.rmSync(root, { recursive: true, force: true });
 });
 await new Promise<void>((resolve, reject) => {

@@ -32,6 +32,8 @@ export function splitKey(key: string): [namespace: string | undefined, name: str
 
 export class Informer<T extends Obj> {
   private readonly cache = new Map<string, T>();
+  /** Secondary indexes: name -> indexed value -> keys; `namespace` is always there. */
+  private readonly indexes = new Map<string, { values: (obj: T) => string[]; entries: Map<string, Set<string>> }>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private readonly abort = new AbortController();
   private syncedResolve!: () => void;
@@ -42,7 +44,9 @@ export class Informer<T extends Obj> {
   constructor(
     readonly client: ResourceClient<T>,
     private readonly opts: InformerOptions = {},
-  ) {}
+  ) {
+    this.addIndex('namespace', (o) => (o.metadata?.namespace ? [o.metadata.namespace] : []));
+  }
 
   on(handlers: InformerHandlers<T>): this {
     this.handlers.push(handlers);
@@ -55,8 +59,31 @@ export class Informer<T extends Obj> {
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.cache.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+    return namespace === undefined ? [...this.cache.values()] : this.byIndex('namespace', namespace);
+  }
+
+  /** Keeps an index of the cache by the values `values` gives each object (e.g. its owner's uid). */
+  addIndex(name: string, values: (obj: T) => string[]): this {
+    if (this.indexes.has(name)) return this;
+    const entries = new Map<string, Set<string>>();
+    this.indexes.set(name, { values, entries });
+    for (const [key, obj] of this.cache) for (const v of values(obj)) addTo(entries, v, key);
+    return this;
+  }
+
+  byIndex(name: string, value: string): T[] {
+    const keys = this.indexes.get(name)?.entries.get(value);
+    return keys ? [...keys].map((k) => this.cache.get(k)!) : [];
+  }
+
+  private store(key: string, obj: T | undefined): void {
+    const old = this.cache.get(key);
+    for (const { values, entries } of this.indexes.values()) {
+      if (old) for (const v of values(old)) entries.get(v)?.delete(key);
+      if (obj) for (const v of values(obj)) addTo(entries, v, key);
+    }
+    if (obj) this.cache.set(key, obj);
+    else this.cache.delete(key);
   }
 
   /** Resolves once the first list is in the cache. */
@@ -101,13 +128,13 @@ export class Informer<T extends Obj> {
       const key = keyOf(obj);
       seen.add(key);
       const old = this.cache.get(key);
-      this.cache.set(key, obj);
+      this.store(key, obj);
       if (!old) this.emit('add', obj);
       else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', obj, old);
     }
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
-        this.cache.delete(key);
+        this.store(key, undefined);
         this.emit('delete', old);
       }
     }
@@ -139,10 +166,10 @@ export class Informer<T extends Obj> {
           const key = keyOf(e.object);
           const old = this.cache.get(key);
           if (e.type === 'DELETED') {
-            this.cache.delete(key);
+            this.store(key, undefined);
             this.emit('delete', e.object);
           } else {
-            this.cache.set(key, e.object);
+            this.store(key, e.object);
             if (old) this.emit('update', e.object, old);
             else this.emit('add', e.object);
           }
@@ -159,4 +186,10 @@ export class Informer<T extends Obj> {
       }
     }
   }
+}
+
+function addTo(entries: Map<string, Set<string>>, value: string, key: string): void {
+  let keys = entries.get(value);
+  if (!keys) entries.set(value, (keys = new Set()));
+  keys.add(key);
 }

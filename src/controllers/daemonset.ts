@@ -3,17 +3,17 @@
 // scheduler; a changed template rolls out by replacing up to maxUnavailable pods at a time.
 import type { DaemonSet, RollingUpdateDaemonSet } from 'kubernetes-types/apps/v1.js';
 import type { Toleration } from 'kubernetes-types/core/v1.js';
-import { controllerRef, isControlledBy, ownerRefTo } from '../api/owners.js';
+import { controllerRef, ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
 import { isNotFound } from '../client/errors.js';
-import { keyOf, splitKey, type Informer } from '../client/informer.js';
+import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { daemonSets, nodes, pods, type Writable } from '../client/resources.js';
 import { nodeAffinityMatches, tolerates } from '../scheduler/affinity.js';
 import { templateHash } from './deployment-util.js';
 import { Expectations } from './expectations.js';
 import { isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate, REVISION_HASH } from './pods.js';
-import { QueueController, type ControllerContext } from './runner.js';
+import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
 
 type DS = Writable<DaemonSet>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
@@ -60,7 +60,7 @@ export class DaemonSetController extends QueueController {
       if (observed === 'delete') this.expectations.deletionObserved(key);
       this.queue.add(key);
     };
-    this.pods = ctx.informers.for(pods).on({ add: (p) => owner(p, 'add'), update: (_o, p) => owner(p), delete: (p) => owner(p, 'delete') });
+    this.pods = indexByController(ctx.informers.for(pods)).on({ add: (p) => owner(p, 'add'), update: (_o, p) => owner(p), delete: (p) => owner(p, 'delete') });
     const all = () => this.sets.list().forEach((d) => this.queue.add(keyOf(d)));
     this.nodes = ctx.informers.for(nodes).on({ add: all, update: (o, n) => JSON.stringify([o.metadata?.labels, o.spec?.taints]) !== JSON.stringify([n.metadata?.labels, n.spec?.taints]) && all(), delete: all });
   }
@@ -74,10 +74,9 @@ export class DaemonSetController extends QueueController {
   protected async reconcile(key: string): Promise<void> {
     const ds = this.sets.get(key);
     if (!ds || ds.metadata?.deletionTimestamp) return;
-    const [namespace] = splitKey(key);
     const hash = templateHash(ds.spec?.template);
     const template: Pod = { metadata: {}, spec: { ...structuredClone(ds.spec!.template!.spec!), tolerations: [...(ds.spec!.template!.spec!.tolerations ?? []), ...DAEMON_TOLERATIONS] } };
-    const owned = this.pods.list(namespace).filter((p) => isControlledBy(p, ds));
+    const owned = controlledBy(this.pods, ds);
     const byNode = new Map<string, Pod[]>();
     for (const pod of owned.filter(isActive)) {
       const node = pod.spec?.nodeName ?? nodeOfAffinity(pod) ?? '';

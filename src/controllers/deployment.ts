@@ -13,7 +13,7 @@ import {
   DESIRED_REPLICAS, HASH_LABEL, MAX_REPLICAS, REVISION, REVISION_HISTORY,
   revisionOf, sameTemplate, setCondition, surgeAndUnavailable, templateHash, type D, type RS,
 } from './deployment-util.js';
-import { QueueController, type ControllerContext } from './runner.js';
+import { controlledBy, indexByController, orphansIn, QueueController, type ControllerContext } from './runner.js';
 
 const SKIPPED_ANNOTATIONS = new Set([REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS, 'kubectl.kubernetes.io/last-applied-configuration']);
 
@@ -37,7 +37,7 @@ export class DeploymentController extends QueueController {
       const ref = controllerRef(rs);
       if (ref?.kind === 'Deployment') this.queue.add(`${rs.metadata!.namespace}/${ref.name}`);
     };
-    this.sets = ctx.informers.for(replicaSets).on({ add: owner, update: (old, rs) => (owner(old), owner(rs)), delete: owner });
+    this.sets = indexByController(ctx.informers.for(replicaSets)).on({ add: owner, update: (old, rs) => (owner(old), owner(rs)), delete: owner });
   }
 
   protected async reconcile(key: string): Promise<void> {
@@ -68,10 +68,9 @@ export class DeploymentController extends QueueController {
   /** ReplicaSets this deployment controls, adopting orphans its selector matches. */
   private async ownedSets(d: D): Promise<RS[]> {
     const selector = fromLabelSelector(d.spec?.selector);
-    const out: RS[] = [];
-    for (const rs of this.sets.list(d.metadata?.namespace)) {
-      if (isControlledBy(rs, d)) out.push(rs);
-      else if (!controllerRef(rs) && selector?.length && !d.metadata?.deletionTimestamp && !rs.metadata?.deletionTimestamp && matches(selector, rs.metadata?.labels)) {
+    const out: RS[] = controlledBy(this.sets, d);
+    for (const rs of orphansIn(this.sets, d.metadata?.namespace)) {
+      if (selector?.length && !d.metadata?.deletionTimestamp && !rs.metadata?.deletionTimestamp && matches(selector, rs.metadata?.labels)) {
         const refs = [...(rs.metadata?.ownerReferences ?? []), ownerRefTo(d, 'apps/v1', 'Deployment')];
         out.push(await this.rsClient.patch(rs.metadata!.namespace, rs.metadata!.name!, { metadata: { ownerReferences: refs, uid: rs.metadata!.uid } }, 'strategic'));
       }

@@ -4,7 +4,7 @@
 // Kubernetes does; failed pods are replaced after an exponential backoff; ttlSecondsAfterFinished
 // removes a finished job.
 import type { Job, JobCondition, PodFailurePolicyRule } from 'kubernetes-types/batch/v1.js';
-import { isControlledBy, ownerRefTo } from '../api/owners.js';
+import { ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
 import { isNotFound } from '../client/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
@@ -12,7 +12,7 @@ import type { ResourceClient } from '../client/rest-client.js';
 import { jobs, pods, type Writable } from '../client/resources.js';
 import { Expectations } from './expectations.js';
 import { isReady, podFromTemplate } from './pods.js';
-import { QueueController, type ControllerContext } from './runner.js';
+import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
 
 type JobT = Writable<Job>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
@@ -92,7 +92,7 @@ export class JobController extends QueueController {
       if (observed === 'delete') this.expectations.deletionObserved(key);
       this.queue.add(key);
     };
-    this.pods = ctx.informers.for(pods).on({ add: (p) => owner(p, 'add'), update: (_o, p) => owner(p), delete: (p) => owner(p, 'delete') });
+    this.pods = indexByController(ctx.informers.for(pods)).on({ add: (p) => owner(p, 'add'), update: (_o, p) => owner(p), delete: (p) => owner(p, 'delete') });
   }
 
   protected async reconcile(key: string): Promise<void> {
@@ -102,7 +102,7 @@ export class JobController extends QueueController {
       const [namespace, name] = splitKey(key);
       return this.releaseFinished(this.pods.list(namespace).filter((p) => p.metadata?.ownerReferences?.some((r) => r.controller && r.kind === 'Job' && r.name === name)));
     }
-    const owned = this.pods.list(job.metadata?.namespace).filter((p) => isControlledBy(p, job));
+    const owned = controlledBy(this.pods, job);
     const done = job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
     if (done || job.metadata?.deletionTimestamp) {
       await this.releaseFinished(owned);

@@ -9,9 +9,9 @@ import { isNotFound } from '../client/errors.js';
 import { pods, replicaSets, type Writable } from '../client/resources.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { Expectations } from './expectations.js';
-import { controllerRef, isControlledBy, ownerRefTo } from '../api/owners.js';
+import { controllerRef, ownerRefTo } from '../api/owners.js';
 import { deletionOrder, isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate } from './pods.js';
-import { QueueController, type ControllerContext } from './runner.js';
+import { controlledBy, indexByController, orphansIn, QueueController, type ControllerContext } from './runner.js';
 
 type RS = Writable<ReplicaSet>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
@@ -42,7 +42,7 @@ export class ReplicaSetController extends QueueController {
         this.queue.add(keyOf(rs));
       },
     });
-    this.pods = ctx.informers.for(pods).on({
+    this.pods = indexByController(ctx.informers.for(pods)).on({
       add: (pod) => {
         const owner = this.ownerKey(pod);
         if (owner) {
@@ -85,12 +85,9 @@ export class ReplicaSetController extends QueueController {
     const [namespace] = splitKey(key);
     const selector = fromLabelSelector(rs.spec?.selector);
     if (!selector?.length) return;
-    const owned: Pod[] = [];
-    for (const pod of this.pods.list(namespace)) {
-      if (isControlledBy(pod, rs)) owned.push(pod);
-      else if (!controllerRef(pod) && !pod.metadata?.deletionTimestamp && !rs.metadata?.deletionTimestamp && matches(selector, pod.metadata?.labels)) {
-        owned.push(await this.adopt(rs, pod));
-      }
+    const owned: Pod[] = controlledBy(this.pods, rs);
+    for (const pod of orphansIn(this.pods, namespace)) {
+      if (!pod.metadata?.deletionTimestamp && !rs.metadata?.deletionTimestamp && matches(selector, pod.metadata?.labels)) owned.push(await this.adopt(rs, pod));
     }
     const active = owned.filter(isActive);
     if (!rs.metadata?.deletionTimestamp && this.expectations.satisfied(key)) await this.scale(key, rs, active);

@@ -5,6 +5,8 @@ import type { ApiClient } from '../client/rest-client.js';
 import type { EventRecorder } from '../client/event-recorder.js';
 import type { SharedInformers } from '../client/shared-informers.js';
 import { WorkQueue } from '../client/workqueue.js';
+import type { Informer } from '../client/informer.js';
+import { controllerRef } from '../api/owners.js';
 
 export interface ControllerContext {
   api: ApiClient;
@@ -47,3 +49,17 @@ export abstract class QueueController implements Controller {
     }
   }
 }
+
+type Owned = Parameters<typeof controllerRef>[0] & { metadata?: { namespace?: string } };
+
+/** Indexes an informer by controller uid ('' for objects nobody controls). */
+export function indexByController<T extends Owned>(informer: Informer<T>): Informer<T> {
+  return informer.addIndex('controller', (o) => [controllerRef(o)?.uid ?? '']);
+}
+
+/** What `owner` controls, from an informer indexed with indexByController. */
+export const controlledBy = <T extends Owned>(informer: Informer<T>, owner: Owned): T[] => informer.byIndex('controller', owner.metadata!.uid!);
+
+/** Objects in a namespace that no controller owns (candidates for adoption). */
+export const orphansIn = <T extends Owned>(informer: Informer<T>, namespace: string | undefined): T[] =>
+  informer.byIndex('controller', '').filter((o) => o.metadata?.namespace === namespace);

@@ -7,12 +7,12 @@ import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import { isControlledBy, ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
 import { isAlreadyExists, isNotFound } from '../client/errors.js';
-import { keyOf, splitKey, type Informer } from '../client/informer.js';
+import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { controllerRevisions, persistentVolumeClaims, pods, statefulSets, type Writable } from '../client/resources.js';
 import { templateHash } from './deployment-util.js';
 import { isActive, isAvailable, isReady, podFromTemplate, REVISION_HASH } from './pods.js';
-import { QueueController, type ControllerContext } from './runner.js';
+import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
 
 type STS = Writable<StatefulSet>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
@@ -52,16 +52,15 @@ export class StatefulSetController extends QueueController {
       const ref = pod.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'StatefulSet');
       if (ref) this.queue.add(`${pod.metadata!.namespace}/${ref.name}`);
     };
-    this.pods = ctx.informers.for(pods).on({ add: owner, update: (_o, p) => owner(p), delete: owner });
+    this.pods = indexByController(ctx.informers.for(pods)).on({ add: owner, update: (_o, p) => owner(p), delete: owner });
     this.revisions = ctx.informers.for(controllerRevisions);
   }
 
   protected async reconcile(key: string): Promise<void> {
     const set = this.sets.get(key);
     if (!set || set.metadata?.deletionTimestamp) return;
-    const [namespace] = splitKey(key);
     const updateRevision = await this.ensureRevision(set);
-    const owned = this.pods.list(namespace).filter((p) => isControlledBy(p, set));
+    const owned = controlledBy(this.pods, set);
     const start = set.spec?.ordinals?.start ?? 0;
     const replicas = set.spec?.replicas ?? 1;
     const byOrdinal = new Map(owned.map((p) => [ordinalOf(set, p), p]));

@@ -98,7 +98,7 @@ export function cycleState(pod: PodT, infos: Map<string, NodeInfo>): CycleState 
   const affinity = pod.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
   const anti = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
   const affinityDomains = affinity.map((term) => domainsWithMatch(term, pod, infos.values()));
-  const everyPod = [...infos.values()].flatMap((i) => i.pods);
+  const everyPod = affinity.length ? [...infos.values()].flatMap((i) => i.pods) : [];
   const spread = (pod.spec?.topologySpreadConstraints ?? []).map((constraint) => {
     const sel = fromLabelSelector(constraint.labelSelector);
     const counts = new Map<string, number>();

@@ -4,7 +4,7 @@
 import type { ApiClient, ResourceClient } from '../client/rest-client.js';
 import { EventRecorder } from '../client/event-recorder.js';
 import { isNotFound } from '../client/errors.js';
-import { keyOf } from '../client/informer.js';
+import { keyOf, type Informer } from '../client/informer.js';
 import { SharedInformers } from '../client/shared-informers.js';
 import { nodes, pods } from '../client/resources.js';
 import { log } from '../log.js';
@@ -23,6 +23,7 @@ export class Scheduler {
   private readonly assumed = new Map<string, string>();
   private readonly podClient: ResourceClient<PodT>;
   private readonly recorder: EventRecorder;
+  private podInformer?: Informer<PodT>;
 
   constructor(
     private readonly api: ApiClient,
@@ -34,7 +35,7 @@ export class Scheduler {
 
   async run(signal: AbortSignal): Promise<void> {
     const informers = new SharedInformers(this.api);
-    const podInformer = informers.for(pods).on({
+    const podInformer = (this.podInformer = informers.for(pods)).on({
       add: (pod) => this.podChanged(pod),
       update: (old, pod) => {
         this.podChanged(pod, old);
@@ -82,7 +83,7 @@ export class Scheduler {
   private async schedule(key: string, pod: PodT, nodeList: NodeT[], podList: PodT[]): Promise<void> {
     const infos = buildSnapshot(nodeList, podList);
     for (const [podKey, nodeName] of this.assumed) {
-      const p = podList.find((x) => keyOf(x) === podKey);
+      const p = this.podInformer?.get(podKey);
       const info = infos.get(nodeName);
       if (p && info && !p.spec?.nodeName) addPod(info, { ...p, spec: { ...p.spec!, nodeName } });
     }

@@ -16,8 +16,17 @@ function add(into: Resources, from: Record<string, string | number> | undefined)
   for (const [name, q] of Object.entries(from ?? {})) into[name] = (into[name] ?? 0) + amount(name, q);
 }
 
+// Informer objects are never changed in place, so a pod object's requests can be remembered.
+const requestsCache = new WeakMap<PodT, Resources>();
+
 /** A pod's effective requests: its containers summed, at least each init container, plus overhead. */
 export function podRequests(pod: PodT): Resources {
+  let cached = requestsCache.get(pod);
+  if (!cached) requestsCache.set(pod, (cached = computeRequests(pod)));
+  return cached;
+}
+
+function computeRequests(pod: PodT): Resources {
   const sum: Resources = {};
   for (const c of pod.spec?.containers ?? []) add(sum, c.resources?.requests as Record<string, string>);
   for (const c of pod.spec?.initContainers ?? []) {

@@ -95,6 +95,13 @@ t.test('informer: cache, handlers, resuming, relisting after 410 Gone', async (t
   await maps.delete('default', 'c');
   await until('delete default/c');
   t.same(informer.list().map(keyOf).sort(), ['default/a']);
+  t.same(informer.list('default').map(keyOf), ['default/a'], 'listing by namespace uses the namespace index');
+  informer.addIndex('value', (o) => [o.data?.a ?? '']);
+  t.same(informer.byIndex('value', '9').map(keyOf), ['default/a'], 'an index added late covers what is cached');
+  await maps.patch('default', 'a', { data: { a: '10' } });
+  await until('update default/a 10');
+  t.same(informer.byIndex('value', '9'), [], 'and follows updates');
+  t.same(informer.byIndex('value', '10').map(keyOf), ['default/a']);
   t.equal(log.filter((l) => l === 'add default/a').length, 1, 'no duplicate adds from resuming');
 });
 

@@ -28,14 +28,24 @@ export interface ObjectWatch {
   close(): void;
 }
 
+// Every watcher of a prefix gets the same datastore event; decoding it once serves them all. The
+// decoded objects are only read (filtered, serialized), never changed.
+const decoded = new WeakMap<object, StoredObject>();
+
+function decodeShared(kv: WatchEvent['kv']): StoredObject {
+  let obj = decoded.get(kv);
+  if (!obj) decoded.set(kv, (obj = decode(kv)));
+  return obj;
+}
+
 function convert(e: WatchEvent, match: (o: KObject) => boolean): ApiWatchEvent | undefined {
-  const prev = e.prev ? decode(e.prev) : undefined;
+  const prev = e.prev ? decodeShared(e.prev) : undefined;
   const prevMatched = prev !== undefined && match(prev);
   if (e.type === 'delete') {
     if (!prevMatched) return undefined;
     return { type: 'DELETED', object: { ...prev, metadata: { ...prev.metadata, resourceVersion: String(e.kv.modRevision) } } };
   }
-  const obj: StoredObject = decode(e.kv);
+  const obj = decodeShared(e.kv);
   const matched = match(obj);
   if (matched) return { type: prevMatched ? 'MODIFIED' : 'ADDED', object: obj };
   return prevMatched ? { type: 'DELETED', object: obj } : undefined;
