@@ -8,9 +8,9 @@ import type { EventRecorder } from '../client/event-recorder.js';
 import { isNotFound } from '../client/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
-import { daemonSets, nodes, pods, type Writable } from '../client/resources.js';
+import { controllerRevisions, daemonSets, nodes, pods, type Writable } from '../client/resources.js';
 import { nodeAffinityMatches, tolerates } from '../scheduler/affinity.js';
-import { templateHash } from './deployment-util.js';
+import { ensureRevision, type Revision } from './revisions.js';
 import { Expectations } from './expectations.js';
 import { isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate, REVISION_HASH } from './pods.js';
 import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
@@ -44,10 +44,14 @@ export class DaemonSetController extends QueueController {
   private readonly podClient: ResourceClient<Pod>;
   private readonly recorder: EventRecorder;
   private readonly expectations = new Expectations();
+  private readonly revisions: Informer<Revision>;
+  private readonly revisionClient: ResourceClient<Revision>;
 
   constructor(ctx: ControllerContext) {
     super();
     const api = ctx.api.as('daemon-set-controller');
+    this.revisionClient = api.resource(controllerRevisions);
+    this.revisions = ctx.informers.for(controllerRevisions);
     this.dsClient = api.resource(daemonSets);
     this.podClient = api.resource(pods);
     this.recorder = ctx.recorder('daemonset-controller');
@@ -74,7 +78,7 @@ export class DaemonSetController extends QueueController {
   protected async reconcile(key: string): Promise<void> {
     const ds = this.sets.get(key);
     if (!ds || ds.metadata?.deletionTimestamp) return;
-    const hash = templateHash(ds.spec?.template);
+    const { hash } = await ensureRevision(this.revisions, this.revisionClient, ds, 'DaemonSet');
     const template: Pod = { metadata: {}, spec: { ...structuredClone(ds.spec!.template!.spec!), tolerations: [...(ds.spec!.template!.spec!.tolerations ?? []), ...DAEMON_TOLERATIONS] } };
     const owned = controlledBy(this.pods, ds);
     const byNode = new Map<string, Pod[]>();

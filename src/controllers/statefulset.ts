@@ -4,20 +4,19 @@
 // RollingUpdate replaces pods at or above the partition from the highest ordinal down; OnDelete
 // waits for the user. Each template is recorded as a ControllerRevision.
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
-import { isControlledBy, ownerRefTo } from '../api/owners.js';
+import { ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
 import { isAlreadyExists, isNotFound } from '../client/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { controllerRevisions, persistentVolumeClaims, pods, statefulSets, type Writable } from '../client/resources.js';
-import { templateHash } from './deployment-util.js';
+import { ensureRevision, type Revision } from './revisions.js';
 import { isActive, isAvailable, isReady, podFromTemplate, REVISION_HASH } from './pods.js';
 import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
 
 type STS = Writable<StatefulSet>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
 type PVC = Writable<import('kubernetes-types/core/v1.js').PersistentVolumeClaim>;
-type Revision = Writable<import('kubernetes-types/apps/v1.js').ControllerRevision>;
 
 const POD_NAME = 'statefulset.kubernetes.io/pod-name';
 const POD_INDEX = 'apps.kubernetes.io/pod-index';
@@ -59,7 +58,7 @@ export class StatefulSetController extends QueueController {
   protected async reconcile(key: string): Promise<void> {
     const set = this.sets.get(key);
     if (!set || set.metadata?.deletionTimestamp) return;
-    const updateRevision = await this.ensureRevision(set);
+    const { name: updateRevision } = await ensureRevision(this.revisions, this.revisionClient, set, 'StatefulSet');
     const owned = controlledBy(this.pods, set);
     const start = set.spec?.ordinals?.start ?? 0;
     const replicas = set.spec?.replicas ?? 1;
@@ -92,20 +91,6 @@ export class StatefulSetController extends QueueController {
       if (stale.length) await this.deletePod(set, stale[0]!);
     }
     await this.updateStatus(set, owned.filter(isActive), updateRevision);
-  }
-
-  /** The ControllerRevision of the current template (its name is the pods' revision label). */
-  private async ensureRevision(set: STS): Promise<string> {
-    const name = `${set.metadata!.name}-${templateHash(set.spec?.template)}`;
-    const existing = this.revisions.list(set.metadata?.namespace).filter((r) => isControlledBy(r, set));
-    if (existing.some((r) => r.metadata?.name === name)) return name;
-    const revision = Math.max(0, ...existing.map((r) => r.revision)) + 1;
-    await this.revisionClient
-      .create({ apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name, namespace: set.metadata!.namespace, labels: set.spec?.selector?.matchLabels, ownerReferences: [ownerRefTo(set, 'apps/v1', 'StatefulSet')] }, data: { spec: { template: { ...set.spec!.template, $patch: 'replace' } } }, revision })
-      .catch((err) => {
-        if (!isAlreadyExists(err)) throw err;
-      });
-    return name;
   }
 
   private async createPod(set: STS, ordinal: number, revision: string): Promise<void> {

@@ -21,6 +21,14 @@ t.test('a DaemonSet runs on every eligible node and follows the nodes', async (t
   await c.k('set', 'image', 'daemonset/agent', 'a=busybox:1.37');
   t.match(await c.k('rollout', 'status', 'daemonset/agent', '--timeout=60s'), /successfully rolled out/);
   t.equal(await c.k('get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={.items[*].spec.containers[0].image}'), 'busybox:1.37 busybox:1.37 busybox:1.37 busybox:1.37');
+  t.match(await c.k('rollout', 'history', 'daemonset/agent'), /REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n/);
+  t.equal(await c.k('rollout', 'undo', 'daemonset/agent'), 'daemonset.apps/agent rolled back\n');
+  const back = await eventually(async () => {
+    const images = await c.k('get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={.items[*].spec.containers[0].image}');
+    return images === 'busybox busybox busybox busybox' ? images : undefined;
+  });
+  t.ok(back, 'undo rolls the pods back to the first template');
+  t.match(await c.k('rollout', 'history', 'daemonset/agent'), /\n2\s+<none>\n3\s+<none>\n/, 'which is now revision 3');
 });
 
 t.test('Jobs complete (also Indexed, parallel); a CronJob fires on schedule and by hand', async (t) => {
