@@ -46,6 +46,11 @@ t.test('Jobs complete (also Indexed, parallel); a CronJob fires on schedule and 
   t.same(hostnames.split(' ').sort(), ['indexed-0', 'indexed-1', 'indexed-2', 'indexed-3', 'indexed-4']);
   t.match(await c.k('describe', 'job', 'indexed'), /Normal\s+Completed\s+.*job-controller\s+Job completed/);
 
+  // ttlSecondsAfterFinished: the finished job (and its pods) go after a second.
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ ...indexed, metadata: { name: 'brief' }, spec: { ttlSecondsAfterFinished: 1, template: indexed.spec.template } }) });
+  t.match(await c.k('wait', '--for=condition=complete', 'job/brief', '--timeout=60s'), /condition met/);
+  t.ok(await eventually(async () => (await c.k('get', 'jobs,pods', '-l', 'job-name=brief', '-o', 'name')) === '' && (await c.kubectl(['get', 'job', 'brief'])).code !== 0), 'removed after its TTL');
+
   // The pods no longer carry the tracking finalizer once counted.
   t.equal(await c.k('get', 'pods', '-l', 'job-name=once', '-o', 'jsonpath={.items[0].metadata.finalizers}'), '');
 

@@ -41,4 +41,11 @@ t.test('a StatefulSet scales in order, keeps its names and claims, and rolls fro
   t.match(await c.k('rollout', 'status', 'statefulset/db', '--timeout=60s'), /roll out complete: 3 new pods have been updated/);
   t.equal(await c.k('get', 'pods', '-l', 'app=db', '-o', 'jsonpath={.items[*].spec.containers[0].image}'), 'busybox:1.37 busybox:1.37 busybox:1.37');
   t.match(await c.k('rollout', 'history', 'statefulset/db'), /REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+
+  // A partition holds the ordinals below it back.
+  await c.k('patch', 'statefulset', 'db', '-p', '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":2}}}}');
+  await c.k('set', 'image', 'statefulset/db', 'db=busybox:1.38');
+  t.match(await c.k('rollout', 'status', 'statefulset/db', '--timeout=60s'), /partitioned roll out complete: 1 new pods have been updated/);
+  const images = await c.k('get', 'pods', '-l', 'app=db', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.containers[0].image} {end}');
+  t.same(images.trim().split(' ').sort(), ['db-0=busybox:1.37', 'db-1=busybox:1.37', 'db-2=busybox:1.38']);
 });
