@@ -26,7 +26,11 @@ export class CronJobController extends QueueController {
   private readonly jobClient: ResourceClient<JobT>;
   private readonly recorder: EventRecorder;
 
-  constructor(ctx: ControllerContext) {
+  /** `clock` is the time source (tests move it to the next scheduled time). */
+  constructor(
+    ctx: ControllerContext,
+    private readonly clock: () => number = Date.now,
+  ) {
     super();
     const api = ctx.api.as('cronjob-controller');
     this.cjClient = api.resource(cronJobs);
@@ -55,7 +59,7 @@ export class CronJobController extends QueueController {
     }
     await this.trimHistory(cj, owned);
 
-    const now = Date.now();
+    const now = this.clock();
     const tz = cj.spec?.timeZone ?? undefined;
     if (!cj.spec?.suspend) {
       const since = Date.parse(status.lastScheduleTime ?? cj.metadata!.creationTimestamp!);
