@@ -11,7 +11,7 @@ import type { ResourceClient } from '../client/rest-client.js';
 import { controllerRevisions, daemonSets, nodes, pods, type Writable } from '../client/resources.js';
 import { nodeAffinityMatches, tolerates } from '../scheduler/affinity.js';
 import { ensureRevision, type Revision } from './revisions.js';
-import { Expectations } from './expectations.js';
+import { Expectations, markedForDeletion } from './expectations.js';
 import { isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate, REVISION_HASH } from './pods.js';
 import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
 
@@ -64,7 +64,12 @@ export class DaemonSetController extends QueueController {
       if (observed === 'delete') this.expectations.deletionObserved(key);
       this.queue.add(key);
     };
-    this.pods = indexByController(ctx.informers.for(pods)).on({ add: (p) => owner(p, 'add'), update: (_o, p) => owner(p), delete: (p) => owner(p, 'delete') });
+    this.pods = indexByController(ctx.informers.for(pods)).on({
+      add: (p) => owner(p, 'add'),
+      // A pod marked for deletion counts as deleted: on a dead node it may never go.
+      update: (o, p) => owner(p, markedForDeletion(o, p) ? 'delete' : undefined),
+      delete: (p) => owner(p, p.metadata?.deletionTimestamp ? undefined : 'delete'),
+    });
     const all = () => this.sets.list().forEach((d) => this.queue.add(keyOf(d)));
     this.nodes = ctx.informers.for(nodes).on({ add: all, update: (o, n) => JSON.stringify([o.metadata?.labels, o.spec?.taints]) !== JSON.stringify([n.metadata?.labels, n.spec?.taints]) && all(), delete: all });
   }

@@ -35,3 +35,7 @@ export class Expectations {
     this.pending.delete(key);
   }
 }
+
+/** The update that first marks an object for deletion (from then on it counts as deleted). */
+export const markedForDeletion = (old: { metadata?: { deletionTimestamp?: string } }, obj: { metadata?: { deletionTimestamp?: string } }) =>
+  !old.metadata?.deletionTimestamp && !!obj.metadata?.deletionTimestamp;

@@ -10,7 +10,7 @@ import { isNotFound } from '../client/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { jobs, pods, type Writable } from '../client/resources.js';
-import { Expectations } from './expectations.js';
+import { Expectations, markedForDeletion } from './expectations.js';
 import { isReady, podFromTemplate } from './pods.js';
 import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
 
@@ -92,7 +92,12 @@ export class JobController extends QueueController {
       if (observed === 'delete') this.expectations.deletionObserved(key);
       this.queue.add(key);
     };
-    this.pods = indexByController(ctx.informers.for(pods)).on({ add: (p) => owner(p, 'add'), update: (_o, p) => owner(p), delete: (p) => owner(p, 'delete') });
+    this.pods = indexByController(ctx.informers.for(pods)).on({
+      add: (p) => owner(p, 'add'),
+      // A pod marked for deletion counts as deleted: on a dead node it may never go.
+      update: (o, p) => owner(p, markedForDeletion(o, p) ? 'delete' : undefined),
+      delete: (p) => owner(p, p.metadata?.deletionTimestamp ? undefined : 'delete'),
+    });
   }
 
   protected async reconcile(key: string): Promise<void> {

@@ -8,7 +8,7 @@ import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import { isNotFound } from '../client/errors.js';
 import { pods, replicaSets, type Writable } from '../client/resources.js';
 import type { ResourceClient } from '../client/rest-client.js';
-import { Expectations } from './expectations.js';
+import { Expectations, markedForDeletion } from './expectations.js';
 import { controllerRef, ownerRefTo } from '../api/owners.js';
 import { deletionOrder, isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate } from './pods.js';
 import { controlledBy, indexByController, orphansIn, QueueController, type ControllerContext } from './runner.js';
@@ -54,13 +54,15 @@ export class ReplicaSetController extends QueueController {
         const owner = this.ownerKey(pod);
         const oldOwner = this.ownerKey(old);
         if (oldOwner && oldOwner !== owner) this.queue.add(oldOwner);
+        // A pod marked for deletion counts as deleted: on a dead node it may never go.
+        if (owner && markedForDeletion(old, pod)) this.expectations.deletionObserved(owner);
         if (owner) this.queue.add(owner);
         else this.enqueueMatching(pod);
       },
       delete: (pod) => {
         const owner = this.ownerKey(pod);
         if (owner) {
-          this.expectations.deletionObserved(owner);
+          if (!pod.metadata?.deletionTimestamp) this.expectations.deletionObserved(owner);
           this.queue.add(owner);
         }
       },

@@ -38,6 +38,7 @@ t.test('a lost node goes NotReady, is tainted, and its pods are replaced after t
     return live.length === 6;
   });
   t.ok(replaced, 'six replicas run on the remaining nodes');
+  if (!replaced) t.comment(await c.k('get', 'pods,replicasets,nodes', '-o', 'wide'));
   const events = await c.k('get', 'events', '--field-selector=reason=TaintManagerEviction', '-o', 'name');
   t.ok(events.trim().split('\n').length >= onLost.length, 'each eviction was recorded');
   t.match(await c.k('describe', 'node', 'n1'), /NodeNotReady/);
