@@ -33,8 +33,8 @@ t.test('a lost node goes NotReady, is tainted, and its pods are replaced after t
 
   // After the 2 s toleration the pods there are evicted and replaced elsewhere.
   const replaced = await eventually(async () => {
-    const out = await c.k('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\\n"}{end}');
-    const live = out.trim().split('\n').filter((l) => / Running $/.test(l) && !l.startsWith('n1 '));
+    const out = await c.k('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.nodeName},{.status.phase},{.metadata.deletionTimestamp}{"\\n"}{end}');
+    const live = out.split('\n').map((l) => l.split(',')).filter(([node, phase, deleting]) => node && node !== 'n1' && phase === 'Running' && !deleting);
     return live.length === 6;
   });
   t.ok(replaced, 'six replicas run on the remaining nodes');
