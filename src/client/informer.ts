@@ -19,6 +19,8 @@ export interface InformerOptions {
   fieldSelector?: string;
   /** Server-side watch length before it is renewed. */
   watchTimeoutSeconds?: number;
+  /** Applied to every object before it is cached and handed to handlers (e.g. to drop what nobody reads). */
+  transform?: <O>(obj: O) => O;
 }
 
 type Obj = { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
@@ -76,7 +78,9 @@ export class Informer<T extends Obj> {
     return keys ? [...keys].map((k) => this.cache.get(k)!) : [];
   }
 
-  private store(key: string, obj: T | undefined): void {
+  /** Caches (or with undefined, drops) an object; answers the object as cached. */
+  private store(key: string, obj: T | undefined): T | undefined {
+    if (obj && this.opts.transform) obj = this.opts.transform(obj);
     const old = this.cache.get(key);
     for (const { values, entries } of this.indexes.values()) {
       if (old) for (const v of values(old)) entries.get(v)?.delete(key);
@@ -84,6 +88,7 @@ export class Informer<T extends Obj> {
     }
     if (obj) this.cache.set(key, obj);
     else this.cache.delete(key);
+    return obj;
   }
 
   /** Resolves once the first list is in the cache. */
@@ -128,9 +133,9 @@ export class Informer<T extends Obj> {
       const key = keyOf(obj);
       seen.add(key);
       const old = this.cache.get(key);
-      this.store(key, obj);
-      if (!old) this.emit('add', obj);
-      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', obj, old);
+      const cached = this.store(key, obj)!;
+      if (!old) this.emit('add', cached);
+      else if (old.metadata?.resourceVersion !== cached.metadata?.resourceVersion) this.emit('update', cached, old);
     }
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
@@ -169,9 +174,9 @@ export class Informer<T extends Obj> {
             this.store(key, undefined);
             this.emit('delete', e.object);
           } else {
-            this.store(key, e.object);
-            if (old) this.emit('update', e.object, old);
-            else this.emit('add', e.object);
+            const cached = this.store(key, e.object)!;
+            if (old) this.emit('update', cached, old);
+            else this.emit('add', cached);
           }
         }
       } catch (err) {

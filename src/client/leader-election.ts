@@ -2,6 +2,7 @@
 // every retry period; others take it over once it has not changed for a lease duration by their own
 // clock (so clocks need not agree). A leader that cannot renew within the renew deadline stops
 // leading. Stopping on purpose releases the lease so a successor need not wait.
+import { setMaxListeners } from 'node:events';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import { log } from '../log.js';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
@@ -55,6 +56,8 @@ export class LeaderElector {
         continue;
       }
       const term = new AbortController();
+      // Every loop and informer of the term listens to it.
+      setMaxListeners(0, term.signal);
       const stopTerm = () => term.abort();
       signal.addEventListener('abort', stopTerm, { once: true });
       this.leading = true;

@@ -13,10 +13,14 @@ export class SharedInformers {
     const key = `${type.group}/${type.resource}`;
     let informer = this.informers.get(key);
     if (!informer) {
-      informer = new Informer(this.api.resource(type));
+      informer = new Informer(this.api.resource(type), { transform: withoutManagedFields });
       this.informers.set(key, informer);
     }
     return informer as Informer<T>;
+  }
+
+  has(type: ResourceType<unknown>): boolean {
+    return this.informers.has(`${type.group}/${type.resource}`);
   }
 
   start(): void {
@@ -30,4 +34,12 @@ export class SharedInformers {
   stop(): void {
     for (const informer of this.informers.values()) informer.stop();
   }
+}
+
+/** Controllers never read managedFields (the server keeps them on updates), and they are bulky. */
+function withoutManagedFields<O>(obj: O): O {
+  const meta = (obj as { metadata?: { managedFields?: unknown } }).metadata;
+  if (!meta?.managedFields) return obj;
+  const { managedFields: _dropped, ...rest } = meta;
+  return { ...obj, metadata: rest };
 }

@@ -5,6 +5,7 @@
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import { deletableResources } from '../client/discovery.js';
 import { isConflict, isNotFound } from '../client/errors.js';
+import { Informer } from '../client/informer.js';
 import type { ApiClient } from '../client/rest-client.js';
 import type { KubeObject, ResourceType } from '../client/resources.js';
 import { sleep } from '../client/sleep.js';
@@ -38,7 +39,7 @@ export class GarbageCollector extends QueueController {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    await this.discover();
+    await this.discover(signal);
     void this.rediscover(signal);
     return super.run(signal);
   }
@@ -46,19 +47,22 @@ export class GarbageCollector extends QueueController {
   private async rediscover(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await sleep(REDISCOVER_MS, signal);
-      if (!signal.aborted) await this.discover().catch((err: Error) => log.warn({ err: err.message }, 'garbage collector: discovery failed'));
+      if (!signal.aborted) await this.discover(signal).catch((err: Error) => log.warn({ err: err.message }, 'garbage collector: discovery failed'));
     }
   }
 
-  /** Watches every deletable resource not yet watched (custom resources appear with their CRDs). */
-  private async discover(): Promise<void> {
-    const fresh = (await deletableResources(this.api)).filter((t) => !this.watched.has(`${t.group}/${t.resource}`));
+  /**
+   * Watches every deletable resource not yet watched (custom resources appear with their CRDs),
+   * except events, as Kubernetes' collector does. Kinds no other controller watches get informers
+   * of their own that keep only metadata: the graph needs nothing else.
+   */
+  private async discover(signal: AbortSignal): Promise<void> {
+    const fresh = (await deletableResources(this.api)).filter((t) => !this.watched.has(`${t.group}/${t.resource}`) && t.resource !== 'events');
     const informers = fresh.map((type) => {
       this.watched.set(`${type.group}/${type.resource}`, type);
-      return this.ctx.informers
-        .for(type)
-        .on({ add: (o) => this.upsert(type, o), update: (_old, o) => this.upsert(type, o), delete: (o) => this.remove(o) })
-        .start();
+      const informer = this.ctx.informers.has(type) ? this.ctx.informers.for(type) : new Informer(this.api.resource(type), { transform: metadataOnly });
+      signal.addEventListener('abort', () => informer.stop(), { once: true });
+      return informer.on({ add: (o) => this.upsert(type, o), update: (_old, o) => this.upsert(type, o), delete: (o) => this.remove(o) }).start();
     });
     await Promise.all(informers.map((i) => i.synced()));
   }
@@ -169,4 +173,10 @@ export class GarbageCollector extends QueueController {
 
 function ignoreGone(err: unknown): void {
   if (!isNotFound(err) && !(err instanceof Error && /Precondition failed/.test(err.message))) throw err;
+}
+
+function metadataOnly<O>(obj: O): O {
+  const { apiVersion, kind, metadata } = obj as KubeObject;
+  const { managedFields: _dropped, ...meta } = metadata ?? {};
+  return { apiVersion, kind, metadata: meta } as O;
 }
