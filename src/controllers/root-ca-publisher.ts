@@ -1,7 +1,7 @@
 // Publishes the cluster CA as the `kube-root-ca.crt` ConfigMap in every active namespace, so pods
 // (through projected service account volumes) can trust the API server; edits are put back.
 import { isAlreadyExists, isNotFound } from '../client/errors.js';
-import type { Informer } from '../client/informer.js';
+import { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { configMaps, namespaces, type Writable } from '../client/resources.js';
 import { QueueController, type ControllerContext } from './runner.js';
@@ -24,8 +24,15 @@ export class RootCaPublisher extends QueueController {
     super();
     this.client = ctx.api.as('root-ca-cert-publisher').resource(configMaps);
     this.namespaces = ctx.informers.for(namespaces).on({ add: (ns) => this.queue.add(ns.metadata!.name!) });
-    const mine = (cm: ConfigMap) => cm.metadata?.name === NAME && this.queue.add(cm.metadata.namespace!);
-    this.maps = ctx.informers.for(configMaps).on({ update: (_o, cm) => mine(cm), delete: mine });
+    const mine = (cm: ConfigMap) => this.queue.add(cm.metadata!.namespace!);
+    // Only its own ConfigMaps: caching every ConfigMap in the cluster would cost memory for nothing.
+    this.maps = new Informer(this.client, { fieldSelector: `metadata.name=${NAME}` }).on({ update: (_o, cm) => mine(cm), delete: mine });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.maps.stop(), { once: true });
+    await this.maps.start().synced();
+    return super.run(signal);
   }
 
   protected async reconcile(namespace: string): Promise<void> {
