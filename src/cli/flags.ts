@@ -32,6 +32,7 @@ export const flags: readonly FlagSpec[] = [
   { name: 'bind-address', kind: 'string', commands: ['server'], description: 'address to bind the API server to', default: () => '0.0.0.0' },
   { name: 'write-kubeconfig', kind: 'string', commands: ['server'], description: 'write the admin kubeconfig to this file', default: () => '/etc/skiff/skiff.yaml' },
   { name: 'write-kubeconfig-mode', kind: 'mode', commands: ['server'], description: 'file mode of the kubeconfig (octal, e.g. 0644)', default: () => 0o600 },
+  { name: 'advertise-address', kind: 'string', commands: ['server'], description: 'address the cluster reaches the API server at (default: the bind address, or the node IP)' },
   { name: 'tls-san', kind: 'list', commands: ['server'], description: 'extra host names or IPs for the serving certificate', default: () => [] },
   { name: 'service-cidr', kind: 'cidr', commands: ['server'], description: 'IPv4 range for Service cluster IPs', default: () => '10.43.0.0/16' },
   { name: 'cluster-cidr', kind: 'cidr', commands: ['server'], description: 'IPv4 range for pod IPs (a /24 per node)', default: () => '10.42.0.0/16' },

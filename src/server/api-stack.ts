@@ -23,7 +23,7 @@ import { namespaceFinalizeHandler } from '../apiserver/namespace-finalize.js';
 import { openapiRoutes } from '../apiserver/openapi-routes.js';
 import { checkFields } from '../apiserver/field-validation.js';
 import { schemaLookup } from '../api/openapi/schemas.js';
-import { ensureSystemNamespaces, ensureSystemPriorityClasses } from './bootstrap.js';
+import { ensureKubernetesService, ensureSystemNamespaces, ensureSystemPriorityClasses } from './bootstrap.js';
 
 export interface ApiStackOptions {
   store: Store;
@@ -34,6 +34,8 @@ export interface ApiStackOptions {
 
 export interface ApiStack {
   app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>;
+  /** Points the default/kubernetes Service at where the API server listens. */
+  publishApiServer(address: string, port: number): Promise<void>;
   registry: Registry;
   objects: ObjectStore;
   tokens: ServiceAccountTokens;
@@ -77,5 +79,6 @@ export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
   const crds = new CrdSync(objects, registry, registry.byResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!);
   await crds.start();
   ready = true;
-  return { app, registry, objects, tokens, close: async () => crds.stop() };
+  const publishApiServer = (address: string, port: number) => ensureKubernetesService(objects, registry, services.ips.first(), address, port);
+  return { app, registry, objects, tokens, publishApiServer, close: async () => crds.stop() };
 }

@@ -1,5 +1,6 @@
 // Composition root of `skiff server`: datastore, cluster PKI, the API over HTTPS, the admin
 // kubeconfig and the join token; then it runs until told to stop.
+import os from 'node:os';
 import path from 'node:path';
 import type { Settings } from '../cli/config.js';
 import { openSqliteStore } from '../store/index.js';
@@ -27,6 +28,15 @@ function controllerTimings(args: string[]): ControllerTimings {
   }
 }
 
+/** Where pods reach the API server: --advertise-address, the bind address, or the first node IP. */
+function advertiseAddress(settings: Settings, bindAddress: string): string {
+  const given = settings['advertise-address'] as string | undefined;
+  if (given) return given;
+  if (bindAddress !== '0.0.0.0' && bindAddress !== '::') return bindAddress;
+  const ips = Object.values(os.networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4' && !i.internal);
+  return ips[0]?.address ?? '127.0.0.1';
+}
+
 export async function runServer(settings: Settings): Promise<void> {
   const timings = controllerTimings(settings['kube-controller-manager-arg'] as string[]);
   const dataDir = settings['data-dir'] as string;
@@ -43,6 +53,7 @@ export async function runServer(settings: Settings): Promise<void> {
     clientCAPem: pki.clientCa.certPem,
   });
   const server = `https://${clientHost(bindAddress)}:${https.port}`;
+  await stack.publishApiServer(advertiseAddress(settings, bindAddress), https.port);
   const kubeconfig = settings['write-kubeconfig'] as string;
   writeKubeconfig(kubeconfig, settings['write-kubeconfig-mode'] as number, { server, caPem: pki.serverCa.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
   ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);

@@ -29,5 +29,15 @@ t.test('Endpoints and EndpointSlices follow a Service and its ready pods', async
   t.equal((await endpointIps())[0], (await ips())[0]);
 
   await c.k('delete', 'service', 'web');
-  t.ok(await eventually(async () => (await c.k('get', 'endpoints,endpointslices', '-o', 'name')) === ''), 'and they go with the service');
+  t.ok(await eventually(async () => (await c.k('get', 'endpoints,endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'name')) === '' && (await c.kubectl(['get', 'endpoints', 'web'])).code !== 0), 'and they go with the service');
+});
+
+t.test('default/kubernetes points at the API server', async (t) => {
+  const c = await startCluster(t);
+  t.match(await c.k('get', 'service', 'kubernetes'), /^kubernetes\s+ClusterIP\s+10\.43\.0\.1\s+<none>\s+443\/TCP\s+/m);
+  t.equal(await c.k('get', 'endpoints', 'kubernetes', '-o', 'jsonpath={.subsets[0].addresses[0].ip}:{.subsets[0].ports[0].port}'), `127.0.0.1:${c.port}`);
+  t.equal(await c.k('get', 'endpointslice', 'kubernetes', '-o', 'jsonpath={.endpoints[0].addresses[0]} {.ports[0].port}'), `127.0.0.1 ${c.port}`);
+  // A new service never gets the address the kubernetes service holds.
+  await c.k('create', 'service', 'clusterip', 'other', '--tcp=80');
+  t.equal(await c.k('get', 'service', 'other', '-o', 'jsonpath={.spec.clusterIP}'), '10.43.0.2');
 });
