@@ -1,10 +1,52 @@
-// `skiff agent`: a node that joins a server. Joining and running pods arrive with the agent issue;
-// until then the command checks its settings and says plainly that it cannot join yet.
+// `skiff agent`: a node that joins a server. It joins with the token (see join.ts), retrying with
+// backoff while the server is unreachable or refuses it. Running containers arrives with the
+// container agent; until then `--hollow` runs a hollow node (no containers), for tests and
+// benchmarks, and without it the command says plainly that it cannot run pods yet.
 import type { Settings } from '../cli/config.js';
 import { UsageError } from '../cli/values.js';
+import { ApiClient } from '../client/rest-client.js';
+import { sleep } from '../client/sleep.js';
+import { httpsTransport, type HttpsTarget } from '../client/transport.js';
+import { log } from '../log.js';
+import { HollowNode } from './hollow-node.js';
+import { JoinError, joinServer } from './join.js';
+
+const MAX_BACKOFF_MS = 30_000;
+
+async function joinWithRetry(server: string, token: string, nodeName: string, dataDir: string, signal: AbortSignal): Promise<HttpsTarget | undefined> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      return await joinServer(server, token, nodeName, dataDir);
+    } catch (err) {
+      if (!(err instanceof JoinError)) throw err;
+      const wait = Math.min(1000 * 2 ** attempt, MAX_BACKOFF_MS);
+      log.warn({ server, retryInMs: wait }, `cannot join: ${err.message}`);
+      await sleep(wait, signal);
+    }
+  }
+  return undefined;
+}
 
 export async function runAgent(settings: Settings): Promise<void> {
-  if (settings.server === undefined) throw new UsageError('skiff agent needs --server (or SKIFF_SERVER)');
-  if (settings.token === undefined) throw new UsageError('skiff agent needs --token (or SKIFF_TOKEN)');
-  throw new UsageError(`this skiff build cannot join ${String(settings.server)} yet: the agent is not implemented`);
+  const server = settings.server as string | undefined;
+  const token = settings.token as string | undefined;
+  if (server === undefined) throw new UsageError('skiff agent needs --server (or SKIFF_SERVER)');
+  if (token === undefined) throw new UsageError('skiff agent needs --token (or SKIFF_TOKEN)');
+  if (!settings.hollow) throw new UsageError('this skiff build cannot run containers yet (the container agent is not implemented); --hollow runs a node without containers');
+  const nodeName = settings['node-name'] as string;
+  const stop = new AbortController();
+  const onSignal = (signal: string) => {
+    log.info({ signal }, 'skiff agent stopping');
+    stop.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  const target = await joinWithRetry(server, token, nodeName, settings['data-dir'] as string, stop.signal);
+  if (!target) return;
+  const node = new HollowNode(new ApiClient(httpsTransport(target)), { name: nodeName });
+  await node.start();
+  log.info({ server, node: nodeName, hollow: true }, 'skiff agent ready');
+  await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+  node.stop();
 }

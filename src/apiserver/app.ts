@@ -17,6 +17,8 @@ export interface ApiServerDeps extends Omit<RouteDeps, 'objects'> {
   objects: ObjectStore;
   authenticateToken: TokenAuthenticator;
   isReady(): boolean;
+  /** Routes with their own authentication, mounted before the common one (joining agents). */
+  publicRoutes?: (app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>) => void;
   /** Extra routes mounted before the resource routes (OpenAPI, reviews, ...). */
   extraRoutes?: (app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>) => void;
 }
@@ -36,6 +38,7 @@ export function createApp(deps: ApiServerDeps): Hono<{ Bindings: Bindings; Varia
   app.onError((err) => errorResponse(err));
   app.notFound((c) => jsonResponse(new ApiError(404, 'NotFound', `the server could not find the requested resource (${c.req.method} ${c.req.path})`).toStatus(), 404));
 
+  deps.publicRoutes?.(app);
   app.use('*', async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
     const user = await authenticate(c.req.raw, c.env, deps.authenticateToken);

@@ -41,6 +41,7 @@ export const flags: readonly FlagSpec[] = [
   { name: 'disable-controller-manager', kind: 'bool', commands: ['server'], description: 'do not run the controllers', default: () => false },
   { name: 'kube-controller-manager-arg', kind: 'list', commands: ['server'], description: 'controller setting NAME=VALUE (node-monitor-grace-period, node-monitor-period)', default: () => [] },
   { name: 'server', kind: 'url', commands: ['agent'], description: 'server to join (https://host:6443)' },
+  { name: 'hollow', kind: 'bool', commands: ['agent'], description: 'run a hollow node: registers and reports pods Running without containers (tests, benchmarks)', default: () => false },
 ];
 
 export function flagsFor(command: Command): FlagSpec[] {

@@ -108,3 +108,8 @@ export function certificateSans(certPem: string): string[] {
 export function daysLeft(certPem: string): number {
   return (Date.parse(new X509Certificate(certPem).validTo) - Date.now()) / DAY;
 }
+
+/** The subject's common name, as Node reads it. */
+export function certificateCommonName(certPem: string): string | undefined {
+  return /^CN=(.*)$/m.exec(new X509Certificate(certPem).subject)?.[1];
+}

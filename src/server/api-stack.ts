@@ -21,6 +21,7 @@ import { ServiceAccountTokens } from '../apiserver/service-account-tokens.js';
 import { tokenRequestHandler } from '../apiserver/token-request.js';
 import { namespaceFinalizeHandler } from '../apiserver/namespace-finalize.js';
 import { openapiRoutes } from '../apiserver/openapi-routes.js';
+import { joinRoutes, type NodeJoin } from '../apiserver/join-routes.js';
 import { checkFields } from '../apiserver/field-validation.js';
 import { schemaLookup } from '../api/openapi/schemas.js';
 import { ensureKubernetesService, ensureSystemNamespaces, ensureSystemPriorityClasses } from './bootstrap.js';
@@ -30,6 +31,8 @@ export interface ApiStackOptions {
   /** PKCS#8 PEM of the key that signs service account tokens. */
   serviceAccountKeyPem: string;
   serviceCIDR?: string;
+  /** Lets agents join with the cluster's token (GET /cacerts, POST /v1-skiff/node-certificate). */
+  join?: NodeJoin;
 }
 
 export interface ApiStack {
@@ -73,6 +76,7 @@ export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
       'namespaces/finalize': namespaceFinalizeHandler(registry, objects),
     },
     extraRoutes: openapiRoutes(registry),
+    publicRoutes: opts.join ? joinRoutes(opts.join) : undefined,
   });
   await ensureSystemNamespaces(objects, registry);
   await ensureSystemPriorityClasses(objects, registry);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Settings } from '../cli/config.js';
 import { openSqliteStore } from '../store/index.js';
-import { ensureClusterPki } from '../pki/cluster-pki.js';
+import { ensureClusterPki, issueClientCertificate } from '../pki/cluster-pki.js';
 import { writeKubeconfig } from '../pki/kubeconfig.js';
 import { ensureJoinToken } from '../pki/join-token.js';
 import { log } from '../log.js';
@@ -44,7 +44,9 @@ export async function runServer(settings: Settings): Promise<void> {
   const store = await openSqliteStore({ file: dbFile });
   const bindAddress = settings['bind-address'] as string;
   const pki = await ensureClusterPki(dataDir, { sans: [...(settings['tls-san'] as string[]), ...(bindAddress.startsWith('0.0.0.0') || bindAddress === '::' ? [] : [bindAddress])] });
-  const stack = await createApiStack({ store, serviceAccountKeyPem: pki.serviceAccountKeyPem, serviceCIDR: settings['service-cidr'] as string });
+  const token = ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
+  const join = { caPem: pki.serverCa.certPem, token, issueNodeCertificate: (name: string) => issueClientCertificate(pki, `system:node:${name}`, ['system:nodes']) };
+  const stack = await createApiStack({ store, serviceAccountKeyPem: pki.serviceAccountKeyPem, serviceCIDR: settings['service-cidr'] as string, join });
   const https = await listenHttps(stack.app, {
     port: settings['https-listen-port'] as number,
     host: bindAddress,
@@ -56,7 +58,6 @@ export async function runServer(settings: Settings): Promise<void> {
   await stack.publishApiServer(advertiseAddress(settings, bindAddress), https.port);
   const kubeconfig = settings['write-kubeconfig'] as string;
   writeKubeconfig(kubeconfig, settings['write-kubeconfig-mode'] as number, { server, caPem: pki.serverCa.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
-  ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
   const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem, timings });
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision() }, 'skiff server ready');
 

@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { startCluster } from '../helpers/cluster.js';
+import { eventually } from '../helpers/hollow.js';
+import { spawnTs, waitForLine } from '../helpers/run.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const agent = (t: Test, server: string, token: string, node: string) => {
+  const child = spawnTs('src/cli/main.ts', ['agent', '--hollow', '--server', server, '--token', token, '--node-name', node, '--data-dir', tempDir(t), '--config', '/dev/null']);
+  t.teardown(() => child.kill('SIGKILL'));
+  return child;
+};
+
+t.test('skiff agent --hollow joins with the token and runs pods', async (t) => {
+  const c = await startCluster(t);
+  const server = `https://127.0.0.1:${c.port}`;
+  const token = fs.readFileSync(path.join(c.dataDir, 'server', 'token'), 'utf8').trim();
+  t.match(token, /^K10[0-9a-f]{64}::server:[0-9a-f]+$/);
+
+  const good = agent(t, server, token, 'joined');
+  await waitForLine(good, /skiff agent ready/);
+  t.match(await c.k('get', 'node', 'joined'), /^joined\s+Ready\s+/m);
+  // The node acts with its own certificate: system:node:joined in system:nodes.
+  t.match(await c.k('get', 'node', 'joined', '-o', 'jsonpath={.metadata.managedFields[*].manager}'), /hollow-node-joined/);
+  await c.k('run', 'p', '--image=busybox');
+  t.equal(await eventually(async () => ((await c.k('get', 'pod', 'p', '-o', 'jsonpath={.spec.nodeName} {.status.phase}')) === 'joined Running' ? 'ok' : undefined)), 'ok');
+
+  // A wrong secret and a token for another cluster's CA: one clear line each, retried, no crash.
+  const wrong = agent(t, server, 'not-the-secret', 'intruder');
+  t.match(await waitForLine(wrong, /cannot join/), /cannot join: https:\/\/127\.0\.0\.1:\d+ refused the join token/);
+  const otherCa = agent(t, server, token.replace(/^K10[0-9a-f]{64}/, `K10${'0'.repeat(64)}`), 'intruder2');
+  t.match(await waitForLine(otherCa, /cannot join/), /the CA of https:\/\/127\.0\.0\.1:\d+ does not match the hash in the token: refusing to send it the secret/);
+  const retried = await waitForLine(wrong, /"retryInMs":2000/);
+  t.ok(retried, 'the agent keeps retrying with backoff');
+  t.equal(wrong.exitCode, null, 'and keeps running');
+  t.equal((await c.kubectl(['get', 'node', 'intruder'])).code, 1, 'no node was registered without the secret');
+});
