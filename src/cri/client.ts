@@ -1,0 +1,108 @@
+// A CRI v1 client (RuntimeService and ImageService) over gRPC on containerd's unix socket. The
+// messages come from src/cri/cri-api.json (extracted from containerd's own descriptors by
+// scripts/extract-cri-proto.mjs) and are encoded with protobufjs; every call has a deadline, and a
+// failure is a CriError that says what failed and why, in one line.
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import criApi from './cri-api.json' with { type: 'json' };
+
+const root = protobuf.Root.fromJSON(criApi as protobuf.INamespace);
+root.resolveAll();
+
+/** A decoded CRI message: fields in camelCase, enums as their names, 64-bit numbers as numbers. */
+export type CriMessage = Record<string, any>;
+
+type Service = 'RuntimeService' | 'ImageService';
+
+export class CriError extends Error {
+  constructor(
+    message: string,
+    /** The gRPC status code (grpc.status). */
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+export const isCriNotFound = (err: unknown) => err instanceof CriError && err.code === grpc.status.NOT_FOUND;
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true, objects: true };
+
+export interface CriClientOptions {
+  /** Deadline of each call (pulling images gets its own, longer one). */
+  timeoutMs?: number;
+}
+
+export class CriClient {
+  private readonly client: grpc.Client;
+  private readonly timeoutMs: number;
+  readonly target: string;
+
+  /** `endpoint`: a socket path or unix:///path, as K3s's --container-runtime-endpoint takes it. */
+  constructor(endpoint: string, opts: CriClientOptions = {}) {
+    this.target = endpoint.startsWith('unix:') ? endpoint : `unix://${endpoint}`;
+    this.client = new grpc.Client(this.target, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  /** One unary call: `request` is encoded as the method's request type, the answer decoded. */
+  call(service: Service, method: string, request: CriMessage = {}, timeoutMs = this.timeoutMs): Promise<CriMessage> {
+    const m = (root.lookup(`runtime.v1.${service}`) as protobuf.Service).methods[method];
+    if (!m) throw new Error(`no CRI method ${service}.${method}`);
+    const reqType = m.resolvedRequestType!;
+    const resType = m.resolvedResponseType!;
+    const invalid = reqType.verify(request);
+    if (invalid) return Promise.reject(new CriError(`CRI ${method}: invalid request: ${invalid}`, grpc.status.INVALID_ARGUMENT));
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        `/runtime.v1.${service}/${method}`,
+        (req: CriMessage) => Buffer.from(reqType.encode(reqType.fromObject(req)).finish()),
+        (bytes: Buffer) => resType.toObject(resType.decode(bytes), TO_OBJECT),
+        request,
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => (err ? reject(this.error(method, err, timeoutMs)) : resolve(res as CriMessage)),
+      );
+    });
+  }
+
+  private error(method: string, err: grpc.ServiceError, timeoutMs: number): CriError {
+    if (err.code === grpc.status.UNAVAILABLE) return new CriError(`the container runtime is not reachable at ${this.target}: ${err.details}`, err.code);
+    if (err.code === grpc.status.DEADLINE_EXCEEDED) return new CriError(`CRI ${method} got no answer within ${timeoutMs / 1000} s from ${this.target}`, err.code);
+    return new CriError(`CRI ${method}: ${err.details}`, err.code);
+  }
+
+  // RuntimeService
+  version = () => this.call('RuntimeService', 'Version', { version: 'v1' });
+  status = (verbose = false) => this.call('RuntimeService', 'Status', { verbose });
+  runPodSandbox = (config: CriMessage, runtimeHandler = '') => this.call('RuntimeService', 'RunPodSandbox', { config, runtimeHandler }, 4 * this.timeoutMs);
+  stopPodSandbox = (podSandboxId: string) => this.call('RuntimeService', 'StopPodSandbox', { podSandboxId });
+  removePodSandbox = (podSandboxId: string) => this.call('RuntimeService', 'RemovePodSandbox', { podSandboxId });
+  podSandboxStatus = (podSandboxId: string, verbose = false) => this.call('RuntimeService', 'PodSandboxStatus', { podSandboxId, verbose });
+  listPodSandbox = (filter?: CriMessage) => this.call('RuntimeService', 'ListPodSandbox', { filter }).then((r) => r.items as CriMessage[]);
+  createContainer = (podSandboxId: string, config: CriMessage, sandboxConfig: CriMessage) => this.call('RuntimeService', 'CreateContainer', { podSandboxId, config, sandboxConfig });
+  startContainer = (containerId: string) => this.call('RuntimeService', 'StartContainer', { containerId });
+  /** Stops with SIGTERM, then SIGKILL after `timeoutSeconds` (the call waits that long too). */
+  stopContainer = (containerId: string, timeoutSeconds: number) => this.call('RuntimeService', 'StopContainer', { containerId, timeout: timeoutSeconds }, timeoutSeconds * 1000 + this.timeoutMs);
+  removeContainer = (containerId: string) => this.call('RuntimeService', 'RemoveContainer', { containerId });
+  listContainers = (filter?: CriMessage) => this.call('RuntimeService', 'ListContainers', { filter }).then((r) => r.containers as CriMessage[]);
+  containerStatus = (containerId: string, verbose = false) => this.call('RuntimeService', 'ContainerStatus', { containerId, verbose });
+  containerStats = (containerId: string) => this.call('RuntimeService', 'ContainerStats', { containerId });
+  listContainerStats = (filter?: CriMessage) => this.call('RuntimeService', 'ListContainerStats', { filter }).then((r) => r.stats as CriMessage[]);
+  execSync = (containerId: string, cmd: string[], timeoutSeconds = 10) => this.call('RuntimeService', 'ExecSync', { containerId, cmd, timeout: timeoutSeconds }, timeoutSeconds * 1000 + this.timeoutMs);
+  /** Streaming URLs on containerd's streaming server, for exec, attach and port-forward. */
+  exec = (request: CriMessage) => this.call('RuntimeService', 'Exec', request).then((r) => r.url as string);
+  attach = (request: CriMessage) => this.call('RuntimeService', 'Attach', request).then((r) => r.url as string);
+  portForward = (podSandboxId: string, port: number[]) => this.call('RuntimeService', 'PortForward', { podSandboxId, port }).then((r) => r.url as string);
+
+  // ImageService
+  listImages = (filter?: CriMessage) => this.call('ImageService', 'ListImages', { filter }).then((r) => r.images as CriMessage[]);
+  /** The image, or undefined when the runtime does not have it. */
+  imageStatus = (image: string) => this.call('ImageService', 'ImageStatus', { image: { image } }).then((r) => (r.image as CriMessage | null) ?? undefined);
+  pullImage = (image: string, sandboxConfig?: CriMessage, timeoutMs = 10 * 60_000) => this.call('ImageService', 'PullImage', { image: { image }, sandboxConfig }, timeoutMs).then((r) => r.imageRef as string);
+  removeImage = (image: string) => this.call('ImageService', 'RemoveImage', { image: { image } });
+  imageFsInfo = () => this.call('ImageService', 'ImageFsInfo');
+}
