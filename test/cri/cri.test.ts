@@ -46,3 +46,15 @@ t.test('a runtime that is not there is one clear error', async (t) => {
   const invalid = await never.call('RuntimeService', 'Version', { version: 7 }).catch((e) => e);
   t.match(invalid.message, /CRI Version: invalid request: version: string expected/);
 });
+
+t.test('images: a locally built image is listed, has a status, and can be removed', async (t) => {
+  const { buildBusyboxImage, importImage } = await import('../helpers/images.js');
+  const c = await startContainerd(t);
+  importImage(c.socket, buildBusyboxImage(c.dir, 'skiff.local/busybox:test'));
+  const image = await c.cri.imageStatus('skiff.local/busybox:test');
+  t.match(image, { id: /^sha256:[0-9a-f]{64}$/, repoTags: ['skiff.local/busybox:test'], size: Number });
+  t.ok(image!.size > 500_000, `it holds busybox (${image!.size} bytes)`);
+  t.same((await c.cri.listImages()).map((i) => i.repoTags).flat(), ['skiff.local/busybox:test']);
+  await c.cri.removeImage('skiff.local/busybox:test');
+  t.equal(await c.cri.imageStatus('skiff.local/busybox:test'), undefined, 'removed');
+});

@@ -9,6 +9,7 @@ import { CriClient } from '../../src/cri/client.js';
 
 export interface Containerd {
   socket: string;
+  dir: string;
   process: ChildProcess;
   cri: CriClient;
   stop(): Promise<void>;
@@ -64,5 +65,5 @@ export async function startContainerd(t: Test): Promise<Containerd> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return { socket, process: child, cri, stop };
+  return { socket, dir, process: child, cri, stop };
 }
