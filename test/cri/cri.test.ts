@@ -58,3 +58,50 @@ t.test('images: a locally built image is listed, has a status, and can be remove
   await c.cri.removeImage('skiff.local/busybox:test');
   t.equal(await c.cri.imageStatus('skiff.local/busybox:test'), undefined, 'removed');
 });
+
+t.test('a pod through CRI: sandbox on a CNI bridge, a container from a local image, exec, logs, teardown', async (t) => {
+  const { buildBusyboxImage, importImage } = await import('../helpers/images.js');
+  const { readFileSync } = await import('node:fs');
+  const c = await startContainerd(t, { network: true, sandboxImage: 'skiff.local/busybox:test' });
+  importImage(c.socket, buildBusyboxImage(c.dir, 'skiff.local/busybox:test', ['sleep', '3600']));
+
+  const logs = `${c.dir}/logs`;
+  const sandboxConfig = { metadata: { name: 'web', namespace: 'default', uid: 'uid-web', attempt: 0 }, hostname: 'web', logDirectory: logs, linux: {} };
+  const { podSandboxId } = await c.cri.runPodSandbox(sandboxConfig);
+  t.teardown(async () => {
+    await c.cri.stopPodSandbox(podSandboxId).catch(() => {});
+    await c.cri.removePodSandbox(podSandboxId).catch(() => {});
+  });
+  const sandbox = await c.cri.podSandboxStatus(podSandboxId);
+  t.equal(sandbox.status.state, 'SANDBOX_READY');
+  const ip = sandbox.status.network.ip as string;
+  t.match(ip, new RegExp(`^${c.subnet!.split('.').slice(0, 3).join('\\.')}\\.\\d+$`), 'the pod has an address on the bridge');
+
+  const { containerId } = await c.cri.createContainer(
+    podSandboxId,
+    { metadata: { name: 'httpd', attempt: 0 }, image: { image: 'skiff.local/busybox:test' }, command: ['sh', '-c', 'echo started; mkdir -p /www; echo hello from the pod > /www/index.html; exec httpd -f -p 8080 -h /www'], logPath: 'httpd/0.log' },
+    sandboxConfig,
+  );
+  await c.cri.startContainer(containerId);
+  t.equal((await c.cri.containerStatus(containerId)).status.state, 'CONTAINER_RUNNING');
+  const hostname = await c.cri.execSync(containerId, ['hostname']);
+  t.equal(hostname.exitCode, 0);
+  t.equal(Buffer.from(hostname.stdout).toString().trim(), 'web');
+
+  // The host reaches the pod's address.
+  let body = '';
+  for (let i = 0; i < 50 && !body; i++) {
+    body = await fetch(`http://${ip}:8080/`).then((r) => r.text()).catch(() => '');
+    if (!body) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.equal(body, 'hello from the pod\n');
+  t.match(readFileSync(`${logs}/httpd/0.log`, 'utf8'), /^\S+ stdout F started$/m, 'container output goes to its CRI log file');
+
+  await c.cri.stopContainer(containerId, 2);
+  t.equal((await c.cri.containerStatus(containerId)).status.state, 'CONTAINER_EXITED');
+  await c.cri.removeContainer(containerId);
+  await c.cri.stopPodSandbox(podSandboxId);
+  await c.cri.removePodSandbox(podSandboxId);
+  t.same(await c.cri.listContainers(), [], 'no container is left');
+  t.same(await c.cri.listPodSandbox(), [], 'and no sandbox');
+});

@@ -10,12 +10,15 @@ import { CriClient } from '../../src/cri/client.js';
 export interface Containerd {
   socket: string;
   dir: string;
+  /** The pod subnet of the CNI bridge network, when started with one. */
+  subnet?: string;
   process: ChildProcess;
   cri: CriClient;
   stop(): Promise<void>;
 }
 
-export async function startContainerd(t: Test): Promise<Containerd> {
+/** A containerd; with `network`, a CNI bridge network (its own bridge and /24) for pod sandboxes. */
+export async function startContainerd(t: Test, opts: { network?: boolean; sandboxImage?: string } = {}): Promise<Containerd> {
   try {
     execFileSync('containerd', ['--version'], { stdio: 'ignore' });
   } catch {
@@ -25,6 +28,20 @@ export async function startContainerd(t: Test): Promise<Containerd> {
   const dir = fs.mkdtempSync('/tmp/skc-');
   const socket = path.join(dir, 'c.sock');
   fs.mkdirSync(path.join(dir, 'cni'));
+  const id = path.basename(dir).slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x');
+  const n = parseInt(id, 36);
+  const subnet = opts.network ? `10.${90 + (n % 60)}.${n % 250}.0/24` : undefined;
+  if (opts.network) {
+    const conflist = {
+      cniVersion: '0.4.0',
+      name: `skiff-test-${id}`,
+      plugins: [
+        { type: 'bridge', bridge: `sk${id}`, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: `${dir}/ipam` } },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    };
+    fs.writeFileSync(path.join(dir, 'cni', '10-skiff.conflist'), JSON.stringify(conflist));
+  }
   fs.writeFileSync(
     path.join(dir, 'config.toml'),
     [
@@ -34,7 +51,9 @@ export async function startContainerd(t: Test): Promise<Containerd> {
       '[grpc]',
       `  address = "${socket}"`,
       '[plugins."io.containerd.grpc.v1.cri"]',
-      '  sandbox_image = "skiff.local/pause:test"',
+      `  sandbox_image = "${opts.sandboxImage ?? 'skiff.local/pause:test'}"`,
+      // This machine (like many confined hosts) may not lower oom_score_adj, which sandboxes ask for.
+      '  restrict_oom_score_adj = true',
       '  [plugins."io.containerd.grpc.v1.cri".cni]',
       '    bin_dir = "/usr/lib/cni"',
       `    conf_dir = "${dir}/cni"`,
@@ -54,6 +73,14 @@ export async function startContainerd(t: Test): Promise<Containerd> {
   t.teardown(async () => {
     cri.close();
     await stop();
+    // The bridge outlives containerd; take it down with the test.
+    if (opts.network) {
+      try {
+        execFileSync('ip', ['link', 'delete', `sk${id}`], { stdio: 'ignore' });
+      } catch {
+        // never created
+      }
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   });
   for (let i = 0; ; i++) {
@@ -65,5 +92,5 @@ export async function startContainerd(t: Test): Promise<Containerd> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return { socket, dir, process: child, cri, stop };
+  return { socket, dir, subnet, process: child, cri, stop };
 }
