@@ -48,9 +48,11 @@ t.test('a runtime that is not there is one clear error', async (t) => {
 });
 
 t.test('images: a locally built image is listed, has a status, and can be removed', async (t) => {
-  const { buildBusyboxImage, importImage } = await import('../helpers/images.js');
+  const { buildBusyboxImage } = await import('../helpers/images.js');
+  const { importImages } = await import('../../src/agent/containerd.js');
   const c = await startContainerd(t);
-  importImage(c.socket, buildBusyboxImage(c.dir, 'skiff.local/busybox:test'));
+  buildBusyboxImage(`${c.dir}/images`, 'skiff.local/busybox:test');
+  await importImages(c.socket, `${c.dir}/images`);
   const image = await c.cri.imageStatus('skiff.local/busybox:test');
   t.match(image, { id: /^sha256:[0-9a-f]{64}$/, repoTags: ['skiff.local/busybox:test'], size: Number });
   t.ok(image!.size > 500_000, `it holds busybox (${image!.size} bytes)`);
@@ -60,10 +62,12 @@ t.test('images: a locally built image is listed, has a status, and can be remove
 });
 
 t.test('a pod through CRI: sandbox on a CNI bridge, a container from a local image, exec, logs, teardown', async (t) => {
-  const { buildBusyboxImage, importImage } = await import('../helpers/images.js');
+  const { buildBusyboxImage } = await import('../helpers/images.js');
+  const { importImages } = await import('../../src/agent/containerd.js');
   const { readFileSync } = await import('node:fs');
   const c = await startContainerd(t, { network: true, sandboxImage: 'skiff.local/busybox:test' });
-  importImage(c.socket, buildBusyboxImage(c.dir, 'skiff.local/busybox:test', ['sleep', '3600']));
+  buildBusyboxImage(`${c.dir}/images`, 'skiff.local/busybox:test', ['sleep', '3600']);
+  await importImages(c.socket, `${c.dir}/images`);
 
   const logs = `${c.dir}/logs`;
   const sandboxConfig = { metadata: { name: 'web', namespace: 'default', uid: 'uid-web', attempt: 0 }, hostname: 'web', logDirectory: logs, linux: {} };

@@ -1,24 +1,24 @@
-// A real containerd for tests: its own config, root, state dir and socket under a throwaway
-// folder, started and killed with the test. (The agent's own supervision of containerd comes with
-// the agent; this is the harness the CRI tests use.)
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+// A real containerd for tests, run by the agent's own supervisor with everything (root, state,
+// socket, CNI config) under a throwaway folder, and gone with the test.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { CriClient } from '../../src/cri/client.js';
+import { ContainerdSupervisor } from '../../src/agent/containerd.js';
+import type { CriClient } from '../../src/cri/client.js';
 
 export interface Containerd {
   socket: string;
   dir: string;
   /** The pod subnet of the CNI bridge network, when started with one. */
   subnet?: string;
-  process: ChildProcess;
+  supervisor: ContainerdSupervisor;
   cri: CriClient;
   stop(): Promise<void>;
 }
 
 /** A containerd; with `network`, a CNI bridge network (its own bridge and /24) for pod sandboxes. */
-export async function startContainerd(t: Test, opts: { network?: boolean; sandboxImage?: string } = {}): Promise<Containerd> {
+export async function startContainerd(t: Test, opts: { network?: boolean; sandboxImage?: string; mirrors?: Record<string, { endpoint?: string[] }> } = {}): Promise<Containerd> {
   try {
     execFileSync('containerd', ['--version'], { stdio: 'ignore' });
   } catch {
@@ -26,53 +26,16 @@ export async function startContainerd(t: Test, opts: { network?: boolean; sandbo
   }
   // Short path: unix socket paths are limited to about 100 bytes.
   const dir = fs.mkdtempSync('/tmp/skc-');
-  const socket = path.join(dir, 'c.sock');
-  fs.mkdirSync(path.join(dir, 'cni'));
+  const cniConfDir = path.join(dir, 'cni');
   const id = path.basename(dir).slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x');
   const n = parseInt(id, 36);
   const subnet = opts.network ? `10.${90 + (n % 60)}.${n % 250}.0/24` : undefined;
-  if (opts.network) {
-    const conflist = {
-      cniVersion: '0.4.0',
-      name: `skiff-test-${id}`,
-      plugins: [
-        { type: 'bridge', bridge: `sk${id}`, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: `${dir}/ipam` } },
-        { type: 'portmap', capabilities: { portMappings: true } },
-      ],
-    };
-    fs.writeFileSync(path.join(dir, 'cni', '10-skiff.conflist'), JSON.stringify(conflist));
-  }
-  fs.writeFileSync(
-    path.join(dir, 'config.toml'),
-    [
-      'version = 2',
-      `root = "${dir}/root"`,
-      `state = "${dir}/state"`,
-      '[grpc]',
-      `  address = "${socket}"`,
-      '[plugins."io.containerd.grpc.v1.cri"]',
-      `  sandbox_image = "${opts.sandboxImage ?? 'skiff.local/pause:test'}"`,
-      // This machine (like many confined hosts) may not lower oom_score_adj, which sandboxes ask for.
-      '  restrict_oom_score_adj = true',
-      '  [plugins."io.containerd.grpc.v1.cri".cni]',
-      '    bin_dir = "/usr/lib/cni"',
-      `    conf_dir = "${dir}/cni"`,
-    ].join('\n') + '\n',
+  const supervisor = new ContainerdSupervisor(
+    { root: path.join(dir, 'root'), state: path.join(dir, 'state'), socket: path.join(dir, 'c.sock'), cniBinDir: '/usr/lib/cni', cniConfDir, pauseImage: opts.sandboxImage ?? 'skiff.local/pause:test', mirrors: opts.mirrors },
+    path.join(dir, 'containerd.log'),
   );
-  const child = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-10_000)));
-  const cri = new CriClient(socket, { timeoutMs: 5000 });
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
   t.teardown(async () => {
-    cri.close();
-    await stop();
+    await supervisor.stop();
     // The bridge outlives containerd; take it down with the test.
     if (opts.network) {
       try {
@@ -83,14 +46,17 @@ export async function startContainerd(t: Test, opts: { network?: boolean; sandbo
     }
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  for (let i = 0; ; i++) {
-    try {
-      await cri.version();
-      break;
-    } catch (err) {
-      if (i > 100 || child.exitCode !== null) throw new Error(`containerd did not come up: ${(err as Error).message}\n${log.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  await supervisor.start();
+  if (opts.network) {
+    const conflist = {
+      cniVersion: '0.4.0',
+      name: `skiff-test-${id}`,
+      plugins: [
+        { type: 'bridge', bridge: `sk${id}`, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: `${dir}/ipam` } },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    };
+    fs.writeFileSync(path.join(cniConfDir, '10-skiff.conflist'), JSON.stringify(conflist));
   }
-  return { socket, dir, subnet, process: child, cri, stop };
+  return { socket: supervisor.socket, dir, subnet, supervisor, cri: supervisor.cri, stop: () => supervisor.stop() };
 }

@@ -1,6 +1,6 @@
 // Test images, built locally because no registry is reachable: an OCI image layout tarball whose
-// single layer is Debian's static busybox with a few applet links, imported into a test containerd
-// with `ctr` (the agent will import <data-dir>/agent/images itself).
+// single layer is Debian's static busybox with a few applet links (the agent imports such tarballs
+// from <data-dir>/agent/images).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -43,15 +43,11 @@ export function buildBusyboxImage(dir: string, name: string, cmd: string[] = ['s
     const index = { schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...put(manifest), annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': tag } }] };
     fs.writeFileSync(path.join(work, 'layout/index.json'), JSON.stringify(index));
     fs.writeFileSync(path.join(work, 'layout/oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    fs.mkdirSync(dir, { recursive: true });
     const out = path.join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.tar`);
     execFileSync('tar', ['-C', path.join(work, 'layout'), '-cf', out, 'oci-layout', 'index.json', 'blobs']);
     return out;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
-}
-
-/** Imports an image tarball into containerd's Kubernetes namespace (where CRI looks). */
-export function importImage(socket: string, tarball: string): void {
-  execFileSync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', tarball], { stdio: 'pipe' });
 }

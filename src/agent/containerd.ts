@@ -1,0 +1,149 @@
+// The containerd an agent runs for itself, as K3s does: a generated config (CRI plugin, sandbox
+// image from --pause-image, CNI dirs, overlayfs, registry mirrors from /etc/skiff/registries.yaml),
+// its own root under the data dir and its state and socket under /run (tmpfs: no SD card writes),
+// supervised: restarted with backoff if it dies. Image tarballs in <data-dir>/agent/images are
+// imported at start (air-gapped installs), with containerd's own `ctr`.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+import { CriClient } from '../cri/client.js';
+import { sleep } from '../client/sleep.js';
+import { log } from '../log.js';
+
+export const DEFAULT_PAUSE_IMAGE = 'registry.k8s.io/pause:3.9';
+
+export interface ContainerdPaths {
+  root: string;
+  state: string;
+  socket: string;
+  cniBinDir: string;
+  cniConfDir: string;
+}
+
+export interface ContainerdConfigOptions extends ContainerdPaths {
+  pauseImage?: string;
+  /** Registry mirrors, K3s's registries.yaml `mirrors:` section. */
+  mirrors?: Record<string, { endpoint?: string[] }>;
+}
+
+/** Where an agent's containerd lives, given its data dir (and a run dir on tmpfs when root). */
+export function containerdPaths(dataDir: string, runDir = process.getuid?.() === 0 ? '/run/skiff' : path.join(dataDir, 'run')): ContainerdPaths {
+  return {
+    root: path.join(dataDir, 'agent', 'containerd'),
+    state: path.join(runDir, 'containerd'),
+    socket: path.join(runDir, 'containerd', 'containerd.sock'),
+    cniBinDir: '/usr/lib/cni',
+    cniConfDir: path.join(dataDir, 'agent', 'etc', 'cni', 'net.d'),
+  };
+}
+
+const quote = (s: string) => JSON.stringify(s);
+
+export function containerdConfig(o: ContainerdConfigOptions): string {
+  const lines = [
+    'version = 2',
+    `root = ${quote(o.root)}`,
+    `state = ${quote(o.state)}`,
+    '[grpc]',
+    `  address = ${quote(o.socket)}`,
+    '[plugins."io.containerd.grpc.v1.cri"]',
+    `  sandbox_image = ${quote(o.pauseImage ?? DEFAULT_PAUSE_IMAGE)}`,
+    // Sandboxes ask for oom_score_adj -998, which confined hosts refuse; clamp to containerd's own.
+    '  restrict_oom_score_adj = true',
+    '  [plugins."io.containerd.grpc.v1.cri".containerd]',
+    '    snapshotter = "overlayfs"',
+    '  [plugins."io.containerd.grpc.v1.cri".cni]',
+    `    bin_dir = ${quote(o.cniBinDir)}`,
+    `    conf_dir = ${quote(o.cniConfDir)}`,
+  ];
+  for (const [registry, mirror] of Object.entries(o.mirrors ?? {})) {
+    lines.push(`  [plugins."io.containerd.grpc.v1.cri".registry.mirrors.${quote(registry)}]`, `    endpoint = [${(mirror.endpoint ?? []).map(quote).join(', ')}]`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The `mirrors:` of a K3s-style registries.yaml, or none when the file is absent. */
+export function readRegistries(file: string): ContainerdConfigOptions['mirrors'] {
+  if (!fs.existsSync(file)) return undefined;
+  const doc = YAML.parse(fs.readFileSync(file, 'utf8')) as { mirrors?: ContainerdConfigOptions['mirrors'] } | null;
+  return doc?.mirrors;
+}
+
+/** Imports every *.tar in `dir` into containerd's Kubernetes namespace; answers the files imported. */
+export async function importImages(socket: string, dir: string): Promise<string[]> {
+  if (!fs.existsSync(dir)) return [];
+  const tarballs = fs.readdirSync(dir).filter((f) => f.endsWith('.tar')).sort();
+  for (const file of tarballs) await promisify(execFile)('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', path.join(dir, file)]);
+  return tarballs;
+}
+
+/** Runs containerd with a config of ours and keeps it running until stopped. */
+export class ContainerdSupervisor {
+  private child?: ChildProcess;
+  private stopped = false;
+  readonly cri: CriClient;
+
+  constructor(
+    private readonly configOptions: ContainerdConfigOptions,
+    private readonly logFile: string,
+  ) {
+    this.cri = new CriClient(configOptions.socket, { timeoutMs: 5000 });
+  }
+
+  get socket(): string {
+    return this.configOptions.socket;
+  }
+
+  /** Starts containerd and resolves once it answers CRI calls. */
+  async start(): Promise<void> {
+    for (const dir of [this.configOptions.root, this.configOptions.state, this.configOptions.cniConfDir, path.dirname(this.logFile)]) fs.mkdirSync(dir, { recursive: true });
+    const configFile = path.join(this.configOptions.root, 'config.toml');
+    fs.writeFileSync(configFile, containerdConfig(this.configOptions));
+    this.spawn(configFile);
+    for (let i = 0; ; i++) {
+      try {
+        await this.cri.version();
+        return;
+      } catch (err) {
+        if (i >= 300) throw new Error(`containerd did not answer within 30 s (its log: ${this.logFile}): ${(err as Error).message}`);
+        await sleep(100);
+      }
+    }
+  }
+
+  private spawn(configFile: string, failures = 0): void {
+    const out = fs.openSync(this.logFile, 'a');
+    const child = spawn('containerd', ['--config', configFile], { stdio: ['ignore', out, out] });
+    fs.closeSync(out);
+    this.child = child;
+    const startedAt = Date.now();
+    child.on('error', (err) => log.error({ err: err.message }, 'cannot start containerd (is it installed?)'));
+    child.on('exit', (code, signal) => {
+      if (this.stopped) return;
+      // Quick deaths back off, up to 30 s; one that ran a while starts over.
+      const n = Date.now() - startedAt > 60_000 ? 0 : failures + 1;
+      const wait = Math.min(1000 * 2 ** n, 30_000);
+      log.warn({ code, signal, restartInMs: wait, log: this.logFile }, 'containerd exited; restarting');
+      setTimeout(() => !this.stopped && this.spawn(configFile, n), wait);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cri.close();
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** The process id (tests kill it to see it come back). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+}
