@@ -40,6 +40,7 @@ export class HollowNode {
   private informer?: Informer<Writable<Pod>>;
   private readonly handled = new Set<string>();
   private nextIp = 2;
+  private podCIDR?: string;
   readonly hostIP: string;
 
   constructor(
@@ -144,6 +145,7 @@ export class HollowNode {
       const phase = pod.status?.phase;
       if (this.handled.has(uid) || phase === 'Running' || phase === 'Succeeded' || phase === 'Failed') return;
       this.handled.add(uid);
+      this.podCIDR ??= (await this.nodeClient.get(undefined, this.opts.name)).spec?.podCIDR;
       await this.podClient.updateStatus({ ...pod, status: this.runningStatus(pod) });
       if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure') {
         await sleep(Number(pod.metadata?.annotations?.[RUN_MS] ?? this.opts.completeAfterMs ?? 1000), this.abort.signal);
@@ -159,7 +161,9 @@ export class HollowNode {
 
   private runningStatus(pod: Writable<Pod>): Writable<Pod>['status'] {
     const t = now();
-    const podIP = `10.202.${this.hostIP.split('.')[2]}.${this.nextIp++ % 250 + 2}`;
+    // An address in the node's pod range (from the server's node IPAM), or a made-up one before it has one.
+    const prefix = this.podCIDR ? this.podCIDR.split('.').slice(0, 3).join('.') : `10.202.${this.hostIP.split('.')[2]}`;
+    const podIP = `${prefix}.${(this.nextIp++ % 250) + 2}`;
     const cond = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t });
     return {
       phase: 'Running',

@@ -15,6 +15,7 @@ import { EndpointsController } from './endpoints.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { JobController } from './job.js';
 import { NamespaceController } from './namespace.js';
+import { NodeIpamController } from './node-ipam.js';
 import { NodeLifecycleController } from './node-lifecycle.js';
 import { PodGarbageCollector } from './pod-gc.js';
 import { DEFAULT_TIMINGS, type ControllerTimings } from './settings.js';
@@ -29,6 +30,8 @@ export interface ControllerSettings {
   /** The cluster CA, published in every namespace as kube-root-ca.crt. */
   clusterCaPem?: string;
   timings?: ControllerTimings;
+  /** --cluster-cidr: nodes get a /24 of it as their pod range. */
+  clusterCIDR?: string;
 }
 
 function controllers(ctx: ControllerContext, settings: ControllerSettings): Controller[] {
@@ -45,6 +48,7 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new ServiceAccountController(ctx),
     new NodeLifecycleController(ctx, settings.timings ?? DEFAULT_TIMINGS),
     new PodGarbageCollector(ctx),
+    new NodeIpamController(ctx, settings.clusterCIDR ?? '10.42.0.0/16'),
     ...(settings.clusterCaPem ? [new RootCaPublisher(ctx, settings.clusterCaPem)] : []),
   ];
 }

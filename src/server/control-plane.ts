@@ -13,6 +13,7 @@ export interface ControlPlaneOptions {
   leaseTiming?: LeaseTiming;
   clusterCaPem?: string;
   timings?: ControllerTimings;
+  clusterCIDR?: string;
 }
 
 export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {}): { stop(): Promise<void> } {
@@ -21,7 +22,7 @@ export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {})
   const client = (username: string) => new ApiClient(inProcessTransport(app, { username, groups: ['system:authenticated'] }), username);
   if (opts.controllers !== false) {
     const api = client('system:kube-controller-manager');
-    loops.push(runLeaderElected(api, 'kube-controller-manager', (signal) => runControllers(api, signal, { clusterCaPem: opts.clusterCaPem, timings: opts.timings }), abort.signal, opts.leaseTiming));
+    loops.push(runLeaderElected(api, 'kube-controller-manager', (signal) => runControllers(api, signal, { clusterCaPem: opts.clusterCaPem, timings: opts.timings, clusterCIDR: opts.clusterCIDR }), abort.signal, opts.leaseTiming));
   }
   if (opts.scheduler !== false) {
     const api = client('system:kube-scheduler');

@@ -39,6 +39,8 @@ function advertiseAddress(settings: Settings, bindAddress: string): string {
 
 export async function runServer(settings: Settings): Promise<void> {
   const timings = controllerTimings(settings['kube-controller-manager-arg'] as string[]);
+  // Each node gets a /24 of the cluster range, so the range must hold at least one.
+  if (Number((settings['cluster-cidr'] as string).split('/')[1]) > 24) throw new UsageError(`invalid --cluster-cidr ${String(settings['cluster-cidr'])}: it must be a /24 or larger (each node gets a /24)`);
   const dataDir = settings['data-dir'] as string;
   const dbFile = path.join(dataDir, 'server', 'db', 'state.db');
   const store = await openSqliteStore({ file: dbFile });
@@ -58,7 +60,7 @@ export async function runServer(settings: Settings): Promise<void> {
   await stack.publishApiServer(advertiseAddress(settings, bindAddress), https.port);
   const kubeconfig = settings['write-kubeconfig'] as string;
   writeKubeconfig(kubeconfig, settings['write-kubeconfig-mode'] as number, { server, caPem: pki.serverCa.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
-  const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem, timings });
+  const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem, timings, clusterCIDR: settings['cluster-cidr'] as string });
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision() }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {

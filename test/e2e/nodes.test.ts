@@ -64,3 +64,31 @@ t.test('a bad controller setting is one clear line', async (t) => {
   t.equal(r.code, 2);
   t.equal(r.stderr.trim(), 'skiff: invalid duration "soon" (use e.g. 40s, 1m30s, 500ms)');
 });
+
+t.test('every node gets its own /24 of --cluster-cidr, and its pods get addresses in it', async (t) => {
+  const c = await startCluster(t, ['--cluster-cidr', '10.44.0.0/16']);
+  await startHollowNodes(t, c, ['a', 'b', 'c']);
+  const cidrs = await eventually(async () => {
+    const out = (await c.k('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.spec.podCIDR} {end}')).trim().split(' ').filter(Boolean);
+    return out.length === 3 ? out : undefined;
+  });
+  t.same([...cidrs!].sort(), ['10.44.0.0/24', '10.44.1.0/24', '10.44.2.0/24'], 'three different ranges');
+  t.equal(await c.k('get', 'node', 'a', '-o', 'jsonpath={.spec.podCIDRs[0]}'), await c.k('get', 'node', 'a', '-o', 'jsonpath={.spec.podCIDR}'));
+  await c.k('run', 'p', '--image=busybox', '--overrides={"spec":{"nodeName":"b"}}');
+  const ip = await eventually(async () => c.k('get', 'pod', 'p', '-o', 'jsonpath={.status.podIP}'));
+  const bRange = (await c.k('get', 'node', 'b', '-o', 'jsonpath={.spec.podCIDR}')).split('.').slice(0, 3).join('.');
+  t.ok(ip!.startsWith(`${bRange}.`), `the pod's address ${ip} is in b's range`);
+
+  // A deleted node's range is free again for the next one.
+  const freed = await c.k('get', 'node', 'c', '-o', 'jsonpath={.spec.podCIDR}');
+  await c.k('delete', 'node', 'c');
+  await startHollowNodes(t, c, ['d']);
+  t.equal(await eventually(async () => c.k('get', 'node', 'd', '-o', 'jsonpath={.spec.podCIDR}')), freed);
+});
+
+t.test('a --cluster-cidr smaller than a /24 is refused in one line', async (t) => {
+  const { runSkiff } = await import('../helpers/run.js');
+  const r = await runSkiff(['server', '--config', '/dev/null', '--cluster-cidr', '10.44.0.0/25']);
+  t.equal(r.code, 2);
+  t.equal(r.stderr.trim(), 'skiff: invalid --cluster-cidr 10.44.0.0/25: it must be a /24 or larger (each node gets a /24)');
+});

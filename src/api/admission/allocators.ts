@@ -1,14 +1,7 @@
 // Allocation of service cluster IPs (from --service-cidr) and node ports (30000-32767): each value is
 // handed out once and comes back when the service that held it is deleted.
 import { isIPv4 } from 'node:net';
-
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
-}
-
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.');
-}
+import { intToIp, ipToInt } from '../ipv4.js';
 
 export class IPAllocator {
   private readonly base: number;
