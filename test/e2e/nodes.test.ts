@@ -92,3 +92,23 @@ t.test('a --cluster-cidr smaller than a /24 is refused in one line', async (t) =
   t.equal(r.code, 2);
   t.equal(r.stderr.trim(), 'skiff: invalid --cluster-cidr 10.44.0.0/25: it must be a /24 or larger (each node gets a /24)');
 });
+
+t.test('kubectl cordon, drain (through evictions) and uncordon', async (t) => {
+  const c = await startCluster(t);
+  await startHollowNodes(t, c, ['n1', 'n2']);
+  await c.k('create', 'deployment', 'web', '--image=busybox', '--replicas=4');
+  await c.k('rollout', 'status', 'deployment/web', '--timeout=60s');
+  t.match(await c.k('describe', 'node', 'n1'), /Non-terminated Pods:\s+\(\d+ in total\)[\s\S]*Allocated resources:/);
+  const drained = await c.k('drain', 'n1', '--ignore-daemonsets', '--timeout=60s');
+  t.match(drained, /node\/n1 cordoned/);
+  t.match(drained, /node\/n1 drained/);
+  t.match(await c.k('get', 'node', 'n1'), /^n1\s+Ready,SchedulingDisabled\s+/m);
+  await c.k('rollout', 'status', 'deployment/web', '--timeout=60s');
+  const nodesOfPods = await eventually(async () => {
+    const out = await c.k('get', 'pods', '-l', 'app=web', '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[*].spec.nodeName}');
+    return out.split(' ').length === 4 ? out : undefined;
+  });
+  t.equal(nodesOfPods, 'n2 n2 n2 n2', 'the replicas moved to n2');
+  t.equal(await c.k('uncordon', 'n1'), 'node/n1 uncordoned\n');
+  t.match(await c.k('get', 'node', 'n1'), /^n1\s+Ready\s+/m);
+});
