@@ -251,7 +251,7 @@ export class DeploymentController extends QueueController {
         const reason = progressing?.reason === 'DeploymentPaused' ? 'DeploymentResumed' : 'ReplicaSetUpdated';
         const since = progressing?.lastUpdateTime ? Date.parse(progressing.lastUpdateTime) : Date.now();
         if (moved || !progressing || progressing.reason === 'NewReplicaSetAvailable' || progressing.reason === 'DeploymentPaused' || progressing.status !== 'True') {
-          status.conditions = setCondition(status.conditions.filter((c) => !(moved && c.type === 'Progressing')), 'Progressing', 'True', reason, reason === 'DeploymentResumed' ? 'Deployment is resumed' : `ReplicaSet "${name}" is progressing.`);
+          status.conditions = setCondition(status.conditions, 'Progressing', 'True', reason, reason === 'DeploymentResumed' ? 'Deployment is resumed' : `ReplicaSet "${name}" is progressing.`, moved);
           recheck = deadline * 1000;
         } else if (Date.now() - since > deadline * 1000) {
           status.conditions = setCondition(status.conditions, 'Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${name}" has timed out progressing.`);
