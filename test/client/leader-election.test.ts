@@ -37,10 +37,9 @@ t.test('one of two candidates leads; the other takes over when the leader dies',
     });
   const stopA = new AbortController();
   const stopB = new AbortController();
-  t.teardown(() => (stopA.abort(), stopB.abort()));
-  void candidate('a', transportA).run(stopA.signal);
+  const runs = [candidate('a', transportA).run(stopA.signal)];
   t.ok(await until(() => leading.a), 'a leads first');
-  void candidate('b', base).run(stopB.signal);
+  runs.push(candidate('b', base).run(stopB.signal));
   await new Promise((r) => setTimeout(r, 2 * timing.leaseDurationMs));
   t.equal(leading.b, false, 'b waits while a renews');
   const lease = await new ApiClient(base).resource(leases).get('kube-system', 'test-lock');
@@ -57,6 +56,10 @@ t.test('one of two candidates leads; the other takes over when the leader dies',
   t.equal(stops.a, 1);
   const after = await new ApiClient(base).resource(leases).get('kube-system', 'test-lock');
   t.match(after.spec, { holderIdentity: 'b', leaseTransitions: 1 });
+  // Stopped before the harness closes the datastore (its teardown runs first).
+  stopA.abort();
+  stopB.abort();
+  await Promise.all(runs);
 });
 
 t.test('a leader that stops on purpose releases the lease at once', async (t) => {
@@ -66,15 +69,16 @@ t.test('a leader that stops on purpose releases the lease at once', async (t) =>
   let bLeads = false;
   const stopA = new AbortController();
   const stopB = new AbortController();
-  t.teardown(() => stopB.abort());
   let aLeads = false;
   const a = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'a', ...slow, onStartedLeading: () => void (aLeads = true) });
   const runningA = a.run(stopA.signal);
   t.ok(await until(() => aLeads));
-  void new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'b', ...slow, onStartedLeading: () => void (bLeads = true) }).run(stopB.signal);
+  const runningB = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'b', ...slow, onStartedLeading: () => void (bLeads = true) }).run(stopB.signal);
   await new Promise((r) => setTimeout(r, 300));
   t.equal(bLeads, false);
   stopA.abort();
   await runningA;
   t.ok(await until(() => bLeads, 3000), 'b leads long before the 60 s lease would have run out');
+  stopB.abort();
+  await runningB;
 });

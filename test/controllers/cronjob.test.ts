@@ -11,16 +11,18 @@ const MINUTE = 60_000;
 
 /** A CronJob controller on its own clock against an in-process API; `at(ms)` moves time and waits. */
 async function setup(t: Test) {
+  // Registered before the harness so it runs first: stop the loops, then close the datastore.
+  const stop = new AbortController();
+  let informers: SharedInformers | undefined;
+  t.teardown(() => (stop.abort(), informers?.stop()));
   const h = await apiHarness(t);
   const api = new ApiClient(inProcessTransport(h.app, admin));
   let now = Date.now();
-  const informers = new SharedInformers(api);
+  informers = new SharedInformers(api);
   const controller = new CronJobController({ api, informers, recorder: (c) => new EventRecorder(api, c) }, () => now);
   informers.start();
   await informers.synced();
-  const stop = new AbortController();
   void controller.run(stop.signal);
-  t.teardown(() => (stop.abort(), informers.stop()));
   const jobNames = async () => (await api.resource(jobs).list('default')).items.map((j) => j.metadata!.name!).sort();
   return {
     api,

@@ -29,11 +29,17 @@ t.test('two controller managers: one leads and acts; the other takes over when i
   const transportA: Transport = (m, p, i) => (aliveA ? base(m, p, i) : Promise.reject(new Error('connection refused')));
   const stopA = new AbortController();
   const stopB = new AbortController();
-  t.teardown(() => (stopA.abort(), stopB.abort()));
+  const runs: Promise<void>[] = [];
+  // Stopped before the harness closes the datastore (teardowns run in order, the harness's first).
+  const stopAll = async () => {
+    stopA.abort();
+    stopB.abort();
+    await Promise.all(runs);
+  };
   const clientA = new ApiClient(transportA);
-  void runLeaderElected(clientA, 'kube-controller-manager', (s) => runControllers(clientA, s), stopA.signal, timing);
+  runs.push(runLeaderElected(clientA, 'kube-controller-manager', (s) => runControllers(clientA, s), stopA.signal, timing));
   await until(async () => (await api.resource(leases).get('kube-system', 'kube-controller-manager').catch(() => undefined))?.spec?.holderIdentity !== undefined);
-  void runLeaderElected(api, 'kube-controller-manager', (s) => runControllers(api, s), stopB.signal, timing);
+  runs.push(runLeaderElected(api, 'kube-controller-manager', (s) => runControllers(api, s), stopB.signal, timing));
   const holderA = (await api.resource(leases).get('kube-system', 'kube-controller-manager')).spec!.holderIdentity;
 
   await api.resource(replicaSets).create(rs(3));
@@ -48,4 +54,5 @@ t.test('two controller managers: one leads and acts; the other takes over when i
   t.ok(await until(async () => (await api.resource(pods).list('default')).items.length === 5), 'and runs the controllers');
   const lease = await api.resource(leases).get('kube-system', 'kube-controller-manager');
   t.equal(lease.spec?.leaseTransitions, 1);
+  await stopAll();
 });
