@@ -47,9 +47,10 @@ export class DeploymentController extends QueueController {
     if (d.metadata?.deletionTimestamp) return this.syncStatus(d, sets, undefined);
     let newRS = sets.filter((rs) => sameTemplate(rs.spec?.template, d.spec?.template)).sort(byAge)[0];
     const olds = sets.filter((rs) => rs !== newRS);
-    if (d.spec?.paused) {
-      if (newRS) newRS = await this.scaleTo(d, newRS, Math.max(newRS.spec?.replicas ?? 0, olds.length ? 0 : (d.spec.replicas ?? 1)));
-      return this.syncStatus(d, sets, newRS);
+    // Scaled (also while paused or mid-rollout): every active ReplicaSet grows or shrinks in proportion.
+    if (d.spec?.paused || this.isScalingEvent(d, sets)) {
+      if (this.isScalingEvent(d, sets)) await this.scaleProportionally(d, newRS, olds);
+      return this.syncStatus(d, sets.map((rs) => this.sets.get(keyOf(rs)) ?? rs), newRS);
     }
     const recreate = d.spec?.strategy?.type === 'Recreate';
     if (!newRS || revisionOf(newRS) <= Math.max(0, ...olds.map(revisionOf))) newRS = await this.ensureNewRS(d, newRS, olds, recreate);
@@ -145,6 +146,44 @@ export class DeploymentController extends QueueController {
     const wanted = Object.entries(d.metadata?.annotations ?? {}).filter(([k]) => !SKIPPED_ANNOTATIONS.has(k));
     if (wanted.every(([k, v]) => rs.metadata?.annotations?.[k] === v)) return rs;
     return this.rsClient.patch(rs.metadata!.namespace, rs.metadata!.name!, { metadata: { annotations: Object.fromEntries(wanted) } });
+  }
+
+  /** The deployment's replicas changed since its active ReplicaSets were last sized for it. */
+  private isScalingEvent(d: D, sets: RS[]): boolean {
+    const replicas = String(d.spec?.replicas ?? 1);
+    return sets.some((rs) => (rs.spec?.replicas ?? 0) > 0 && rs.metadata?.annotations?.[DESIRED_REPLICAS] !== replicas);
+  }
+
+  /**
+   * Resizes the active ReplicaSets to the deployment's new size as Kubernetes does: one active set
+   * simply takes the new size; several share the change in proportion to their sizes (against the
+   * size they were last allowed), within replicas + maxSurge, the rounding rest going to the first.
+   */
+  private async scaleProportionally(d: D, newRS: RS | undefined, olds: RS[]): Promise<void> {
+    const replicas = d.spec?.replicas ?? 1;
+    const size = (rs: RS) => rs.spec?.replicas ?? 0;
+    const active = [newRS, ...olds].filter((rs): rs is RS => !!rs && size(rs) > 0);
+    if (active.length <= 1) {
+      const target = active[0] ?? newRS;
+      if (target) await this.scaleTo(d, target, replicas);
+      return;
+    }
+    const surge = d.spec?.strategy?.type === 'Recreate' ? 0 : surgeAndUnavailable(d)[0];
+    const allowed = replicas > 0 ? replicas + surge : 0;
+    const current = active.reduce((n, rs) => n + size(rs), 0);
+    const toAdd = allowed - current;
+    const ordered = [...active].sort((a, b) => (toAdd > 0 ? size(b) - size(a) || -byAge(a, b) : size(a) - size(b) || byAge(a, b)));
+    const sizes = new Map<RS, number>();
+    let added = 0;
+    for (const rs of ordered) {
+      const annotated = Number(rs.metadata?.annotations?.[MAX_REPLICAS]) || current;
+      const fraction = replicas === 0 ? -size(rs) : Math.round((size(rs) * allowed) / annotated) - size(rs);
+      const proportion = toAdd > 0 ? Math.min(fraction, toAdd - added) : Math.max(fraction, toAdd - added);
+      sizes.set(rs, size(rs) + proportion);
+      added += proportion;
+    }
+    sizes.set(ordered[0]!, Math.max(0, sizes.get(ordered[0]!)! + toAdd - added));
+    for (const [rs, n] of sizes) await this.scaleTo(d, rs, n);
   }
 
   /** How big the new ReplicaSet may be now: up to replicas, with all pods within replicas + maxSurge. */
