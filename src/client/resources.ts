@@ -5,6 +5,7 @@ import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { ConfigMap, Endpoints, Event, Namespace, Node, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
+import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
 
 /** kubernetes-types marks every field read-only; the objects a component builds and edits are its own. */
 export type Writable<T> = T extends readonly (infer U)[] ? Writable<U>[] : T extends object ? { -readonly [K in keyof T]: Writable<T[K]> } : T;
@@ -41,6 +42,7 @@ export const cronJobs = type<Writable<CronJob>>('batch', 'v1', 'cronjobs', 'Cron
 export const leases = type<Writable<Lease>>('coordination.k8s.io', 'v1', 'leases', 'Lease');
 export const endpointSlices = type<Writable<EndpointSlice>>('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice');
 export const priorityClasses = type<Writable<PriorityClass>>('scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', false);
+export const customResourceDefinitions = type<Writable<CustomResourceDefinition>>('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false);
 
 /** Any resource, known only at run time (the garbage collector and namespace controller use these). */
 export const dynamic = (group: string, version: string, resource: string, kind: string, namespaced: boolean) => type<KubeObject>(group, version, resource, kind, namespaced);

@@ -7,8 +7,7 @@ import { deletableResources } from '../client/discovery.js';
 import { isConflict, isNotFound } from '../client/errors.js';
 import { Informer } from '../client/informer.js';
 import type { ApiClient } from '../client/rest-client.js';
-import type { KubeObject, ResourceType } from '../client/resources.js';
-import { sleep } from '../client/sleep.js';
+import { customResourceDefinitions, type KubeObject, type ResourceType } from '../client/resources.js';
 import { log } from '../log.js';
 import { QueueController, type ControllerContext } from './runner.js';
 
@@ -40,13 +39,35 @@ export class GarbageCollector extends QueueController {
 
   async run(signal: AbortSignal): Promise<void> {
     await this.discover(signal);
+    // New custom resources appear when a CRD is established: look again then (and now and then).
+    const request = () => {
+      this.discoveryRequested = true;
+      this.wakeUp?.();
+    };
+    this.ctx.informers.for(customResourceDefinitions).on({ add: request, update: request }).start();
     void this.rediscover(signal);
     return super.run(signal);
   }
 
+  private discoveryRequested = false;
+  private wakeUp?: () => void;
+
   private async rediscover(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await sleep(REDISCOVER_MS, signal);
+      if (!this.discoveryRequested) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, REDISCOVER_MS);
+          function done() {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          }
+          this.wakeUp = done;
+          signal.addEventListener('abort', done, { once: true });
+        });
+        this.wakeUp = undefined;
+      }
+      this.discoveryRequested = false;
       if (!signal.aborted) await this.discover(signal).catch((err: Error) => log.warn({ err: err.message }, 'garbage collector: discovery failed'));
     }
   }

@@ -53,3 +53,15 @@ t.test('namespaces: default ServiceAccount and kube-root-ca.crt everywhere; dele
   const denied = await c.kubectl(['-n', 'app', 'create', 'configmap', 'late']);
   t.match(denied.stderr, /namespaces "app" not found/);
 });
+
+t.test('the garbage collector follows owners of custom kinds created after it started', async (t) => {
+  const c = await startCluster(t);
+  await c.k('apply', '-f', 'test/e2e/fixtures/crd.yaml');
+  await c.k('wait', '--for=condition=Established', 'crd/boats.skiff.example.com', '--timeout=30s');
+  await c.kubectl(['apply', '-f', '-'], { input: 'apiVersion: skiff.example.com/v1\nkind: Boat\nmetadata:\n  name: dinghy\nspec:\n  length: 3\n' });
+  const uid = await c.k('get', 'boat', 'dinghy', '-o', 'jsonpath={.metadata.uid}');
+  const owned = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dinghy-gear', ownerReferences: [{ apiVersion: 'skiff.example.com/v1', kind: 'Boat', name: 'dinghy', uid }] }, data: { oars: '2' } };
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(owned) });
+  await c.k('delete', 'boat', 'dinghy');
+  t.ok(await eventually(async () => (await c.kubectl(['get', 'configmap', 'dinghy-gear'])).code !== 0, 20_000), 'the ConfigMap owned by the Boat goes with it');
+});
