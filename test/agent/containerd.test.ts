@@ -32,3 +32,13 @@ t.test('the supervisor brings containerd back when it dies', async (t) => {
   t.ok(back, 'a new containerd answers');
   t.match(fs.readFileSync(path.join(c.dir, 'containerd.log'), 'utf8'), /containerd successfully booted/);
 });
+
+t.test('the CNI network for a node: bridge, host-local from its pod range, gateway, masquerade, portmap', async (t) => {
+  const { cniConflist, writeCniConfig } = await import('../../src/agent/cni.js');
+  const conf = cniConflist({ podCIDR: '10.42.3.0/24', ipamDataDir: '/var/lib/skiff/agent/cni' }) as any;
+  t.match(conf, { cniVersion: '0.4.0', name: 'skiff', plugins: [{ type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.42.3.0/24' }]], dataDir: '/var/lib/skiff/agent/cni' } }, { type: 'portmap', capabilities: { portMappings: true } }] });
+  const dir = tempDir(t);
+  const file = writeCniConfig(path.join(dir, 'net.d'), { podCIDR: '10.42.3.0/24', ipamDataDir: dir });
+  t.equal(path.basename(file), '10-skiff.conflist');
+  t.same(JSON.parse(fs.readFileSync(file, 'utf8')), cniConflist({ podCIDR: '10.42.3.0/24', ipamDataDir: dir }));
+});

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { ContainerdSupervisor } from '../../src/agent/containerd.js';
+import { writeCniConfig } from '../../src/agent/cni.js';
 import type { CriClient } from '../../src/cri/client.js';
 
 export interface Containerd {
@@ -47,16 +48,7 @@ export async function startContainerd(t: Test, opts: { network?: boolean; sandbo
     fs.rmSync(dir, { recursive: true, force: true });
   });
   await supervisor.start();
-  if (opts.network) {
-    const conflist = {
-      cniVersion: '0.4.0',
-      name: `skiff-test-${id}`,
-      plugins: [
-        { type: 'bridge', bridge: `sk${id}`, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: `${dir}/ipam` } },
-        { type: 'portmap', capabilities: { portMappings: true } },
-      ],
-    };
-    fs.writeFileSync(path.join(cniConfDir, '10-skiff.conflist'), JSON.stringify(conflist));
-  }
+  // The agent's own network config, on a bridge and range of the test's own, not masqueraded.
+  if (opts.network) writeCniConfig(cniConfDir, { podCIDR: subnet!, bridge: `sk${id}`, name: `skiff-test-${id}`, ipamDataDir: `${dir}/ipam`, ipMasq: false });
   return { socket: supervisor.socket, dir, subnet, supervisor, cri: supervisor.cri, stop: () => supervisor.stop() };
 }
