@@ -3,10 +3,15 @@
 import type { PodT } from './snapshot.js';
 
 const UNSCHEDULABLE_RETRY_MS = 60_000;
+const RETRY_AFTER_CHANGE_MS = 1000;
 
 export class SchedulingQueue {
   private readonly active = new Map<string, PodT>();
   private readonly parked = new Map<string, { pod: PodT; since: number }>();
+  /** Bumped by every cluster change; a pod remembers the value it was popped at. */
+  private moves = 0;
+  private readonly inFlight = new Map<string, number>();
+  private readonly retries = new Set<NodeJS.Timeout>();
   private wake?: () => void;
   private closed = false;
 
@@ -26,10 +31,23 @@ export class SchedulingQueue {
 
   park(key: string, pod: PodT): void {
     this.active.delete(key);
+    const poppedAt = this.inFlight.get(key);
+    this.inFlight.delete(key);
+    // The cluster changed while this pod was being tried: that change may be what it needed, so
+    // it is tried again shortly instead of waiting for the next change.
+    if (poppedAt !== undefined && poppedAt !== this.moves) {
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        if (!this.closed) this.add(key, pod);
+      }, RETRY_AFTER_CHANGE_MS);
+      this.retries.add(timer);
+      return;
+    }
     this.parked.set(key, { pod, since: Date.now() });
   }
 
   remove(key: string): void {
+    this.inFlight.delete(key);
     this.active.delete(key);
     this.parked.delete(key);
   }
@@ -40,6 +58,7 @@ export class SchedulingQueue {
 
   /** Something changed that may make parked pods schedulable: try them all again. */
   moveAllToActive(): void {
+    this.moves++;
     for (const [key, { pod }] of this.parked) this.active.set(key, pod);
     this.parked.clear();
     if (this.active.size) this.wake?.();
@@ -55,6 +74,7 @@ export class SchedulingQueue {
       for (const entry of this.active) if (!best || before(entry[1], best[1])) best = entry;
       if (best) {
         this.active.delete(best[0]);
+        this.inFlight.set(best[0], this.moves);
         return best;
       }
       await new Promise<void>((resolve) => {
@@ -70,6 +90,7 @@ export class SchedulingQueue {
 
   close(): void {
     this.closed = true;
+    for (const timer of this.retries) clearTimeout(timer);
     this.wake?.();
   }
 }

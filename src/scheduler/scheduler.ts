@@ -9,6 +9,7 @@ import { SharedInformers } from '../client/shared-informers.js';
 import { nodes, pods } from '../client/resources.js';
 import { log } from '../log.js';
 import { cycleState, filterNode } from './filters.js';
+import { findPreemption, type Preemption } from './preemption.js';
 import { SchedulingQueue } from './queue.js';
 import { scoreNodes } from './scores.js';
 import { addPod, buildSnapshot, type NodeT, type PodT } from './snapshot.js';
@@ -90,12 +91,20 @@ export class Scheduler {
     const state = cycleState(pod, infos);
     const feasible = [];
     const reasons = new Map<string, number>();
+    const failures = new Map<string, string[]>();
     for (const info of infos.values()) {
       const why = filterNode(state, info);
       if (!why) feasible.push(info);
-      else for (const r of why) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+      else {
+        failures.set(info.node.metadata!.name!, why);
+        for (const r of why) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+      }
     }
-    if (!feasible.length) return this.unschedulable(key, pod, nodeList.length, reasons);
+    if (!feasible.length) {
+      const preemption = findPreemption(pod, infos, failures);
+      if (preemption) await this.preempt(key, pod, preemption);
+      return this.unschedulable(key, pod, nodeList.length, reasons);
+    }
     const scores = scoreNodes(state, feasible);
     const best = Math.max(...scores);
     const top = feasible.filter((_, i) => scores[i] === best);
@@ -116,6 +125,19 @@ export class Scheduler {
       this.queue.park(key, pod);
       setTimeout(() => this.queue.moveAllToActive(), 1000);
     }
+  }
+
+  /** Evicts the victims and nominates the node; the pod is placed once they are gone. */
+  private async preempt(key: string, pod: PodT, { node, victims }: Preemption): Promise<void> {
+    for (const victim of victims) {
+      await this.podClient.delete(victim.metadata!.namespace, victim.metadata!.name!, { preconditions: { uid: victim.metadata!.uid } }).catch((err) => {
+        if (!isNotFound(err) && !/Precondition failed/.test((err as Error).message)) throw err;
+      });
+      this.recorder.event({ ...victim, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Preempted', `Preempted by pod ${pod.metadata!.uid} on node ${node}`);
+    }
+    await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { nominatedNodeName: node } }, 'merge', 'status').catch((err) => {
+      if (!isNotFound(err)) log.warn({ pod: key, err: (err as Error).message }, 'could not nominate a node');
+    });
   }
 
   private async unschedulable(key: string, pod: PodT, nodeCount: number, reasons: Map<string, number>): Promise<void> {

@@ -174,3 +174,22 @@ t.test('Recreate, rollout restart, and a rollout that exceeds its progress deadl
   t.match(status.stderr, /error: deployment "stuck" exceeded its progress deadline/);
   t.equal(await c.k('get', 'deployment', 'stuck', '-o', 'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}'), 'ProgressDeadlineExceeded');
 });
+
+t.test('preemption: a higher-priority pod evicts a lower one to take its place', async (t) => {
+  const c = await startCluster(t);
+  await startHollowNodes(t, c, ['tiny'], { capacity: { pods: '1' } });
+  await c.k('run', 'low', '--image=busybox');
+  t.equal(await eventually(async () => ((await c.k('get', 'pod', 'low', '-o', 'jsonpath={.status.phase}')) === 'Running' ? 'Running' : undefined)), 'Running');
+  await c.k('create', 'priorityclass', 'urgent', '--value=1000');
+  await c.k('create', 'priorityclass', 'polite', '--value=1000', '--preemption-policy=Never');
+  await c.k('run', 'waits', '--image=busybox', '--overrides={"spec":{"priorityClassName":"polite"}}');
+  await new Promise((r) => setTimeout(r, 1000));
+  t.equal(await c.k('get', 'pod', 'low', '-o', 'jsonpath={.status.phase}'), 'Running', 'preemptionPolicy Never does not evict');
+  await c.k('delete', 'pod', 'waits');
+
+  await c.k('run', 'high', '--image=busybox', '--overrides={"spec":{"priorityClassName":"urgent"}}');
+  t.equal(await eventually(async () => ((await c.k('get', 'pod', 'high', '-o', 'jsonpath={.spec.nodeName} {.status.phase}')) === 'tiny Running' ? 'ok' : undefined)), 'ok', 'the urgent pod runs on the only node');
+  t.equal((await c.kubectl(['get', 'pod', 'low'])).code, 1, 'the low-priority pod was evicted');
+  const events = await c.k('get', 'events', '--field-selector=reason=Preempted', '-o', 'jsonpath={.items[*].message}');
+  t.match(events, /^Preempted by pod [0-9a-f-]+ on node tiny$/);
+});

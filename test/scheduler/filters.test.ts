@@ -99,3 +99,21 @@ t.test('scores prefer the emptier node, preferred affinity and untainted nodes',
   const pref = score(prefers, [node('plain'), idle]);
   t.ok(pref.idle! > pref.plain!, 'preferred node affinity adds up');
 });
+
+t.test('preemption picks the node whose victims matter least, and spares what still fits', async (t) => {
+  const { findPreemption } = await import('../../src/scheduler/preemption.js');
+  const withPriority = (priority: number, cpu: string, nodeName: string) => onNode(pod({ priority, containers: [{ name: 'c', resources: { requests: { cpu } } }] }), nodeName);
+  const nodes = [node('a', { cpu: '2' }), node('b', { cpu: '2' })];
+  const placed = [withPriority(10, '1', 'a'), withPriority(5, '1', 'a'), withPriority(50, '1', 'b'), withPriority(1, '1', 'b')];
+  const incoming = pod({ priority: 100, containers: [{ name: 'c', resources: { requests: { cpu: '1' } } }] });
+  const infos = buildSnapshot(nodes, placed);
+  const failures = new Map([...infos].map(([name, info]) => [name, filterNode(cycleState(incoming, infos), info) ?? []]));
+  const choice = findPreemption(incoming, infos, failures)!;
+  // On a, evicting the priority-5 pod is enough (the 10 is spared); on b, the priority-1 pod (the
+  // 50 is spared). The highest victim priority decides: 1 on b beats 5 on a.
+  t.equal(choice.node, 'b');
+  t.same(choice.victims.map((p) => p.spec?.priority), [1]);
+  t.equal(findPreemption({ ...incoming, spec: { ...incoming.spec!, preemptionPolicy: 'Never' } }, infos, failures), undefined, 'preemptionPolicy Never');
+  const equal = pod({ priority: 1, containers: [{ name: 'c', resources: { requests: { cpu: '1' } } }] });
+  t.equal(findPreemption(equal, infos, failures), undefined, 'only strictly lower priorities can be evicted');
+});
