@@ -11,6 +11,7 @@ import type { ApiClient, ResourceClient } from '../client/rest-client.js';
 import { leases, nodes, pods, type Writable } from '../client/resources.js';
 import { sleep } from '../client/sleep.js';
 import { log } from '../log.js';
+import { microTimestamp, nowTimestamp } from '../api/metadata.js';
 
 export interface HollowNodeOptions {
   name: string;
@@ -29,8 +30,6 @@ export const EXIT_CODE = 'hollow.skiff.io/exit-code';
 export const RUN_MS = 'hollow.skiff.io/run-ms';
 
 const DEFAULT_CAPACITY = { cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '50Gi' };
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-const microNow = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class HollowNode {
   private readonly nodeClient: ResourceClient<Writable<Node>>;
@@ -82,8 +81,8 @@ export class HollowNode {
       capacity,
       allocatable: capacity,
       conditions: [
-        ...['MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: 'False', reason: `KubeletHas${type === 'PIDPressure' ? 'SufficientPID' : type === 'MemoryPressure' ? 'SufficientMemory' : 'NoDiskPressure'}`, message: 'hollow node', lastHeartbeatTime: now(), lastTransitionTime: now() })),
-        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'hollow node is posting ready status', lastHeartbeatTime: now(), lastTransitionTime: now() },
+        ...['MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: 'False', reason: `KubeletHas${type === 'PIDPressure' ? 'SufficientPID' : type === 'MemoryPressure' ? 'SufficientMemory' : 'NoDiskPressure'}`, message: 'hollow node', lastHeartbeatTime: nowTimestamp(), lastTransitionTime: nowTimestamp() })),
+        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'hollow node is posting ready status', lastHeartbeatTime: nowTimestamp(), lastTransitionTime: nowTimestamp() },
       ],
       addresses: [
         { type: 'InternalIP', address: this.hostIP },
@@ -109,11 +108,11 @@ export class HollowNode {
     const name = this.opts.name;
     try {
       const lease = await this.leaseClient.get('kube-node-lease', name);
-      lease.spec = { ...lease.spec, holderIdentity: name, leaseDurationSeconds: 40, renewTime: microNow() };
+      lease.spec = { ...lease.spec, holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTimestamp() };
       await this.leaseClient.update(lease);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await this.leaseClient.create({ metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: microNow() } });
+      await this.leaseClient.create({ metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTimestamp() } });
     }
   }
 
@@ -160,7 +159,7 @@ export class HollowNode {
   }
 
   private runningStatus(pod: Writable<Pod>): Writable<Pod>['status'] {
-    const t = now();
+    const t = nowTimestamp();
     // An address in the node's pod range (from the server's node IPAM), or a made-up one before it has one.
     const prefix = this.podCIDR ? this.podCIDR.split('.').slice(0, 3).join('.') : `10.202.${this.hostIP.split('.')[2]}`;
     const podIP = `${prefix}.${(this.nextIp++ % 250) + 2}`;
@@ -180,7 +179,7 @@ export class HollowNode {
 
   /** Succeeded, or Failed with the exit code the pod's `hollow.skiff.io/exit-code` annotation asks for. */
   private finishedStatus(pod: Writable<Pod>): Writable<Pod>['status'] {
-    const t = now();
+    const t = nowTimestamp();
     const exitCode = Number(pod.metadata?.annotations?.[EXIT_CODE] ?? 0) || 0;
     const notReady = (type: string) => ({ type, status: 'False', reason: exitCode ? 'PodFailed' : 'PodCompleted', lastTransitionTime: t });
     return {

@@ -16,6 +16,11 @@ export function nowTimestamp(now = new Date()): string {
   return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** MicroTime, as Leases carry it: RFC 3339 with microseconds. */
+export function microTimestamp(now = new Date()): string {
+  return now.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
 /** Fields a client may not set on create: the server owns them. */
 export function prepareForCreate(obj: KObject, now = new Date()): void {
   const meta: Meta = (obj.metadata ??= {});

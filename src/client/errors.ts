@@ -25,3 +25,16 @@ export async function errorFrom(res: Response, what: string): Promise<ApiError> 
     return new ApiError(res.status, 'Unknown', `${what}: HTTP ${res.status}: ${text.slice(0, 200)}`);
   }
 }
+
+/** A delete with a uid precondition met a newer object of the same name: the one meant is gone. */
+export const isPreconditionFailed = (e: unknown) => e instanceof ApiError && e.code === 409 && e.message.startsWith('Precondition failed');
+
+/** For `.catch(ignoreNotFound)`: the object is already gone, which is what the caller wanted. */
+export function ignoreNotFound(err: unknown): void {
+  if (!isNotFound(err)) throw err;
+}
+
+/** For `.catch(ignoreGone)`: gone, or replaced by another object of the same name. */
+export function ignoreGone(err: unknown): void {
+  if (!isNotFound(err) && !isPreconditionFailed(err)) throw err;
+}

@@ -5,6 +5,7 @@ import { log } from '../log.js';
 import type { ApiClient, ResourceClient } from './rest-client.js';
 import { events, type KubeObject, type Writable } from './resources.js';
 import type { Event } from 'kubernetes-types/core/v1.js';
+import { nowTimestamp } from '../api/metadata.js';
 
 const REMEMBER = 4096;
 
@@ -30,7 +31,7 @@ export class EventRecorder {
   private async write(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
     const meta = obj.metadata ?? {};
     const namespace = meta.namespace || 'default';
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const now = nowTimestamp();
     const key = [meta.uid, type, reason, message].join('\0');
     const seen = this.recent.get(key);
     if (seen) {

@@ -9,6 +9,7 @@ import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
 import type { ApiClient, ResourceClient } from './rest-client.js';
 import { leases, type Writable } from './resources.js';
 import { sleep } from './sleep.js';
+import { microTimestamp } from '../api/metadata.js';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -22,9 +23,6 @@ export interface LeaderElectionOptions {
   onStoppedLeading?(): void;
   onNewLeader?(identity: string): void;
 }
-
-/** Kubernetes MicroTime: RFC 3339 with microseconds. */
-const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class LeaderElector {
   private readonly client: ResourceClient<Writable<Lease>>;
@@ -86,7 +84,7 @@ export class LeaderElector {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
       acquireTime,
-      renewTime: microTime(now),
+      renewTime: microTimestamp(new Date(now)),
       leaseTransitions: transitions,
     });
     try {
@@ -95,8 +93,8 @@ export class LeaderElector {
         lease = await this.client.get(namespace, name);
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        await this.client.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(microTime(now), 0) });
-        this.observe(identity, microTime(now), now);
+        await this.client.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(microTimestamp(new Date(now)), 0) });
+        this.observe(identity, microTimestamp(new Date(now)), now);
         return true;
       }
       const holder = lease.spec?.holderIdentity ?? '';
@@ -105,7 +103,7 @@ export class LeaderElector {
       const held = holder !== '' && holder !== identity && this.observed!.at + this.leaseDurationMs > now;
       if (held) return false;
       const mine = holder === identity;
-      lease.spec = spec(mine ? (lease.spec?.acquireTime ?? microTime(now)) : microTime(now), (lease.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1));
+      lease.spec = spec(mine ? (lease.spec?.acquireTime ?? microTimestamp(new Date(now))) : microTimestamp(new Date(now)), (lease.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1));
       await this.client.update(lease);
       this.observe(identity, lease.spec.renewTime!, now);
       return true;
@@ -125,7 +123,7 @@ export class LeaderElector {
     try {
       const lease = await this.client.get(this.opts.namespace, this.opts.name);
       if (lease.spec?.holderIdentity !== this.opts.identity) return;
-      lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(Date.now()) };
+      lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTimestamp() };
       await this.client.update(lease);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'leader election: could not release the lease');

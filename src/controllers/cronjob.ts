@@ -5,17 +5,17 @@ import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import { CronExpressionParser } from 'cron-parser';
 import { isControlledBy, ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { isAlreadyExists, isNotFound } from '../client/errors.js';
+import { ignoreNotFound, isAlreadyExists } from '../client/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { cronJobs, jobs, type Writable } from '../client/resources.js';
 import { QueueController, type ControllerContext } from './runner.js';
+import { nowTimestamp } from '../api/metadata.js';
 
 type CJ = Writable<CronJob>;
 type JobT = Writable<Job>;
 
 const SCHEDULED_AT = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
-const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const outcome = (job: JobT) => job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type;
 
 export class CronJobController extends QueueController {
@@ -67,8 +67,8 @@ export class CronJobController extends QueueController {
       const deadline = cj.spec?.startingDeadlineSeconds;
       if (due > since) {
         if (deadline !== undefined && deadline !== null && now - due > deadline * 1000) {
-          this.recorder.event(this.ref(cj), 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${stamp(due)}`);
-          status.lastScheduleTime = stamp(due);
+          this.recorder.event(this.ref(cj), 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${nowTimestamp(new Date(due))}`);
+          status.lastScheduleTime = nowTimestamp(new Date(due));
         } else if (cj.spec?.concurrencyPolicy === 'Forbid' && active.length) {
           this.recorder.event(this.ref(cj), 'Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
         } else {
@@ -81,7 +81,7 @@ export class CronJobController extends QueueController {
           }
           const job = await this.createJob(cj, due);
           active = [...active.filter((j) => j.metadata?.uid !== job.metadata?.uid), job];
-          status.lastScheduleTime = stamp(due);
+          status.lastScheduleTime = nowTimestamp(new Date(due));
         }
       }
     }
@@ -100,7 +100,7 @@ export class CronJobController extends QueueController {
         name: `${cj.metadata!.name}-${Math.floor(scheduled / 60_000)}`,
         namespace: cj.metadata!.namespace,
         labels: template.metadata?.labels,
-        annotations: { ...template.metadata?.annotations, [SCHEDULED_AT]: stamp(scheduled) },
+        annotations: { ...template.metadata?.annotations, [SCHEDULED_AT]: nowTimestamp(new Date(scheduled)) },
         ownerReferences: [ownerRefTo(cj, 'batch/v1', 'CronJob')],
       },
       spec: template.spec,
@@ -133,8 +133,4 @@ export class CronJobController extends QueueController {
   private ref(cj: CJ) {
     return { ...cj, apiVersion: 'batch/v1', kind: 'CronJob' };
   }
-}
-
-function ignoreNotFound(err: unknown): void {
-  if (!isNotFound(err)) throw err;
 }

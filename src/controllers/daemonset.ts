@@ -5,7 +5,7 @@ import type { DaemonSet, RollingUpdateDaemonSet } from 'kubernetes-types/apps/v1
 import type { Toleration } from 'kubernetes-types/core/v1.js';
 import { controllerRef, ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { isNotFound } from '../client/errors.js';
+import { ignoreNotFound, isNotFound } from '../client/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { controllerRevisions, daemonSets, nodes, pods, type Writable } from '../client/resources.js';
@@ -160,9 +160,7 @@ export class DaemonSetController extends QueueController {
     };
     const current = ds.status as Record<string, unknown> | undefined;
     if (Object.entries(status).some(([k, v]) => (current?.[k] ?? 0) !== (v ?? 0))) {
-      await this.dsClient.updateStatus({ ...ds, status }).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
+      await this.dsClient.updateStatus({ ...ds, status }).catch(ignoreNotFound);
     }
     const waits = onEligible.map((p) => msUntilAvailable(p, minReady)).filter((ms): ms is number => ms !== undefined);
     if (waits.length) this.queue.addAfter(keyOf(ds), Math.min(...waits) + 50);

@@ -3,6 +3,7 @@
 import type { DeploymentCondition } from 'kubernetes-types/apps/v1.js';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Writable } from '../client/resources.js';
+import { nowTimestamp } from '../api/metadata.js';
 
 export type D = Writable<Deployment>;
 export type RS = Writable<ReplicaSet>;
@@ -74,8 +75,6 @@ export function surgeAndUnavailable(d: D): [surge: number, unavailable: number] 
 
 export const revisionOf = (rs: RS) => Number(rs.metadata?.annotations?.[REVISION] ?? 0) || 0;
 
-export const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-
 /**
  * Sets a condition; lastTransitionTime moves only when the status does. `touch` refreshes
  * lastUpdateTime of an unchanged condition (progress was made).
@@ -83,7 +82,7 @@ export const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 export function setCondition(conditions: Writable<DeploymentCondition>[], type: string, status: string, reason: string, message: string, touch = false): Writable<DeploymentCondition>[] {
   const old = conditions.find((c) => c.type === type);
   if (!touch && old && old.status === status && old.reason === reason && old.message === message) return conditions;
-  const t = now();
+  const t = nowTimestamp();
   const next = { type, status, reason, message, lastUpdateTime: t, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : t };
   return [...conditions.filter((c) => c.type !== type), next];
 }

@@ -5,7 +5,7 @@
 import { fromLabelSelector, matches } from '../api/selectors.js';
 import { controllerRef, isControlledBy, ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { isAlreadyExists, isNotFound } from '../client/errors.js';
+import { ignoreNotFound, isAlreadyExists, isNotFound } from '../client/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import { deployments, replicaSets } from '../client/resources.js';
 import type { ResourceClient } from '../client/rest-client.js';
@@ -250,9 +250,7 @@ export class DeploymentController extends QueueController {
     const limit = d.spec?.revisionHistoryLimit ?? 10;
     const empty = olds.filter((rs) => !rs.metadata?.deletionTimestamp && (rs.spec?.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0).sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of empty.slice(0, Math.max(0, empty.length - limit))) {
-      await this.rsClient.delete(rs.metadata!.namespace, rs.metadata!.name!, { propagationPolicy: 'Background' }).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
+      await this.rsClient.delete(rs.metadata!.namespace, rs.metadata!.name!, { propagationPolicy: 'Background' }).catch(ignoreNotFound);
     }
   }
 

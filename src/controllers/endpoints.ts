@@ -5,7 +5,7 @@ import type { EndpointPort as SlicePort, EndpointSlice } from 'kubernetes-types/
 import type { EndpointAddress, EndpointPort, Endpoints } from 'kubernetes-types/core/v1.js';
 import { fromLabelSelector, matches } from '../api/selectors.js';
 import { isControlledBy, ownerRefTo } from '../api/owners.js';
-import { isAlreadyExists, isNotFound } from '../client/errors.js';
+import { ignoreNotFound, isAlreadyExists } from '../client/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { endpointSlices, endpoints, pods, services, type Writable } from '../client/resources.js';
@@ -142,8 +142,4 @@ export class EndpointsController extends QueueController {
       }
     }
   }
-}
-
-function ignoreNotFound(err: unknown): void {
-  if (!isNotFound(err)) throw err;
 }

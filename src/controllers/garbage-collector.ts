@@ -4,7 +4,7 @@
 // waits (foregroundDeletion finalizer) until its blocking dependents are gone.
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import { deletableResources } from '../client/discovery.js';
-import { isConflict, isNotFound } from '../client/errors.js';
+import { ignoreGone, isConflict, isNotFound } from '../client/errors.js';
 import { Informer } from '../client/informer.js';
 import type { ApiClient } from '../client/rest-client.js';
 import { customResourceDefinitions, type KubeObject, type ResourceType } from '../client/resources.js';
@@ -190,10 +190,6 @@ export class GarbageCollector extends QueueController {
   private client(node: GraphNode) {
     return this.api.resource(node.type);
   }
-}
-
-function ignoreGone(err: unknown): void {
-  if (!isNotFound(err) && !(err instanceof Error && /Precondition failed/.test(err.message))) throw err;
 }
 
 function metadataOnly<O>(obj: O): O {

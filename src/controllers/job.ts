@@ -6,13 +6,14 @@
 import type { Job, JobCondition, PodFailurePolicyRule } from 'kubernetes-types/batch/v1.js';
 import { ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { isNotFound } from '../client/errors.js';
+import { ignoreNotFound, isNotFound } from '../client/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { jobs, pods, type Writable } from '../client/resources.js';
 import { Expectations, markedForDeletion } from './expectations.js';
 import { isReady, podFromTemplate } from './pods.js';
 import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
+import { nowTimestamp } from '../api/metadata.js';
 
 type JobT = Writable<Job>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
@@ -23,7 +24,6 @@ const INDEX = 'batch.kubernetes.io/job-completion-index';
 const BACKOFF_BASE_MS = 10_000;
 const BACKOFF_MAX_MS = 360_000;
 
-const stamp = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 const finished = (pod: Pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 const indexOf = (pod: Pod) => Number(pod.metadata?.annotations?.[INDEX] ?? -1);
 
@@ -114,7 +114,7 @@ export class JobController extends QueueController {
       return this.expireAfterTtl(job);
     }
     const status = structuredClone(job.status ?? {});
-    status.startTime ??= stamp();
+    status.startTime ??= nowTimestamp();
     const indexed = job.spec?.completionMode === 'Indexed';
 
     // Count finished pods once: uids recorded as uncounted become counts once their finalizer is off.
@@ -177,7 +177,7 @@ export class JobController extends QueueController {
         const type = target.type === 'FailureTarget' ? 'Failed' : 'Complete';
         conditions = setCondition(conditions, type, target.reason!, target.message!);
         if (type === 'Complete') {
-          status.completionTime = stamp();
+          status.completionTime = nowTimestamp();
           this.recorder.event(this.ref(job), 'Normal', 'Completed', 'Job completed');
         }
       }
@@ -264,9 +264,7 @@ export class JobController extends QueueController {
       const finalizers = pod.metadata?.finalizers ?? [];
       if (!finalizers.includes(TRACKING_FINALIZER)) continue;
       const rest = finalizers.filter((f) => f !== TRACKING_FINALIZER);
-      await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { metadata: { finalizers: rest.length ? rest : null, resourceVersion: pod.metadata!.resourceVersion } }).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
+      await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { metadata: { finalizers: rest.length ? rest : null, resourceVersion: pod.metadata!.resourceVersion } }).catch(ignoreNotFound);
     }
   }
 
@@ -276,9 +274,7 @@ export class JobController extends QueueController {
     if (ttl === undefined || !finishedAt || job.metadata?.deletionTimestamp) return;
     const left = Date.parse(finishedAt) + ttl * 1000 - Date.now();
     if (left > 0) return this.queue.addAfter(keyOf(job), left + 50);
-    await this.jobClient.delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background', preconditions: { uid: job.metadata!.uid } }).catch((err) => {
-      if (!isNotFound(err)) throw err;
-    });
+    await this.jobClient.delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background', preconditions: { uid: job.metadata!.uid } }).catch(ignoreNotFound);
   }
 
   private ref(job: JobT) {
@@ -288,6 +284,6 @@ export class JobController extends QueueController {
 
 function setCondition(conditions: Condition[], type: string, reason: string, message: string): Condition[] {
   if (conditions.some((c) => c.type === type && c.status === 'True')) return conditions;
-  const t = stamp();
+  const t = nowTimestamp();
   return [...conditions.filter((c) => c.type !== type), { type, status: 'True', reason, message, lastProbeTime: t, lastTransitionTime: t }];
 }

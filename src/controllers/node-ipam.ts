@@ -3,7 +3,7 @@
 // nodes themselves, so a restart or a new leader never hands one out twice.
 import { intToIp, ipToInt } from '../api/ipv4.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { isNotFound } from '../client/errors.js';
+import { ignoreNotFound } from '../client/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { nodes, type Writable } from '../client/resources.js';
@@ -51,9 +51,7 @@ export class NodeIpamController extends QueueController {
       return;
     }
     const podCIDR = `${intToIp(this.base + block * 2 ** (32 - NODE_MASK))}/${NODE_MASK}`;
-    await this.client.patch(undefined, name, { spec: { podCIDR, podCIDRs: [podCIDR] } }).catch((err) => {
-      if (!isNotFound(err)) throw err;
-    });
+    await this.client.patch(undefined, name, { spec: { podCIDR, podCIDRs: [podCIDR] } }).catch(ignoreNotFound);
     this.recorder.event({ ...node, apiVersion: 'v1', kind: 'Node' }, 'Normal', 'CIDRAssignmentSucceeded', `Node ${name} was assigned the pod range ${podCIDR}`);
   }
 }

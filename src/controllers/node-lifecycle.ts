@@ -5,7 +5,7 @@
 // change, so node and server clocks need not agree.
 import type { Taint } from 'kubernetes-types/core/v1.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { isNotFound } from '../client/errors.js';
+import { ignoreGone } from '../client/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { leases, nodes, pods, type Writable } from '../client/resources.js';
@@ -14,6 +14,7 @@ import { log } from '../log.js';
 import { tolerates } from '../scheduler/affinity.js';
 import type { Controller, ControllerContext } from './runner.js';
 import type { ControllerTimings } from './settings.js';
+import { nowTimestamp } from '../api/metadata.js';
 
 type Node = Writable<import('kubernetes-types/core/v1.js').Node>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
@@ -22,8 +23,6 @@ type Lease = Writable<import('kubernetes-types/coordination/v1.js').Lease>;
 export const UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const NOT_READY = 'node.kubernetes.io/not-ready';
 const CONDITIONS = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'];
-
-const nowStamp = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export class NodeLifecycleController implements Controller {
   readonly name = 'node-lifecycle';
@@ -74,7 +73,7 @@ export class NodeLifecycleController implements Controller {
   }
 
   private async markUnknown(node: Node): Promise<Node> {
-    const t = nowStamp();
+    const t = nowTimestamp();
     const conditions = (node.status?.conditions ?? []).map((c) =>
       CONDITIONS.includes(c.type) ? { ...c, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: t } : c,
     );
@@ -82,7 +81,7 @@ export class NodeLifecycleController implements Controller {
     // Its pods cannot be trusted to serve: no longer Ready.
     for (const pod of this.podsOn(node.metadata!.name!)) {
       const podConditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' && c.status === 'True' ? { ...c, status: 'False', lastTransitionTime: t } : c));
-      await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { conditions: podConditions } }, 'strategic', 'status').catch(ignoreNotFound);
+      await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { conditions: podConditions } }, 'strategic', 'status').catch(ignoreGone);
     }
     return updated;
   }
@@ -98,7 +97,7 @@ export class NodeLifecycleController implements Controller {
     const ours = (t: Writable<Taint>) => (t.key === UNREACHABLE || t.key === NOT_READY) && (t.effect === 'NoExecute' || t.effect === 'NoSchedule');
     const kept = taints.filter((t) => !ours(t) || t.key === wanted);
     const missing = wanted ? (['NoSchedule', 'NoExecute'] as const).filter((effect) => !kept.some((t) => t.key === wanted && t.effect === effect)) : [];
-    const next: Writable<Taint>[] = [...kept, ...missing.map((effect) => ({ key: wanted!, effect, ...(effect === 'NoExecute' ? { timeAdded: nowStamp() } : {}) }))];
+    const next: Writable<Taint>[] = [...kept, ...missing.map((effect) => ({ key: wanted!, effect, ...(effect === 'NoExecute' ? { timeAdded: nowTimestamp() } : {}) }))];
     if (next.length === taints.length && next.every((t, i) => t === taints[i])) return node;
     return this.nodeClient.patch(undefined, node.metadata!.name!, { metadata: { resourceVersion: node.metadata!.resourceVersion }, spec: { taints: next.length ? next : null } }, 'merge');
   }
@@ -115,11 +114,11 @@ export class NodeLifecycleController implements Controller {
         if (!matching.length) deadline = Math.max(deadline, Date.now());
         else if (matching.every((t) => t.tolerationSeconds !== undefined && t.tolerationSeconds !== null)) {
           const seconds = Math.min(...matching.map((t) => t.tolerationSeconds!));
-          deadline = Math.max(deadline, Date.parse(taint.timeAdded ?? nowStamp()) + seconds * 1000);
+          deadline = Math.max(deadline, Date.parse(taint.timeAdded ?? nowTimestamp()) + seconds * 1000);
         } else deadline = Math.max(deadline, Infinity);
       }
       if (deadline > Date.now()) continue;
-      await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch(ignoreNotFound);
+      await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch(ignoreGone);
       this.recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
     }
   }
@@ -127,8 +126,4 @@ export class NodeLifecycleController implements Controller {
   private podsOn(node: string): Pod[] {
     return this.pods.list().filter((p) => p.spec?.nodeName === node);
   }
-}
-
-function ignoreNotFound(err: unknown): void {
-  if (!isNotFound(err) && !(err instanceof Error && /Precondition failed/.test(err.message))) throw err;
 }

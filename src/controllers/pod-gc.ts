@@ -1,6 +1,6 @@
 // Pod garbage collection: pods bound to nodes that no longer exist are removed at once (nobody
 // will ever stop them), and finished pods beyond the threshold go, oldest first.
-import { isNotFound } from '../client/errors.js';
+import { ignoreGone, isNotFound } from '../client/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { nodes, pods, type Writable } from '../client/resources.js';
@@ -58,8 +58,6 @@ export class PodGarbageCollector implements Controller {
   }
 
   private async forceDelete(pod: Pod): Promise<void> {
-    await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } }).catch((err) => {
-      if (!isNotFound(err) && !/Precondition failed/.test((err as Error).message)) throw err;
-    });
+    await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } }).catch(ignoreGone);
   }
 }

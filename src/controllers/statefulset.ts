@@ -6,7 +6,7 @@
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import { ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { isAlreadyExists, isNotFound } from '../client/errors.js';
+import { ignoreNotFound, isAlreadyExists } from '../client/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { controllerRevisions, persistentVolumeClaims, pods, statefulSets, type Writable } from '../client/resources.js';
@@ -122,9 +122,7 @@ export class StatefulSetController extends QueueController {
   }
 
   private async deletePod(set: STS, pod: Pod): Promise<void> {
-    await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch((err) => {
-      if (!isNotFound(err)) throw err;
-    });
+    await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch(ignoreNotFound);
     this.recorder.event(this.ref(set), 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata!.name} in StatefulSet ${set.metadata!.name} successful`);
   }
 
@@ -146,9 +144,7 @@ export class StatefulSetController extends QueueController {
     };
     const current = set.status as Record<string, unknown> | undefined;
     if (Object.entries(status).some(([k, v]) => (current?.[k] ?? 0) !== (v ?? 0))) {
-      await this.setClient.updateStatus({ ...set, status }).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
+      await this.setClient.updateStatus({ ...set, status }).catch(ignoreNotFound);
     }
   }
 

@@ -3,7 +3,7 @@
 // event in Kubernetes' words, and is tried again when nodes or pods change.
 import type { ApiClient, ResourceClient } from '../client/rest-client.js';
 import { EventRecorder } from '../client/event-recorder.js';
-import { isNotFound } from '../client/errors.js';
+import { ignoreGone, isNotFound } from '../client/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import { SharedInformers } from '../client/shared-informers.js';
 import { nodes, pods } from '../client/resources.js';
@@ -13,6 +13,7 @@ import { findPreemption, type Preemption } from './preemption.js';
 import { SchedulingQueue } from './queue.js';
 import { scoreNodes } from './scores.js';
 import { addPod, buildSnapshot, type NodeT, type PodT } from './snapshot.js';
+import { nowTimestamp } from '../api/metadata.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
@@ -130,9 +131,7 @@ export class Scheduler {
   /** Evicts the victims and nominates the node; the pod is placed once they are gone. */
   private async preempt(key: string, pod: PodT, { node, victims }: Preemption): Promise<void> {
     for (const victim of victims) {
-      await this.podClient.delete(victim.metadata!.namespace, victim.metadata!.name!, { preconditions: { uid: victim.metadata!.uid } }).catch((err) => {
-        if (!isNotFound(err) && !/Precondition failed/.test((err as Error).message)) throw err;
-      });
+      await this.podClient.delete(victim.metadata!.namespace, victim.metadata!.name!, { preconditions: { uid: victim.metadata!.uid } }).catch(ignoreGone);
       this.recorder.event({ ...victim, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Preempted', `Preempted by pod ${pod.metadata!.uid} on node ${node}`);
     }
     await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { nominatedNodeName: node } }, 'merge', 'status').catch((err) => {
@@ -147,7 +146,7 @@ export class Scheduler {
     const current = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (current?.status === 'False' && current.message === message) return;
     this.recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'FailedScheduling', message);
-    const condition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    const condition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: nowTimestamp() };
     const conditions = [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), condition];
     try {
       await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { conditions } }, 'merge', 'status');
