@@ -44,6 +44,11 @@ export const endpointSlices = type<Writable<EndpointSlice>>('discovery.k8s.io', 
 export const priorityClasses = type<Writable<PriorityClass>>('scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', false);
 export const customResourceDefinitions = type<Writable<CustomResourceDefinition>>('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false);
 
+/** The object with its apiVersion and kind filled in (list items come without them; events need them). */
+export function withType<T extends object>(type: ResourceType<T>, obj: T): T & { apiVersion: string; kind: string } {
+  return { ...obj, apiVersion: type.group ? `${type.group}/${type.version}` : type.version, kind: type.kind };
+}
+
 /** Any resource, known only at run time (the garbage collector and namespace controller use these). */
 export const dynamic = (group: string, version: string, resource: string, kind: string, namespaced: boolean) => type<KubeObject>(group, version, resource, kind, namespaced);
 

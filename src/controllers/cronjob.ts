@@ -8,8 +8,8 @@ import type { EventRecorder } from '../client/event-recorder.js';
 import { ignoreNotFound, isAlreadyExists } from '../client/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
-import { cronJobs, jobs, type Writable } from '../client/resources.js';
-import { QueueController, type ControllerContext } from './runner.js';
+import { cronJobs, jobs, type Writable, withType } from '../client/resources.js';
+import { ownerHandlers, QueueController, type ControllerContext } from './runner.js';
 import { nowTimestamp } from '../api/metadata.js';
 
 type CJ = Writable<CronJob>;
@@ -37,11 +37,7 @@ export class CronJobController extends QueueController {
     this.jobClient = api.resource(jobs);
     this.recorder = ctx.recorder('cronjob-controller');
     this.cronJobs = ctx.informers.for(cronJobs).on({ add: (c) => this.queue.add(keyOf(c)), update: (_o, c) => this.queue.add(keyOf(c)) });
-    const owner = (job: JobT) => {
-      const ref = job.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'CronJob');
-      if (ref) this.queue.add(`${job.metadata!.namespace}/${ref.name}`);
-    };
-    this.jobs = ctx.informers.for(jobs).on({ add: owner, update: (_o, j) => owner(j), delete: owner });
+    this.jobs = ctx.informers.for(jobs).on(ownerHandlers('CronJob', this.queue));
   }
 
   protected async reconcile(key: string): Promise<void> {
@@ -55,7 +51,7 @@ export class CronJobController extends QueueController {
     const lastSuccess = successes.map((j) => j.status?.completionTime ?? '').sort().pop();
     if (lastSuccess) status.lastSuccessfulTime = lastSuccess;
     for (const job of owned.filter((j) => outcome(j) && status.active?.some((r) => r.uid === j.metadata?.uid))) {
-      this.recorder.event(this.ref(cj), 'Normal', 'SawCompletedJob', `Saw completed job: ${job.metadata!.name}, condition: ${outcome(job)}`);
+      this.recorder.event(withType(cronJobs, cj), 'Normal', 'SawCompletedJob', `Saw completed job: ${job.metadata!.name}, condition: ${outcome(job)}`);
     }
     await this.trimHistory(cj, owned);
 
@@ -67,15 +63,15 @@ export class CronJobController extends QueueController {
       const deadline = cj.spec?.startingDeadlineSeconds;
       if (due > since) {
         if (deadline !== undefined && deadline !== null && now - due > deadline * 1000) {
-          this.recorder.event(this.ref(cj), 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${nowTimestamp(new Date(due))}`);
+          this.recorder.event(withType(cronJobs, cj), 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${nowTimestamp(new Date(due))}`);
           status.lastScheduleTime = nowTimestamp(new Date(due));
         } else if (cj.spec?.concurrencyPolicy === 'Forbid' && active.length) {
-          this.recorder.event(this.ref(cj), 'Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
+          this.recorder.event(withType(cronJobs, cj), 'Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
         } else {
           if (cj.spec?.concurrencyPolicy === 'Replace') {
             for (const job of active) {
               await this.jobClient.delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background' }).catch(ignoreNotFound);
-              this.recorder.event(this.ref(cj), 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata!.name}`);
+              this.recorder.event(withType(cronJobs, cj), 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata!.name}`);
             }
             active = [];
           }
@@ -107,11 +103,11 @@ export class CronJobController extends QueueController {
     };
     try {
       const created = await this.jobClient.create(job);
-      this.recorder.event(this.ref(cj), 'Normal', 'SuccessfulCreate', `Created job ${created.metadata!.name}`);
+      this.recorder.event(withType(cronJobs, cj), 'Normal', 'SuccessfulCreate', `Created job ${created.metadata!.name}`);
       return created;
     } catch (err) {
       if (!isAlreadyExists(err)) {
-        this.recorder.event(this.ref(cj), 'Warning', 'FailedCreate', `Error creating job: ${(err as Error).message}`);
+        this.recorder.event(withType(cronJobs, cj), 'Warning', 'FailedCreate', `Error creating job: ${(err as Error).message}`);
         throw err;
       }
       return this.jobClient.get(job.metadata!.namespace, job.metadata!.name!);
@@ -125,12 +121,9 @@ export class CronJobController extends QueueController {
       const done = owned.filter((j) => outcome(j) === kind && !j.metadata?.deletionTimestamp).sort((a, b) => (a.status?.startTime ?? '').localeCompare(b.status?.startTime ?? ''));
       for (const job of done.slice(0, Math.max(0, done.length - limit))) {
         await this.jobClient.delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background' }).catch(ignoreNotFound);
-        this.recorder.event(this.ref(cj), 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata!.name}`);
+        this.recorder.event(withType(cronJobs, cj), 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata!.name}`);
       }
     }
   }
 
-  private ref(cj: CJ) {
-    return { ...cj, apiVersion: 'batch/v1', kind: 'CronJob' };
-  }
 }

@@ -3,17 +3,17 @@
 // scheduler; a changed template rolls out by replacing up to maxUnavailable pods at a time.
 import type { DaemonSet, RollingUpdateDaemonSet } from 'kubernetes-types/apps/v1.js';
 import type { Toleration } from 'kubernetes-types/core/v1.js';
-import { controllerRef, ownerRefTo } from '../api/owners.js';
+import { ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
 import { ignoreNotFound, isNotFound } from '../client/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
-import { controllerRevisions, daemonSets, nodes, pods, type Writable } from '../client/resources.js';
+import { controllerRevisions, daemonSets, nodes, pods, type Writable, withType } from '../client/resources.js';
 import { nodeAffinityMatches, tolerates } from '../scheduler/affinity.js';
 import { ensureRevision, type Revision } from './revisions.js';
-import { Expectations, markedForDeletion } from './expectations.js';
+import { Expectations } from './expectations.js';
 import { isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate, REVISION_HASH } from './pods.js';
-import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
+import { controlledBy, indexByController, ownerHandlers, QueueController, type ControllerContext } from './runner.js';
 
 type DS = Writable<DaemonSet>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
@@ -56,20 +56,7 @@ export class DaemonSetController extends QueueController {
     this.podClient = api.resource(pods);
     this.recorder = ctx.recorder('daemonset-controller');
     this.sets = ctx.informers.for(daemonSets).on({ add: (d) => this.queue.add(keyOf(d)), update: (_o, d) => this.queue.add(keyOf(d)) });
-    const owner = (pod: Pod, observed?: 'add' | 'delete') => {
-      const ref = controllerRef(pod);
-      if (ref?.kind !== 'DaemonSet') return;
-      const key = `${pod.metadata!.namespace}/${ref.name}`;
-      if (observed === 'add') this.expectations.creationObserved(key);
-      if (observed === 'delete') this.expectations.deletionObserved(key);
-      this.queue.add(key);
-    };
-    this.pods = indexByController(ctx.informers.for(pods)).on({
-      add: (p) => owner(p, 'add'),
-      // A pod marked for deletion counts as deleted: on a dead node it may never go.
-      update: (o, p) => owner(p, markedForDeletion(o, p) ? 'delete' : undefined),
-      delete: (p) => owner(p, p.metadata?.deletionTimestamp ? undefined : 'delete'),
-    });
+    this.pods = indexByController(ctx.informers.for(pods)).on(ownerHandlers('DaemonSet', this.queue, { expectations: this.expectations }));
     const all = () => this.sets.list().forEach((d) => this.queue.add(keyOf(d)));
     this.nodes = ctx.informers.for(nodes).on({ add: all, update: (o, n) => JSON.stringify([o.metadata?.labels, o.spec?.taints]) !== JSON.stringify([n.metadata?.labels, n.spec?.taints]) && all(), delete: all });
   }
@@ -126,17 +113,17 @@ export class DaemonSetController extends QueueController {
         pod.spec!.affinity = { ...pod.spec!.affinity, nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }] } } };
         try {
           const created = await this.podClient.create(pod);
-          this.recorder.event(this.ref(ds), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata!.name}`);
+          this.recorder.event(withType(daemonSets, ds), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata!.name}`);
         } catch (err) {
           this.expectations.creationObserved(key);
-          this.recorder.event(this.ref(ds), 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
+          this.recorder.event(withType(daemonSets, ds), 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
           throw err;
         }
       }),
       ...toDelete.map(async (pod) => {
         try {
           await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } });
-          this.recorder.event(this.ref(ds), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata!.name}`);
+          this.recorder.event(withType(daemonSets, ds), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata!.name}`);
         } catch (err) {
           this.expectations.deletionObserved(key);
           if (!isNotFound(err)) throw err;
@@ -166,9 +153,6 @@ export class DaemonSetController extends QueueController {
     if (waits.length) this.queue.addAfter(keyOf(ds), Math.min(...waits) + 50);
   }
 
-  private ref(ds: DS) {
-    return { ...ds, apiVersion: 'apps/v1', kind: 'DaemonSet' };
-  }
 }
 
 /** The node a not-yet-scheduled daemon pod is pinned to. */

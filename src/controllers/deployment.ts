@@ -3,17 +3,17 @@
 // maxUnavailable, Recreate empties the old ones first. Keeps revisionHistoryLimit old ReplicaSets
 // for `kubectl rollout undo`, and reports Progressing/Available conditions for `rollout status`.
 import { fromLabelSelector, matches } from '../api/selectors.js';
-import { controllerRef, isControlledBy, ownerRefTo } from '../api/owners.js';
+import { isControlledBy, ownerRefTo } from '../api/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
 import { ignoreNotFound, isAlreadyExists, isNotFound } from '../client/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
-import { deployments, replicaSets } from '../client/resources.js';
+import { deployments, replicaSets, withType } from '../client/resources.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import {
   DESIRED_REPLICAS, HASH_LABEL, MAX_REPLICAS, REVISION, REVISION_HISTORY,
   revisionOf, sameTemplate, setCondition, surgeAndUnavailable, templateHash, type D, type RS,
 } from './deployment-util.js';
-import { controlledBy, indexByController, orphansIn, QueueController, type ControllerContext } from './runner.js';
+import { controlledBy, indexByController, orphansIn, ownerHandlers, QueueController, type ControllerContext } from './runner.js';
 
 const SKIPPED_ANNOTATIONS = new Set([REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS, 'kubectl.kubernetes.io/last-applied-configuration']);
 
@@ -33,11 +33,7 @@ export class DeploymentController extends QueueController {
     this.rsClient = api.resource(replicaSets);
     this.recorder = ctx.recorder('deployment-controller');
     this.deployments = ctx.informers.for(deployments).on({ add: (d) => this.queue.add(keyOf(d)), update: (_o, d) => this.queue.add(keyOf(d)), delete: (d) => this.queue.add(keyOf(d)) });
-    const owner = (rs: RS) => {
-      const ref = controllerRef(rs);
-      if (ref?.kind === 'Deployment') this.queue.add(`${rs.metadata!.namespace}/${ref.name}`);
-    };
-    this.sets = indexByController(ctx.informers.for(replicaSets)).on({ add: owner, update: (old, rs) => (owner(old), owner(rs)), delete: owner });
+    this.sets = indexByController(ctx.informers.for(replicaSets)).on(ownerHandlers('Deployment', this.queue));
   }
 
   protected async reconcile(key: string): Promise<void> {
@@ -100,7 +96,7 @@ export class DeploymentController extends QueueController {
     const revision = Math.max(0, ...olds.map(revisionOf)) + 1;
     if (existing) {
       const next = await this.rsClient.patch(existing.metadata!.namespace, existing.metadata!.name!, { metadata: { annotations: this.annotationsFor(d, revision, existing) } });
-      this.recorder.event(this.ref(d), 'Normal', 'DeploymentRollback', `Rolled back deployment "${d.metadata!.name}" to revision ${revisionOf(existing)}`);
+      this.recorder.event(withType(deployments, d), 'Normal', 'DeploymentRollback', `Rolled back deployment "${d.metadata!.name}" to revision ${revisionOf(existing)}`);
       return next;
     }
     const collisions = d.status?.collisionCount ?? 0;
@@ -127,7 +123,7 @@ export class DeploymentController extends QueueController {
     };
     try {
       const created = await this.rsClient.create(rs);
-      this.recorder.event(this.ref(d), 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${rs.metadata!.name} from 0 to ${initial}`);
+      this.recorder.event(withType(deployments, d), 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${rs.metadata!.name} from 0 to ${initial}`);
       const conditions = setCondition(d.status?.conditions ?? [], 'Progressing', 'True', 'NewReplicaSetCreated', `Created new replica set "${rs.metadata!.name}"`);
       await this.dClient.patch(d.metadata!.namespace, d.metadata!.name!, { status: { conditions } }, 'merge', 'status');
       return created;
@@ -200,7 +196,7 @@ export class DeploymentController extends QueueController {
     if (from === replicas && rs.metadata?.annotations?.[DESIRED_REPLICAS] === String(d.spec?.replicas ?? 1)) return rs;
     const annotations = { [DESIRED_REPLICAS]: String(d.spec?.replicas ?? 1), [MAX_REPLICAS]: String((d.spec?.replicas ?? 1) + (d.spec?.strategy?.type === 'Recreate' ? 0 : surgeAndUnavailable(d)[0])) };
     const next = await this.rsClient.patch(rs.metadata!.namespace, rs.metadata!.name!, { metadata: { annotations }, spec: { replicas } });
-    if (from !== replicas) this.recorder.event(this.ref(d), 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata!.name} from ${from} to ${replicas}`);
+    if (from !== replicas) this.recorder.event(withType(deployments, d), 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata!.name} from ${from} to ${replicas}`);
     return next;
   }
 
@@ -292,7 +288,7 @@ export class DeploymentController extends QueueController {
           recheck = deadline * 1000;
         } else if (Date.now() - since > deadline * 1000) {
           status.conditions = setCondition(status.conditions, 'Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${name}" has timed out progressing.`);
-          this.recorder.event(this.ref(d), 'Warning', 'ProgressDeadlineExceeded', `Deployment "${d.metadata!.name}" has timed out progressing.`);
+          this.recorder.event(withType(deployments, d), 'Warning', 'ProgressDeadlineExceeded', `Deployment "${d.metadata!.name}" has timed out progressing.`);
         } else recheck = since + deadline * 1000 - Date.now();
       }
     }
@@ -305,9 +301,6 @@ export class DeploymentController extends QueueController {
     }
   }
 
-  private ref(d: D) {
-    return { ...d, apiVersion: 'apps/v1', kind: 'Deployment' };
-  }
 }
 
 const byAge = (a: RS, b: RS) => (a.metadata?.creationTimestamp ?? '').localeCompare(b.metadata?.creationTimestamp ?? '') || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '');

@@ -9,10 +9,10 @@ import type { EventRecorder } from '../client/event-recorder.js';
 import { ignoreNotFound, isNotFound } from '../client/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
-import { jobs, pods, type Writable } from '../client/resources.js';
-import { Expectations, markedForDeletion } from './expectations.js';
+import { jobs, pods, type Writable, withType } from '../client/resources.js';
+import { Expectations } from './expectations.js';
 import { isReady, podFromTemplate } from './pods.js';
-import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
+import { controlledBy, indexByController, ownerHandlers, QueueController, type ControllerContext } from './runner.js';
 import { nowTimestamp } from '../api/metadata.js';
 
 type JobT = Writable<Job>;
@@ -84,20 +84,7 @@ export class JobController extends QueueController {
     this.podClient = api.resource(pods);
     this.recorder = ctx.recorder('job-controller');
     this.jobs = ctx.informers.for(jobs).on({ add: (j) => this.queue.add(keyOf(j)), update: (_o, j) => this.queue.add(keyOf(j)) });
-    const owner = (pod: Pod, observed?: 'add' | 'delete') => {
-      const ref = pod.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'Job');
-      if (!ref) return;
-      const key = `${pod.metadata!.namespace}/${ref.name}`;
-      if (observed === 'add') this.expectations.creationObserved(key);
-      if (observed === 'delete') this.expectations.deletionObserved(key);
-      this.queue.add(key);
-    };
-    this.pods = indexByController(ctx.informers.for(pods)).on({
-      add: (p) => owner(p, 'add'),
-      // A pod marked for deletion counts as deleted: on a dead node it may never go.
-      update: (o, p) => owner(p, markedForDeletion(o, p) ? 'delete' : undefined),
-      delete: (p) => owner(p, p.metadata?.deletionTimestamp ? undefined : 'delete'),
-    });
+    this.pods = indexByController(ctx.informers.for(pods)).on(ownerHandlers('Job', this.queue, { expectations: this.expectations }));
   }
 
   protected async reconcile(key: string): Promise<void> {
@@ -159,7 +146,7 @@ export class JobController extends QueueController {
       if (failJob || failed > (job.spec?.backoffLimit ?? 6) || overDeadline) {
         const [reason, message] = failJob ? ['PodFailurePolicy', failJob] : overDeadline ? ['DeadlineExceeded', 'Job was active longer than specified deadline'] : ['BackoffLimitExceeded', 'Job has reached the specified backoff limit'];
         conditions = setCondition(conditions, 'FailureTarget', reason, message);
-        this.recorder.event(this.ref(job), 'Warning', reason, message);
+        this.recorder.event(withType(jobs, job), 'Warning', reason, message);
       } else if (complete) {
         conditions = setCondition(conditions, 'SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods');
       } else if (job.spec?.suspend) {
@@ -178,7 +165,7 @@ export class JobController extends QueueController {
         conditions = setCondition(conditions, type, target.reason!, target.message!);
         if (type === 'Complete') {
           status.completionTime = nowTimestamp();
-          this.recorder.event(this.ref(job), 'Normal', 'Completed', 'Job completed');
+          this.recorder.event(withType(jobs, job), 'Normal', 'Completed', 'Job completed');
         }
       }
     }
@@ -237,10 +224,10 @@ export class JobController extends QueueController {
         }
         try {
           const created = await this.podClient.create(pod);
-          this.recorder.event(this.ref(job), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata!.name}`);
+          this.recorder.event(withType(jobs, job), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata!.name}`);
         } catch (err) {
           this.expectations.creationObserved(key);
-          this.recorder.event(this.ref(job), 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
+          this.recorder.event(withType(jobs, job), 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
           throw err;
         }
       }),
@@ -277,9 +264,6 @@ export class JobController extends QueueController {
     await this.jobClient.delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background', preconditions: { uid: job.metadata!.uid } }).catch(ignoreNotFound);
   }
 
-  private ref(job: JobT) {
-    return { ...job, apiVersion: 'batch/v1', kind: 'Job' };
-  }
 }
 
 function setCondition(conditions: Condition[], type: string, reason: string, message: string): Condition[] {

@@ -6,7 +6,7 @@ import type { EventRecorder } from '../client/event-recorder.js';
 import { ignoreNotFound } from '../client/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
-import { nodes, type Writable } from '../client/resources.js';
+import { nodes, type Writable, withType } from '../client/resources.js';
 import { QueueController, type ControllerContext } from './runner.js';
 
 type Node = Writable<import('kubernetes-types/core/v1.js').Node>;
@@ -47,11 +47,11 @@ export class NodeIpamController extends QueueController {
     let block = 0;
     while (block < this.blocks && used.has(block)) block++;
     if (block >= this.blocks) {
-      this.recorder.event({ ...node, apiVersion: 'v1', kind: 'Node' }, 'Warning', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
+      this.recorder.event(withType(nodes, node), 'Warning', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
       return;
     }
     const podCIDR = `${intToIp(this.base + block * 2 ** (32 - NODE_MASK))}/${NODE_MASK}`;
     await this.client.patch(undefined, name, { spec: { podCIDR, podCIDRs: [podCIDR] } }).catch(ignoreNotFound);
-    this.recorder.event({ ...node, apiVersion: 'v1', kind: 'Node' }, 'Normal', 'CIDRAssignmentSucceeded', `Node ${name} was assigned the pod range ${podCIDR}`);
+    this.recorder.event(withType(nodes, node), 'Normal', 'CIDRAssignmentSucceeded', `Node ${name} was assigned the pod range ${podCIDR}`);
   }
 }

@@ -8,7 +8,7 @@ import type { EventRecorder } from '../client/event-recorder.js';
 import { ignoreGone } from '../client/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
-import { leases, nodes, pods, type Writable } from '../client/resources.js';
+import { leases, nodes, pods, type Writable, withType } from '../client/resources.js';
 import { sleep } from '../client/sleep.js';
 import { log } from '../log.js';
 import { tolerates } from '../scheduler/affinity.js';
@@ -119,7 +119,7 @@ export class NodeLifecycleController implements Controller {
       }
       if (deadline > Date.now()) continue;
       await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch(ignoreGone);
-      this.recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
+      this.recorder.event(withType(pods, pod), 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
     }
   }
 

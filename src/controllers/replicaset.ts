@@ -6,12 +6,12 @@ import { fromLabelSelector, matches } from '../api/selectors.js';
 import type { EventRecorder } from '../client/event-recorder.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import { isNotFound } from '../client/errors.js';
-import { pods, replicaSets, type Writable } from '../client/resources.js';
+import { pods, replicaSets, type Writable, withType } from '../client/resources.js';
 import type { ResourceClient } from '../client/rest-client.js';
-import { Expectations, markedForDeletion } from './expectations.js';
-import { controllerRef, ownerRefTo } from '../api/owners.js';
+import { Expectations } from './expectations.js';
+import { ownerRefTo } from '../api/owners.js';
 import { deletionOrder, isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate } from './pods.js';
-import { controlledBy, indexByController, orphansIn, QueueController, type ControllerContext } from './runner.js';
+import { controlledBy, indexByController, orphansIn, ownerHandlers, QueueController, type ControllerContext } from './runner.js';
 
 type RS = Writable<ReplicaSet>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
@@ -42,36 +42,7 @@ export class ReplicaSetController extends QueueController {
         this.queue.add(keyOf(rs));
       },
     });
-    this.pods = indexByController(ctx.informers.for(pods)).on({
-      add: (pod) => {
-        const owner = this.ownerKey(pod);
-        if (owner) {
-          this.expectations.creationObserved(owner);
-          this.queue.add(owner);
-        } else this.enqueueMatching(pod);
-      },
-      update: (old, pod) => {
-        const owner = this.ownerKey(pod);
-        const oldOwner = this.ownerKey(old);
-        if (oldOwner && oldOwner !== owner) this.queue.add(oldOwner);
-        // A pod marked for deletion counts as deleted: on a dead node it may never go.
-        if (owner && markedForDeletion(old, pod)) this.expectations.deletionObserved(owner);
-        if (owner) this.queue.add(owner);
-        else this.enqueueMatching(pod);
-      },
-      delete: (pod) => {
-        const owner = this.ownerKey(pod);
-        if (owner) {
-          if (!pod.metadata?.deletionTimestamp) this.expectations.deletionObserved(owner);
-          this.queue.add(owner);
-        }
-      },
-    });
-  }
-
-  private ownerKey(pod: Pod): string | undefined {
-    const ref = controllerRef(pod);
-    return ref?.kind === 'ReplicaSet' ? `${pod.metadata!.namespace}/${ref.name}` : undefined;
+    this.pods = indexByController(ctx.informers.for(pods)).on(ownerHandlers('ReplicaSet', this.queue, { expectations: this.expectations, orphan: (pod) => this.enqueueMatching(pod) }));
   }
 
   private enqueueMatching(pod: Pod): void {
@@ -115,11 +86,11 @@ export class ReplicaSetController extends QueueController {
         const results = await Promise.allSettled(Array.from({ length: size }, () => this.podClient.create(podFromTemplate(rs.spec!.template!, rs.metadata!.namespace!, `${rs.metadata!.name}-`, owner))));
         const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
         created += size - failed.length;
-        for (const r of results) if (r.status === 'fulfilled') this.recorder.event(this.ref(rs), 'Normal', 'SuccessfulCreate', `Created pod: ${r.value.metadata!.name}`);
+        for (const r of results) if (r.status === 'fulfilled') this.recorder.event(withType(replicaSets, rs), 'Normal', 'SuccessfulCreate', `Created pod: ${r.value.metadata!.name}`);
         if (failed.length) {
           for (let i = 0; i < count - created; i++) this.expectations.creationObserved(key);
           const message = (failed[0]!.reason as Error).message;
-          this.recorder.event(this.ref(rs), 'Warning', 'FailedCreate', `Error creating: ${message}`);
+          this.recorder.event(withType(replicaSets, rs), 'Warning', 'FailedCreate', `Error creating: ${message}`);
           throw new Error(`creating pods for ${key}: ${message}`);
         }
       }
@@ -130,7 +101,7 @@ export class ReplicaSetController extends QueueController {
         victims.map(async (pod) => {
           try {
             await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } });
-            this.recorder.event(this.ref(rs), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata!.name}`);
+            this.recorder.event(withType(replicaSets, rs), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata!.name}`);
           } catch (err) {
             this.expectations.deletionObserved(key);
             if (!isNotFound(err)) throw err;
@@ -165,7 +136,4 @@ export class ReplicaSetController extends QueueController {
     if (waits.length) this.queue.addAfter(key, Math.min(...waits) + 50);
   }
 
-  private ref(rs: RS) {
-    return { ...rs, apiVersion: 'apps/v1', kind: 'ReplicaSet' };
-  }
 }

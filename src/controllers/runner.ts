@@ -5,7 +5,8 @@ import type { ApiClient } from '../client/rest-client.js';
 import type { EventRecorder } from '../client/event-recorder.js';
 import type { SharedInformers } from '../client/shared-informers.js';
 import { WorkQueue } from '../client/workqueue.js';
-import type { Informer } from '../client/informer.js';
+import type { Informer, InformerHandlers } from '../client/informer.js';
+import { markedForDeletion, type Expectations } from './expectations.js';
 import { controllerRef } from '../api/owners.js';
 
 export interface ControllerContext {
@@ -63,3 +64,40 @@ export const controlledBy = <T extends Owned>(informer: Informer<T>, owner: Owne
 /** Objects in a namespace that no controller owns (candidates for adoption). */
 export const orphansIn = <T extends Owned>(informer: Informer<T>, namespace: string | undefined): T[] =>
   informer.byIndex('controller', '').filter((o) => o.metadata?.namespace === namespace);
+
+type Dependent = Owned & { metadata?: { deletionTimestamp?: string } };
+
+/**
+ * Informer handlers for dependents (a ReplicaSet's pods, a CronJob's jobs, ...): every event queues
+ * the key of the `kind` that controls the object and, given expectations, counts what was created
+ * and deleted; a dependent marked for deletion counts as deleted (on a dead node it may never go).
+ * `orphan` hears of objects that no `kind` controls.
+ */
+export function ownerHandlers<T extends Dependent>(kind: string, queue: WorkQueue<string>, opts: { expectations?: Expectations; orphan?: (obj: T) => void } = {}): InformerHandlers<T> {
+  const ownerKey = (o: T) => {
+    const ref = controllerRef(o);
+    return ref?.kind === kind ? `${o.metadata!.namespace}/${ref.name}` : undefined;
+  };
+  return {
+    add: (o) => {
+      const key = ownerKey(o);
+      if (!key) return opts.orphan?.(o);
+      opts.expectations?.creationObserved(key);
+      queue.add(key);
+    },
+    update: (old, o) => {
+      const key = ownerKey(o);
+      const oldKey = ownerKey(old);
+      if (oldKey && oldKey !== key) queue.add(oldKey);
+      if (!key) return opts.orphan?.(o);
+      if (markedForDeletion(old, o)) opts.expectations?.deletionObserved(key);
+      queue.add(key);
+    },
+    delete: (o) => {
+      const key = ownerKey(o);
+      if (!key) return;
+      if (!o.metadata?.deletionTimestamp) opts.expectations?.deletionObserved(key);
+      queue.add(key);
+    },
+  };
+}

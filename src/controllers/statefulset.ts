@@ -9,10 +9,10 @@ import type { EventRecorder } from '../client/event-recorder.js';
 import { ignoreNotFound, isAlreadyExists } from '../client/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
-import { controllerRevisions, persistentVolumeClaims, pods, statefulSets, type Writable } from '../client/resources.js';
+import { controllerRevisions, persistentVolumeClaims, pods, statefulSets, type Writable, withType } from '../client/resources.js';
 import { ensureRevision, type Revision } from './revisions.js';
 import { isActive, isAvailable, isReady, podFromTemplate, REVISION_HASH } from './pods.js';
-import { controlledBy, indexByController, QueueController, type ControllerContext } from './runner.js';
+import { controlledBy, indexByController, ownerHandlers, QueueController, type ControllerContext } from './runner.js';
 
 type STS = Writable<StatefulSet>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
@@ -47,11 +47,7 @@ export class StatefulSetController extends QueueController {
     this.revisionClient = api.resource(controllerRevisions);
     this.recorder = ctx.recorder('statefulset-controller');
     this.sets = ctx.informers.for(statefulSets).on({ add: (s) => this.queue.add(keyOf(s)), update: (_o, s) => this.queue.add(keyOf(s)) });
-    const owner = (pod: Pod) => {
-      const ref = pod.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'StatefulSet');
-      if (ref) this.queue.add(`${pod.metadata!.namespace}/${ref.name}`);
-    };
-    this.pods = indexByController(ctx.informers.for(pods)).on({ add: owner, update: (_o, p) => owner(p), delete: owner });
+    this.pods = indexByController(ctx.informers.for(pods)).on(ownerHandlers('StatefulSet', this.queue));
     this.revisions = ctx.informers.for(controllerRevisions);
   }
 
@@ -104,7 +100,7 @@ export class StatefulSetController extends QueueController {
       const claim = `${template.metadata!.name}-${name}`;
       await this.pvcClient
         .create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: claim, namespace: set.metadata!.namespace, labels: { ...set.spec?.selector?.matchLabels } }, spec: structuredClone(template.spec) })
-        .then(() => this.recorder.event(this.ref(set), 'Normal', 'SuccessfulCreate', `create Claim ${claim} Pod ${name} in StatefulSet ${set.metadata!.name} success`))
+        .then(() => this.recorder.event(withType(statefulSets, set), 'Normal', 'SuccessfulCreate', `create Claim ${claim} Pod ${name} in StatefulSet ${set.metadata!.name} success`))
         .catch((err) => {
           if (!isAlreadyExists(err)) throw err;
         });
@@ -113,17 +109,17 @@ export class StatefulSetController extends QueueController {
     }
     try {
       await this.podClient.create(pod);
-      this.recorder.event(this.ref(set), 'Normal', 'SuccessfulCreate', `create Pod ${name} in StatefulSet ${set.metadata!.name} successful`);
+      this.recorder.event(withType(statefulSets, set), 'Normal', 'SuccessfulCreate', `create Pod ${name} in StatefulSet ${set.metadata!.name} successful`);
     } catch (err) {
       if (isAlreadyExists(err)) return;
-      this.recorder.event(this.ref(set), 'Warning', 'FailedCreate', `create Pod ${name} in StatefulSet ${set.metadata!.name} failed error: ${(err as Error).message}`);
+      this.recorder.event(withType(statefulSets, set), 'Warning', 'FailedCreate', `create Pod ${name} in StatefulSet ${set.metadata!.name} failed error: ${(err as Error).message}`);
       throw err;
     }
   }
 
   private async deletePod(set: STS, pod: Pod): Promise<void> {
     await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch(ignoreNotFound);
-    this.recorder.event(this.ref(set), 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata!.name} in StatefulSet ${set.metadata!.name} successful`);
+    this.recorder.event(withType(statefulSets, set), 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata!.name} in StatefulSet ${set.metadata!.name} successful`);
   }
 
   private async updateStatus(set: STS, active: Pod[], updateRevision: string): Promise<void> {
@@ -148,7 +144,4 @@ export class StatefulSetController extends QueueController {
     }
   }
 
-  private ref(set: STS) {
-    return { ...set, apiVersion: 'apps/v1', kind: 'StatefulSet' };
-  }
 }

@@ -6,7 +6,7 @@ import { EventRecorder } from '../client/event-recorder.js';
 import { ignoreGone, isNotFound } from '../client/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import { SharedInformers } from '../client/shared-informers.js';
-import { nodes, pods } from '../client/resources.js';
+import { nodes, pods, withType } from '../client/resources.js';
 import { log } from '../log.js';
 import { cycleState, filterNode } from './filters.js';
 import { findPreemption, type Preemption } from './preemption.js';
@@ -118,7 +118,7 @@ export class Scheduler {
         metadata: { name: pod.metadata!.name, namespace: pod.metadata!.namespace, uid: pod.metadata!.uid },
         target: { apiVersion: 'v1', kind: 'Node', name: chosen },
       });
-      this.recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${chosen}`);
+      this.recorder.event(withType(pods, pod), 'Normal', 'Scheduled', `Successfully assigned ${key} to ${chosen}`);
     } catch (err) {
       this.assumed.delete(key);
       if (isNotFound(err)) return;
@@ -132,7 +132,7 @@ export class Scheduler {
   private async preempt(key: string, pod: PodT, { node, victims }: Preemption): Promise<void> {
     for (const victim of victims) {
       await this.podClient.delete(victim.metadata!.namespace, victim.metadata!.name!, { preconditions: { uid: victim.metadata!.uid } }).catch(ignoreGone);
-      this.recorder.event({ ...victim, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Preempted', `Preempted by pod ${pod.metadata!.uid} on node ${node}`);
+      this.recorder.event(withType(pods, victim), 'Normal', 'Preempted', `Preempted by pod ${pod.metadata!.uid} on node ${node}`);
     }
     await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { nominatedNodeName: node } }, 'merge', 'status').catch((err) => {
       if (!isNotFound(err)) log.warn({ pod: key, err: (err as Error).message }, 'could not nominate a node');
@@ -145,7 +145,7 @@ export class Scheduler {
     this.queue.park(key, pod);
     const current = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (current?.status === 'False' && current.message === message) return;
-    this.recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'FailedScheduling', message);
+    this.recorder.event(withType(pods, pod), 'Warning', 'FailedScheduling', message);
     const condition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: nowTimestamp() };
     const conditions = [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), condition];
     try {
