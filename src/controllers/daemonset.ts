@@ -12,7 +12,7 @@ import { controllerRevisions, daemonSets, nodes, pods, type Writable, withType }
 import { nodeAffinityMatches, tolerates } from '../scheduler/affinity.js';
 import { ensureRevision, type Revision } from './revisions.js';
 import { Expectations } from './expectations.js';
-import { isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate, REVISION_HASH } from './pods.js';
+import { createPodFor, isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate, REVISION_HASH } from './pods.js';
 import { controlledBy, indexByController, ownerHandlers, QueueController, type ControllerContext } from './runner.js';
 
 type DS = Writable<DaemonSet>;
@@ -111,14 +111,7 @@ export class DaemonSetController extends QueueController {
         const pod = podFromTemplate(ds.spec!.template!, ds.metadata!.namespace!, `${ds.metadata!.name}-`, owner, { [REVISION_HASH]: hash });
         pod.spec!.tolerations = [...(pod.spec!.tolerations ?? []), ...DAEMON_TOLERATIONS];
         pod.spec!.affinity = { ...pod.spec!.affinity, nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }] } } };
-        try {
-          const created = await this.podClient.create(pod);
-          this.recorder.event(withType(daemonSets, ds), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata!.name}`);
-        } catch (err) {
-          this.expectations.creationObserved(key);
-          this.recorder.event(withType(daemonSets, ds), 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
-          throw err;
-        }
+        await createPodFor(this.podClient, this.recorder, withType(daemonSets, ds), pod, this.expectations, key);
       }),
       ...toDelete.map(async (pod) => {
         try {

@@ -11,7 +11,7 @@ import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { jobs, pods, type Writable, withType } from '../client/resources.js';
 import { Expectations } from './expectations.js';
-import { isReady, podFromTemplate } from './pods.js';
+import { createPodFor, isReady, podFromTemplate } from './pods.js';
 import { controlledBy, indexByController, ownerHandlers, QueueController, type ControllerContext } from './runner.js';
 import { nowTimestamp } from '../api/metadata.js';
 
@@ -222,14 +222,7 @@ export class JobController extends QueueController {
           pod.spec!.hostname ??= `${job.metadata!.name}-${index}`;
           for (const c of [...(pod.spec!.containers ?? []), ...(pod.spec!.initContainers ?? [])]) c.env = [...(c.env ?? []), { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${INDEX}']` } } }];
         }
-        try {
-          const created = await this.podClient.create(pod);
-          this.recorder.event(withType(jobs, job), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata!.name}`);
-        } catch (err) {
-          this.expectations.creationObserved(key);
-          this.recorder.event(withType(jobs, job), 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
-          throw err;
-        }
+        await createPodFor(this.podClient, this.recorder, withType(jobs, job), pod, this.expectations, key);
       }),
     );
   }

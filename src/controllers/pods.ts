@@ -2,7 +2,10 @@
 // a template.
 import type { Pod, PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
-import type { Writable } from '../client/resources.js';
+import type { EventRecorder } from '../client/event-recorder.js';
+import type { ResourceClient } from '../client/rest-client.js';
+import type { KubeObject, Writable } from '../client/resources.js';
+import type { Expectations } from './expectations.js';
 
 type P = Writable<Pod>;
 
@@ -57,4 +60,20 @@ export function deletionOrder(a: P, b: P): number {
   const [ra, rb] = [rank(a), rank(b)];
   for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
   return Date.parse(b.metadata?.creationTimestamp ?? '') - Date.parse(a.metadata?.creationTimestamp ?? '');
+}
+
+/**
+ * Creates a pod for a controller, recording SuccessfulCreate or FailedCreate on `owner`; a failed
+ * create is one fewer creation to expect under `key`.
+ */
+export async function createPodFor(client: ResourceClient<P>, recorder: EventRecorder, owner: KubeObject, pod: P, expectations: Expectations, key: string): Promise<P> {
+  try {
+    const created = await client.create(pod);
+    recorder.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata!.name}`);
+    return created;
+  } catch (err) {
+    expectations.creationObserved(key);
+    recorder.event(owner, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
+    throw err;
+  }
 }
