@@ -4,11 +4,11 @@ import { isDeepStrictEqual } from 'node:util';
 import type { KObject, Meta } from './object.js';
 
 // Kubernetes' generateName alphabet: no vowels (no words), no confusable characters.
-const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+export const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function randomSuffix(length = 5): string {
   let s = '';
-  for (let i = 0; i < length; i++) s += ALPHABET[Math.floor(Math.random() * ALPHABET.length)];
+  for (let i = 0; i < length; i++) s += SAFE_ALPHABET[Math.floor(Math.random() * SAFE_ALPHABET.length)];
   return s;
 }
 

@@ -3,7 +3,7 @@
 import type { DeploymentCondition } from 'kubernetes-types/apps/v1.js';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Writable } from '../client/resources.js';
-import { nowTimestamp } from '../api/metadata.js';
+import { nowTimestamp, SAFE_ALPHABET } from '../api/metadata.js';
 
 export type D = Writable<Deployment>;
 export type RS = Writable<ReplicaSet>;
@@ -30,8 +30,6 @@ export function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
-
 /** FNV-1a of the template (and collision count), spelled in the vowel-free alphabet Kubernetes uses. */
 export function templateHash(template: unknown, collisionCount = 0): string {
   let h = 0x811c9dc5;
@@ -40,7 +38,7 @@ export function templateHash(template: unknown, collisionCount = 0): string {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return [...String(h)].map((c) => SAFE[c.charCodeAt(0) % SAFE.length]).join('');
+  return [...String(h)].map((c) => SAFE_ALPHABET[c.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
 }
 
 function withoutHash(template: unknown): unknown {
