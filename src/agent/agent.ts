@@ -1,7 +1,6 @@
 // `skiff agent`: a node that joins a server. It joins with the token (see join.ts), retrying with
-// backoff while the server is unreachable or refuses it. Running containers arrives with the
-// container agent; until then `--hollow` runs a hollow node (no containers), for tests and
-// benchmarks, and without it the command says plainly that it cannot run pods yet.
+// backoff while the server is unreachable or refuses it, then runs pods on containerd (node-agent.ts);
+// `--hollow` runs a hollow node instead (no containers), for tests and benchmarks.
 import type { Settings } from '../cli/config.js';
 import { UsageError } from '../cli/values.js';
 import { ApiClient } from '../client/rest-client.js';
@@ -10,6 +9,7 @@ import { httpsTransport, type HttpsTarget } from '../client/transport.js';
 import { log } from '../log.js';
 import { HollowNode } from './hollow-node.js';
 import { JoinError, joinServer } from './join.js';
+import { startNodeAgent, type NodeAgentSettings } from './node-agent.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -32,7 +32,6 @@ export async function runAgent(settings: Settings): Promise<void> {
   const token = settings.token as string | undefined;
   if (server === undefined) throw new UsageError('skiff agent needs --server (or SKIFF_SERVER)');
   if (token === undefined) throw new UsageError('skiff agent needs --token (or SKIFF_TOKEN)');
-  if (!settings.hollow) throw new UsageError('this skiff build cannot run containers yet (the container agent is not implemented); --hollow runs a node without containers');
   const nodeName = settings['node-name'] as string;
   const stop = new AbortController();
   const onSignal = (signal: string) => {
@@ -44,9 +43,29 @@ export async function runAgent(settings: Settings): Promise<void> {
 
   const target = await joinWithRetry(server, token, nodeName, settings['data-dir'] as string, stop.signal);
   if (!target) return;
-  const node = new HollowNode(new ApiClient(httpsTransport(target)), { name: nodeName });
-  await node.start();
-  log.info({ server, node: nodeName, hollow: true }, 'skiff agent ready');
+  const api = new ApiClient(httpsTransport(target));
+  let stopNode: () => unknown;
+  if (settings.hollow) {
+    const node = new HollowNode(api, { name: nodeName });
+    await node.start();
+    stopNode = () => node.stop();
+  } else {
+    const node = await startNodeAgent(api, nodeAgentSettings(settings));
+    stopNode = () => node.stop();
+  }
+  log.info({ server, node: nodeName, hollow: !!settings.hollow }, 'skiff agent ready');
   await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
-  node.stop();
+  await stopNode();
+}
+
+/** The node settings `skiff agent` and `skiff server` share. */
+export function nodeAgentSettings(settings: Settings): NodeAgentSettings {
+  return {
+    dataDir: settings['data-dir'] as string,
+    nodeName: settings['node-name'] as string,
+    nodeIP: settings['node-ip'] as string | undefined,
+    containerRuntimeEndpoint: settings['container-runtime-endpoint'] as string | undefined,
+    pauseImage: settings['pause-image'] as string,
+    cniBridge: settings['cni-bridge'] as string,
+  };
 }

@@ -12,7 +12,8 @@ import { CriClient } from '../cri/client.js';
 import { sleep } from '../client/sleep.js';
 import { log } from '../log.js';
 
-export const DEFAULT_PAUSE_IMAGE = 'registry.k8s.io/pause:3.9';
+/** Skiff's own sandbox image, which the agent builds when containerd lacks it (see pause-image.ts). */
+export const DEFAULT_PAUSE_IMAGE = 'skiff.local/pause:1';
 
 export interface ContainerdPaths {
   root: string;
@@ -28,8 +29,11 @@ export interface ContainerdConfigOptions extends ContainerdPaths {
   mirrors?: Record<string, { endpoint?: string[] }>;
 }
 
-/** Where an agent's containerd lives, given its data dir (and a run dir on tmpfs when root). */
-export function containerdPaths(dataDir: string, runDir = process.getuid?.() === 0 ? '/run/skiff' : path.join(dataDir, 'run')): ContainerdPaths {
+/** The data dir of a system install, whose containerd keeps its state on tmpfs under /run/skiff. */
+const SYSTEM_DATA_DIR = '/var/lib/skiff';
+
+/** Where an agent's containerd lives, given its data dir (state on tmpfs for a system install). */
+export function containerdPaths(dataDir: string, runDir = process.getuid?.() === 0 && path.resolve(dataDir) === SYSTEM_DATA_DIR ? '/run/skiff' : path.join(dataDir, 'run')): ContainerdPaths {
   return {
     root: path.join(dataDir, 'agent', 'containerd'),
     state: path.join(runDir, 'containerd'),

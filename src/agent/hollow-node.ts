@@ -3,15 +3,17 @@
 // Ready (pods that run to completion finish after a moment: succeed, or fail with the exit code the
 // pod's hollow.skiff.io/exit-code annotation names), and removes pods marked for deletion
 // at once. Stopping it stops the heartbeat, which is how a test loses a node.
-import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import { isAlreadyExists, isNotFound } from '../client/errors.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { isNotFound } from '../client/errors.js';
 import { Informer, keyOf } from '../client/informer.js';
 import type { ApiClient, ResourceClient } from '../client/rest-client.js';
-import { leases, nodes, pods, type Writable } from '../client/resources.js';
+import { pods, type Writable } from '../client/resources.js';
 import { sleep } from '../client/sleep.js';
 import { log } from '../log.js';
-import { microTimestamp, nowTimestamp } from '../api/metadata.js';
+import { nowTimestamp } from '../api/metadata.js';
+import { NodeReporter } from './node-reporter.js';
+import { goArch } from './oci-image.js';
+import { KUBELET_VERSION } from './node-facts.js';
 
 export interface HollowNodeOptions {
   name: string;
@@ -32,14 +34,12 @@ export const RUN_MS = 'hollow.skiff.io/run-ms';
 const DEFAULT_CAPACITY = { cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '50Gi' };
 
 export class HollowNode {
-  private readonly nodeClient: ResourceClient<Writable<Node>>;
   private readonly podClient: ResourceClient<Writable<Pod>>;
-  private readonly leaseClient: ResourceClient<Writable<Lease>>;
+  private readonly reporter: NodeReporter;
   private readonly abort = new AbortController();
   private informer?: Informer<Writable<Pod>>;
   private readonly handled = new Set<string>();
   private nextIp = 2;
-  private podCIDR?: string;
   readonly hostIP: string;
 
   constructor(
@@ -47,12 +47,20 @@ export class HollowNode {
     private readonly opts: HollowNodeOptions,
   ) {
     const client = api.as(`hollow-node-${opts.name}`);
-    this.nodeClient = client.resource(nodes);
     this.podClient = client.resource(pods);
-    this.leaseClient = client.resource(leases);
     let h = 0;
     for (const ch of opts.name) h = (h * 31 + ch.charCodeAt(0)) % 250;
     this.hostIP = `10.201.${h}.1`;
+    const capacity = { ...DEFAULT_CAPACITY, ...opts.capacity };
+    const facts = {
+      capacity,
+      addresses: [
+        { type: 'InternalIP', address: this.hostIP },
+        { type: 'Hostname', address: opts.name },
+      ],
+      nodeInfo: { machineID: '', systemUUID: '', bootID: '', kernelVersion: 'hollow', osImage: 'Skiff hollow node', containerRuntimeVersion: 'hollow://1.0.0', kubeletVersion: KUBELET_VERSION, kubeProxyVersion: '', operatingSystem: 'linux', architecture: goArch() },
+    };
+    this.reporter = new NodeReporter(client, { name: opts.name, labels: { 'node.kubernetes.io/instance-type': 'hollow', ...opts.labels }, taints: opts.taints, leaseRenewMs: opts.leaseRenewMs, facts: async () => facts });
   }
 
   get name(): string {
@@ -60,9 +68,7 @@ export class HollowNode {
   }
 
   async start(): Promise<void> {
-    await this.register();
-    await this.renewLease();
-    void this.heartbeat();
+    await this.reporter.start();
     this.informer = new Informer(this.podClient, { fieldSelector: `spec.nodeName=${this.opts.name}` });
     this.informer.on({ add: (p) => void this.sync(p), update: (_o, p) => void this.sync(p), delete: (p) => this.handled.delete(p.metadata!.uid!) });
     this.informer.start();
@@ -72,65 +78,8 @@ export class HollowNode {
   /** Stops the heartbeat and pod handling; the Node object stays, as when a machine dies. */
   stop(): void {
     this.abort.abort();
+    this.reporter.stop();
     this.informer?.stop();
-  }
-
-  private async register(): Promise<void> {
-    const capacity = { ...DEFAULT_CAPACITY, ...this.opts.capacity };
-    const status: Writable<Node>['status'] = {
-      capacity,
-      allocatable: capacity,
-      conditions: [
-        ...['MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: 'False', reason: `KubeletHas${type === 'PIDPressure' ? 'SufficientPID' : type === 'MemoryPressure' ? 'SufficientMemory' : 'NoDiskPressure'}`, message: 'hollow node', lastHeartbeatTime: nowTimestamp(), lastTransitionTime: nowTimestamp() })),
-        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'hollow node is posting ready status', lastHeartbeatTime: nowTimestamp(), lastTransitionTime: nowTimestamp() },
-      ],
-      addresses: [
-        { type: 'InternalIP', address: this.hostIP },
-        { type: 'Hostname', address: this.opts.name },
-      ],
-      nodeInfo: { machineID: '', systemUUID: '', bootID: '', kernelVersion: 'hollow', osImage: 'Skiff hollow node', containerRuntimeVersion: 'hollow://1.0.0', kubeletVersion: 'v1.32.0-skiff', kubeProxyVersion: '', operatingSystem: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch },
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
-    };
-    const labels = { 'kubernetes.io/hostname': this.opts.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': status.nodeInfo!.architecture, 'node.kubernetes.io/instance-type': 'hollow', ...this.opts.labels };
-    let node: Writable<Node>;
-    try {
-      // Registered with its status, as a kubelet does, so it is never seen without capacity.
-      await this.nodeClient.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: this.opts.name, labels }, spec: { taints: this.opts.taints }, status });
-      return;
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      node = await this.nodeClient.get(undefined, this.opts.name);
-    }
-    await this.nodeClient.updateStatus({ ...node, status: { ...node.status, ...status } });
-  }
-
-  private async renewLease(): Promise<void> {
-    const name = this.opts.name;
-    try {
-      const lease = await this.leaseClient.get('kube-node-lease', name);
-      lease.spec = { ...lease.spec, holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTimestamp() };
-      await this.leaseClient.update(lease);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await this.leaseClient.create({ metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTimestamp() } });
-    }
-  }
-
-  private async heartbeat(): Promise<void> {
-    const signal = this.abort.signal;
-    while (!signal.aborted) {
-      await sleep(this.opts.leaseRenewMs ?? 10_000, signal);
-      if (signal.aborted) return;
-      await this.renewLease().catch((err: Error) => log.warn({ node: this.opts.name, err: err.message }, 'hollow node: lease renewal failed'));
-      await this.reportReady().catch((err: Error) => log.warn({ node: this.opts.name, err: err.message }, 'hollow node: status update failed'));
-    }
-  }
-
-  /** Back after an outage (the controller marked the node Unknown): say Ready again, as a kubelet does. */
-  private async reportReady(): Promise<void> {
-    const node = await this.nodeClient.get(undefined, this.opts.name);
-    if (node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True') return;
-    await this.register();
   }
 
   private async sync(pod: Writable<Pod>): Promise<void> {
@@ -144,8 +93,7 @@ export class HollowNode {
       const phase = pod.status?.phase;
       if (this.handled.has(uid) || phase === 'Running' || phase === 'Succeeded' || phase === 'Failed') return;
       this.handled.add(uid);
-      this.podCIDR ??= (await this.nodeClient.get(undefined, this.opts.name)).spec?.podCIDR;
-      await this.podClient.updateStatus({ ...pod, status: this.runningStatus(pod) });
+            await this.podClient.updateStatus({ ...pod, status: this.runningStatus(pod) });
       if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure') {
         await sleep(Number(pod.metadata?.annotations?.[RUN_MS] ?? this.opts.completeAfterMs ?? 1000), this.abort.signal);
         if (this.abort.signal.aborted) return;
@@ -161,7 +109,8 @@ export class HollowNode {
   private runningStatus(pod: Writable<Pod>): Writable<Pod>['status'] {
     const t = nowTimestamp();
     // An address in the node's pod range (from the server's node IPAM), or a made-up one before it has one.
-    const prefix = this.podCIDR ? this.podCIDR.split('.').slice(0, 3).join('.') : `10.202.${this.hostIP.split('.')[2]}`;
+    const podCIDR = this.reporter.node()?.spec?.podCIDR;
+    const prefix = podCIDR ? podCIDR.split('.').slice(0, 3).join('.') : `10.202.${this.hostIP.split('.')[2]}`;
     const podIP = `${prefix}.${(this.nextIp++ % 250) + 2}`;
     const cond = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t });
     return {

@@ -1,5 +1,6 @@
 // The API server as a hono app: authentication, then health, version, discovery, OpenAPI and the
 // resource endpoints. Served over HTTPS by src/server, or called in-process through app.fetch.
+import { KUBERNETES_VERSION } from '../api/version.js';
 import { Hono, type Context } from 'hono';
 import { ApiError, internalError } from '../api/errors.js';
 import type { Registry } from '../api/registry/registry.js';
@@ -23,7 +24,6 @@ export interface ApiServerDeps extends Omit<RouteDeps, 'objects'> {
   extraRoutes?: (app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>) => void;
 }
 
-export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0+skiff1' };
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 

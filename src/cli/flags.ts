@@ -3,6 +3,7 @@
 // name) and from SKIFF_<NAME> in the environment; the command line wins, then env, then the file.
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_PAUSE_IMAGE } from '../agent/containerd.js';
 
 export type Command = 'server' | 'agent';
 export type FlagKind = 'string' | 'bool' | 'port' | 'mode' | 'list' | 'url' | 'cidr';
@@ -41,6 +42,10 @@ export const flags: readonly FlagSpec[] = [
   { name: 'disable-controller-manager', kind: 'bool', commands: ['server'], description: 'do not run the controllers', default: () => false },
   { name: 'kube-controller-manager-arg', kind: 'list', commands: ['server'], description: 'controller setting NAME=VALUE (node-monitor-grace-period, node-monitor-period)', default: () => [] },
   { name: 'server', kind: 'url', commands: ['agent'], description: 'server to join (https://host:6443)' },
+  { name: 'node-ip', kind: 'string', commands: both, description: 'IPv4 address the node advertises (default: the first non-loopback address)' },
+  { name: 'container-runtime-endpoint', kind: 'string', commands: both, description: 'use this containerd socket instead of running one' },
+  { name: 'pause-image', kind: 'string', commands: both, description: 'sandbox (pause) image for pods', default: () => DEFAULT_PAUSE_IMAGE },
+  { name: 'cni-bridge', kind: 'string', commands: both, description: 'Linux bridge of the pod network', default: () => 'cni0' },
   { name: 'hollow', kind: 'bool', commands: ['agent'], description: 'run a hollow node: registers and reports pods Running without containers (tests, benchmarks)', default: () => false },
 ];
 

@@ -14,6 +14,13 @@ export type CriMessage = Record<string, any>;
 
 type Service = 'RuntimeService' | 'ImageService';
 
+/** A CRI enum's number by its name (requests carry numbers: names fail verification). */
+export function criEnum(type: 'NamespaceMode' | 'Protocol' | 'MountPropagation', name: string): number {
+  const value = root.lookupEnum(`runtime.v1.${type}`).values[name];
+  if (value === undefined) throw new Error(`no ${type} named ${name}`);
+  return value;
+}
+
 export class CriError extends Error {
   constructor(
     message: string,

@@ -13,6 +13,10 @@ import { listenHttps } from './https.js';
 import { startControlPlane } from './control-plane.js';
 import { timingsFromArgs, type ControllerTimings } from '../controllers/settings.js';
 import { UsageError } from '../cli/values.js';
+import { nodeAgentSettings } from '../agent/agent.js';
+import { startNodeAgent } from '../agent/node-agent.js';
+import { ApiClient } from '../client/rest-client.js';
+import { inProcessTransport } from '../client/transport.js';
 
 /** The address kubeconfigs point at: loopback unless the server is bound to one address. */
 function clientHost(bindAddress: string): string {
@@ -61,7 +65,10 @@ export async function runServer(settings: Settings): Promise<void> {
   const kubeconfig = settings['write-kubeconfig'] as string;
   writeKubeconfig(kubeconfig, settings['write-kubeconfig-mode'] as number, { server, caPem: pki.serverCa.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
   const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem, timings, clusterCIDR: settings['cluster-cidr'] as string });
-  log.info({ server, kubeconfig, dbFile, revision: store.currentRevision() }, 'skiff server ready');
+  // The local agent talks to the API in-process, as its node: system:node:<name>.
+  const nodeName = settings['node-name'] as string;
+  const agent = settings['disable-agent'] ? undefined : await startNodeAgent(new ApiClient(inProcessTransport(stack.app, { username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] })), nodeAgentSettings(settings));
+  log.info({ server, kubeconfig, dbFile, revision: store.currentRevision(), agent: !!agent }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -71,6 +78,7 @@ export async function runServer(settings: Settings): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  await agent?.stop();
   await controlPlane.stop();
   await https.close();
   await stack.close();

@@ -1,0 +1,157 @@
+// The node agent proper (what Kubernetes calls the kubelet): the Node and its Lease, the CNI network
+// once the server has given the node its pod range, and a worker per pod bound to the node. A relist
+// of containerd every second notices containers that changed on their own (exited, died) and wakes
+// their pods' workers; sandboxes and containers of pods the API no longer has are removed.
+import os from 'node:os';
+import path from 'node:path';
+import { EventRecorder } from '../client/event-recorder.js';
+import { Informer } from '../client/informer.js';
+import type { ApiClient } from '../client/rest-client.js';
+import { pods } from '../client/resources.js';
+import { sleep } from '../client/sleep.js';
+import type { CriClient } from '../cri/client.js';
+import { log } from '../log.js';
+import { writeCniConfig } from './cni.js';
+import { hostFacts } from './node-facts.js';
+import { NodeReporter } from './node-reporter.js';
+import { Backoff } from './pods/backoff.js';
+import { POD_UID, type P } from './pods/labels.js';
+import { PodWorker } from './pods/pod-worker.js';
+import { RuntimeView } from './pods/runtime-view.js';
+import { apiSources, type PodSources } from './pods/sources.js';
+import { PodVolumes } from './pods/volumes.js';
+
+export interface KubeletOptions {
+  nodeName: string;
+  nodeIP: string;
+  cri: CriClient;
+  /** The agent's state: <dataDir>/agent/{pods,logs,cni}. */
+  dataDir: string;
+  cniConfDir: string;
+  /** Linux bridge of the pod network (K3s: cni0). */
+  cniBridge?: string;
+  labels?: Record<string, string>;
+  /** Every pod is synced this often even when nothing happened (volume contents, tokens). */
+  resyncMs?: number;
+}
+
+const RELIST_MS = 1000;
+
+export class Kubelet {
+  readonly reporter: NodeReporter;
+  private readonly informer: Informer<P>;
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly abort = new AbortController();
+  private readonly runtime: RuntimeView;
+  private readonly volumes: PodVolumes;
+  private readonly backoff = new Backoff();
+  private readonly recorder: EventRecorder;
+  private readonly sources: PodSources;
+  private lastSeen = new Map<string, string>();
+  readonly logsDir: string;
+
+  constructor(
+    api: ApiClient,
+    private readonly opts: KubeletOptions,
+  ) {
+    const client = api.as('kubelet');
+    this.reporter = new NodeReporter(client, { name: opts.nodeName, labels: opts.labels, facts: hostFacts({ cri: opts.cri, nodeIP: opts.nodeIP, hostname: os.hostname(), dataDir: opts.dataDir }) });
+    this.informer = new Informer(client.resource(pods), { fieldSelector: `spec.nodeName=${opts.nodeName}` });
+    this.runtime = new RuntimeView(opts.cri);
+    this.recorder = new EventRecorder(client, 'kubelet', opts.nodeName);
+    const agentDir = path.join(opts.dataDir, 'agent');
+    this.logsDir = path.join(agentDir, 'logs');
+    this.sources = apiSources(client, () => (this.reporter.node()?.status?.allocatable ?? {}) as Record<string, string>);
+    this.volumes = new PodVolumes(path.join(agentDir, 'pods'), this.sources);
+    this.informer.addIndex('uid', (p) => [p.metadata!.uid!]);
+  }
+
+  async start(): Promise<void> {
+    await this.reporter.start();
+    void this.setUpNetwork();
+    const podClient = this.informer.client;
+    const deps = {
+      cri: this.opts.cri,
+      runtime: this.runtime,
+      volumes: this.volumes,
+      sources: this.sources,
+      recorder: this.recorder,
+      pods: podClient,
+      backoff: this.backoff,
+      logsDir: this.logsDir,
+      hostIPs: () => [this.opts.nodeIP],
+      nodeMemory: os.totalmem(),
+      finished: (uid: string) => this.workers.delete(uid),
+    };
+    const worker = (uid: string) => {
+      let w = this.workers.get(uid);
+      if (!w) this.workers.set(uid, (w = new PodWorker(uid, deps)));
+      return w;
+    };
+    this.informer.on({
+      add: (pod) => worker(pod.metadata!.uid!).update(pod),
+      update: (_old, pod) => worker(pod.metadata!.uid!).update(pod),
+      delete: (pod) => this.workers.get(pod.metadata!.uid!)?.update(undefined),
+    });
+    this.informer.start();
+    await this.informer.synced();
+    void this.relistLoop(worker);
+  }
+
+  /** Stops the agent's loops; containers keep running (a restarted agent adopts them). */
+  stop(): void {
+    this.abort.abort();
+    this.reporter.stop();
+    this.informer.stop();
+    for (const w of this.workers.values()) w.stop();
+  }
+
+  /** Pods currently handled (for the benchmark and tests). */
+  get podCount(): number {
+    return this.workers.size;
+  }
+
+  private async setUpNetwork(): Promise<void> {
+    const podCIDR = await this.reporter.podCIDR();
+    if (this.abort.signal.aborted) return;
+    const file = writeCniConfig(this.opts.cniConfDir, { podCIDR, bridge: this.opts.cniBridge, ipamDataDir: path.join(this.opts.dataDir, 'agent', 'cni') });
+    log.info({ podCIDR, file }, 'pod network configured');
+    // containerd notices the config within a moment; say Ready as soon as it has.
+    for (let i = 0; i < 50 && !this.abort.signal.aborted; i++) {
+      const status = await this.opts.cri.status().catch(() => undefined);
+      if ((status?.status?.conditions as { type: string; status: boolean }[] | undefined)?.find((c) => c.type === 'NetworkReady')?.status) break;
+      await sleep(200, this.abort.signal);
+    }
+    await this.reporter.refresh();
+  }
+
+  /** Wakes the workers of pods whose containers changed; cleans up after pods the API no longer has. */
+  private async relistLoop(worker: (uid: string) => PodWorker): Promise<void> {
+    const signal = this.abort.signal;
+    let lastResync = Date.now();
+    while (!signal.aborted) {
+      try {
+        const [sandboxes, containers] = await Promise.all([this.opts.cri.listPodSandbox(), this.opts.cri.listContainers()]);
+        const seen = new Map<string, string>();
+        for (const x of [...sandboxes, ...containers]) {
+          const uid = x.labels?.[POD_UID] as string | undefined;
+          if (uid) seen.set(uid, `${seen.get(uid) ?? ''}${x.id}:${x.state},`);
+        }
+        const resync = Date.now() - lastResync >= (this.opts.resyncMs ?? 60_000);
+        if (resync) lastResync = Date.now();
+        for (const [uid, signature] of seen) {
+          if (signature === this.lastSeen.get(uid) && !resync) continue;
+          const known = this.informer.byIndex('uid', uid).length > 0;
+          // A pod the API does not have any more: its worker removes what is left.
+          if (!known && !this.workers.has(uid)) worker(uid).update(undefined);
+          else this.workers.get(uid)?.poke();
+        }
+        if (resync) for (const w of this.workers.values()) w.poke();
+        this.lastSeen = seen;
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'containerd relist failed');
+      }
+      await sleep(RELIST_MS, signal);
+    }
+  }
+}

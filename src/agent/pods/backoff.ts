@@ -1,0 +1,33 @@
+// Per-container restart backoff, as the kubelet's: the first restart is immediate, then waits double
+// from 10 s up to 5 min; a container that stayed up for twice the maximum starts over.
+export class Backoff {
+  private readonly entries = new Map<string, { delayMs: number; at: number }>();
+
+  constructor(
+    private readonly initialMs = 10_000,
+    private readonly maxMs = 300_000,
+  ) {}
+
+  /** Records a restart now: the next one must wait longer. */
+  next(key: string, now = Date.now()): void {
+    const e = this.entries.get(key);
+    const stale = !e || now - e.at > 2 * this.maxMs;
+    this.entries.set(key, { delayMs: stale ? this.initialMs : Math.min(e.delayMs * 2, this.maxMs), at: now });
+  }
+
+  /** How long until a container that stopped at `since` may restart (0: now). */
+  remainingMs(key: string, since: number, now = Date.now()): number {
+    const e = this.entries.get(key);
+    if (!e || now - e.at > 2 * this.maxMs) return 0;
+    return Math.max(0, since + e.delayMs - now);
+  }
+
+  /** The current delay, for "back-off 20s restarting failed container". */
+  delayMs(key: string): number {
+    return this.entries.get(key)?.delayMs ?? this.initialMs;
+  }
+
+  forget(prefix: string): void {
+    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+}
