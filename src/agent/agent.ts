@@ -5,15 +5,15 @@ import type { Settings } from '../cli/config.js';
 import { UsageError } from '../cli/values.js';
 import { ApiClient } from '../client/rest-client.js';
 import { sleep } from '../client/sleep.js';
-import { httpsTransport, type HttpsTarget } from '../client/transport.js';
+import { httpsTransport } from '../client/transport.js';
 import { log } from '../log.js';
 import { HollowNode } from './hollow-node.js';
-import { JoinError, joinServer } from './join.js';
+import { JoinError, joinServer, type Joined } from './join.js';
 import { startNodeAgent, type NodeAgentSettings } from './node-agent.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
-async function joinWithRetry(server: string, token: string, nodeName: string, dataDir: string, signal: AbortSignal): Promise<HttpsTarget | undefined> {
+async function joinWithRetry(server: string, token: string, nodeName: string, dataDir: string, signal: AbortSignal): Promise<Joined | undefined> {
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
       return await joinServer(server, token, nodeName, dataDir);
@@ -41,16 +41,16 @@ export async function runAgent(settings: Settings): Promise<void> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 
-  const target = await joinWithRetry(server, token, nodeName, settings['data-dir'] as string, stop.signal);
-  if (!target) return;
-  const api = new ApiClient(httpsTransport(target));
+  const joined = await joinWithRetry(server, token, nodeName, settings['data-dir'] as string, stop.signal);
+  if (!joined) return;
+  const api = new ApiClient(httpsTransport(joined.target));
   let stopNode: () => unknown;
   if (settings.hollow) {
     const node = new HollowNode(api, { name: nodeName });
     await node.start();
     stopNode = () => node.stop();
   } else {
-    const node = await startNodeAgent(api, nodeAgentSettings(settings));
+    const node = await startNodeAgent(api, nodeAgentSettings(settings), joined.clientCaPem);
     stopNode = () => node.stop();
   }
   log.info({ server, node: nodeName, hollow: !!settings.hollow }, 'skiff agent ready');
@@ -67,5 +67,17 @@ export function nodeAgentSettings(settings: Settings): NodeAgentSettings {
     containerRuntimeEndpoint: settings['container-runtime-endpoint'] as string | undefined,
     pauseImage: settings['pause-image'] as string,
     cniBridge: settings['cni-bridge'] as string,
+    kubeletPort: kubeletPort(settings['kubelet-arg'] as string[]),
   };
+}
+
+/** The agent's port from K3s-style --kubelet-arg port=N (the only kubelet argument taken so far). */
+function kubeletPort(args: string[]): number {
+  let port = 10250;
+  for (const arg of args) {
+    const [name, value] = arg.replace(/^--/, '').split('=', 2);
+    if (name !== 'port' || !/^\d+$/.test(value ?? '') || Number(value) > 65535) throw new UsageError(`unsupported --kubelet-arg "${arg}": supported is port=<number>`);
+    port = Number(value);
+  }
+  return port;
 }

@@ -30,13 +30,20 @@ function request(url: URL, opts: { method?: string; ca?: string; headers?: Recor
   });
 }
 
-export async function joinServer(server: string, tokenText: string, nodeName: string, dataDir: string): Promise<HttpsTarget> {
+export interface Joined {
+  /** How to reach the API as this node. */
+  target: HttpsTarget;
+  /** The CA whose client certificates may call this node (the API server's). */
+  clientCaPem: string;
+}
+
+export async function joinServer(server: string, tokenText: string, nodeName: string, dataDir: string): Promise<Joined> {
   const dir = path.join(dataDir, 'agent');
-  const files = { cert: path.join(dir, 'client-node.crt'), key: path.join(dir, 'client-node.key'), ca: path.join(dir, 'server-ca.crt') };
+  const files = { cert: path.join(dir, 'client-node.crt'), key: path.join(dir, 'client-node.key'), ca: path.join(dir, 'server-ca.crt'), clientCa: path.join(dir, 'client-ca.crt') };
   if (Object.values(files).every((f) => fs.existsSync(f))) {
     const certPem = fs.readFileSync(files.cert, 'utf8');
     if (certificateCommonName(certPem) === `system:node:${nodeName}` && daysLeft(certPem) > 1) {
-      return { server, caPem: fs.readFileSync(files.ca, 'utf8'), certPem, keyPem: fs.readFileSync(files.key, 'utf8') };
+      return { target: { server, caPem: fs.readFileSync(files.ca, 'utf8'), certPem, keyPem: fs.readFileSync(files.key, 'utf8') }, clientCaPem: fs.readFileSync(files.clientCa, 'utf8') };
     }
   }
   const token = parseJoinToken(tokenText);
@@ -56,10 +63,11 @@ export async function joinServer(server: string, tokenText: string, nodeName: st
     }
     throw new JoinError(`${server} did not issue a node certificate (HTTP ${answer.status}): ${message}`);
   }
-  const { certificate, key } = JSON.parse(answer.text) as { certificate: string; key: string };
+  const { certificate, key, clientCa } = JSON.parse(answer.text) as { certificate: string; key: string; clientCa: string };
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(files.ca, ca.text, { mode: 0o644 });
   fs.writeFileSync(files.cert, certificate, { mode: 0o644 });
   fs.writeFileSync(files.key, key, { mode: 0o600 });
-  return { server, caPem: ca.text, certPem: certificate, keyPem: key };
+  fs.writeFileSync(files.clientCa, clientCa, { mode: 0o644 });
+  return { target: { server, caPem: ca.text, certPem: certificate, keyPem: key }, clientCaPem: clientCa };
 }

@@ -17,7 +17,8 @@ import { NodeReporter } from './node-reporter.js';
 import { Backoff } from './pods/backoff.js';
 import { POD_UID, type P } from './pods/labels.js';
 import { PodWorker } from './pods/pod-worker.js';
-import { RuntimeView } from './pods/runtime-view.js';
+import { RuntimeView, type ContainerInfo } from './pods/runtime-view.js';
+import { KubeletError } from './kubelet-server.js';
 import { apiSources, type PodSources } from './pods/sources.js';
 import { PodVolumes } from './pods/volumes.js';
 
@@ -31,6 +32,8 @@ export interface KubeletOptions {
   /** Linux bridge of the pod network (K3s: cni0). */
   cniBridge?: string;
   labels?: Record<string, string>;
+  /** Written to the Node as status.daemonEndpoints, where the API server calls. */
+  kubeletPort: number;
   /** Every pod is synced this often even when nothing happened (volume contents, tokens). */
   resyncMs?: number;
 }
@@ -55,7 +58,7 @@ export class Kubelet {
     private readonly opts: KubeletOptions,
   ) {
     const client = api.as('kubelet');
-    this.reporter = new NodeReporter(client, { name: opts.nodeName, labels: opts.labels, facts: hostFacts({ cri: opts.cri, nodeIP: opts.nodeIP, hostname: os.hostname(), dataDir: opts.dataDir }) });
+    this.reporter = new NodeReporter(client, { name: opts.nodeName, labels: opts.labels, kubeletPort: opts.kubeletPort, facts: hostFacts({ cri: opts.cri, nodeIP: opts.nodeIP, hostname: os.hostname(), dataDir: opts.dataDir }) });
     this.informer = new Informer(client.resource(pods), { fieldSelector: `spec.nodeName=${opts.nodeName}` });
     this.runtime = new RuntimeView(opts.cri);
     this.recorder = new EventRecorder(client, 'kubelet', opts.nodeName);
@@ -104,6 +107,44 @@ export class Kubelet {
     this.reporter.stop();
     this.informer.stop();
     for (const w of this.workers.values()) w.stop();
+  }
+
+  get cri(): CriClient {
+    return this.opts.cri;
+  }
+
+  private podByName(namespace: string, name: string): P {
+    const pod = this.informer.get(`${namespace}/${name}`);
+    if (!pod) throw new KubeletError(404, `pod "${name}" not found on node ${this.opts.nodeName}`);
+    return pod;
+  }
+
+  /** A pod's container (or the one before it, with `previous`), or an error that says why there is none. */
+  async findContainer(namespace: string, podName: string, name: string, previous: boolean): Promise<ContainerInfo> {
+    const pod = this.podByName(namespace, podName);
+    const rt = await this.runtime.pod(pod.metadata!.uid!);
+    const instances = rt.containers.filter((c) => c.name === name);
+    // --previous means the instance the status reports as lastState, as upstream.
+    const status = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s) => s.name === name);
+    const lastId = status?.lastState?.terminated?.containerID?.replace(/^containerd:\/\//, '');
+    const found = previous ? instances.find((c) => c.id === lastId) : instances[0];
+    if (found) return found;
+    if (previous) throw new KubeletError(400, `previous terminated container "${name}" in pod "${podName}" not found`);
+    const waiting = status?.state?.waiting?.reason ?? 'ContainerCreating';
+    throw new KubeletError(400, `container "${name}" in pod "${podName}" is waiting to start: ${waiting}`);
+  }
+
+  async isRunning(containerId: string): Promise<boolean> {
+    const { status } = await this.opts.cri.containerStatus(containerId);
+    return status.state === 'CONTAINER_RUNNING' || status.state === 'CONTAINER_CREATED';
+  }
+
+  /** The id of the pod's ready sandbox (port-forward goes into its network namespace). */
+  async readySandbox(namespace: string, podName: string): Promise<string> {
+    const pod = this.podByName(namespace, podName);
+    const sandbox = (await this.runtime.pod(pod.metadata!.uid!)).sandboxes.find((s) => s.ready);
+    if (!sandbox) throw new KubeletError(400, `pod "${podName}" has no running sandbox`);
+    return sandbox.id;
   }
 
   /** Pods currently handled (for the benchmark and tests). */

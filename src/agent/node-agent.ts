@@ -7,6 +7,7 @@ import { CriClient } from '../cri/client.js';
 import { log } from '../log.js';
 import { containerdPaths, ContainerdSupervisor, importImages, readRegistries } from './containerd.js';
 import { Kubelet } from './kubelet.js';
+import { startKubeletServer } from './kubelet-server.js';
 import { defaultNodeIP } from './node-facts.js';
 import { ensurePauseImage } from './pause-image.js';
 
@@ -20,6 +21,8 @@ export interface NodeAgentSettings {
   containerRuntimeEndpoint?: string;
   pauseImage: string;
   cniBridge?: string;
+  /** Where the API server reaches the agent (the kubelet port). */
+  kubeletPort: number;
 }
 
 export interface NodeAgent {
@@ -29,7 +32,8 @@ export interface NodeAgent {
   stop(): Promise<void>;
 }
 
-export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings): Promise<NodeAgent> {
+/** `clientCaPem`: the CA of the API server's client certificate, the only caller the agent's port accepts. */
+export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clientCaPem: string): Promise<NodeAgent> {
   const paths = containerdPaths(s.dataDir);
   let supervisor: ContainerdSupervisor | undefined;
   let cri: CriClient;
@@ -46,13 +50,16 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings): Prom
   const imported = await importImages(socket, path.join(s.dataDir, 'agent', 'images'));
   if (imported.length) log.info({ images: imported }, 'imported images');
   await ensurePauseImage(cri, socket, s.pauseImage);
-  const kubelet = new Kubelet(api, { nodeName: s.nodeName, nodeIP: s.nodeIP ?? defaultNodeIP(), cri, dataDir: s.dataDir, cniConfDir: paths.cniConfDir, cniBridge: s.cniBridge });
+  const nodeIP = s.nodeIP ?? defaultNodeIP();
+  const kubelet = new Kubelet(api, { nodeName: s.nodeName, nodeIP, cri, dataDir: s.dataDir, cniConfDir: paths.cniConfDir, cniBridge: s.cniBridge, kubeletPort: s.kubeletPort });
+  const server = await startKubeletServer(kubelet, { port: s.kubeletPort, nodeName: s.nodeName, nodeIP, clientCaPem });
   await kubelet.start();
   return {
     kubelet,
     cri,
     async stop() {
       kubelet.stop();
+      await server.close();
       if (supervisor) await supervisor.stop();
       else cri.close();
     },

@@ -33,6 +33,8 @@ export interface NodeReporterOptions {
   taints?: Writable<Taint>[];
   /** Kubernetes: 10 s. */
   leaseRenewMs?: number;
+  /** Where the API server reaches the node's agent (default 10250). */
+  kubeletPort?: number;
   facts(): Promise<NodeFacts>;
 }
 
@@ -132,7 +134,7 @@ export class NodeReporter {
       addresses: facts.addresses,
       nodeInfo: facts.nodeInfo,
       conditions: conditionsFor(facts, previous?.conditions),
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      daemonEndpoints: { kubeletEndpoint: { Port: this.opts.kubeletPort ?? 10250 } },
     };
   }
 

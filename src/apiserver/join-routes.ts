@@ -11,6 +11,8 @@ import { jsonResponse } from './negotiate.js';
 
 export interface NodeJoin {
   caPem: string;
+  /** The CA of client certificates: agents accept calls from the API server's. */
+  clientCaPem: string;
   /** The server's join token (K10 form). */
   token: string;
   issueNodeCertificate(nodeName: string): Promise<{ certPem: string; keyPem: string }>;
@@ -44,7 +46,7 @@ export function joinRoutes(join: NodeJoin): (app: Hono<{ Bindings: Bindings; Var
       const problems = name ? dns1123Subdomain(name) : ['a node name is required'];
       if (problems.length) throw badRequest(`invalid node name "${name}": ${problems.join('; ')}`);
       const pair = await join.issueNodeCertificate(name);
-      return jsonResponse({ certificate: pair.certPem, key: pair.keyPem, ca: join.caPem }, 200);
+      return jsonResponse({ certificate: pair.certPem, key: pair.keyPem, ca: join.caPem, clientCa: join.clientCaPem }, 200);
     });
   };
 }

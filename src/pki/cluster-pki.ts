@@ -12,9 +12,14 @@ export interface ClusterPki {
   clientCa: KeyPair;
   serving: KeyPair;
   admin: KeyPair;
+  /** What the API server presents to nodes' agents (logs, exec, port-forward). */
+  kubeletClient: KeyPair;
   /** PKCS#8 PEM of the key that signs service account tokens. */
   serviceAccountKeyPem: string;
 }
+
+/** The API server's identity toward nodes (the name kubeadm gives it too). */
+export const KUBELET_CLIENT_NAME = 'kube-apiserver-kubelet-client';
 
 export const KUBERNETES_SANS = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost', '127.0.0.1', '::1'];
 
@@ -79,9 +84,10 @@ export async function ensureClusterPki(dataDir: string, opts: { sans: string[] }
     },
   );
   const admin = await ensurePair(dir, 'client-admin', () => issueCertificate(clientCa, { commonName: 'system:admin', organizations: ['system:masters'], usage: 'client' }));
+  const kubeletClient = await ensurePair(dir, 'client-kube-apiserver', () => issueCertificate(clientCa, { commonName: KUBELET_CLIENT_NAME, organizations: ['system:masters'], usage: 'client' }));
   const saKeyFile = path.join(dir, 'service.key');
   if (!fs.existsSync(saKeyFile)) fs.writeFileSync(saKeyFile, await keyToPem((await generateKey()).privateKey), { mode: 0o600 });
-  return { dir, serverCa, clientCa, serving, admin, serviceAccountKeyPem: fs.readFileSync(saKeyFile, 'utf8') };
+  return { dir, serverCa, clientCa, serving, admin, kubeletClient, serviceAccountKeyPem: fs.readFileSync(saKeyFile, 'utf8') };
 }
 
 /** A client certificate for a user or node, signed by the cluster's client CA. */

@@ -1,6 +1,9 @@
 // The API stack without a network: datastore -> object store (with admission) -> hono app. The
 // server serves it over HTTPS; tests and in-process components call `app.fetch` directly.
 import type { Hono } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { KubeletProxy, type KubeletClientCert } from '../apiserver/kubelet-proxy.js';
 import { composeAdmission } from '../api/admission/plugin.js';
 import { managedFieldsAdmission } from '../api/admission/managed-fields.js';
 import { ServiceAllocations } from '../api/admission/services.js';
@@ -33,6 +36,8 @@ export interface ApiStackOptions {
   serviceCIDR?: string;
   /** Lets agents join with the cluster's token (GET /cacerts, POST /v1-skiff/node-certificate). */
   join?: NodeJoin;
+  /** The certificate the API server presents to nodes for logs, exec, attach and port-forward. */
+  kubeletClient?: KubeletClientCert;
 }
 
 export interface ApiStack {
@@ -42,6 +47,8 @@ export interface ApiStack {
   registry: Registry;
   objects: ObjectStore;
   tokens: ServiceAccountTokens;
+  /** Handles upgrade requests (exec, attach, portforward) the HTTPS server hands over. */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +67,7 @@ export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
 
   const fieldCheck = checkFields(schemas);
   const patchDeps: PatchDeps = { objects, patchers: createPatchers(schemas), checkFields: fieldCheck };
+  const kubelets = opts.kubeletClient ? new KubeletProxy(registry, objects, opts.kubeletClient, authenticateToken) : undefined;
   let ready = false;
   const app = createApp({
     registry,
@@ -72,6 +80,7 @@ export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
     special: {
       ...reviewHandlers(authenticateToken),
       ...podSubresourceHandlers(registry, objects),
+      ...(kubelets ? { 'pods/log': kubelets.logs } : {}),
       'serviceaccounts/token': tokenRequestHandler(registry, objects, tokens),
       'namespaces/finalize': namespaceFinalizeHandler(registry, objects),
     },
@@ -84,5 +93,6 @@ export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
   await crds.start();
   ready = true;
   const publishApiServer = (address: string, port: number) => ensureKubernetesService(objects, registry, services.ips.first(), address, port);
-  return { app, registry, objects, tokens, publishApiServer, close: async () => crds.stop() };
+  const upgrade = kubelets && ((req: IncomingMessage, socket: Duplex, head: Buffer) => void kubelets.upgrade(req, socket, head));
+  return { app, registry, objects, tokens, publishApiServer, upgrade, close: async () => crds.stop() };
 }

@@ -1,7 +1,9 @@
 // Serves the API app over HTTPS. Client certificates are requested but not required, so that
 // bearer-token and anonymous requests reach the app, which decides who they are.
 import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 
@@ -11,6 +13,8 @@ export interface HttpsOptions {
   certPem: string;
   keyPem: string;
   clientCAPem: string;
+  /** Takes upgrade requests (WebSocket, SPDY); without it they are refused. */
+  onUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{ server: https.Server; port: number; close(): Promise<void> }> {
@@ -19,6 +23,7 @@ export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{
     createServer: https.createServer,
     serverOptions: { cert: opts.certPem, key: opts.keyPem, ca: opts.clientCAPem, requestCert: true, rejectUnauthorized: false },
   }) as https.Server;
+  if (opts.onUpgrade) server.on('upgrade', opts.onUpgrade);
   // Long watches are normal here: no request or idle timeouts from Node.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

@@ -51,14 +51,15 @@ export async function runServer(settings: Settings): Promise<void> {
   const bindAddress = settings['bind-address'] as string;
   const pki = await ensureClusterPki(dataDir, { sans: [...(settings['tls-san'] as string[]), ...(bindAddress.startsWith('0.0.0.0') || bindAddress === '::' ? [] : [bindAddress])] });
   const token = ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
-  const join = { caPem: pki.serverCa.certPem, token, issueNodeCertificate: (name: string) => issueClientCertificate(pki, `system:node:${name}`, ['system:nodes']) };
-  const stack = await createApiStack({ store, serviceAccountKeyPem: pki.serviceAccountKeyPem, serviceCIDR: settings['service-cidr'] as string, join });
+  const join = { caPem: pki.serverCa.certPem, clientCaPem: pki.clientCa.certPem, token, issueNodeCertificate: (name: string) => issueClientCertificate(pki, `system:node:${name}`, ['system:nodes']) };
+  const stack = await createApiStack({ store, serviceAccountKeyPem: pki.serviceAccountKeyPem, serviceCIDR: settings['service-cidr'] as string, join, kubeletClient: pki.kubeletClient });
   const https = await listenHttps(stack.app, {
     port: settings['https-listen-port'] as number,
     host: bindAddress,
     certPem: pki.serving.certPem + pki.serverCa.certPem,
     keyPem: pki.serving.keyPem,
     clientCAPem: pki.clientCa.certPem,
+    onUpgrade: stack.upgrade,
   });
   const server = `https://${clientHost(bindAddress)}:${https.port}`;
   await stack.publishApiServer(advertiseAddress(settings, bindAddress), https.port);
@@ -67,7 +68,7 @@ export async function runServer(settings: Settings): Promise<void> {
   const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem, timings, clusterCIDR: settings['cluster-cidr'] as string });
   // The local agent talks to the API in-process, as its node: system:node:<name>.
   const nodeName = settings['node-name'] as string;
-  const agent = settings['disable-agent'] ? undefined : await startNodeAgent(new ApiClient(inProcessTransport(stack.app, { username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] })), nodeAgentSettings(settings));
+  const agent = settings['disable-agent'] ? undefined : await startNodeAgent(new ApiClient(inProcessTransport(stack.app, { username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] })), nodeAgentSettings(settings), pki.clientCa.certPem);
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision(), agent: !!agent }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {

@@ -1,0 +1,156 @@
+// pods/log, pods/exec, pods/attach and pods/portforward: the API server checks the request against
+// the pod (its container, its node, its phase) and forwards it to the node's agent on its kubelet
+// port, authenticating with the cluster's kubelet client certificate. Logs stream back as text;
+// exec, attach and port-forward are upgraded connections, joined end to end with the node's.
+import type { IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { ApiError, badRequest } from '../api/errors.js';
+import type { StoredObject } from '../api/object.js';
+import type { Registry } from '../api/registry/registry.js';
+import type { ObjectStore } from '../api/storage/object-store.js';
+import { authenticate, type TokenAuthenticator } from './authn.js';
+import { refuseUpgrade, replayUpgrade } from '../net/upgrade.js';
+import type { RequestContext } from './request-context.js';
+import { methodNotAllowed } from './request-context.js';
+import type { SubresourceHandler } from './routes.js';
+
+interface Container {
+  name: string;
+}
+interface PodLike extends StoredObject {
+  spec?: { nodeName?: string; containers?: Container[]; initContainers?: Container[]; ephemeralContainers?: Container[] };
+  status?: { phase?: string };
+}
+interface NodeLike extends StoredObject {
+  status?: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } };
+}
+
+export interface KubeletClientCert {
+  certPem: string;
+  keyPem: string;
+}
+
+const INT_PARAMS = ['tailLines', 'sinceSeconds', 'limitBytes'];
+const UPGRADE_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/;
+
+/** The container a request means: named, or the pod's only one (kubectl's default annotation aside). */
+function containerOf(pod: PodLike, query: URLSearchParams): string {
+  const containers = (pod.spec?.containers ?? []).map((c) => c.name);
+  const init = (pod.spec?.initContainers ?? []).map((c) => c.name);
+  const name = query.get('container');
+  const podName = pod.metadata.name;
+  if (!name) {
+    if (containers.length === 1) return containers[0]!;
+    throw badRequest(`a container name must be specified for pod ${podName}, choose one of: [${containers.join(' ')}]${init.length ? ` or one of the init containers: [${init.join(' ')}]` : ''}`);
+  }
+  if (![...containers, ...init, ...(pod.spec?.ephemeralContainers ?? []).map((c) => c.name)].includes(name)) throw badRequest(`container ${name} is not valid for pod ${podName}`);
+  return name;
+}
+
+export class KubeletProxy {
+  private readonly agent: https.Agent;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly objects: ObjectStore,
+    private readonly cert: KubeletClientCert,
+    private readonly tokens: TokenAuthenticator,
+  ) {
+    // A kubelet's serving certificate is its own; like kube-apiserver by default, do not verify it.
+    this.agent = new https.Agent({ cert: cert.certPem, key: cert.keyPem, rejectUnauthorized: false, keepAlive: true });
+  }
+
+  private async pod(namespace: string, name: string): Promise<PodLike> {
+    return (await this.objects.get(this.registry.byResource('', 'v1', 'pods')!, namespace, name)) as PodLike;
+  }
+
+  /** Where the pod's node takes calls: its InternalIP and kubelet port. */
+  private async node(pod: PodLike): Promise<{ host: string; port: number }> {
+    const nodeName = pod.spec?.nodeName;
+    if (!nodeName) throw badRequest(`pod ${pod.metadata.name} does not have a host assigned`);
+    const node = (await this.objects.tryGet(this.registry.byResource('', 'v1', 'nodes')!, undefined, nodeName)) as NodeLike | undefined;
+    const addresses = node?.status?.addresses ?? [];
+    const host = (addresses.find((a) => a.type === 'InternalIP') ?? addresses[0])?.address;
+    if (!host) throw new ApiError(503, 'ServiceUnavailable', `no address is known for node ${nodeName}`);
+    return { host, port: node?.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250 };
+  }
+
+  readonly logs: SubresourceHandler = async (ctx: RequestContext) => {
+    if (ctx.req.method !== 'GET') throw methodNotAllowed(ctx);
+    const q = ctx.query;
+    for (const p of INT_PARAMS) {
+      const v = q.get(p);
+      if (v !== null && !/^\d+$/.test(v)) throw badRequest(`invalid value for ${p}: "${v}": must be a non-negative integer`);
+    }
+    if (q.get('sinceSeconds') === '0') throw badRequest('sinceSeconds must be greater than 0');
+    if (q.get('sinceSeconds') && q.get('sinceTime')) throw badRequest('at most one of sinceTime or sinceSeconds may be specified');
+    if (q.get('sinceTime') && Number.isNaN(Date.parse(q.get('sinceTime')!))) throw badRequest(`invalid value for sinceTime: "${q.get('sinceTime')}"`);
+    const pod = await this.pod(ctx.path.namespace!, ctx.path.name!);
+    const container = containerOf(pod, q);
+    const { host, port } = await this.node(pod);
+    const forward = new URLSearchParams();
+    for (const p of ['follow', 'previous', 'timestamps', 'sinceTime', ...INT_PARAMS]) if (q.get(p) !== null) forward.set(p, q.get(p)!);
+    const path = `/containerLogs/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}?${forward}`;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = https.get({ host, port, path, agent: this.agent, signal: ctx.req.signal }, resolve);
+      req.on('error', (err) => reject(new ApiError(503, 'ServiceUnavailable', `cannot reach the node ${pod.spec!.nodeName} at ${host}:${port}: ${err.message}`)));
+    });
+    if (res.statusCode !== 200) {
+      let text = '';
+      for await (const chunk of res) text += chunk;
+      throw new ApiError(res.statusCode === 404 ? 404 : 400, res.statusCode === 404 ? 'NotFound' : 'BadRequest', text.trim() || `the node answered HTTP ${res.statusCode}`);
+    }
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        res.on('data', (chunk: Buffer) => controller.enqueue(new Uint8Array(chunk)));
+        res.on('end', () => controller.close());
+        res.on('error', (err) => controller.error(err));
+      },
+      cancel() {
+        res.destroy();
+      },
+    });
+    return new Response(body, { status: 200, headers: { 'content-type': 'text/plain' } });
+  };
+
+  /** An upgrade request to the API server (exec, attach, portforward): checked, then joined with the node's. */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    try {
+      await this.forwardUpgrade(req, socket, head);
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
+      refuseUpgrade(socket, e.code, e.reason, 'application/json', JSON.stringify(e.toStatus()));
+    }
+  }
+
+  private async forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://api');
+    const m = UPGRADE_PATH.exec(url.pathname);
+    if (!m) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${url.pathname})`);
+    const [, namespace, name, sub] = m.map((x) => decodeURIComponent(x)) as [string, string, string, string];
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+    const user = await authenticate(new Request(url, { headers }), { incoming: req }, this.tokens);
+    if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    const pod = await this.pod(namespace, name);
+    const phase = pod.status?.phase;
+    let target: string;
+    if (sub === 'portforward') {
+      if (phase !== 'Running') throw badRequest(`pod ${pod.metadata.name} is not running (phase ${phase ?? 'Pending'})`);
+      target = `/portForward/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(pod.metadata.name)}`;
+    } else {
+      if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${phase}`);
+      const container = containerOf(pod, url.searchParams);
+      target = `/${sub}/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}${url.search}`;
+    }
+    const { host, port } = await this.node(pod);
+    const upstream = tls.connect({ host, port, cert: this.cert.certPem, key: this.cert.keyPem, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      upstream.once('secureConnect', resolve);
+      upstream.once('error', (err) => reject(new ApiError(503, 'ServiceUnavailable', `cannot reach the node ${pod.spec!.nodeName} at ${host}:${port}: ${err.message}`)));
+    });
+    replayUpgrade(req, client, head, upstream, { path: target, host: `${host}:${port}` });
+  }
+}
