@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { repoRoot, waitForLine } from './run.js';
 import { tempDir } from './tmp.js';
+import { prepareNode, type NodeEnv } from './node-env.js';
 
 export interface KubectlResult {
   code: number;
@@ -23,7 +24,15 @@ export interface Cluster {
   /** kubectl that must succeed; returns stdout. */
   k(...args: string[]): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<void>;
-  restart(): Promise<void>;
+  /** Stops the server (SIGKILL by default) and starts it again on the same data dir. */
+  restart(signal?: NodeJS.Signals): Promise<void>;
+  /** With `agent`: the node the server runs. */
+  node?: NodeEnv;
+}
+
+export interface ClusterOptions {
+  /** Run the server's own agent (real containerd, a pod range and bridge of the test's own). */
+  agent?: boolean;
 }
 
 /** Flags for tests of the API server alone: stored objects stay exactly as the client wrote them. */
@@ -40,13 +49,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startCluster(t: Test, extraArgs: string[] = []): Promise<Cluster> {
+export async function startCluster(t: Test, extraArgs: string[] = [], opts: ClusterOptions = {}): Promise<Cluster> {
   const root = tempDir(t, 'skiff-e2e-');
   const dataDir = path.join(root, 'data');
   const kubeconfig = path.join(root, 'kubeconfig.yaml');
   const cacheDir = path.join(root, 'kube-cache');
   const port = await freePort();
-  const args = ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--config', '/dev/null', '--disable-agent', ...extraArgs];
+  const node = opts.agent ? prepareNode(dataDir, await freePort()) : undefined;
+  // Teardowns run last-registered first: drain the node, stop the server, then clean up after it.
+  if (node) t.teardown(() => node.cleanup());
+  const args = ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--config', '/dev/null', ...(node ? [...node.args, ...node.serverArgs] : ['--disable-agent']), ...extraArgs];
 
   let stopping = false;
   const launch = async (): Promise<ChildProcess> => {
@@ -91,12 +103,15 @@ export async function startCluster(t: Test, extraArgs: string[] = []): Promise<C
       child.kill(signal);
       await exited;
     },
-    async restart() {
-      await cluster.stop('SIGKILL');
+    async restart(signal = 'SIGKILL') {
+      await cluster.stop(signal);
       cluster.process = await launch();
     },
   };
-  t.teardown(() => cluster.stop('SIGKILL'));
+  // An agent's containerd must stop with it: SIGTERM lets the server stop it.
+  t.teardown(() => cluster.stop(node ? 'SIGTERM' : 'SIGKILL'));
+  if (node) t.teardown(() => node.drain());
+  cluster.node = node;
   fs.mkdirSync(cacheDir, { recursive: true });
   return cluster;
 }

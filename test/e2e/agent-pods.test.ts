@@ -1,0 +1,122 @@
+// A `skiff agent` that joined a server runs a Deployment on containerd, and kubectl reaches its
+// pods through the API server: logs, exec, attach, port-forward and cp.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import t from 'tap';
+import { CriClient } from '../../src/cri/client.js';
+import { freePort, startCluster } from '../helpers/cluster.js';
+import { eventually } from '../helpers/hollow.js';
+import { BUSYBOX, prepareNode } from '../helpers/node-env.js';
+import { spawnTs, waitForLine } from '../helpers/run.js';
+import { tempDir } from '../helpers/tmp.js';
+
+t.test('a joined agent runs a Deployment that kubectl can reach', async (t) => {
+  const dataDir = tempDir(t, 'skiff-agent-');
+  const node = prepareNode(dataDir, await freePort());
+  t.teardown(() => node.cleanup());
+  const c = await startCluster(t, node.serverArgs);
+  const token = fs.readFileSync(path.join(c.dataDir, 'server', 'token'), 'utf8').trim();
+  const agent = spawnTs('src/cli/main.ts', ['agent', '--server', `https://127.0.0.1:${c.port}`, '--token', token, '--node-name', 'worker', '--data-dir', dataDir, '--config', '/dev/null', ...node.args]);
+  t.teardown(async () => {
+    if (agent.exitCode !== null) return;
+    const exited = new Promise((r) => agent.once('exit', r));
+    agent.kill('SIGTERM');
+    await exited;
+  });
+  t.teardown(() => node.drain());
+  await waitForLine(agent, /skiff agent ready/);
+  const cri = new CriClient(node.socket);
+  t.teardown(() => cri.close());
+
+  const r = await c.kubectl(['apply', '-f', '-'], {
+    input: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: httpd
+        image: ${BUSYBOX}
+        command: [sh, -c, 'mkdir -p /www; echo "hello from $HOSTNAME" > /www/index.html; echo serving; exec httpd -f -vv -p 8080 -h /www']
+        ports: [{containerPort: 8080, name: http}]
+        readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}
+`,
+  });
+  t.equal(r.code, 0, r.stderr);
+  t.match(await c.k('rollout', 'status', 'deployment/web', '--timeout=120s'), /successfully rolled out/);
+  const pods = JSON.parse(await c.k('get', 'pods', '-l', 'app=web', '-o', 'json')).items;
+  t.equal(pods.length, 2);
+  for (const pod of pods) {
+    t.match(pod.status, { phase: 'Running', podIP: /^10\.\d+\.0\.\d+$/, hostIP: /\S/ });
+    t.equal(pod.spec.nodeName, 'worker');
+    // The host reaches each pod at its address on the node's bridge.
+    t.equal(await (await fetch(`http://${pod.status.podIP}:8080/`)).text(), `hello from ${pod.metadata.name}\n`);
+  }
+  const name = pods[0].metadata.name;
+
+  t.match(await c.k('logs', name), /^serving\n/, 'logs through the API server');
+  t.equal(await c.k('exec', name, '--', 'cat', '/www/index.html'), `hello from ${name}\n`);
+  const failed = await c.kubectl(['exec', name, '--', 'sh', '-c', 'echo oops >&2; exit 4']);
+  t.equal(failed.code, 4, 'exec passes the exit code on');
+  t.match(failed.stderr, /oops\n[\s\S]*command terminated with exit code 4/);
+  t.equal((await c.kubectl(['exec', '-i', name, '--', 'cat'], { input: 'piped in\n' })).stdout, 'piped in\n', 'stdin reaches the container');
+
+  // logs -f ends when the container does; it follows what the container writes meanwhile.
+  await c.k('run', 'ticker', `--image=${BUSYBOX}`, '--restart=Never', '--', 'sh', '-c', 'for i in 1 2 3; do echo tick $i; sleep 1; done');
+  await eventually(async () => (await c.k('get', 'pod', 'ticker', '-o', 'jsonpath={.status.phase}')) !== 'Pending');
+  t.equal(await c.k('logs', '-f', 'ticker'), 'tick 1\ntick 2\ntick 3\n');
+
+  // port-forward: a local port reaches the pod's port 8080.
+  const local = await freePort();
+  const pf = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'port-forward', `pod/${name}`, `${local}:8080`]);
+  t.teardown(() => pf.kill());
+  await waitForLine(pf, /Forwarding from 127\.0\.0\.1/);
+  t.equal(await (await fetch(`http://127.0.0.1:${local}/`)).text(), `hello from ${name}\n`);
+  t.equal(await (await fetch(`http://127.0.0.1:${local}/`)).text(), `hello from ${name}\n`, 'a second connection too');
+
+  // cp both ways (tar through exec).
+  const file = path.join(dataDir, 'note.txt');
+  fs.writeFileSync(file, 'copied\n');
+  await c.k('cp', file, `default/${name}:/tmp/note.txt`);
+  await c.k('cp', `default/${name}:/tmp/note.txt`, path.join(dataDir, 'back.txt'));
+  t.equal(fs.readFileSync(path.join(dataDir, 'back.txt'), 'utf8'), 'copied\n');
+
+  // attach sees what the container writes from then on (httpd -vv logs each request).
+  const attach = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'attach', name]);
+  t.teardown(() => attach.kill());
+  let attached = '';
+  attach.stdout.on('data', (d: Buffer) => (attached += d));
+  attach.stderr.on('data', (d: Buffer) => (attached += d));
+  const seen = await eventually(async () => {
+    await fetch(`http://${pods[0].status.podIP}:8080/attached`).catch(() => undefined);
+    return attached.includes('/attached') ? 'seen' : undefined;
+  }, 30_000);
+  t.equal(seen, 'seen', 'attach streams the container output');
+
+  // The agent's port takes calls from the API server only.
+  const refused = await new Promise<string>((resolve) => {
+    const port = Number(node.args[node.args.indexOf('--kubelet-arg') + 1]!.split('=')[1]);
+    const socket = net.connect(port, '127.0.0.1', () => socket.end());
+    socket.on('error', (e) => resolve(e.message));
+    socket.on('close', () => resolve('closed'));
+  });
+  t.ok(refused, 'a plain connection is not served');
+  const direct = await fetch(`https://127.0.0.1:${node.args[node.args.indexOf('--kubelet-arg') + 1]!.split('=')[1]}/containerLogs/default/${name}/httpd`).catch((e: Error) => e);
+  t.ok(direct instanceof Error || direct.status === 403, 'without the API server certificate the agent refuses');
+
+  // Deleting the Deployment leaves nothing behind in containerd.
+  const uids = pods.map((p: any) => p.metadata.uid);
+  await c.k('delete', 'deployment', 'web');
+  const left = await eventually(async () => {
+    const found = [...(await cri.listContainers()), ...(await cri.listPodSandbox())].filter((x) => uids.includes(x.labels?.['io.kubernetes.pod.uid']));
+    return found.length === 0 ? 'none' : undefined;
+  }, 60_000);
+  t.equal(left, 'none', 'no container or sandbox of the Deployment is left');
+});

@@ -1,0 +1,172 @@
+// Pods on a real node: `skiff server` with its own agent, containerd, runc and the CNI bridge.
+import t from 'tap';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { eventually } from '../helpers/hollow.js';
+import { BUSYBOX } from '../helpers/node-env.js';
+import { CriClient } from '../../src/cri/client.js';
+
+const json = async (c: Cluster, ...args: string[]) => JSON.parse(await c.k('get', ...args, '-o', 'json'));
+
+/** Polls `kubectl get pod` until `check` holds for it (or a minute passes), then answers the pod. */
+async function podWhen(c: Cluster, name: string, check: (pod: any) => boolean, ms = 60_000): Promise<any> {
+  const pod = await eventually(async () => {
+    const p = await json(c, 'pod', name);
+    return check(p) ? p : undefined;
+  }, ms);
+  return pod ?? (await json(c, 'pod', name));
+}
+
+const apply = (c: Cluster, yaml: string) => c.kubectl(['apply', '-f', '-'], { input: yaml });
+
+t.test('a node runs real pods: registration, env and volumes, init containers, probes, restarts, adoption', async (t) => {
+  const c = await startCluster(t, [], { agent: true });
+  const cri = new CriClient(c.node!.socket);
+  t.teardown(() => cri.close());
+
+  await t.test('the node registers with its facts and stays quiet when idle', async (t) => {
+    const node = await eventually(async () => {
+      const n = (await json(c, 'nodes')).items[0];
+      return n?.spec?.podCIDR && n.status.conditions.find((x: any) => x.type === 'Ready')?.status === 'True' ? n : undefined;
+    });
+    t.ok(node, 'the node is Ready once its pod network is configured');
+    t.match(node.status.nodeInfo, { containerRuntimeVersion: /^containerd:\/\/\d+\.\d+/, kubeletVersion: /^v1\.32\./, operatingSystem: 'linux', kernelVersion: /\S/, osImage: /\S/ });
+    t.match(node.status.capacity, { cpu: /^\d+$/, memory: /^\d+Ki$/, pods: '110', 'ephemeral-storage': /^\d+Ki$/ });
+    t.same(node.status.conditions.map((x: any) => `${x.type}=${x.status}`).sort(), ['DiskPressure=False', 'MemoryPressure=False', 'PIDPressure=False', 'Ready=True']);
+    t.match(node.spec.podCIDR, /^10\.\d+\.0\.0\/24$/);
+    // Idle: the Lease moves, the Node does not.
+    const lease = await json(c, 'lease', '-n', 'kube-node-lease', node.metadata.name);
+    await new Promise((r) => setTimeout(r, 11_000));
+    t.not((await json(c, 'lease', '-n', 'kube-node-lease', node.metadata.name)).metadata.resourceVersion, lease.metadata.resourceVersion, 'the lease was renewed');
+    t.equal((await json(c, 'node', node.metadata.name)).metadata.resourceVersion, node.metadata.resourceVersion, 'the node status was not rewritten');
+  });
+
+  await t.test('configMap and secret values reach the container as files and environment', async (t) => {
+    const r = await apply(
+      c,
+      `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {greeting: hello, app.conf: "mode=fast"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: s3cret}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: config, labels: {tier: demo}}
+spec:
+  initContainers:
+  - name: prepare
+    image: ${BUSYBOX}
+    command: [sh, -c, 'sleep 2; date +%s > /work/init-done']
+    volumeMounts: [{name: work, mountPath: /work}]
+  containers:
+  - name: main
+    image: ${BUSYBOX}
+    command: [sh, -c, 'date +%s > /work/main-started; echo "GREETING=$GREETING PASSWORD=$PASSWORD NAME=$MY_NAME NS=$MY_NS MEM=$MEM_MI"; exec sleep 3600']
+    env:
+    - {name: GREETING, valueFrom: {configMapKeyRef: {name: settings, key: greeting}}}
+    - {name: PASSWORD, valueFrom: {secretKeyRef: {name: creds, key: password}}}
+    - {name: MY_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: MY_NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+    - {name: MEM_MI, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
+    resources: {limits: {memory: 64Mi}}
+    volumeMounts:
+    - {name: work, mountPath: /work}
+    - {name: settings, mountPath: /etc/settings}
+    - {name: creds, mountPath: /etc/creds}
+    - {name: info, mountPath: /etc/info}
+  volumes:
+  - {name: work, emptyDir: {}}
+  - {name: settings, configMap: {name: settings}}
+  - {name: creds, secret: {secretName: creds}}
+  - {name: info, downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}}
+`,
+    );
+    t.equal(r.code, 0, r.stderr);
+    const pod = await podWhen(c, 'config', (p) => p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.ready);
+    t.equal(pod.status.phase, 'Running');
+    t.match(await c.k('logs', 'config', '-c', 'main'), 'GREETING=hello PASSWORD=s3cret NAME=config NS=default MEM=64');
+    t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/settings/app.conf'), 'mode=fast');
+    t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/creds/password'), 's3cret');
+    t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/info/labels'), 'tier="demo"');
+    // The init container finished before the main one started.
+    const [initDone, mainStarted] = (await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/work/init-done', '/work/main-started')).trim().split('\n').map(Number);
+    t.ok(initDone! <= mainStarted!, `init finished (${initDone}) before main started (${mainStarted})`);
+    t.match(pod.status.initContainerStatuses[0], { name: 'prepare', state: { terminated: { exitCode: 0, reason: 'Completed' } } });
+    t.match(pod.status.conditions.find((x: any) => x.type === 'Initialized'), { status: 'True' });
+    // A changed ConfigMap reaches the mounted file.
+    await c.k('patch', 'configmap', 'settings', '-p', '{"data":{"app.conf":"mode=slow"}}');
+    t.equal(await eventually(async () => ((await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/settings/app.conf')) === 'mode=slow' ? 'updated' : undefined), 90_000), 'updated');
+    // A missing key keeps a container from being created, and says why.
+    await apply(c, `apiVersion: v1\nkind: Pod\nmetadata: {name: missing-key}\nspec:\n  containers:\n  - {name: c, image: ${BUSYBOX}, command: [sleep, '3600'], env: [{name: X, valueFrom: {configMapKeyRef: {name: settings, key: nope}}}]}\n`);
+    const stuck = await podWhen(c, 'missing-key', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError');
+    t.match(stuck.status.containerStatuses[0].state.waiting, { reason: 'CreateContainerConfigError', message: "couldn't find key nope in ConfigMap default/settings" });
+  });
+
+  await t.test('a failing liveness probe restarts the container; a crashing one backs off', async (t) => {
+    await apply(
+      c,
+      `apiVersion: v1
+kind: Pod
+metadata: {name: unhealthy}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: ${BUSYBOX}
+    command: [sh, -c, 'touch /tmp/healthy; sleep 3; rm /tmp/healthy; exec sleep 3600']
+    livenessProbe: {exec: {command: [test, -f, /tmp/healthy]}, periodSeconds: 1, failureThreshold: 2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: crasher}
+spec:
+  containers:
+  - {name: c, image: ${BUSYBOX}, command: [sh, -c, 'echo about to fail; exit 3']}
+`,
+    );
+    const restarted = await podWhen(c, 'unhealthy', (p) => p.status?.containerStatuses?.[0]?.restartCount >= 1);
+    t.ok(restarted.status.containerStatuses[0].restartCount >= 1, 'restartCount rose');
+    t.match(restarted.status.containerStatuses[0].lastState, { terminated: { containerID: /^containerd:\/\// } });
+    t.match(await c.k('get', 'events', '--field-selector', 'involvedObject.name=unhealthy'), /Liveness probe failed/);
+
+    const crashing = await podWhen(c, 'crasher', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff');
+    const s = crashing.status.containerStatuses[0];
+    t.match(s.state.waiting, { reason: 'CrashLoopBackOff', message: /^back-off \d+s restarting failed container=c pod=crasher_default/ });
+    t.match(s.lastState.terminated, { exitCode: 3, reason: 'Error' });
+    t.ok(s.restartCount >= 1);
+    t.equal(crashing.status.phase, 'Running', 'a pod restarting its containers is Running, as upstream');
+    t.match(await c.k('get', 'pod', 'crasher'), /crasher\s+0\/1\s+CrashLoopBackOff/);
+    t.equal(await c.k('logs', 'crasher', '--previous'), 'about to fail\n');
+  });
+
+  await t.test('a pod that runs to completion succeeds, and its containers are removed with it', async (t) => {
+    await c.k('run', 'once', `--image=${BUSYBOX}`, '--restart=Never', '--', 'sh', '-c', 'echo one; echo two; echo three');
+    const done = await podWhen(c, 'once', (p) => p.status?.phase === 'Succeeded');
+    t.equal(done.status.phase, 'Succeeded');
+    t.match(done.status.containerStatuses[0].state.terminated, { exitCode: 0, reason: 'Completed' });
+    t.equal(await c.k('logs', 'once'), 'one\ntwo\nthree\n');
+    t.equal(await c.k('logs', 'once', '--tail', '1'), 'three\n');
+    t.match(await c.k('logs', 'once', '--timestamps'), /^\d{4}-\d\d-\d\dT\S+ one$/m);
+    const uid = done.metadata.uid;
+    t.equal((await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } })).length, 1, 'the finished container stays for its logs');
+    t.equal((await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } }))[0]?.state, 'SANDBOX_NOTREADY', 'but its sandbox is stopped');
+    // A finished pod goes from the API at once; the agent then removes what it left behind.
+    await c.k('delete', 'pod', 'once');
+    const leftovers = async () => [...(await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } })), ...(await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } }))];
+    t.same(await eventually(async () => ((await leftovers()).length === 0 ? [] : undefined), 20_000), [], 'no container or sandbox is left');
+  });
+
+  await t.test('an agent restart adopts running containers instead of restarting them', async (t) => {
+    const before = await podWhen(c, 'config', (p) => p.status?.containerStatuses?.[0]?.ready);
+    await c.restart('SIGTERM');
+    // After the restart the agent has synced the pod again (and still calls it ready).
+    const after = await podWhen(c, 'config', (p) => p.status?.containerStatuses?.[0]?.ready && p.metadata.resourceVersion !== before.metadata.resourceVersion, 20_000);
+    t.equal(after.status.containerStatuses[0].containerID, before.status.containerStatuses[0].containerID, 'the same container');
+    t.equal(after.status.containerStatuses[0].restartCount, 0);
+    t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/creds/password'), 's3cret', 'and it still works');
+  });
+});
