@@ -51,7 +51,11 @@ export async function startKubeletServer(kubelet: Kubelet, o: KubeletServerOptio
     void handle(kubelet, req, res).catch((err: Error) => fail(res, err));
   });
   server.requestTimeout = 0;
+  // Upgraded connections are the server's no more: closing must end them itself.
+  const streams = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    streams.add(socket);
+    socket.once('close', () => streams.delete(socket));
     void stream(kubelet, req, socket, head).catch((err: Error) => {
       const code = err instanceof KubeletError ? err.code : 500;
       refuseUpgrade(socket, code, code === 404 ? 'Not Found' : code === 403 ? 'Forbidden' : code === 500 ? 'Internal Server Error' : 'Bad Request', 'text/plain', err.message);
@@ -67,6 +71,7 @@ export async function startKubeletServer(kubelet: Kubelet, o: KubeletServerOptio
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const s of streams) s.destroy();
       }),
   };
 }

@@ -8,6 +8,7 @@ import { composeAdmission } from '../api/admission/plugin.js';
 import { managedFieldsAdmission } from '../api/admission/managed-fields.js';
 import { ServiceAllocations } from '../api/admission/services.js';
 import { priorityAdmission } from '../api/admission/priority.js';
+import { serviceAccountAdmission } from '../api/admission/service-account.js';
 import { CrdSync } from '../api/crd/crd-sync.js';
 import { createPatchers } from '../api/patch/index.js';
 import { Registry } from '../api/registry/registry.js';
@@ -58,7 +59,7 @@ export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
   const schemas = schemaLookup(registry);
   const plugins = [services, managedFieldsAdmission(schemas)];
   const objects = new ObjectStore(opts.store, composeAdmission(plugins));
-  plugins.push(priorityAdmission(objects, registry));
+  plugins.push(priorityAdmission(objects, registry), serviceAccountAdmission(objects, registry));
   services.adopt((await objects.list(registry.byResource('', 'v1', 'services')!, undefined)).items);
 
   const serviceAccounts = registry.byResource('', 'v1', 'serviceaccounts')!;

@@ -23,7 +23,16 @@ export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{
     createServer: https.createServer,
     serverOptions: { cert: opts.certPem, key: opts.keyPem, ca: opts.clientCAPem, requestCert: true, rejectUnauthorized: false },
   }) as https.Server;
-  if (opts.onUpgrade) server.on('upgrade', opts.onUpgrade);
+  // Upgraded connections (exec, port-forward) are the server's no more: closing must end them itself.
+  const streams = new Set<Duplex>();
+  if (opts.onUpgrade) {
+    const onUpgrade = opts.onUpgrade;
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      streams.add(socket);
+      socket.once('close', () => streams.delete(socket));
+      onUpgrade(req, socket, head);
+    });
+  }
   // Long watches are normal here: no request or idle timeouts from Node.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -43,6 +52,7 @@ export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const s of streams) s.destroy();
       }),
   };
 }

@@ -1,4 +1,6 @@
 // Pods on a real node: `skiff server` with its own agent, containerd, runc and the CNI bridge.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/hollow.js';
@@ -92,6 +94,13 @@ spec:
     t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/settings/app.conf'), 'mode=fast');
     t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/creds/password'), 's3cret');
     t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/info/labels'), 'tier="demo"');
+    // In-cluster clients find the namespace, the cluster CA and a token the API server accepts.
+    const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+    t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', `${sa}/namespace`), 'default');
+    t.match(await c.k('exec', 'config', '-c', 'main', '--', 'cat', `${sa}/ca.crt`), /^-----BEGIN CERTIFICATE-----/);
+    const token = await c.k('exec', 'config', '-c', 'main', '--', 'cat', `${sa}/token`);
+    const asPod = await promisify(execFile)('kubectl', ['--kubeconfig', '/dev/null', '--server', `https://127.0.0.1:${c.port}`, '--insecure-skip-tls-verify', '--token', token, 'get', 'pod', 'config', '-o', 'name']);
+    t.equal(asPod.stdout, 'pod/config\n', 'the pod token authenticates');
     // The init container finished before the main one started.
     const [initDone, mainStarted] = (await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/work/init-done', '/work/main-started')).trim().split('\n').map(Number);
     t.ok(initDone! <= mainStarted!, `init finished (${initDone}) before main started (${mainStarted})`);
