@@ -76,6 +76,14 @@ export async function startKubeletServer(kubelet: Kubelet, o: KubeletServerOptio
   };
 }
 
+/** Prometheus text: containerd calls by method, and the pods the agent runs. */
+function metrics(kubelet: Kubelet): string {
+  const lines = ['# HELP skiff_cri_calls_total CRI calls the agent made to containerd.', '# TYPE skiff_cri_calls_total counter'];
+  for (const [method, n] of [...kubelet.cri.calls].sort()) lines.push(`skiff_cri_calls_total{method="${method}"} ${n}`);
+  lines.push('# HELP skiff_running_pods Pods the agent is handling.', '# TYPE skiff_running_pods gauge', `skiff_running_pods ${kubelet.podCount}`);
+  return lines.join('\n') + '\n';
+}
+
 function fail(res: ServerResponse, err: Error): void {
   const code = err instanceof KubeletError ? err.code : 500;
   if (code === 500) log.warn({ err: err.message }, 'kubelet request failed');
@@ -88,6 +96,7 @@ async function handle(kubelet: Kubelet, req: IncomingMessage, res: ServerRespons
   const url = new URL(req.url ?? '/', 'https://node');
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'healthz') return void res.end('ok');
+  if (parts[0] === 'metrics') return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics(kubelet));
   if (parts[0] !== 'containerLogs' || parts.length !== 4 || req.method !== 'GET') throw new KubeletError(404, `no such endpoint: ${req.method} ${url.pathname}`);
   const [, namespace, podName, containerName] = parts as [string, string, string, string];
   const q = url.searchParams;

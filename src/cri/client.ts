@@ -44,6 +44,8 @@ export class CriClient {
   private readonly client: grpc.Client;
   private readonly timeoutMs: number;
   readonly target: string;
+  /** Calls made, by method (the agent's /metrics). */
+  readonly calls = new Map<string, number>();
 
   /** `endpoint`: a socket path or unix:///path, as K3s's --container-runtime-endpoint takes it. */
   constructor(endpoint: string, opts: CriClientOptions = {}) {
@@ -60,6 +62,7 @@ export class CriClient {
   call(service: Service, method: string, request: CriMessage = {}, timeoutMs = this.timeoutMs): Promise<CriMessage> {
     const m = (root.lookup(`runtime.v1.${service}`) as protobuf.Service).methods[method];
     if (!m) throw new Error(`no CRI method ${service}.${method}`);
+    this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
     const reqType = m.resolvedRequestType!;
     const resType = m.resolvedResponseType!;
     const invalid = reqType.verify(request);

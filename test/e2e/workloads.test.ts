@@ -15,7 +15,7 @@ const podsByNode = async (k: (...a: string[]) => Promise<string>, selector: stri
 t.test('a Deployment scaled 1 -> 20 -> 0, rolled out, rolled back, on three hollow nodes', async (t) => {
   const c = await startCluster(t);
   await startHollowNodes(t, c, ['n1', 'n2', 'n3']);
-  t.match(await c.k('get', 'nodes'), /^n1\s+Ready\s+<none>\s+\d+s\s+v1\.32\.0-skiff$/m);
+  t.match(await c.k('get', 'nodes'), /^n1\s+Ready\s+<none>\s+\d+s\s+v1\.32\.0\+skiff1$/m);
 
   t.equal(await c.k('create', 'deployment', 'web', '--image=busybox', '--replicas=1'), 'deployment.apps/web created\n');
   t.match(await c.k('rollout', 'status', 'deployment/web', '--timeout=60s'), /deployment "web" successfully rolled out/);
