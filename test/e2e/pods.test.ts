@@ -1,5 +1,6 @@
 // Pods on a real node: `skiff server` with its own agent, containerd, runc and the CNI bridge.
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
@@ -113,6 +114,60 @@ spec:
     await apply(c, `apiVersion: v1\nkind: Pod\nmetadata: {name: missing-key}\nspec:\n  containers:\n  - {name: c, image: ${BUSYBOX}, command: [sleep, '3600'], env: [{name: X, valueFrom: {configMapKeyRef: {name: settings, key: nope}}}]}\n`);
     const stuck = await podWhen(c, 'missing-key', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError');
     t.match(stuck.status.containerStatuses[0].state.waiting, { reason: 'CreateContainerConfigError', message: "couldn't find key nope in ConfigMap default/settings" });
+  });
+
+  await t.test('security context, resources, host ports and more kinds of volume', async (t) => {
+    const dir = c.dataDir.replace(/\/data$/, '');
+    const r = await apply(
+      c,
+      `apiVersion: v1
+kind: PersistentVolume
+metadata: {name: local-pv}
+spec: {capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], hostPath: {path: ${dir}/pv, type: DirectoryOrCreate}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: claim}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}, volumeName: local-pv, storageClassName: ""}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: locked}
+spec:
+  securityContext: {runAsUser: 1000, runAsGroup: 3000}
+  containers:
+  - name: c
+    image: ${BUSYBOX}
+    command: [sh, -c, 'echo on the host port > /scratch/index.html; exec httpd -f -p 8080 -h /scratch']
+    securityContext: {readOnlyRootFilesystem: true}
+    ports: [{containerPort: 8080, hostPort: ${c.port + 1}}]
+    resources: {limits: {memory: 64Mi, cpu: 250m}}
+    volumeMounts: [{name: scratch, mountPath: /scratch}, {name: host, mountPath: /host}, {name: data, mountPath: /data}]
+  volumes:
+  - {name: scratch, emptyDir: {medium: Memory}}
+  - {name: host, hostPath: {path: ${dir}/host, type: DirectoryOrCreate}}
+  - {name: data, persistentVolumeClaim: {claimName: claim}}
+`,
+    );
+    t.equal(r.code, 0, r.stderr);
+    const pod = await podWhen(c, 'locked', (p) => p.status?.phase === 'Running');
+    t.equal(pod.status.phase, 'Running');
+    const inside = (script: string) => c.kubectl(['exec', 'locked', '--', 'sh', '-c', script]);
+    t.equal((await inside('id')).stdout.trim(), 'uid=1000 gid=3000 groups=3000');
+    t.match((await inside('touch /x')).stderr, /Read-only file system/);
+    t.match((await inside('mount')).stdout, /^tmpfs on \/scratch type tmpfs/m, 'emptyDir with medium Memory is a tmpfs');
+    fs.writeFileSync(`${dir}/host/from-host`, 'shared');
+    fs.writeFileSync(`${dir}/pv/from-pv`, 'persistent');
+    t.equal((await inside('cat /host/from-host /data/from-pv')).stdout, 'sharedpersistent', 'hostPath and a claim bound to a hostPath volume');
+    // Limits reach the container's cgroup (v2 or v1).
+    const memory = (await inside('cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes')).stdout.trim();
+    t.equal(memory, String(64 * 1024 * 1024));
+    const cpu = (await inside('cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us')).stdout.trim();
+    t.match(cpu, /^25000( 100000)?$/, '250m is a quarter of each 100 ms period');
+    // The host port reaches the container on the node's address.
+    const hostIP = pod.status.hostIP;
+    const viaHostPort = await eventually(async () => (await fetch(`http://${hostIP}:${c.port + 1}/`)).text(), 20_000);
+    t.equal(viaHostPort, 'on the host port\n');
   });
 
   await t.test('a failing liveness probe restarts the container; a crashing one backs off', async (t) => {

@@ -66,11 +66,12 @@ export class PodVolumes {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  private async tmpfs(dir: string, sizeBytes?: number): Promise<void> {
+  /** Mounts a tmpfs on `dir` (once); `mode` is its root's, as the volume kind wants it. */
+  private async tmpfs(dir: string, mode: string, sizeBytes?: number): Promise<void> {
     if (!this.canMount) return;
     const mounted = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === dir);
     if (mounted) return;
-    await run('mount', ['-t', 'tmpfs', '-o', sizeBytes ? `size=${sizeBytes}` : 'mode=0755', 'tmpfs', dir]);
+    await run('mount', ['-t', 'tmpfs', '-o', [`mode=${mode}`, ...(sizeBytes ? [`size=${sizeBytes}`] : [])].join(','), 'tmpfs', dir]);
   }
 
   private async setUpOne(view: PodView, volume: Writable<Volume>): Promise<string> {
@@ -81,7 +82,7 @@ export class PodVolumes {
       case 'emptyDir': {
         fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
         fs.chmodSync(dir, 0o777);
-        if (volume.emptyDir?.medium === 'Memory') await this.tmpfs(dir, volume.emptyDir.sizeLimit ? parseQuantity(volume.emptyDir.sizeLimit as string) : undefined);
+        if (volume.emptyDir?.medium === 'Memory') await this.tmpfs(dir, '0777', volume.emptyDir.sizeLimit ? parseQuantity(volume.emptyDir.sizeLimit as string) : undefined);
         return dir;
       }
       case 'hostPath':
@@ -93,7 +94,7 @@ export class PodVolumes {
       case 'downwardAPI':
       case 'projected': {
         fs.mkdirSync(dir, { recursive: true });
-        if (kind === 'secret' || kind === 'projected') await this.tmpfs(dir);
+        if (kind === 'secret' || kind === 'projected') await this.tmpfs(dir, '0755');
         writeAtomically(dir, await this.files(view, volume, kind));
         return dir;
       }
