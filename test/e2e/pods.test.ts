@@ -207,6 +207,41 @@ spec:
     t.equal(await c.k('logs', 'crasher', '--previous'), 'about to fail\n');
   });
 
+  await t.test('deletion runs preStop and honours the grace period; tcp and grpc probes', async (t) => {
+    const dir = c.dataDir.replace(/\/data$/, '');
+    await apply(
+      c,
+      `apiVersion: v1
+kind: Pod
+metadata: {name: graceful}
+spec:
+  terminationGracePeriodSeconds: 3
+  containers:
+  - name: c
+    image: ${BUSYBOX}
+    command: [sh, -c, 'trap "" TERM; nc -lk -p 9000 -e true & exec sleep 3600']
+    readinessProbe: {tcpSocket: {port: 9000}, periodSeconds: 1}
+    lifecycle: {preStop: {exec: {command: [sh, -c, 'echo stopping > /out/prestop']}}}
+    volumeMounts: [{name: out, mountPath: /out}]
+  - name: g
+    image: ${BUSYBOX}
+    command: [sleep, '3600']
+    readinessProbe: {grpc: {port: 9001}, periodSeconds: 1, failureThreshold: 1}
+  volumes:
+  - {name: out, hostPath: {path: ${dir}/out, type: DirectoryOrCreate}}
+`,
+    );
+    const ready = await podWhen(c, 'graceful', (p) => p.status?.containerStatuses?.find((s: any) => s.name === 'c')?.ready);
+    t.ok(ready.status.containerStatuses.find((s: any) => s.name === 'c').ready, 'a tcpSocket probe makes it ready');
+    t.notOk(ready.status.containerStatuses.find((s: any) => s.name === 'g').ready, 'a grpc probe with nothing listening does not');
+    t.match(await c.k('get', 'events', '--field-selector', 'involvedObject.name=graceful'), /Readiness probe failed: failed to connect service/);
+    const t0 = Date.now();
+    await c.k('delete', 'pod', 'graceful');
+    const took = (Date.now() - t0) / 1000;
+    t.equal(fs.readFileSync(`${dir}/out/prestop`, 'utf8'), 'stopping\n', 'the preStop hook ran');
+    t.ok(took >= 2.5, `a container that ignores SIGTERM is killed after the grace period (${took.toFixed(1)} s)`);
+  });
+
   await t.test('a pod that runs to completion succeeds, and its containers are removed with it', async (t) => {
     await c.k('run', 'once', `--image=${BUSYBOX}`, '--restart=Never', '--', 'sh', '-c', 'echo one; echo two; echo three');
     const done = await podWhen(c, 'once', (p) => p.status?.phase === 'Succeeded');
