@@ -46,11 +46,11 @@ const agent = await start(['agent', '--server', `https://127.0.0.1:${port}`, '--
 const socket = path.join(agentDir, 'run', 'containerd', 'containerd.sock');
 const cri = new CriClient(socket);
 
+/** Deletes the pods and waits for the agent to remove their sandboxes, then stops everything. */
 async function cleanup(): Promise<void> {
-  for (const s of await cri.listPodSandbox().catch(() => [])) {
-    await cri.stopPodSandbox(s.id).catch(() => {});
-    await cri.removePodSandbox(s.id).catch(() => {});
-  }
+  const podClient = api.resource(pods);
+  for (const p of (await podClient.list('default').catch(() => ({ items: [] }))).items) await podClient.delete('default', p.metadata!.name!, { gracePeriodSeconds: 0 }).catch(() => {});
+  for (let i = 0; i < 600 && (await cri.listPodSandbox().catch(() => [])).length > 0; i++) await sleep(100);
   cri.close();
   const exited = new Promise((r) => agent.once('exit', r));
   agent.kill('SIGTERM');

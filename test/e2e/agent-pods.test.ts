@@ -15,18 +15,24 @@ import { tempDir } from '../helpers/tmp.js';
 t.test('a joined agent runs a Deployment that kubectl can reach', async (t) => {
   const dataDir = tempDir(t, 'skiff-agent-');
   const node = prepareNode(dataDir, await freePort());
+  // Last registered, first run: stop the agent, drain its containerd, then the bridge and mounts.
   t.teardown(() => node.cleanup());
+  t.teardown(() => node.drain());
   const c = await startCluster(t, node.serverArgs);
   const token = fs.readFileSync(path.join(c.dataDir, 'server', 'token'), 'utf8').trim();
-  const agent = spawnTs('src/cli/main.ts', ['agent', '--server', `https://127.0.0.1:${c.port}`, '--token', token, '--node-name', 'worker', '--data-dir', dataDir, '--config', '/dev/null', ...node.args]);
-  t.teardown(async () => {
+  const startAgent = async () => {
+    const child = spawnTs('src/cli/main.ts', ['agent', '--server', `https://127.0.0.1:${c.port}`, '--token', token, '--node-name', 'worker', '--data-dir', dataDir, '--config', '/dev/null', ...node.args]);
+    await waitForLine(child, /skiff agent ready/);
+    return child;
+  };
+  const stopAgent = async () => {
     if (agent.exitCode !== null) return;
     const exited = new Promise((r) => agent.once('exit', r));
     agent.kill('SIGTERM');
     await exited;
-  });
-  t.teardown(() => node.drain());
-  await waitForLine(agent, /skiff agent ready/);
+  };
+  let agent = await startAgent();
+  t.teardown(stopAgent);
   const cri = new CriClient(node.socket);
   t.teardown(() => cri.close());
 
@@ -119,4 +125,15 @@ spec:
     return found.length === 0 ? 'none' : undefined;
   }, 60_000);
   t.equal(left, 'none', 'no container or sandbox of the Deployment is left');
+
+  // A pod deleted while the agent was down is cleaned up when it comes back.
+  await c.k('run', 'orphan', `--image=${BUSYBOX}`, '--', 'sleep', '3600');
+  await eventually(async () => (await c.k('get', 'pod', 'orphan', '-o', 'jsonpath={.status.phase}')) === 'Running');
+  const orphanUid = await c.k('get', 'pod', 'orphan', '-o', 'jsonpath={.metadata.uid}');
+  await stopAgent();
+  await c.k('delete', 'pod', 'orphan', '--force', '--grace-period=0');
+  agent = await startAgent();
+  const gone = await eventually(async () => ((await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': orphanUid } })).length === 0 ? 'gone' : undefined), 30_000);
+  t.equal(gone, 'gone', 'the restarted agent removed the sandbox of a pod the API no longer has');
+  t.same(await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': orphanUid } }), []);
 });

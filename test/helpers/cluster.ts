@@ -56,8 +56,11 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
   const cacheDir = path.join(root, 'kube-cache');
   const port = await freePort();
   const node = opts.agent ? prepareNode(dataDir, await freePort()) : undefined;
-  // Teardowns run last-registered first: drain the node, stop the server, then clean up after it.
-  if (node) t.teardown(() => node.cleanup());
+  // Teardowns run last-registered first: stop the server, drain its node, then clean up after it.
+  if (node) {
+    t.teardown(() => node.cleanup());
+    t.teardown(() => node.drain());
+  }
   const args = ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--config', '/dev/null', ...(node ? [...node.args, ...node.serverArgs] : ['--disable-agent']), ...extraArgs];
 
   let stopping = false;
@@ -110,7 +113,6 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
   };
   // An agent's containerd must stop with it: SIGTERM lets the server stop it.
   t.teardown(() => cluster.stop(node ? 'SIGTERM' : 'SIGKILL'));
-  if (node) t.teardown(() => node.drain());
   cluster.node = node;
   fs.mkdirSync(cacheDir, { recursive: true });
   return cluster;

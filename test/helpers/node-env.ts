@@ -1,7 +1,9 @@
 // What a real node needs in a test on a shared machine: a pod range, bridge and agent port of its
-// own, the locally built busybox image in <data-dir>/agent/images, and a clean exit (sandboxes
-// removed through CRI while containerd still runs; then the bridge and any tmpfs mounts).
-import { execFileSync } from 'node:child_process';
+// own, the locally built busybox image in <data-dir>/agent/images, and a clean exit. Containers
+// outlive their agent (as they should), so once it has stopped, its containerd is started once
+// more on its own to remove every sandbox through CRI (which also undoes their networking), and
+// then the bridge and any tmpfs mounts go.
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CriClient } from '../../src/cri/client.js';
@@ -16,10 +18,20 @@ export interface NodeEnv {
   serverArgs: string[];
   /** The node's containerd, as the agent runs it. */
   socket: string;
-  /** Removes every sandbox (and so every container) through CRI. */
+  /** After the agent stopped: removes every sandbox (and so every container) through CRI. */
   drain(): Promise<void>;
   /** After the agent stopped: the bridge and leftover mounts. */
   cleanup(): void;
+}
+
+/** A second octet for 10.X.0.0/16 that no route on this machine uses yet (starting from `uniq`). */
+function freeRange(uniq: number): number {
+  const routes = execFileSync('ip', ['-4', 'route']).toString();
+  for (let i = 0; i < 60; i++) {
+    const x = 160 + ((uniq + i) % 60);
+    if (!routes.includes(`10.${x}.`)) return x;
+  }
+  throw new Error('no free 10.160-219.x.x range for a test pod network');
 }
 
 export function prepareNode(dataDir: string, uniq: number): NodeEnv {
@@ -28,20 +40,28 @@ export function prepareNode(dataDir: string, uniq: number): NodeEnv {
   const socket = path.join(dataDir, 'run', 'containerd', 'containerd.sock');
   return {
     args: ['--cni-bridge', bridge, '--kubelet-arg', `port=${uniq}`],
-    serverArgs: ['--cluster-cidr', `10.${160 + (uniq % 60)}.0.0/16`],
+    serverArgs: ['--cluster-cidr', `10.${freeRange(uniq)}.0.0/16`],
     socket,
     async drain() {
-      if (!fs.existsSync(socket)) return;
+      const config = path.join(dataDir, 'agent', 'containerd', 'config.toml');
+      if (!fs.existsSync(config)) return;
+      const containerd = spawn('containerd', ['--config', config], { stdio: 'ignore' });
+      const exited = new Promise((r) => containerd.once('exit', r));
       const cri = new CriClient(socket, { timeoutMs: 5000 });
       try {
+        for (let i = 0; ; i++) {
+          if (await cri.version().then(() => true, () => false)) break;
+          if (i > 100) throw new Error(`the node's containerd did not come back to be drained (${config})`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
         for (const s of await cri.listPodSandbox()) {
           await cri.stopPodSandbox(s.id).catch(() => {});
           await cri.removePodSandbox(s.id).catch(() => {});
         }
-      } catch {
-        // containerd is gone already
       } finally {
         cri.close();
+        containerd.kill('SIGTERM');
+        await exited;
       }
     },
     cleanup() {
