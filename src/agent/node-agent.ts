@@ -1,6 +1,7 @@
 // Starting a real node: containerd (the one given by --container-runtime-endpoint, or our own,
 // supervised), the air-gap images from <data-dir>/agent/images, the pause image, then the kubelet.
 // `skiff agent` runs it against a remote server; `skiff server` runs it in-process.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { ApiClient } from '../client/rest-client.js';
 import { CriClient } from '../cri/client.js';
@@ -33,6 +34,17 @@ export interface NodeAgent {
 }
 
 /** `clientCaPem`: the CA of the API server's client certificate, the only caller the agent's port accepts. */
+const onPath = (command: string) => (process.env.PATH ?? '').split(':').some((dir) => dir && fs.existsSync(path.join(dir, command)));
+
+/** What running our own containerd takes, checked first so that a missing piece is one clear line. */
+function checkCanRunContainerd(cniBinDir: string): void {
+  const instead = 'or run the server with --disable-agent, or give --container-runtime-endpoint';
+  if (process.getuid?.() !== 0) throw new Error(`running pods needs root (containerd, mounts, pod networking): run skiff as root, ${instead}`);
+  const missing = ['containerd', 'runc', 'ctr'].filter((c) => !onPath(c));
+  if (missing.length) throw new Error(`${missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)}` : missing[0]} not found on PATH: install Debian's containerd and runc packages, ${instead}`);
+  if (!fs.existsSync(path.join(cniBinDir, 'bridge'))) throw new Error(`the CNI plugins are not in ${cniBinDir}: install Debian's containernetworking-plugins, ${instead}`);
+}
+
 export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clientCaPem: string): Promise<NodeAgent> {
   const paths = containerdPaths(s.dataDir);
   let supervisor: ContainerdSupervisor | undefined;
@@ -42,6 +54,7 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     cri = new CriClient(s.containerRuntimeEndpoint);
     socket = s.containerRuntimeEndpoint.replace(/^unix:\/\//, '');
   } else {
+    checkCanRunContainerd(paths.cniBinDir);
     supervisor = new ContainerdSupervisor({ ...paths, pauseImage: s.pauseImage, mirrors: readRegistries(REGISTRIES_FILE) }, path.join(s.dataDir, 'agent', 'containerd', 'containerd.log'));
     await supervisor.start();
     cri = supervisor.cri;

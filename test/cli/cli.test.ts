@@ -114,3 +114,12 @@ t.test('skiff agent: missing settings are usage errors', async (t) => {
   t.equal(r.code, 2);
   t.match(r.stderr, /needs --server/);
 });
+
+t.test('a server whose node cannot run containers says what is missing, in one line', async (t) => {
+  const dir = tempDir(t);
+  const args = ['server', '--data-dir', path.join(dir, 'data'), '--config', '/dev/null', '--https-listen-port', String(await freePort()), '--bind-address', '127.0.0.1', '--write-kubeconfig', path.join(dir, 'kubeconfig.yaml')];
+  const r = await runSkiff(args, { PATH: '/nonexistent' });
+  t.equal(r.code, 1);
+  t.equal(r.stderr.split('\n').filter((l) => l.startsWith('skiff: ')).length, 1);
+  t.match(r.stderr, /^skiff: containerd, runc and ctr not found on PATH: install Debian's containerd and runc packages, or run the server with --disable-agent, or give --container-runtime-endpoint$/m);
+});
