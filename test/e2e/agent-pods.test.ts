@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import * as k8s from '@kubernetes/client-node';
 import t from 'tap';
 import { CriClient } from '../../src/cri/client.js';
 import { freePort, startCluster } from '../helpers/cluster.js';
@@ -73,6 +75,16 @@ spec:
   t.equal(failed.code, 4, 'exec passes the exit code on');
   t.match(failed.stderr, /oops\n[\s\S]*command terminated with exit code 4/);
   t.equal((await c.kubectl(['exec', '-i', name, '--', 'cat'], { input: 'piped in\n' })).stdout, 'piped in\n', 'stdin reaches the container');
+  // A client library's exec (WebSocket, no SPDY fallback) works too.
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(c.kubeconfig);
+  let out = '';
+  const status = await new Promise<any>((resolve, reject) => {
+    const stdout = new Writable({ write: (chunk, _enc, done) => ((out += chunk), done()) });
+    new k8s.Exec(kc).exec('default', name, 'httpd', ['sh', '-c', 'echo from client-node; exit 2'], stdout, null, null, false, resolve).catch(reject);
+  });
+  t.equal(out, 'from client-node\n');
+  t.match(status, { status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '2' }] } });
 
   // logs -f ends when the container does; it follows what the container writes meanwhile.
   await c.k('run', 'ticker', `--image=${BUSYBOX}`, '--restart=Never', '--', 'sh', '-c', 'for i in 1 2 3; do echo tick $i; sleep 1; done');

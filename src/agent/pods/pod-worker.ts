@@ -413,9 +413,10 @@ export class PodWorker {
     const latest = all.find((c) => c.sandboxId === sandboxId) ?? all[0];
     const previous = all.find((c) => c !== latest && isExited(c));
     const running = latest?.state === 'CONTAINER_RUNNING';
-    const workers = latest ? (this.probes.get(latest.id) ?? []) : [];
-    const started = running && workers.every((w) => w.kind !== 'startup' || w.ok);
-    const ready = started && workers.every((w) => w.kind !== 'readiness' || w.ok);
+    // A probe the spec asks for and that has not passed yet (or not even started) holds the container back.
+    const passed = (kind: string) => !!latest && !!this.probes.get(latest.id)?.find((w) => w.kind === kind)?.ok;
+    const started = running && (!spec.startupProbe || passed('startup'));
+    const ready = started && (!spec.readinessProbe || passed('readiness'));
     // containerd's word wins once the container runs again or has finished for good.
     const waiting = running ? undefined : this.waiting.get(spec.name);
     return { name: spec.name, image: spec.image ?? '', latest, previous, waiting, ready, started };
