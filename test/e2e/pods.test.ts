@@ -16,7 +16,10 @@ async function podWhen(c: Cluster, name: string, check: (pod: any) => boolean, m
     const p = await json(c, 'pod', name);
     return check(p) ? p : undefined;
   }, ms);
-  return pod ?? (await json(c, 'pod', name));
+  if (pod) return pod;
+  // What the test waited for did not happen: say what did.
+  console.error((await c.kubectl(['describe', 'pod', name])).stdout);
+  return json(c, 'pod', name);
 }
 
 const apply = (c: Cluster, yaml: string) => c.kubectl(['apply', '-f', '-'], { input: yaml });
@@ -219,7 +222,7 @@ spec:
   containers:
   - name: c
     image: ${BUSYBOX}
-    command: [sh, -c, 'trap "" TERM; nc -lk -p 9000 -e true & exec sleep 3600']
+    command: [sh, -c, 'trap "" TERM; httpd -p 9000; exec sleep 3600']
     readinessProbe: {tcpSocket: {port: 9000}, periodSeconds: 1}
     lifecycle: {preStop: {exec: {command: [sh, -c, 'echo stopping > /out/prestop']}}}
     volumeMounts: [{name: out, mountPath: /out}]
@@ -235,6 +238,7 @@ spec:
     t.ok(ready.status.containerStatuses.find((s: any) => s.name === 'c').ready, 'a tcpSocket probe makes it ready');
     t.notOk(ready.status.containerStatuses.find((s: any) => s.name === 'g').ready, 'a grpc probe with nothing listening does not');
     t.match(await c.k('get', 'events', '--field-selector', 'involvedObject.name=graceful'), /Readiness probe failed: failed to connect service/);
+    t.match(await c.k('describe', 'pod', 'graceful'), /Readiness:\s+grpc <pod>:9001 \S* ?delay=0s timeout=1s period=1s #success=1 #failure=1/, 'kubectl describe shows the grpc probe');
     const t0 = Date.now();
     await c.k('delete', 'pod', 'graceful');
     const took = (Date.now() - t0) / 1000;

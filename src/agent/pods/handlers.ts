@@ -81,7 +81,11 @@ function grpcCheck(action: Writable<GRPCAction>, t: HandlerTarget, timeoutMs: nu
       { deadline: Date.now() + timeoutMs },
       (err, answer) => {
         client.close();
-        if (err) return resolve({ ok: false, message: `failed to connect service "${target}" within ${timeoutMs / 1000}s: ${err.details}` });
+        if (err) {
+          // grpc-js explains at length; the last connection error is the part that says why.
+          const why = /Last error: (?:Error: )?([^\n]*?)\.? Resolution note/.exec(err.details)?.[1] ?? err.details;
+          return resolve({ ok: false, message: `failed to connect service "${target}" within ${timeoutMs / 1000}s: ${why}` });
+        }
         const status = answer && answer[0] === 0x08 ? answer[1] : 0;
         resolve(status === 1 ? { ok: true, message: '' } : { ok: false, message: `service unhealthy (responded with "${['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'][status ?? 0] ?? status}")` });
       },

@@ -1,5 +1,5 @@
 // Pod spec defaults as Kubernetes fills them in, for pods and for every pod template.
-import type { Container, PodSpec, Probe } from 'kubernetes-types/core/v1.js';
+import type { Container, GRPCAction, PodSpec, Probe } from 'kubernetes-types/core/v1.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -11,6 +11,8 @@ function defaultProbe(p: Probe | undefined): void {
   probe.successThreshold ??= 1;
   probe.failureThreshold ??= 3;
   if (probe.httpGet) probe.httpGet.scheme ??= 'HTTP';
+  // kubectl describe reads grpc.service without checking it is there.
+  if (probe.grpc) (probe.grpc as Mutable<GRPCAction>).service ??= '';
 }
 
 /** `Always` for `:latest` or untagged images, `IfNotPresent` for tags and digests. */
