@@ -48,6 +48,16 @@ t.test('pod status follows the kubelet: phases, states and conditions', async (t
   const initFailed = podStatus(pod('Never', true) as any, { ...base, init: [facts({ name: 'init', latest: info({ name: 'init', state: 'CONTAINER_EXITED', exitCode: 1 }) })], containers: [facts({})] });
   t.equal(initFailed.phase, 'Failed', 'a failed init container fails a pod that never restarts');
 
+  // A sidecar counts as initialized once started, and does not keep a finished pod running.
+  const withSidecar = { ...pod('Never'), spec: { restartPolicy: 'Never', containers: [{ name: 'app' }], initContainers: [{ name: 'side', restartPolicy: 'Always' }] } };
+  const sidecarUp = facts({ name: 'side', latest: info({ id: 's', name: 'side' }), ready: true, started: true });
+  const serving = podStatus(withSidecar as any, { ...base, init: [sidecarUp], containers: [facts({ latest: info({}), ready: true, started: true })] });
+  t.match(serving, { phase: 'Running' });
+  t.equal(cond(serving, 'Initialized').status, 'True');
+  t.equal(podStatus(withSidecar as any, { ...base, init: [sidecarUp], containers: [facts({ latest: info({ state: 'CONTAINER_EXITED', exitCode: 0 }) })] }).phase, 'Succeeded');
+  const sidecarNotReady = podStatus(withSidecar as any, { ...base, init: [{ ...sidecarUp, ready: false }], containers: [facts({ latest: info({}), ready: true, started: true })] });
+  t.match(cond(sidecarNotReady, 'Ready'), { status: 'False', message: 'containers with unready status: [side]' });
+
   // Transition times stay while a condition holds.
   const again = podStatus({ ...pod('Always'), status: running } as any, { ...base, containers: [facts({ latest: info({}), ready: true, started: true })] });
   t.same(again.conditions, running.conditions);

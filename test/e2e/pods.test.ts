@@ -246,6 +246,36 @@ spec:
     t.ok(took >= 2.5, `a container that ignores SIGTERM is killed after the grace period (${took.toFixed(1)} s)`);
   });
 
+  await t.test('a sidecar starts before the containers, serves them, and stops when they are done', async (t) => {
+    const r = await apply(
+      c,
+      `apiVersion: v1
+kind: Pod
+metadata: {name: with-sidecar}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: feeder
+    image: ${BUSYBOX}
+    restartPolicy: Always
+    command: [sh, -c, 'while true; do echo fed > /shared/food; sleep 1; done']
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  containers:
+  - name: main
+    image: ${BUSYBOX}
+    command: [sh, -c, 'sleep 2; cat /shared/food']
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  volumes: [{name: shared, emptyDir: {}}]
+`,
+    );
+    t.equal(r.code, 0, r.stderr);
+    const done = await podWhen(c, 'with-sidecar', (p) => p.status?.phase === 'Succeeded' && !p.status.initContainerStatuses?.[0]?.state?.running);
+    t.equal(done.status.phase, 'Succeeded', 'the pod completes although its sidecar never exits by itself');
+    t.equal(await c.k('logs', 'with-sidecar', '-c', 'main'), 'fed\n', 'the sidecar was running when the container needed it');
+    t.ok(done.status.initContainerStatuses[0].state.terminated, 'and it was stopped after the container finished');
+  });
+
   await t.test('a pod that runs to completion succeeds, and its containers are removed with it', async (t) => {
     await c.k('run', 'once', `--image=${BUSYBOX}`, '--restart=Never', '--', 'sh', '-c', 'echo one; echo two; echo three');
     const done = await podWhen(c, 'once', (p) => p.status?.phase === 'Succeeded');

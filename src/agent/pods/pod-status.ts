@@ -1,7 +1,7 @@
 // A pod's status from what the agent knows: containers in containerd, why others are waiting, probe
 // results. Phase and conditions follow the kubelet's rules (a container waiting to restart after a
 // failure counts as stopped, not as never started).
-import type { ContainerState as K8sState, ContainerStatus, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Container, ContainerState as K8sState, ContainerStatus, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
 import fs from 'node:fs';
 import { nowTimestamp } from '../../api/metadata.js';
 import type { Writable } from '../../client/resources.js';
@@ -67,12 +67,22 @@ function containerStatus(f: ContainerFacts, defaultWaiting: string): Writable<Co
   };
 }
 
-/** Pending, Running, Succeeded or Failed, as the kubelet's getPhase. */
+/** An init container with restartPolicy Always: a sidecar. */
+export const isSidecar = (c: Writable<Container>) => c.restartPolicy === 'Always';
+
+const sidecarNamed = (pod: P, name: string) => (pod.spec?.initContainers ?? []).some((c) => c.name === name && isSidecar(c));
+
+/** Whether an init container has done its part: exited 0, or for a sidecar, started. */
+function initComplete(pod: P, s: Writable<ContainerStatus>): boolean {
+  return sidecarNamed(pod, s.name) ? !!s.started : s.state?.terminated?.exitCode === 0;
+}
+
+/** Pending, Running, Succeeded or Failed, as the kubelet's getPhase (sidecars do not count once started). */
 function phaseOf(pod: P, init: Writable<ContainerStatus>[], containers: Writable<ContainerStatus>[]): string {
   const policy = pod.spec?.restartPolicy ?? 'Always';
-  const initDone = init.every((s) => s.state?.terminated?.exitCode === 0);
+  const initDone = init.every((s) => initComplete(pod, s));
   if (!initDone) {
-    const failed = init.some((s) => s.state?.terminated && s.state.terminated.exitCode !== 0);
+    const failed = init.some((s) => !initComplete(pod, s) && s.state?.terminated && s.state.terminated.exitCode !== 0);
     return failed && policy === 'Never' ? 'Failed' : 'Pending';
   }
   let running = 0;
@@ -100,12 +110,15 @@ function phaseOf(pod: P, init: Writable<ContainerStatus>[], containers: Writable
 export function podStatus(pod: P, facts: PodFacts): Writable<PodStatus> {
   const old = pod.status ?? {};
   const init = facts.init.map((f) => containerStatus(f, 'PodInitializing'));
-  const initDone = init.every((s) => s.state?.terminated?.exitCode === 0);
+  const initDone = init.every((s) => initComplete(pod, s));
   const containers = facts.containers.map((f) => containerStatus(f, initDone ? 'ContainerCreating' : 'PodInitializing'));
-  const phase = phaseOf(pod, init, containers);
+  // A finished pod stays finished, whatever its sidecars do while they are stopped.
+  const finishedBefore = old.phase === 'Succeeded' || old.phase === 'Failed';
+  const phase = finishedBefore ? old.phase! : phaseOf(pod, init, containers);
   const finished = phase === 'Succeeded' || phase === 'Failed';
-  const unready = containers.filter((s) => !s.ready).map((s) => s.name);
-  const incomplete = init.filter((s) => s.state?.terminated?.exitCode !== 0).map((s) => s.name);
+  const sidecars = init.filter((s) => sidecarNamed(pod, s.name));
+  const unready = [...sidecars, ...containers].filter((s) => !s.ready).map((s) => s.name);
+  const incomplete = init.filter((s) => !initComplete(pod, s)).map((s) => s.name);
 
   const now = nowTimestamp();
   const condition = (type: string, ok: boolean, reason?: string, message?: string): Writable<PodCondition> => {
@@ -117,7 +130,7 @@ export function podStatus(pod: P, facts: PodFacts): Writable<PodStatus> {
   const readyMessage = finished ? undefined : `containers with unready status: [${unready.join(' ')}]`;
   const ours = [
     condition('PodReadyToStartContainers', facts.sandboxReady),
-    condition('Initialized', incomplete.length === 0, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`),
+    condition('Initialized', finishedBefore ? old.conditions?.find((c) => c.type === 'Initialized')?.status === 'True' : incomplete.length === 0, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`),
     condition('Ready', unready.length === 0 && !finished, readyReason, readyMessage),
     condition('ContainersReady', unready.length === 0 && !finished, readyReason, readyMessage),
   ];

@@ -19,7 +19,7 @@ import type { PodView } from './downward.js';
 import { containerEnv } from './env.js';
 import { runHandler } from './handlers.js';
 import { podKey, type P } from './labels.js';
-import { podStatus, type ContainerFacts } from './pod-status.js';
+import { isSidecar, podStatus, type ContainerFacts } from './pod-status.js';
 import { ProbeWorker } from './probes.js';
 import type { ContainerInfo, PodRuntime, RuntimeView } from './runtime-view.js';
 import { ConfigError, type PodSources } from './sources.js';
@@ -119,7 +119,7 @@ export class PodWorker {
     const pod = this.pod;
     const rt = await this.deps.runtime.pod(this.uid);
     if (!pod || pod.metadata?.deletionTimestamp) return this.terminate(pod, rt);
-    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return this.finishRun(rt);
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return this.finishRun(pod, rt);
 
     const hostIPs = this.deps.hostIPs();
     let volumePaths: Map<string, string>;
@@ -145,33 +145,59 @@ export class PodWorker {
     const latest = (name: string) => inSandbox.find((c) => c.name === name);
     const policy = pod.spec?.restartPolicy ?? 'Always';
 
+    const keep = (spec: Writable<Container>, restart: (c: ContainerInfo) => boolean) => this.keep(view, spec, latest(spec.name), restart, rt, sandbox.id, volumePaths);
+
+    // Init containers one at a time; a sidecar (restartPolicy Always) lets the next one go once
+    // started, and keeps running beside the containers.
     let initDone = true;
     for (const ic of pod.spec?.initContainers ?? []) {
       const c = latest(ic.name);
-      if (c && isExited(c) && c.exitCode === 0) continue;
+      if (isSidecar(ic)) {
+        await keep(ic, () => true);
+        if (c?.state === 'CONTAINER_RUNNING' && this.isStarted(ic, c)) continue;
+      } else {
+        if (c && isExited(c) && c.exitCode === 0) continue;
+        await keep(ic, () => policy !== 'Never');
+      }
       initDone = false;
-      if (!c) await this.start(view, ic, rt, sandbox.id, volumePaths, this.nextRestartCount(rt, ic.name));
-      else if (c.state === 'CONTAINER_CREATED') await this.replace(view, ic, c, rt, sandbox.id, volumePaths);
-      else if (isExited(c) && policy !== 'Never') await this.restart(view, ic, c, rt, sandbox.id, volumePaths);
       break;
     }
     if (initDone) {
-      for (const spec of pod.spec?.containers ?? []) {
-        const c = latest(spec.name);
-        if (!c) await this.start(view, spec, rt, sandbox.id, volumePaths, this.nextRestartCount(rt, spec.name));
-        else if (c.state === 'CONTAINER_RUNNING') await this.watchHealth(view, spec, c);
-        else if (c.state === 'CONTAINER_CREATED') await this.replace(view, spec, c, rt, sandbox.id, volumePaths);
-        else if (policy === 'Always' || (policy === 'OnFailure' && c.exitCode !== 0)) await this.restart(view, spec, c, rt, sandbox.id, volumePaths);
-      }
+      for (const sidecar of (pod.spec?.initContainers ?? []).filter(isSidecar)) await keep(sidecar, () => true);
+      for (const spec of pod.spec?.containers ?? []) await keep(spec, (c) => policy === 'Always' || (policy === 'OnFailure' && c.exitCode !== 0));
     }
     await this.writeStatus(pod, await this.deps.runtime.pod(this.uid), { podIPs, hostIPs, sandboxReady: true, sandboxId: sandbox.id });
   }
 
+  /** One step toward `spec` running: start it, watch its health, or restart it when `restart` says so. */
+  private async keep(view: PodView, spec: Writable<Container>, c: ContainerInfo | undefined, restart: (c: ContainerInfo) => boolean, rt: PodRuntime, sandboxId: string, volumePaths: Map<string, string>): Promise<void> {
+    if (!c) await this.start(view, spec, rt, sandboxId, volumePaths, this.nextRestartCount(rt, spec.name));
+    else if (c.state === 'CONTAINER_RUNNING') await this.watchHealth(view, spec, c);
+    else if (c.state === 'CONTAINER_CREATED') await this.replace(view, spec, c, rt, sandboxId, volumePaths);
+    else if (restart(c)) await this.restart(view, spec, c, rt, sandboxId, volumePaths);
+  }
+
+  /** Running, and past its startup probe if it has one. */
+  private isStarted(spec: Writable<Container>, c: ContainerInfo): boolean {
+    return c.state === 'CONTAINER_RUNNING' && (!spec.startupProbe || !!this.probes.get(c.id)?.find((w) => w.kind === 'startup')?.ok);
+  }
+
   /** A finished pod keeps its exited containers (for logs) but gives back its sandbox and address. */
-  private async finishRun(rt: PodRuntime): Promise<void> {
+  private async finishRun(pod: P, rt: PodRuntime): Promise<void> {
     this.stopProbes();
-    for (const c of rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING')) await this.kill(c, this.gracePeriod(), 'pod has finished');
+    const running = rt.containers.some((c) => c.state === 'CONTAINER_RUNNING');
+    await this.killAll(rt, this.gracePeriod(), 'pod has finished');
     for (const s of rt.sandboxes.filter((s) => s.ready)) await this.deps.cri.stopPodSandbox(s.id);
+    // Sidecars stopped just now: their final state belongs in the status too.
+    if (running) await this.writeStatus(pod, await this.deps.runtime.pod(this.uid), { podIPs: (pod.status?.podIPs ?? []).map((p) => p.ip!), hostIPs: this.deps.hostIPs(), sandboxReady: false, sandboxId: rt.sandboxes[0]?.id });
+  }
+
+  /** Stops the running containers: the containers together, then the sidecars, last started first. */
+  private async killAll(rt: PodRuntime, grace: number, why: string): Promise<void> {
+    const sidecars = (this.pod?.spec?.initContainers ?? []).filter(isSidecar).map((s) => s.name);
+    const running = rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING');
+    await Promise.all(running.filter((c) => !sidecars.includes(c.name)).map((c) => this.kill(c, grace, why)));
+    for (const name of [...sidecars].reverse()) for (const c of running.filter((x) => x.name === name)) await this.kill(c, grace, why);
   }
 
   private gracePeriod(): number {
@@ -183,7 +209,7 @@ export class PodWorker {
   private async terminate(pod: P | undefined, rt: PodRuntime): Promise<void> {
     this.stopProbes();
     const grace = this.gracePeriod();
-    await Promise.all(rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => this.kill(c, grace, 'pod is being deleted')));
+    await this.killAll(rt, grace, 'pod is being deleted');
     for (const s of rt.sandboxes) await this.deps.cri.stopPodSandbox(s.id);
     for (const c of rt.containers) await this.deps.cri.removeContainer(c.id);
     for (const s of rt.sandboxes) await this.deps.cri.removePodSandbox(s.id);
@@ -414,9 +440,8 @@ export class PodWorker {
     const previous = all.find((c) => c !== latest && isExited(c));
     const running = latest?.state === 'CONTAINER_RUNNING';
     // A probe the spec asks for and that has not passed yet (or not even started) holds the container back.
-    const passed = (kind: string) => !!latest && !!this.probes.get(latest.id)?.find((w) => w.kind === kind)?.ok;
-    const started = running && (!spec.startupProbe || passed('startup'));
-    const ready = started && (!spec.readinessProbe || passed('readiness'));
+    const started = !!latest && this.isStarted(spec, latest);
+    const ready = started && (!spec.readinessProbe || !!this.probes.get(latest.id)?.find((w) => w.kind === 'readiness')?.ok);
     // containerd's word wins once the container runs again or has finished for good.
     const waiting = running ? undefined : this.waiting.get(spec.name);
     return { name: spec.name, image: spec.image ?? '', latest, previous, waiting, ready, started };
