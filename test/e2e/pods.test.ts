@@ -246,6 +246,42 @@ spec:
     t.ok(took >= 2.5, `a container that ignores SIGTERM is killed after the grace period (${took.toFixed(1)} s)`);
   });
 
+  await t.test('host network pods and postStart hooks', async (t) => {
+    await apply(
+      c,
+      `apiVersion: v1
+kind: Pod
+metadata: {name: on-host}
+spec:
+  hostNetwork: true
+  containers:
+  - name: c
+    image: ${BUSYBOX}
+    command: [sleep, '3600']
+    lifecycle: {postStart: {exec: {command: [sh, -c, 'echo hooked > /tmp/post-start']}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bad-hook}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: ${BUSYBOX}
+    command: [sleep, '3600']
+    lifecycle: {postStart: {exec: {command: [sh, -c, 'exit 7']}}}
+`,
+    );
+    const onHost = await podWhen(c, 'on-host', (p) => p.status?.phase === 'Running');
+    t.equal(onHost.status.podIP, onHost.status.hostIP, 'a host network pod has the node address');
+    t.equal(await c.k('exec', 'on-host', '--', 'cat', '/tmp/post-start'), 'hooked\n', 'postStart ran in the container');
+    const hostLinks = (await c.k('exec', 'on-host', '--', 'ip', 'link')).match(/^\d+: /gm)?.length ?? 0;
+    t.ok(hostLinks > 1, `it sees the host's interfaces (${hostLinks})`);
+    const bad = await podWhen(c, 'bad-hook', (p) => p.status?.containerStatuses?.[0]?.restartCount >= 1);
+    t.ok(bad.status.containerStatuses[0].restartCount >= 1, 'a failing postStart hook kills the container, which restarts');
+    t.match(await c.k('get', 'events', '--field-selector', 'involvedObject.name=bad-hook'), /FailedPostStartHook/);
+  });
+
   await t.test('a sidecar starts before the containers, serves them, and stops when they are done', async (t) => {
     const r = await apply(
       c,
