@@ -10,6 +10,7 @@ import { log } from '../log.js';
 import { HollowNode } from './hollow-node.js';
 import { JoinError, joinServer, type Joined } from './join.js';
 import { startNodeAgent, type NodeAgentSettings } from './node-agent.js';
+import { kubeletArgs } from './kubelet-args.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -67,17 +68,14 @@ export function nodeAgentSettings(settings: Settings): NodeAgentSettings {
     containerRuntimeEndpoint: settings['container-runtime-endpoint'] as string | undefined,
     pauseImage: settings['pause-image'] as string,
     cniBridge: settings['cni-bridge'] as string,
-    kubeletPort: kubeletPort(settings['kubelet-arg'] as string[]),
+    kubelet: usage(() => kubeletArgs(settings['kubelet-arg'] as string[])),
   };
 }
 
-/** The agent's port from K3s-style --kubelet-arg port=N (the only kubelet argument taken so far). */
-function kubeletPort(args: string[]): number {
-  let port = 10250;
-  for (const arg of args) {
-    const [name, value] = arg.replace(/^--/, '').split('=', 2);
-    if (name !== 'port' || !/^\d+$/.test(value ?? '') || Number(value) > 65535) throw new UsageError(`unsupported --kubelet-arg "${arg}": supported is port=<number>`);
-    port = Number(value);
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
-  return port;
 }

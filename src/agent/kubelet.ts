@@ -20,6 +20,8 @@ import { PodWorker } from './pods/pod-worker.js';
 import { RuntimeView, type ContainerInfo } from './pods/runtime-view.js';
 import { KubeletError } from './kubelet-server.js';
 import { apiSources, type PodSources } from './pods/sources.js';
+import { rotateLogs } from './pods/log-rotation.js';
+import type { KubeletArgs } from './kubelet-args.js';
 import { PodVolumes } from './pods/volumes.js';
 
 export interface KubeletOptions {
@@ -32,13 +34,15 @@ export interface KubeletOptions {
   /** Linux bridge of the pod network (K3s: cni0). */
   cniBridge?: string;
   labels?: Record<string, string>;
-  /** Written to the Node as status.daemonEndpoints, where the API server calls. */
-  kubeletPort: number;
+  /** The port (written to the Node as status.daemonEndpoints, where the API server calls) and log rotation. */
+  kubeletArgs: KubeletArgs;
   /** Every pod is synced this often even when nothing happened (volume contents, tokens). */
   resyncMs?: number;
 }
 
 const RELIST_MS = 1000;
+/** How often log sizes are checked (the kubelet: every 10 s). */
+const LOG_ROTATION_MS = 10_000;
 
 export class Kubelet {
   readonly reporter: NodeReporter;
@@ -58,7 +62,7 @@ export class Kubelet {
     private readonly opts: KubeletOptions,
   ) {
     const client = api.as('kubelet');
-    this.reporter = new NodeReporter(client, { name: opts.nodeName, labels: opts.labels, kubeletPort: opts.kubeletPort, facts: hostFacts({ cri: opts.cri, nodeIP: opts.nodeIP, hostname: os.hostname(), dataDir: opts.dataDir }) });
+    this.reporter = new NodeReporter(client, { name: opts.nodeName, labels: opts.labels, kubeletPort: opts.kubeletArgs.port, facts: hostFacts({ cri: opts.cri, nodeIP: opts.nodeIP, hostname: os.hostname(), dataDir: opts.dataDir }) });
     this.informer = new Informer(client.resource(pods), { fieldSelector: `spec.nodeName=${opts.nodeName}` });
     this.runtime = new RuntimeView(opts.cri);
     this.recorder = new EventRecorder(client, 'kubelet', opts.nodeName);
@@ -170,6 +174,7 @@ export class Kubelet {
   private async relistLoop(worker: (uid: string) => PodWorker): Promise<void> {
     const signal = this.abort.signal;
     let lastResync = Date.now();
+    let lastRotation = Date.now();
     while (!signal.aborted) {
       try {
         const [sandboxes, containers] = await Promise.all([this.opts.cri.listPodSandbox(), this.opts.cri.listContainers()]);
@@ -188,6 +193,10 @@ export class Kubelet {
           else this.workers.get(uid)?.poke();
         }
         if (resync) for (const w of this.workers.values()) w.poke();
+        if (Date.now() - lastRotation >= LOG_ROTATION_MS) {
+          lastRotation = Date.now();
+          await rotateLogs(this.opts.cri, this.runtime.runningLogs(), this.opts.kubeletArgs.containerLogMaxSize, this.opts.kubeletArgs.containerLogMaxFiles);
+        }
         this.lastSeen = seen;
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'containerd relist failed');

@@ -8,6 +8,7 @@ import { CriClient } from '../cri/client.js';
 import { log } from '../log.js';
 import { containerdPaths, ContainerdSupervisor, importImages, readRegistries } from './containerd.js';
 import { Kubelet } from './kubelet.js';
+import type { KubeletArgs } from './kubelet-args.js';
 import { startKubeletServer } from './kubelet-server.js';
 import { defaultNodeIP } from './node-facts.js';
 import { ensurePauseImage } from './pause-image.js';
@@ -22,8 +23,8 @@ export interface NodeAgentSettings {
   containerRuntimeEndpoint?: string;
   pauseImage: string;
   cniBridge?: string;
-  /** Where the API server reaches the agent (the kubelet port). */
-  kubeletPort: number;
+  /** --kubelet-arg settings: port, log rotation. */
+  kubelet: KubeletArgs;
 }
 
 export interface NodeAgent {
@@ -64,8 +65,8 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
   if (imported.length) log.info({ images: imported }, 'imported images');
   await ensurePauseImage(cri, socket, s.pauseImage);
   const nodeIP = s.nodeIP ?? defaultNodeIP();
-  const kubelet = new Kubelet(api, { nodeName: s.nodeName, nodeIP, cri, dataDir: s.dataDir, cniConfDir: paths.cniConfDir, cniBridge: s.cniBridge, kubeletPort: s.kubeletPort });
-  const server = await startKubeletServer(kubelet, { port: s.kubeletPort, nodeName: s.nodeName, nodeIP, clientCaPem });
+  const kubelet = new Kubelet(api, { nodeName: s.nodeName, nodeIP, cri, dataDir: s.dataDir, cniConfDir: paths.cniConfDir, cniBridge: s.cniBridge, kubeletArgs: s.kubelet });
+  const server = await startKubeletServer(kubelet, { port: s.kubelet.port, nodeName: s.nodeName, nodeIP, clientCaPem });
   await kubelet.start();
   return {
     kubelet,

@@ -7,6 +7,8 @@ import t from 'tap';
 import { pauseBinary } from '../../src/agent/pause-image.js';
 import { writeAtomically } from '../../src/agent/pods/atomic-writer.js';
 import { Backoff } from '../../src/agent/pods/backoff.js';
+import { rotateLogs } from '../../src/agent/pods/log-rotation.js';
+import { kubeletArgs } from '../../src/agent/kubelet-args.js';
 import { containerLog } from '../../src/agent/pods/container-logs.js';
 import { expand } from '../../src/agent/pods/env.js';
 import { podStatus, type ContainerFacts } from '../../src/agent/pods/pod-status.js';
@@ -119,6 +121,35 @@ t.test('CRI log files read as kubectl logs asks', async (t) => {
   setTimeout(() => fs.appendFileSync(file, '2026-01-01T00:00:04Z stdout F fourth\n'), 300);
   setTimeout(() => (alive = false), 600);
   t.equal(await read({ follow: true, tailLines: 1 }, async () => alive), 'third\nfourth\n');
+});
+
+t.test('log rotation keeps the newest files and tells containerd to reopen', async (t) => {
+  const dir = tempDir(t);
+  const logPath = path.join(dir, '0.log');
+  const reopened: string[] = [];
+  const cri = { call: async (_s: string, method: string, req: any) => (reopened.push(`${method} ${req.containerId}`), {}) };
+  fs.writeFileSync(logPath, 'x'.repeat(100));
+  await rotateLogs(cri as any, [{ containerId: 'c1', logPath }], 200, 2);
+  t.same(fs.readdirSync(dir), ['0.log'], 'a small log is left alone');
+  for (const [i, when] of ['2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '2026-01-01T00:02:00Z'].entries()) {
+    fs.writeFileSync(logPath, 'y'.repeat(300 + i));
+    await rotateLogs(cri as any, [{ containerId: 'c1', logPath }], 200, 2, new Date(when));
+  }
+  t.same(fs.readdirSync(dir).sort(), ['0.log.20260101-000200'], 'only the newest rotated file is kept beside the current one');
+  t.equal(reopened.length, 3);
+  t.equal(reopened[0], 'ReopenContainerLog c1');
+  const failing = { call: async () => Promise.reject(new Error('container is not running')) };
+  fs.writeFileSync(logPath, 'z'.repeat(300));
+  await rotateLogs(failing as any, [{ containerId: 'c1', logPath }], 200, 2);
+  t.equal(fs.readFileSync(logPath, 'utf8').length, 300, 'when containerd cannot reopen, the file keeps its name');
+});
+
+t.test('--kubelet-arg settings', async (t) => {
+  t.same(kubeletArgs([]), { port: 10250, containerLogMaxSize: 10 * 1024 * 1024, containerLogMaxFiles: 5 });
+  t.same(kubeletArgs(['port=10300', '--container-log-max-size=1Mi', 'container-log-max-files=3']), { port: 10300, containerLogMaxSize: 1024 * 1024, containerLogMaxFiles: 3 });
+  for (const bad of ['port=x', 'container-log-max-size=lots', 'container-log-max-files=1', 'eviction-hard=memory.available<100Mi']) {
+    t.throws(() => kubeletArgs([bad]), new RegExp(`^unsupported --kubelet-arg "${bad.replace(/[.<]/g, '\\$&')}": supported are port=`));
+  }
 });
 
 t.test('the built-in pause binary sleeps until killed, on both architectures', async (t) => {

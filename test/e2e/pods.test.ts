@@ -25,7 +25,8 @@ async function podWhen(c: Cluster, name: string, check: (pod: any) => boolean, m
 const apply = (c: Cluster, yaml: string) => c.kubectl(['apply', '-f', '-'], { input: yaml });
 
 t.test('a node runs real pods: registration, env and volumes, init containers, probes, restarts, adoption', async (t) => {
-  const c = await startCluster(t, [], { agent: true });
+  // Small log files, so that rotation can be seen.
+  const c = await startCluster(t, ['--kubelet-arg', 'container-log-max-size=4Ki', '--kubelet-arg', 'container-log-max-files=2'], { agent: true });
   const cri = new CriClient(c.node!.socket);
   t.teardown(() => cri.close());
 
@@ -280,6 +281,20 @@ spec:
     const bad = await podWhen(c, 'bad-hook', (p) => p.status?.containerStatuses?.[0]?.restartCount >= 1);
     t.ok(bad.status.containerStatuses[0].restartCount >= 1, 'a failing postStart hook kills the container, which restarts');
     t.match(await c.k('get', 'events', '--field-selector', 'involvedObject.name=bad-hook'), /FailedPostStartHook/);
+  });
+
+  await t.test('container logs are rotated and only the newest files kept', async (t) => {
+    await c.k('run', 'chatty', `--image=${BUSYBOX}`, '--', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo "line $i of a chatty container that fills its log"; sleep 0.01; done');
+    const pod = await podWhen(c, 'chatty', (p) => p.status?.phase === 'Running');
+    const dir = `${c.dataDir}/agent/logs/default_chatty_${pod.metadata.uid}/chatty`;
+    const rotated = await eventually(async () => (fs.readdirSync(dir).some((f) => /^0\.log\.\d{8}-\d{6}$/.test(f)) ? fs.readdirSync(dir) : undefined), 30_000);
+    t.ok(rotated, `the log was rotated (${rotated?.join(', ')})`);
+    await new Promise((r) => setTimeout(r, 11_000));
+    const files = fs.readdirSync(dir);
+    t.ok(files.length <= 2, `at most two files are kept (${files.join(', ')})`);
+    t.ok(files.includes('0.log'), 'the container writes on to its log');
+    t.match(await c.k('logs', 'chatty', '--tail', '1'), /^line \d+ of a chatty container that fills its log\n$/, 'and kubectl logs reads it');
+    await c.k('delete', 'pod', 'chatty', '--grace-period=1');
   });
 
   await t.test('a sidecar starts before the containers, serves them, and stops when they are done', async (t) => {

@@ -97,6 +97,11 @@ export class RuntimeView {
     return ip;
   }
 
+  /** The log files of the running containers seen so far (for log rotation). */
+  runningLogs(): { containerId: string; logPath: string }[] {
+    return [...this.details].filter(([, d]) => d.state === 'CONTAINER_RUNNING' && d.status.logPath).map(([containerId, d]) => ({ containerId, logPath: d.status.logPath as string }));
+  }
+
   forget(ids: string[]): void {
     for (const id of ids) {
       this.details.delete(id);
