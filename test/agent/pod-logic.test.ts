@@ -85,6 +85,11 @@ t.test('restart backoff: immediate, then 10 s doubling to 5 min', async (t) => {
   t.equal(b.delayMs('p/c'), 10_000, 'a container that stayed up for twice the maximum starts over');
   b.forget('p/');
   t.equal(b.remainingMs('p/c', 0, 0), 0);
+  // Image pulls count from the last failure.
+  t.equal(b.remainingSinceLast('p/c/pull', 0), 0);
+  b.next('p/c/pull', 1000);
+  t.equal(b.remainingSinceLast('p/c/pull', 4000), 7000);
+  t.equal(b.remainingSinceLast('p/c/pull', 12_000), 0, 'then it may try again');
 });
 
 t.test('volume files change atomically and only when needed', async (t) => {

@@ -118,6 +118,11 @@ spec:
     await apply(c, `apiVersion: v1\nkind: Pod\nmetadata: {name: missing-key}\nspec:\n  containers:\n  - {name: c, image: ${BUSYBOX}, command: [sleep, '3600'], env: [{name: X, valueFrom: {configMapKeyRef: {name: settings, key: nope}}}]}\n`);
     const stuck = await podWhen(c, 'missing-key', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError');
     t.match(stuck.status.containerStatuses[0].state.waiting, { reason: 'CreateContainerConfigError', message: "couldn't find key nope in ConfigMap default/settings" });
+    // An image the node lacks and cannot pull (no registry is reachable): ErrImagePull, then back-off.
+    await c.k('run', 'no-image', '--image=skiff.invalid/absent:1');
+    const pulling = await podWhen(c, 'no-image', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff');
+    t.match(pulling.status.containerStatuses[0].state.waiting, { reason: 'ImagePullBackOff', message: 'Back-off pulling image "skiff.invalid/absent:1"' });
+    t.match(await c.k('get', 'events', '--field-selector', 'involvedObject.name=no-image'), /Failed to pull image "skiff\.invalid\/absent:1"/);
   });
 
   await t.test('security context, resources, host ports and more kinds of volume', async (t) => {

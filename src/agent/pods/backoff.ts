@@ -22,6 +22,12 @@ export class Backoff {
     return Math.max(0, since + e.delayMs - now);
   }
 
+  /** How long until the next try after the last recorded failure (image pulls: no container to date it). */
+  remainingSinceLast(key: string, now = Date.now()): number {
+    const e = this.entries.get(key);
+    return e ? Math.max(0, e.at + e.delayMs - now) : 0;
+  }
+
   /** The current delay, for "back-off 20s restarting failed container". */
   delayMs(key: string): number {
     return this.entries.get(key)?.delayMs ?? this.initialMs;

@@ -365,8 +365,8 @@ export class PodWorker {
       return false;
     }
     const key = `${this.uid}/${spec.name}/pull`;
-    const wait = this.deps.backoff.remainingMs(key, Date.now() - 1);
-    if (wait > 0 && this.waiting.get(spec.name)) {
+    const wait = this.deps.backoff.remainingSinceLast(key);
+    if (wait > 0) {
       this.waiting.set(spec.name, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` });
       this.retryIn(wait);
       return false;
