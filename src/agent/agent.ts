@@ -11,6 +11,7 @@ import { HollowNode } from './hollow-node.js';
 import { JoinError, joinServer, type Joined } from './join.js';
 import { startNodeAgent, type NodeAgentSettings } from './node-agent.js';
 import { kubeletArgs } from './kubelet-args.js';
+import { parseNodeLabels, parseNodeTaints } from './node-registration.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -69,6 +70,8 @@ export function nodeAgentSettings(settings: Settings): NodeAgentSettings {
     pauseImage: settings['pause-image'] as string,
     cniBridge: settings['cni-bridge'] as string,
     kubelet: usage(() => kubeletArgs(settings['kubelet-arg'] as string[])),
+    labels: usage(() => parseNodeLabels(settings['node-label'] as string[])),
+    taints: usage(() => parseNodeTaints(settings['node-taint'] as string[])),
   };
 }
 

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { EventRecorder } from '../client/event-recorder.js';
 import { Informer } from '../client/informer.js';
 import type { ApiClient } from '../client/rest-client.js';
-import { pods } from '../client/resources.js';
+import { pods, type Writable } from '../client/resources.js';
+import type { Taint } from 'kubernetes-types/core/v1.js';
 import { sleep } from '../client/sleep.js';
 import type { CriClient } from '../cri/client.js';
 import { log } from '../log.js';
@@ -34,6 +35,7 @@ export interface KubeletOptions {
   /** Linux bridge of the pod network (K3s: cni0). */
   cniBridge?: string;
   labels?: Record<string, string>;
+  taints?: Writable<Taint>[];
   /** The port (written to the Node as status.daemonEndpoints, where the API server calls) and log rotation. */
   kubeletArgs: KubeletArgs;
   /** Every pod is synced this often even when nothing happened (volume contents, tokens). */
@@ -62,7 +64,7 @@ export class Kubelet {
     private readonly opts: KubeletOptions,
   ) {
     const client = api.as('kubelet');
-    this.reporter = new NodeReporter(client, { name: opts.nodeName, labels: opts.labels, kubeletPort: opts.kubeletArgs.port, facts: hostFacts({ cri: opts.cri, nodeIP: opts.nodeIP, hostname: os.hostname(), dataDir: opts.dataDir }) });
+    this.reporter = new NodeReporter(client, { name: opts.nodeName, labels: { 'node.kubernetes.io/instance-type': 'skiff', ...opts.labels }, taints: opts.taints, kubeletPort: opts.kubeletArgs.port, facts: hostFacts({ cri: opts.cri, nodeIP: opts.nodeIP, hostname: os.hostname(), dataDir: opts.dataDir }) });
     this.informer = new Informer(client.resource(pods), { fieldSelector: `spec.nodeName=${opts.nodeName}` });
     this.runtime = new RuntimeView(opts.cri);
     this.recorder = new EventRecorder(client, 'kubelet', opts.nodeName);

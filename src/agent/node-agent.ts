@@ -9,6 +9,8 @@ import { log } from '../log.js';
 import { containerdPaths, ContainerdSupervisor, importImages, readRegistries } from './containerd.js';
 import { Kubelet } from './kubelet.js';
 import type { KubeletArgs } from './kubelet-args.js';
+import type { Taint } from 'kubernetes-types/core/v1.js';
+import type { Writable } from '../client/resources.js';
 import { startKubeletServer } from './kubelet-server.js';
 import { defaultNodeIP } from './node-facts.js';
 import { ensurePauseImage } from './pause-image.js';
@@ -25,6 +27,9 @@ export interface NodeAgentSettings {
   cniBridge?: string;
   /** --kubelet-arg settings: port, log rotation. */
   kubelet: KubeletArgs;
+  /** What the Node registers with (--node-label, --node-taint, a server's roles). */
+  labels: Record<string, string>;
+  taints: Writable<Taint>[];
 }
 
 export interface NodeAgent {
@@ -65,7 +70,7 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
   if (imported.length) log.info({ images: imported }, 'imported images');
   await ensurePauseImage(cri, socket, s.pauseImage);
   const nodeIP = s.nodeIP ?? defaultNodeIP();
-  const kubelet = new Kubelet(api, { nodeName: s.nodeName, nodeIP, cri, dataDir: s.dataDir, cniConfDir: paths.cniConfDir, cniBridge: s.cniBridge, kubeletArgs: s.kubelet });
+  const kubelet = new Kubelet(api, { nodeName: s.nodeName, nodeIP, cri, dataDir: s.dataDir, cniConfDir: paths.cniConfDir, cniBridge: s.cniBridge, kubeletArgs: s.kubelet, labels: s.labels, taints: s.taints });
   const server = await startKubeletServer(kubelet, { port: s.kubelet.port, nodeName: s.nodeName, nodeIP, clientCaPem });
   await kubelet.start();
   return {

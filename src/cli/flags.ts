@@ -46,6 +46,8 @@ export const flags: readonly FlagSpec[] = [
   { name: 'container-runtime-endpoint', kind: 'string', commands: both, description: 'use this containerd socket instead of running one' },
   { name: 'pause-image', kind: 'string', commands: both, description: 'sandbox (pause) image for pods', default: () => DEFAULT_PAUSE_IMAGE },
   { name: 'cni-bridge', kind: 'string', commands: both, description: 'Linux bridge of the pod network', default: () => 'cni0' },
+  { name: 'node-label', kind: 'list', commands: both, description: 'label the node registers with, key=value', default: () => [] },
+  { name: 'node-taint', kind: 'list', commands: both, description: 'taint the node registers with, key=value:Effect', default: () => [] },
   { name: 'kubelet-arg', kind: 'list', commands: both, description: 'agent setting NAME=VALUE: port (where the API server reaches the node, 10250), container-log-max-size (10Mi), container-log-max-files (5)', default: () => [] },
   { name: 'hollow', kind: 'bool', commands: ['agent'], description: 'run a hollow node: registers and reports pods Running without containers (tests, benchmarks)', default: () => false },
 ];

@@ -14,7 +14,8 @@ import { startControlPlane } from './control-plane.js';
 import { timingsFromArgs, type ControllerTimings } from '../controllers/settings.js';
 import { UsageError } from '../cli/values.js';
 import { nodeAgentSettings } from '../agent/agent.js';
-import { startNodeAgent } from '../agent/node-agent.js';
+import { startNodeAgent, type NodeAgentSettings } from '../agent/node-agent.js';
+import { SERVER_NODE_LABELS } from '../agent/node-registration.js';
 import { ApiClient } from '../client/rest-client.js';
 import { inProcessTransport } from '../client/transport.js';
 
@@ -39,6 +40,12 @@ function advertiseAddress(settings: Settings, bindAddress: string): string {
   if (bindAddress !== '0.0.0.0' && bindAddress !== '::') return bindAddress;
   const ips = Object.values(os.networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4' && !i.internal);
   return ips[0]?.address ?? '127.0.0.1';
+}
+
+/** The server's own node: the agent's settings, plus K3s's control-plane roles. */
+function serverNodeSettings(settings: Settings): NodeAgentSettings {
+  const node = nodeAgentSettings(settings);
+  return { ...node, labels: { ...SERVER_NODE_LABELS, ...node.labels } };
 }
 
 export async function runServer(settings: Settings): Promise<void> {
@@ -68,7 +75,7 @@ export async function runServer(settings: Settings): Promise<void> {
   const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem, timings, clusterCIDR: settings['cluster-cidr'] as string });
   // The local agent talks to the API in-process, as its node: system:node:<name>.
   const nodeName = settings['node-name'] as string;
-  const agent = settings['disable-agent'] ? undefined : await startNodeAgent(new ApiClient(inProcessTransport(stack.app, { username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] })), nodeAgentSettings(settings), pki.clientCa.certPem);
+  const agent = settings['disable-agent'] ? undefined : await startNodeAgent(new ApiClient(inProcessTransport(stack.app, { username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] })), serverNodeSettings(settings), pki.clientCa.certPem);
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision(), agent: !!agent }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {

@@ -26,7 +26,7 @@ const apply = (c: Cluster, yaml: string) => c.kubectl(['apply', '-f', '-'], { in
 
 t.test('a node runs real pods: registration, env and volumes, init containers, probes, restarts, adoption', async (t) => {
   // Small log files, so that rotation can be seen.
-  const c = await startCluster(t, ['--kubelet-arg', 'container-log-max-size=4Ki', '--kubelet-arg', 'container-log-max-files=2'], { agent: true });
+  const c = await startCluster(t, ['--kubelet-arg', 'container-log-max-size=4Ki', '--kubelet-arg', 'container-log-max-files=2', '--node-label', 'zone=lab', '--node-taint', 'dedicated=tests:PreferNoSchedule'], { agent: true });
   const cri = new CriClient(c.node!.socket);
   t.teardown(() => cri.close());
 
@@ -40,6 +40,9 @@ t.test('a node runs real pods: registration, env and volumes, init containers, p
     t.match(node.status.capacity, { cpu: /^\d+$/, memory: /^\d+Ki$/, pods: '110', 'ephemeral-storage': /^\d+Ki$/ });
     t.same(node.status.conditions.map((x: any) => `${x.type}=${x.status}`).sort(), ['DiskPressure=False', 'MemoryPressure=False', 'PIDPressure=False', 'Ready=True']);
     t.match(node.spec.podCIDR, /^10\.\d+\.0\.0\/24$/);
+    t.match(node.metadata.labels, { zone: 'lab', 'node-role.kubernetes.io/control-plane': 'true', 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': 'skiff' });
+    t.same(node.spec.taints, [{ key: 'dedicated', value: 'tests', effect: 'PreferNoSchedule' }]);
+    t.match(await c.k('get', 'nodes'), /\s+Ready\s+control-plane,master\s+/, 'the server node shows its roles');
     // Idle: the Lease moves, the Node does not.
     const lease = await json(c, 'lease', '-n', 'kube-node-lease', node.metadata.name);
     await new Promise((r) => setTimeout(r, 11_000));
