@@ -159,7 +159,8 @@ export class NodeReporter {
     const facts = await this.opts.facts();
     const status = this.statusFrom(facts, node.status);
     if (isDeepStrictEqual(essence(status), essence(node.status))) return;
-    await this.nodeClient.updateStatus({ ...node, status });
+    // A patch, as the kubelet sends: the node controller may have written the Node since we last saw it.
+    await this.nodeClient.patch(undefined, this.opts.name, { status }, 'merge', 'status');
     this.statusWrites++;
   }
 

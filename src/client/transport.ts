@@ -33,7 +33,8 @@ export interface HttpsTarget {
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
 export function httpsTransport(target: HttpsTarget): Transport {
-  const agent = new https.Agent({ ca: target.caPem, cert: target.certPem, key: target.keyPem, keepAlive: true, maxSockets: 64 });
+  // No cap on sockets: every informer holds a watch open, and a capped pool would starve the rest.
+  const agent = new https.Agent({ ca: target.caPem, cert: target.certPem, key: target.keyPem, keepAlive: true });
   const base = new URL(target.server);
   return (method, path, init = {}) =>
     new Promise<Response>((resolve, reject) => {
