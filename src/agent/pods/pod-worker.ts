@@ -20,7 +20,9 @@ import { containerEnv } from './env.js';
 import { runHandler } from './handlers.js';
 import { podKey, type P } from './labels.js';
 import { isSidecar, podStatus, type ContainerFacts } from './pod-status.js';
-import { ProbeWorker } from './probes.js';
+import { ContainerProbes } from './container-probes.js';
+import { writeEtcHosts } from './etc-hosts.js';
+import { ensureImage } from './image-puller.js';
 import type { ContainerInfo, PodRuntime, RuntimeView } from './runtime-view.js';
 import { ConfigError, type PodSources } from './sources.js';
 import { VolumeError, type PodVolumes } from './volumes.js';
@@ -54,15 +56,19 @@ export class PodWorker {
   private timer?: NodeJS.Timeout;
   private timerAt = Infinity;
   private done = false;
-  /** Probe workers by container id. */
-  private readonly probes = new Map<string, ProbeWorker[]>();
+  private readonly probes: ContainerProbes;
   /** Why a container is not running, by name, when containerd cannot say (backoff, config errors). */
   private readonly waiting = new Map<string, { reason: string; message?: string }>();
 
   constructor(
     readonly uid: string,
     private readonly deps: PodWorkerDeps,
-  ) {}
+  ) {
+    this.probes = new ContainerProbes(deps.cri, {
+      failed: (w, message) => this.event('Warning', 'Unhealthy', `${w.kind[0]!.toUpperCase()}${w.kind.slice(1)} probe failed: ${message}`),
+      changed: () => this.poke(),
+    });
+  }
 
   /** The pod as the API has it now; undefined once it is gone from the API. */
   update(pod: P | undefined): void {
@@ -83,7 +89,7 @@ export class PodWorker {
   stop(): void {
     this.done = true;
     clearTimeout(this.timer);
-    for (const workers of this.probes.values()) for (const w of workers) w.stop();
+    this.probes.stopAll();
   }
 
   private async loop(): Promise<void> {
@@ -140,7 +146,8 @@ export class PodWorker {
     }
     const podIPs = pod.spec?.hostNetwork ? hostIPs : [await this.deps.runtime.sandboxIP(sandbox.id)].filter(Boolean);
     const view: PodView = { pod, podIPs, hostIPs };
-    this.writeHosts(pod, podIPs[0]);
+    // /etc/hosts is the host's with hostNetwork.
+    if (!pod.spec?.hostNetwork && podIPs[0]) writeEtcHosts(this.hostsFile(), pod, podIPs[0]);
     const inSandbox = rt.containers.filter((c) => c.sandboxId === sandbox.id);
     const latest = (name: string) => inSandbox.find((c) => c.name === name);
     const policy = pod.spec?.restartPolicy ?? 'Always';
@@ -154,7 +161,7 @@ export class PodWorker {
       const c = latest(ic.name);
       if (isSidecar(ic)) {
         await keep(ic, () => true);
-        if (c?.state === 'CONTAINER_RUNNING' && this.isStarted(ic, c)) continue;
+        if (c?.state === 'CONTAINER_RUNNING' && this.probes.isStarted(ic, c)) continue;
       } else {
         if (c && isExited(c) && c.exitCode === 0) continue;
         await keep(ic, () => policy !== 'Never');
@@ -177,14 +184,9 @@ export class PodWorker {
     else if (restart(c)) await this.restart(view, spec, c, rt, sandboxId, volumePaths);
   }
 
-  /** Running, and past its startup probe if it has one. */
-  private isStarted(spec: Writable<Container>, c: ContainerInfo): boolean {
-    return c.state === 'CONTAINER_RUNNING' && (!spec.startupProbe || !!this.probes.get(c.id)?.find((w) => w.kind === 'startup')?.ok);
-  }
-
   /** A finished pod keeps its exited containers (for logs) but gives back its sandbox and address. */
   private async finishRun(pod: P, rt: PodRuntime): Promise<void> {
-    this.stopProbes();
+    this.probes.stopAll();
     const running = rt.containers.some((c) => c.state === 'CONTAINER_RUNNING');
     await this.killAll(rt, this.gracePeriod(), 'pod has finished');
     for (const s of rt.sandboxes.filter((s) => s.ready)) await this.deps.cri.stopPodSandbox(s.id);
@@ -207,7 +209,7 @@ export class PodWorker {
   }
 
   private async terminate(pod: P | undefined, rt: PodRuntime): Promise<void> {
-    this.stopProbes();
+    this.probes.stopAll();
     const grace = this.gracePeriod();
     await this.killAll(rt, grace, 'pod is being deleted');
     for (const s of rt.sandboxes) await this.deps.cri.stopPodSandbox(s.id);
@@ -253,20 +255,6 @@ export class PodWorker {
     }
   }
 
-  /** /etc/hosts for the pod, as the kubelet writes it (absent with hostNetwork: the host's is used). */
-  private writeHosts(pod: P, podIP: string | undefined): void {
-    if (pod.spec?.hostNetwork || !podIP) return;
-    const hostname = pod.spec?.hostname ?? pod.metadata!.name!;
-    const fqdn = pod.spec?.subdomain ? `${hostname}.${pod.spec.subdomain}.${pod.metadata!.namespace}.svc.cluster.local\t` : '';
-    const lines = ['# Kubernetes-managed hosts file.', '127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'fe00::0\tip6-mcastprefix', 'fe00::1\tip6-allnodes', 'fe00::2\tip6-allrouters', `${podIP}\t${fqdn}${hostname}`];
-    for (const alias of pod.spec?.hostAliases ?? []) lines.push(`# Entries added by HostAliases.`, `${alias.ip}\t${(alias.hostnames ?? []).join('\t')}`);
-    const file = this.hostsFile();
-    const text = lines.join('\n') + '\n';
-    if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, text);
-  }
-
   private hostsFile(): string {
     return path.join(this.deps.volumes.podDir(this.uid), 'etc-hosts');
   }
@@ -301,7 +289,12 @@ export class PodWorker {
   private async start(view: PodView, spec: Writable<Container>, rt: PodRuntime, sandboxId: string, volumePaths: Map<string, string>, restartCount: number): Promise<void> {
     const { pod } = view;
     const sandboxCfg = this.sandboxConfig(pod, rt.sandboxes[0]?.attempt ?? 0);
-    if (!(await this.ensureImage(spec, sandboxCfg))) return;
+    const image = await ensureImage(this.deps.cri, this.deps.backoff, `${this.uid}/${spec.name}/pull`, spec, sandboxCfg, (type, reason, message) => this.event(type, reason, message));
+    if (!image.ok) {
+      if (image.reason !== 'ImagePullBackOff') return this.failedStart(spec.name, image.reason, image.message, image.retryMs);
+      this.waiting.set(spec.name, { reason: image.reason, message: image.message });
+      return this.retryIn(image.retryMs);
+    }
     let config: CriMessage;
     const messageFile = path.join(this.deps.volumes.podDir(this.uid), 'containers', spec.name, `${restartCount}.termination-log`);
     try {
@@ -328,7 +321,7 @@ export class PodWorker {
     this.event('Normal', 'Started', `Started container ${spec.name}`);
     this.waiting.delete(spec.name);
     // Keep one dead instance for `logs --previous`; older ones go, with their logs.
-    for (const old of rt.containers.filter((c) => c.name === spec.name && isExited(c)).slice(1)) await this.removeContainer(view.pod, old);
+    for (const old of rt.containers.filter((c) => c.name === spec.name && isExited(c)).slice(1)) await this.removeContainer(old);
     const postStart = spec.lifecycle?.postStart;
     if (postStart) {
       const result = await runHandler(postStart, { cri: this.deps.cri, containerId: id, container: spec, podIP: view.podIPs[0] ?? '' }, 30_000);
@@ -345,42 +338,11 @@ export class PodWorker {
     this.retryIn(retryMs);
   }
 
-  private async removeContainer(pod: P, c: ContainerInfo): Promise<void> {
+  /** Removes a dead instance and its log file. */
+  private async removeContainer(c: ContainerInfo): Promise<void> {
     await this.deps.cri.removeContainer(c.id);
     this.deps.runtime.forget([c.id]);
-    if (c.logPath) fs.rmSync(path.resolve(this.logDir(pod), c.logPath), { force: true });
-  }
-
-  /** Makes sure the image is there, by its pull policy; false (with the reason recorded) when not. */
-  private async ensureImage(spec: Writable<Container>, sandboxCfg: CriMessage): Promise<boolean> {
-    const image = spec.image!;
-    const policy = spec.imagePullPolicy ?? 'IfNotPresent';
-    const present = await this.deps.cri.imageStatus(image);
-    if (present && policy !== 'Always') {
-      this.event('Normal', 'Pulled', `Container image "${image}" already present on machine`);
-      return true;
-    }
-    if (policy === 'Never') {
-      this.failedStart(spec.name, 'ErrImageNeverPull', `Container image "${image}" is not present with pull policy of Never`, 10_000);
-      return false;
-    }
-    const key = `${this.uid}/${spec.name}/pull`;
-    const wait = this.deps.backoff.remainingSinceLast(key);
-    if (wait > 0) {
-      this.waiting.set(spec.name, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` });
-      this.retryIn(wait);
-      return false;
-    }
-    this.event('Normal', 'Pulling', `Pulling image "${image}"`);
-    try {
-      await this.deps.cri.pullImage(image, sandboxCfg);
-      this.event('Normal', 'Pulled', `Successfully pulled image "${image}"`);
-      return true;
-    } catch (err) {
-      this.deps.backoff.next(key);
-      this.failedStart(spec.name, 'ErrImagePull', `Failed to pull image "${image}": ${(err as Error).message}`, this.deps.backoff.delayMs(key));
-      return false;
-    }
+    if (c.logPath) fs.rmSync(c.logPath, { force: true });
   }
 
   /** Stops a container within `grace` seconds, running its preStop hook first. */
@@ -394,44 +356,16 @@ export class PodWorker {
       if (!result.ok) this.event('Warning', 'FailedPreStopHook', `PreStopHook failed: ${result.message}`);
     }
     const left = Math.max(0, grace - Math.floor((Date.now() - started) / 1000));
-    for (const w of this.probes.get(c.id) ?? []) w.stop();
-    this.probes.delete(c.id);
+    this.probes.forget(c.id);
     await this.deps.cri.stopContainer(c.id, left);
   }
 
-  /** Starts the container's probes once; a failed liveness or startup probe restarts it. */
+  /** A failed liveness or startup probe restarts the container. */
   private async watchHealth(view: PodView, spec: Writable<Container>, c: ContainerInfo): Promise<void> {
-    let workers = this.probes.get(c.id);
-    if (!workers) {
-      workers = this.probeWorkers(view, spec, c);
-      this.probes.set(c.id, workers);
-    }
-    const failed = workers.find((w) => (w.kind === 'liveness' && !w.ok) || (w.kind === 'startup' && w.gaveUp));
+    const failed = this.probes.watch(view, spec, c);
     if (!failed) return;
     await this.kill(c, view.pod.spec?.terminationGracePeriodSeconds ?? 30, `Container ${spec.name} failed ${failed.kind} probe, will be restarted`);
     this.again = true;
-  }
-
-  private probeWorkers(view: PodView, spec: Writable<Container>, c: ContainerInfo): ProbeWorker[] {
-    const target = { cri: this.deps.cri, containerId: c.id, container: spec, podIP: view.podIPs[0] ?? '' };
-    const workers: ProbeWorker[] = [];
-    const startup = spec.startupProbe;
-    const started = () => !startup || workers.some((w) => w.kind === 'startup' && w.ok);
-    const on = {
-      failed: (w: ProbeWorker, message: string) => this.event('Warning', 'Unhealthy', `${w.kind[0]!.toUpperCase()}${w.kind.slice(1)} probe failed: ${message}`),
-      changed: () => this.poke(),
-    };
-    // After an agent restart a container that was ready stays ready until a probe says otherwise.
-    const wasReady = view.pod.status?.containerStatuses?.some((s) => s.name === spec.name && s.containerID === `containerd://${c.id}` && s.ready);
-    if (startup) workers.push(new ProbeWorker('startup', startup, (ms) => runHandler(startup, target, ms), () => true, on));
-    if (spec.livenessProbe) workers.push(new ProbeWorker('liveness', spec.livenessProbe, (ms) => runHandler(spec.livenessProbe!, target, ms), started, on));
-    if (spec.readinessProbe) workers.push(new ProbeWorker('readiness', spec.readinessProbe, (ms) => runHandler(spec.readinessProbe!, target, ms), started, on, wasReady));
-    return workers;
-  }
-
-  private stopProbes(): void {
-    for (const workers of this.probes.values()) for (const w of workers) w.stop();
-    this.probes.clear();
   }
 
   private containerFacts(spec: Writable<Container>, rt: PodRuntime, sandboxId: string | undefined): ContainerFacts {
@@ -439,9 +373,8 @@ export class PodWorker {
     const latest = all.find((c) => c.sandboxId === sandboxId) ?? all[0];
     const previous = all.find((c) => c !== latest && isExited(c));
     const running = latest?.state === 'CONTAINER_RUNNING';
-    // A probe the spec asks for and that has not passed yet (or not even started) holds the container back.
-    const started = !!latest && this.isStarted(spec, latest);
-    const ready = started && (!spec.readinessProbe || !!this.probes.get(latest.id)?.find((w) => w.kind === 'readiness')?.ok);
+    const started = !!latest && this.probes.isStarted(spec, latest);
+    const ready = !!latest && this.probes.isReady(spec, latest);
     // containerd's word wins once the container runs again or has finished for good.
     const waiting = running ? undefined : this.waiting.get(spec.name);
     return { name: spec.name, image: spec.image ?? '', latest, previous, waiting, ready, started };
