@@ -14,6 +14,7 @@ import { ApiClient } from '../src/client/rest-client.js';
 import { nodes, pods } from '../src/client/resources.js';
 import { httpsTransport } from '../src/client/transport.js';
 import { CriClient } from '../src/cri/client.js';
+import { mountsUnder } from '../src/agent/pods/volumes.js';
 import { buildBusyboxImage } from '../test/helpers/images.js';
 
 const N = Number(process.argv[2] ?? 30);
@@ -62,8 +63,7 @@ async function cleanup(): Promise<void> {
     // no bridge
   }
   // Secrets and tokens live on tmpfs mounts the agent made.
-  const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(root + '/'));
-  for (const m of mounts.reverse()) execFileSync('umount', ['-l', m]);
+  for (const m of mountsUnder(root)) execFileSync('umount', ['-l', m]);
   fs.rmSync(root, { recursive: true, force: true });
 }
 

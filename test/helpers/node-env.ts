@@ -7,6 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CriClient } from '../../src/cri/client.js';
+import { mountsUnder } from '../../src/agent/pods/volumes.js';
 import { buildBusyboxImage } from './images.js';
 
 export const BUSYBOX = 'skiff.local/busybox:1';
@@ -70,8 +71,7 @@ export function prepareNode(dataDir: string, uniq: number): NodeEnv {
       } catch {
         // never created
       }
-      const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(dataDir + '/'));
-      for (const m of mounts.reverse()) execFileSync('umount', ['-l', m]);
+      for (const m of mountsUnder(dataDir)) execFileSync('umount', ['-l', m]);
     },
   };
 }

@@ -28,6 +28,13 @@ export const volumeKind = (v: Writable<Volume>) => Object.keys(v).find((k) => k 
 
 const TOKEN_DEFAULT_SECONDS = 3600;
 
+const mountPoints = () => fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '');
+
+/** Mount points below `dir`, deepest first (the order to unmount them in). */
+export function mountsUnder(dir: string): string[] {
+  return mountPoints().filter((m) => m.startsWith(dir + '/')).sort().reverse();
+}
+
 export class PodVolumes {
   /** Service account tokens by pod uid and volume: renewed at 80% of their life, as the kubelet does. */
   private readonly tokens = new Map<string, { token: string; renewAt: number }>();
@@ -61,16 +68,14 @@ export class PodVolumes {
     const dir = this.podDir(uid);
     for (const key of this.tokens.keys()) if (key.startsWith(`${uid}/`)) this.tokens.delete(key);
     if (!fs.existsSync(dir)) return;
-    const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(dir + '/'));
-    for (const m of mounts.sort().reverse()) await run('umount', [m]).catch(() => run('umount', ['-l', m]));
+    for (const m of mountsUnder(dir)) await run('umount', [m]).catch(() => run('umount', ['-l', m]));
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
   /** Mounts a tmpfs on `dir` (once); `mode` is its root's, as the volume kind wants it. */
   private async tmpfs(dir: string, mode: string, sizeBytes?: number): Promise<void> {
     if (!this.canMount) return;
-    const mounted = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === dir);
-    if (mounted) return;
+    if (mountPoints().includes(dir)) return;
     await run('mount', ['-t', 'tmpfs', '-o', [`mode=${mode}`, ...(sizeBytes ? [`size=${sizeBytes}`] : [])].join(','), 'tmpfs', dir]);
   }
 
