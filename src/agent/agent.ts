@@ -12,6 +12,7 @@ import { JoinError, joinServer, type Joined } from './join.js';
 import { startNodeAgent, type NodeAgentSettings } from './node-agent.js';
 import { kubeletArgs } from './kubelet-args.js';
 import { parseNodeLabels, parseNodeTaints } from './node-registration.js';
+import { readRegistries } from './registries.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -35,6 +36,8 @@ export async function runAgent(settings: Settings): Promise<void> {
   if (server === undefined) throw new UsageError('skiff agent needs --server (or SKIFF_SERVER)');
   if (token === undefined) throw new UsageError('skiff agent needs --token (or SKIFF_TOKEN)');
   const nodeName = settings['node-name'] as string;
+  // Bad node settings (labels, registries file, ...) are said before joining, not after.
+  const nodeSettings = settings.hollow ? undefined : nodeAgentSettings(settings);
   const stop = new AbortController();
   const onSignal = (signal: string) => {
     log.info({ signal }, 'skiff agent stopping');
@@ -52,7 +55,7 @@ export async function runAgent(settings: Settings): Promise<void> {
     await node.start();
     stopNode = () => node.stop();
   } else {
-    const node = await startNodeAgent(api, nodeAgentSettings(settings), joined.clientCaPem);
+    const node = await startNodeAgent(api, nodeSettings!, joined.clientCaPem);
     stopNode = () => node.stop();
   }
   log.info({ server, node: nodeName, hollow: !!settings.hollow }, 'skiff agent ready');
@@ -72,6 +75,7 @@ export function nodeAgentSettings(settings: Settings): NodeAgentSettings {
     kubelet: usage(() => kubeletArgs(settings['kubelet-arg'] as string[])),
     labels: usage(() => parseNodeLabels(settings['node-label'] as string[])),
     taints: usage(() => parseNodeTaints(settings['node-taint'] as string[])),
+    registries: usage(() => readRegistries(settings['private-registry'] as string)),
   };
 }
 

@@ -1,5 +1,5 @@
 // The containerd an agent runs for itself, as K3s does: a generated config (CRI plugin, sandbox
-// image from --pause-image, CNI dirs, overlayfs, registry mirrors from /etc/skiff/registries.yaml),
+// image from --pause-image, CNI dirs, overlayfs, registries from registries.yaml, see registry-hosts.ts),
 // its own root under the data dir and its state and socket under /run (tmpfs: no SD card writes),
 // supervised: restarted with backoff if it dies. Image tarballs in <data-dir>/agent/images are
 // imported at start (air-gapped installs), with containerd's own `ctr`.
@@ -7,10 +7,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import YAML from 'yaml';
 import { CriClient } from '../cri/client.js';
 import { sleep } from '../client/sleep.js';
 import { log } from '../log.js';
+import { noRegistries, type Registries } from './registries.js';
+import { criRegistryToml, writeHostsDir } from './registry-hosts.js';
 
 /** Skiff's own sandbox image, which the agent builds when containerd lacks it (see pause-image.ts). */
 export const DEFAULT_PAUSE_IMAGE = 'skiff.local/pause:1';
@@ -25,9 +26,12 @@ export interface ContainerdPaths {
 
 export interface ContainerdConfigOptions extends ContainerdPaths {
   pauseImage?: string;
-  /** Registry mirrors, K3s's registries.yaml `mirrors:` section. */
-  mirrors?: Record<string, { endpoint?: string[] }>;
+  /** K3s's registries.yaml: mirrors, auth and TLS. */
+  registries?: Registries;
 }
+
+/** containerd's `config_path`: one <host>/hosts.toml per registry, beside the config. */
+export const hostsDir = (o: ContainerdPaths) => path.join(o.root, 'certs.d');
 
 /** The data dir of a system install, whose containerd keeps its state on tmpfs under /run/skiff. */
 const SYSTEM_DATA_DIR = '/var/lib/skiff';
@@ -62,17 +66,8 @@ export function containerdConfig(o: ContainerdConfigOptions): string {
     `    bin_dir = ${quote(o.cniBinDir)}`,
     `    conf_dir = ${quote(o.cniConfDir)}`,
   ];
-  for (const [registry, mirror] of Object.entries(o.mirrors ?? {})) {
-    lines.push(`  [plugins."io.containerd.grpc.v1.cri".registry.mirrors.${quote(registry)}]`, `    endpoint = [${(mirror.endpoint ?? []).map(quote).join(', ')}]`);
-  }
+  lines.push(...criRegistryToml(o.registries ?? noRegistries(), hostsDir(o)));
   return lines.join('\n') + '\n';
-}
-
-/** The `mirrors:` of a K3s-style registries.yaml, or none when the file is absent. */
-export function readRegistries(file: string): ContainerdConfigOptions['mirrors'] {
-  if (!fs.existsSync(file)) return undefined;
-  const doc = YAML.parse(fs.readFileSync(file, 'utf8')) as { mirrors?: ContainerdConfigOptions['mirrors'] } | null;
-  return doc?.mirrors;
 }
 
 /** Imports every *.tar in `dir` into containerd's Kubernetes namespace; answers the files imported. */
@@ -104,7 +99,10 @@ export class ContainerdSupervisor {
   async start(): Promise<void> {
     for (const dir of [this.configOptions.root, this.configOptions.state, this.configOptions.cniConfDir, path.dirname(this.logFile)]) fs.mkdirSync(dir, { recursive: true });
     const configFile = path.join(this.configOptions.root, 'config.toml');
-    fs.writeFileSync(configFile, containerdConfig(this.configOptions));
+    // Registry credentials may be in it: for root's eyes only.
+    fs.writeFileSync(configFile, containerdConfig(this.configOptions), { mode: 0o600 });
+    fs.chmodSync(configFile, 0o600);
+    writeHostsDir(hostsDir(this.configOptions), this.configOptions.registries ?? noRegistries());
     this.spawn(configFile);
     for (let i = 0; ; i++) {
       try {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ApiClient } from '../client/rest-client.js';
 import { CriClient } from '../cri/client.js';
 import { log } from '../log.js';
-import { containerdPaths, ContainerdSupervisor, importImages, readRegistries } from './containerd.js';
+import { containerdPaths, ContainerdSupervisor, importImages } from './containerd.js';
 import { Kubelet } from './kubelet.js';
 import type { KubeletArgs } from './kubelet-args.js';
 import type { Taint } from 'kubernetes-types/core/v1.js';
@@ -14,8 +14,7 @@ import type { Writable } from '../client/resources.js';
 import { startKubeletServer } from './kubelet-server.js';
 import { defaultNodeIP } from './node-facts.js';
 import { ensurePauseImage } from './pause-image.js';
-
-export const REGISTRIES_FILE = '/etc/skiff/registries.yaml';
+import type { Registries } from './registries.js';
 
 export interface NodeAgentSettings {
   dataDir: string;
@@ -30,6 +29,8 @@ export interface NodeAgentSettings {
   /** What the Node registers with (--node-label, --node-taint, a server's roles). */
   labels: Record<string, string>;
   taints: Writable<Taint>[];
+  /** --private-registry, parsed: mirrors, auth and TLS for the containerd the agent runs. */
+  registries?: Registries;
 }
 
 export interface NodeAgent {
@@ -61,7 +62,9 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     socket = s.containerRuntimeEndpoint.replace(/^unix:\/\//, '');
   } else {
     checkCanRunContainerd(paths.cniBinDir);
-    supervisor = new ContainerdSupervisor({ ...paths, pauseImage: s.pauseImage, mirrors: readRegistries(REGISTRIES_FILE) }, path.join(s.dataDir, 'agent', 'containerd', 'containerd.log'));
+    // containerd 1.6 has no repository rewrites (K3s patches its own containerd for them).
+    for (const [registry, m] of Object.entries(s.registries?.mirrors ?? {})) if (Object.keys(m.rewrite).length) log.warn({ registry }, 'registries.yaml: rewrite is not supported and is ignored');
+    supervisor = new ContainerdSupervisor({ ...paths, pauseImage: s.pauseImage, registries: s.registries }, path.join(s.dataDir, 'agent', 'containerd', 'containerd.log'));
     await supervisor.start();
     cri = supervisor.cri;
     socket = supervisor.socket;

@@ -4,6 +4,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_PAUSE_IMAGE } from '../agent/containerd.js';
+import { DEFAULT_REGISTRIES_FILE } from '../agent/registries.js';
 
 export type Command = 'server' | 'agent';
 export type FlagKind = 'string' | 'bool' | 'port' | 'mode' | 'list' | 'url' | 'cidr';
@@ -48,6 +49,7 @@ export const flags: readonly FlagSpec[] = [
   { name: 'cni-bridge', kind: 'string', commands: both, description: 'Linux bridge of the pod network', default: () => 'cni0' },
   { name: 'node-label', kind: 'list', commands: both, description: 'label the node registers with, key=value', default: () => [] },
   { name: 'node-taint', kind: 'list', commands: both, description: 'taint the node registers with, key=value:Effect', default: () => [] },
+  { name: 'private-registry', kind: 'string', commands: both, description: 'registries file as K3s\'s registries.yaml: mirrors, auth and TLS for image pulls', default: () => DEFAULT_REGISTRIES_FILE },
   { name: 'kubelet-arg', kind: 'list', commands: both, description: 'agent setting NAME=VALUE: port (where the API server reaches the node, 10250), container-log-max-size (10Mi), container-log-max-files (5)', default: () => [] },
   { name: 'hollow', kind: 'bool', commands: ['agent'], description: 'run a hollow node: registers and reports pods Running without containers (tests, benchmarks)', default: () => false },
 ];

@@ -50,6 +50,8 @@ function serverNodeSettings(settings: Settings): NodeAgentSettings {
 
 export async function runServer(settings: Settings): Promise<void> {
   const timings = controllerTimings(settings['kube-controller-manager-arg'] as string[]);
+  // Bad agent settings (labels, registries file, ...) stop the server before it opens anything.
+  const nodeSettings = settings['disable-agent'] ? undefined : serverNodeSettings(settings);
   // Each node gets a /24 of the cluster range, so the range must hold at least one.
   if (Number((settings['cluster-cidr'] as string).split('/')[1]) > 24) throw new UsageError(`invalid --cluster-cidr ${String(settings['cluster-cidr'])}: it must be a /24 or larger (each node gets a /24)`);
   const dataDir = settings['data-dir'] as string;
@@ -75,7 +77,7 @@ export async function runServer(settings: Settings): Promise<void> {
   const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem, timings, clusterCIDR: settings['cluster-cidr'] as string });
   // The local agent talks to the API in-process, as its node: system:node:<name>.
   const nodeName = settings['node-name'] as string;
-  const agent = settings['disable-agent'] ? undefined : await startNodeAgent(new ApiClient(inProcessTransport(stack.app, { username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] })), serverNodeSettings(settings), pki.clientCa.certPem);
+  const agent = nodeSettings && (await startNodeAgent(new ApiClient(inProcessTransport(stack.app, { username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] })), nodeSettings, pki.clientCa.certPem));
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision(), agent: !!agent }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {

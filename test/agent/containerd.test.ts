@@ -1,27 +1,29 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { containerdConfig, containerdPaths, readRegistries } from '../../src/agent/containerd.js';
+import { containerdConfig, containerdPaths } from '../../src/agent/containerd.js';
+import { readRegistries } from '../../src/agent/registries.js';
 import { startContainerd } from '../helpers/containerd.js';
 import { tempDir } from '../helpers/tmp.js';
 
-t.test('the generated config: paths, pause image, CNI dirs, oom clamp, mirrors from registries.yaml', async (t) => {
+t.test('the generated config: paths, pause image, CNI dirs, oom clamp, registries from registries.yaml', async (t) => {
   const dir = tempDir(t);
-  fs.writeFileSync(path.join(dir, 'registries.yaml'), 'mirrors:\n  docker.io:\n    endpoint:\n      - "https://mirror.local:5000"\n');
+  fs.writeFileSync(path.join(dir, 'registries.yaml'), 'mirrors:\n  docker.io:\n    endpoint:\n      - "https://mirror.local:5000"\nconfigs:\n  mirror.local:5000:\n    auth: {username: u, password: p}\n');
   const paths = containerdPaths('/var/lib/skiff', '/run/skiff');
   t.same(paths, { root: '/var/lib/skiff/agent/containerd', state: '/run/skiff/containerd', socket: '/run/skiff/containerd/containerd.sock', cniBinDir: '/usr/lib/cni', cniConfDir: '/var/lib/skiff/agent/etc/cni/net.d' });
-  const config = containerdConfig({ ...paths, pauseImage: 'skiff.local/pause:1', mirrors: readRegistries(path.join(dir, 'registries.yaml')) });
+  const config = containerdConfig({ ...paths, pauseImage: 'skiff.local/pause:1', registries: readRegistries(path.join(dir, 'registries.yaml')) });
   t.match(config, /^root = "\/var\/lib\/skiff\/agent\/containerd"$/m);
   t.match(config, /^  address = "\/run\/skiff\/containerd\/containerd.sock"$/m);
   t.match(config, /^  sandbox_image = "skiff.local\/pause:1"$/m);
   t.match(config, /^  restrict_oom_score_adj = true$/m);
   t.match(config, /^    conf_dir = "\/var\/lib\/skiff\/agent\/etc\/cni\/net.d"$/m);
-  t.match(config, /registry\.mirrors\."docker\.io"\]\n    endpoint = \["https:\/\/mirror\.local:5000"\]/);
-  t.equal(readRegistries(path.join(dir, 'absent.yaml')), undefined);
+  t.match(config, /registry\]\n    config_path = "\/var\/lib\/skiff\/agent\/containerd\/certs.d"\n/);
+  t.match(config, /registry\.configs\."mirror\.local:5000"\.auth\]\n    username = "u"\n    password = "p"\n/);
+  t.same(readRegistries(path.join(dir, 'absent.yaml')), { mirrors: {}, configs: {} });
 });
 
 t.test('the supervisor brings containerd back when it dies', async (t) => {
-  const c = await startContainerd(t, { mirrors: { 'docker.io': { endpoint: ['https://mirror.local:5000'] } } });
+  const c = await startContainerd(t, { registries: { mirrors: { 'docker.io': { endpoints: ['https://mirror.local:5000'], rewrite: {} } }, configs: { 'mirror.local:5000': { auth: { username: 'u', password: 'p' } } } } });
   const first = c.supervisor.pid!;
   process.kill(first, 'SIGKILL');
   let back = false;

@@ -7,6 +7,7 @@ import type { Test } from 'tap';
 import { ContainerdSupervisor } from '../../src/agent/containerd.js';
 import { writeCniConfig } from '../../src/agent/cni.js';
 import type { CriClient } from '../../src/cri/client.js';
+import type { Registries } from '../../src/agent/registries.js';
 
 export interface Containerd {
   socket: string;
@@ -19,7 +20,7 @@ export interface Containerd {
 }
 
 /** A containerd; with `network`, a CNI bridge network (its own bridge and /24) for pod sandboxes. */
-export async function startContainerd(t: Test, opts: { network?: boolean; sandboxImage?: string; mirrors?: Record<string, { endpoint?: string[] }> } = {}): Promise<Containerd> {
+export async function startContainerd(t: Test, opts: { network?: boolean; sandboxImage?: string; registries?: Registries } = {}): Promise<Containerd> {
   try {
     execFileSync('containerd', ['--version'], { stdio: 'ignore' });
   } catch {
@@ -32,7 +33,7 @@ export async function startContainerd(t: Test, opts: { network?: boolean; sandbo
   const n = parseInt(id, 36);
   const subnet = opts.network ? `10.${90 + (n % 60)}.${n % 250}.0/24` : undefined;
   const supervisor = new ContainerdSupervisor(
-    { root: path.join(dir, 'root'), state: path.join(dir, 'state'), socket: path.join(dir, 'c.sock'), cniBinDir: '/usr/lib/cni', cniConfDir, pauseImage: opts.sandboxImage ?? 'skiff.local/pause:test', mirrors: opts.mirrors },
+    { root: path.join(dir, 'root'), state: path.join(dir, 'state'), socket: path.join(dir, 'c.sock'), cniBinDir: '/usr/lib/cni', cniConfDir, pauseImage: opts.sandboxImage ?? 'skiff.local/pause:test', registries: opts.registries },
     path.join(dir, 'containerd.log'),
   );
   t.teardown(async () => {
