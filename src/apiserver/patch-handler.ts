@@ -6,6 +6,7 @@ import type { Patchers } from '../api/patch/index.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { MODIFIED } from '../api/storage/errors.js';
 import { mediaType, parseStructured, readBody } from './body.js';
+import { queryBool } from './query.js';
 import { writeContext, type RequestContext } from './request-context.js';
 import { checkIdentity, respondObject } from './resource-handlers.js';
 
@@ -35,14 +36,18 @@ export async function patchResponse(ctx: RequestContext, deps: PatchDeps, toStat
   if (type === 'application/apply-patch+yaml') {
     if (!ctx.fieldManager) throw badRequest('PATCH request for server-side apply requires a fieldManager query parameter');
     if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('the applied configuration must be an object');
-    const force = ctx.query.get('force') === 'true';
+    const force = queryBool(ctx.query, 'force') === true;
     const applied = patch as KObject;
     checkIdentity(ctx, applied, name);
     deps.checkFields(ctx, applied);
-    const live = await deps.objects.tryGet(def, namespace, name!);
-    if (!live) {
+    if (!(await deps.objects.tryGet(def, namespace, name!))) {
       const obj = deps.patchers.apply({ def, live: undefined, applied, manager: ctx.fieldManager, force, toStatus });
-      return respondObject(ctx, await deps.objects.create(def, namespace, obj, writeContext(ctx, { applied: true })), 201);
+      try {
+        return respondObject(ctx, await deps.objects.create(def, namespace, obj, writeContext(ctx, { applied: true })), 201);
+      } catch (err) {
+        // Created by someone else in the meantime: apply to theirs, as to any live object.
+        if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
+      }
     }
     const updated = await deps.objects.guaranteedUpdate(def, namespace, name!, (current) => deps.patchers.apply({ def, live: current, applied, manager: ctx.fieldManager!, force, toStatus }), { ...writeContext(ctx, { applied: true }), toStatus });
     return respondObject(ctx, updated);

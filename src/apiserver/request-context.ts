@@ -4,6 +4,7 @@ import type { ResourcePath } from './paths.js';
 import type { UserInfo } from './authn.js';
 import type { WriteContext } from '../api/storage/object-store.js';
 import { defaultManager } from '../api/patch/managed-fields.js';
+import { checkBooleanParams } from './query.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -22,6 +23,7 @@ export interface RequestContext {
 
 export function requestContext(req: Request, url: URL, path: ResourcePath, user: UserInfo): RequestContext {
   const q = url.searchParams;
+  checkBooleanParams(q);
   const dryRun = q.getAll('dryRun');
   for (const d of dryRun) if (d !== 'All') throw badRequest(`Invalid dry run value: ${d}; the only supported value is All`);
   const fv = q.get('fieldValidation') ?? 'Warn';

@@ -4,11 +4,12 @@ import type { DeleteOptions } from 'kubernetes-types/meta/v1.js';
 import { ApiError, badRequest, invalid } from '../api/errors.js';
 import type { KObject, StoredObject } from '../api/object.js';
 import { apiVersionOf } from '../api/object.js';
-import { deleteObject } from '../api/storage/deletion.js';
+import { deleteLatest } from '../api/storage/deletion.js';
 import { parseLimit, type ListQuery } from '../api/storage/filter.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { parseStructured, readBody, readObject, mediaType } from './body.js';
 import { jsonResponse, representation } from './negotiate.js';
+import { queryBool } from './query.js';
 import { methodNotAllowed, warningHeaders, writeContext, type RequestContext } from './request-context.js';
 import { partialMetadata, toTable } from './table.js';
 
@@ -108,6 +109,8 @@ async function deleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
     if (!/^-?\d+$/.test(grace)) throw badRequest(`invalid gracePeriodSeconds "${grace}"`);
     opts = { ...opts, gracePeriodSeconds: Number(grace) };
   }
+  const orphan = queryBool(q, 'orphanDependents');
+  if (orphan !== undefined) opts = { ...opts, orphanDependents: orphan };
   const policy = q.get('propagationPolicy') ?? opts.propagationPolicy;
   if (policy !== undefined && !['Background', 'Foreground', 'Orphan'].includes(policy)) {
     throw badRequest(`propagationPolicy must be one of Background, Foreground or Orphan, not "${policy}"`);
@@ -122,7 +125,7 @@ export async function deleteResponse(ctx: RequestContext, deps: ResourceDeps): P
   const opts = await deleteOptions(ctx);
   const current = await deps.objects.get(def, namespace, name!);
   const dryRun = ctx.dryRun || (opts.dryRun ?? []).includes('All');
-  const outcome = await deleteObject(deps.objects, def, current, opts, { dryRun });
+  const outcome = await deleteLatest(deps.objects, def, current, opts, { dryRun });
   return respondObject(ctx, outcome.object, outcome.pending ? 202 : 200);
 }
 
@@ -134,7 +137,7 @@ export async function deleteCollectionResponse(ctx: RequestContext, deps: Resour
   const items: StoredObject[] = [];
   for (const obj of listed.items) {
     try {
-      items.push((await deleteObject(deps.objects, def, obj, opts, { dryRun })).object);
+      items.push((await deleteLatest(deps.objects, def, obj, opts, { dryRun })).object);
     } catch (err) {
       // Gone in the meantime: that is what was asked for.
       if (!(err instanceof ApiError && err.code === 404)) throw err;

@@ -2,6 +2,7 @@
 import { ApiError } from '../api/errors.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import type { KObject } from '../api/object.js';
+import { queryBool } from './query.js';
 import type { RequestContext } from './request-context.js';
 import {
   createResponse,
@@ -27,7 +28,7 @@ export interface RouteDeps {
   watch?: WatchSettings;
 }
 
-const isWatch = (ctx: RequestContext) => ctx.path.watchPath || ['true', '1'].includes(ctx.query.get('watch') ?? '');
+const isWatch = (ctx: RequestContext) => ctx.path.watchPath || queryBool(ctx.query, 'watch') === true;
 
 export async function routeResource(ctx: RequestContext, deps: RouteDeps): Promise<Response> {
   const { def, name, subresource } = ctx.path;

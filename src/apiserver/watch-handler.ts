@@ -5,6 +5,7 @@ import { apiVersionOf, type KObject, type StoredObject } from '../api/object.js'
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { watchObjects, type ApiWatchEvent } from '../api/storage/watch.js';
 import { representation } from './negotiate.js';
+import { queryBool } from './query.js';
 import type { RequestContext } from './request-context.js';
 import { listQuery } from './resource-handlers.js';
 import { toTable } from './table.js';
@@ -27,8 +28,8 @@ export async function watchResponse(ctx: RequestContext, objects: ObjectStore, s
   const { def, namespace, name } = ctx.path;
   const q = listQuery(ctx.query);
   const fieldSelector = name ? [q.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',') : q.fieldSelector;
-  const sendInitial = ctx.query.get('sendInitialEvents') === 'true';
-  const bookmarks = ctx.query.get('allowWatchBookmarks') === 'true';
+  const sendInitial = queryBool(ctx.query, 'sendInitialEvents') === true;
+  const bookmarks = queryBool(ctx.query, 'allowWatchBookmarks') === true;
   const timeoutMs = timeoutOf(ctx.query) * 1000;
   const watch = await watchObjects(objects.store, def, namespace, {
     labelSelector: q.labelSelector,

@@ -5,6 +5,7 @@ import { ApiError } from '../errors.js';
 import { nowTimestamp } from '../metadata.js';
 import type { KObject, StoredObject } from '../object.js';
 import type { ResourceDef } from '../registry/types.js';
+import { retryOnModified } from './errors.js';
 import type { ObjectStore } from './object-store.js';
 
 export interface DeleteOutcome {
@@ -81,6 +82,25 @@ export async function deleteObject(
   }
   if (ctx.dryRun) return { object: current, pending: false };
   return { object: await objects.remove(def, current), pending: false };
+}
+
+/**
+ * Deletes the object, starting from `current` as read and, when another writer changes it first,
+ * from the latest version: a DELETE conflicts only with the client's own preconditions.
+ */
+export async function deleteLatest(
+  objects: ObjectStore,
+  def: ResourceDef,
+  current: StoredObject,
+  opts: DeleteOptions,
+  ctx: { dryRun?: boolean } = {},
+): Promise<DeleteOutcome> {
+  let read: StoredObject | undefined = current;
+  return retryOnModified(async () => {
+    const latest = read ?? (await objects.get(def, current.metadata.namespace, current.metadata.name));
+    read = undefined;
+    return deleteObject(objects, def, latest, opts, ctx);
+  });
 }
 
 export const isNamespace = (def: ResourceDef) => def.group === '' && def.plural === 'namespaces';

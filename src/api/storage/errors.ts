@@ -15,10 +15,22 @@ export function tooOld(requested: number | string, oldest: number): ApiError {
   return new ApiError(410, 'Expired', `too old resource version: ${requested} (${oldest})`);
 }
 
+/**
+ * A write that lost a race: another writer changed the object after it was read. Distinct from a
+ * conflict with a client's own precondition or resourceVersion, because a server-side
+ * read-modify-write retries it against the latest object (as kube-apiserver's guaranteed update).
+ */
+export class StaleWriteError extends ApiError {
+  constructor(r: ResourceName, name: string) {
+    const c = conflict(r, name, MODIFIED);
+    super(c.code, c.reason, c.message, c.details);
+  }
+}
+
 export function toApiError(err: unknown, r: ResourceName, name: string): unknown {
   if (err instanceof KeyExistsError) return alreadyExists(r, name);
   if (err instanceof KeyNotFoundError) return notFound(r, name);
-  if (err instanceof ConflictError) return conflict(r, name, MODIFIED);
+  if (err instanceof ConflictError) return new StaleWriteError(r, name);
   if (err instanceof CompactedError) return tooOld(err.requested, err.oldestAvailable);
   if (err instanceof InvalidContinueError) return badRequest('the provided continue parameter is not valid');
   if (err instanceof FutureRevisionError) {
@@ -30,13 +42,19 @@ export function toApiError(err: unknown, r: ResourceName, name: string): unknown
   return err;
 }
 
-/** Retries `attempt` while the object keeps changing under it (a read-modify-write that lost a race). */
+/** Bounds a retry loop that, with writers this fast, only a runaway writer could exhaust. */
+const MAX_RACES = 100;
+
+/**
+ * Retries `attempt`, which reads the latest object and writes it, while other writers keep winning
+ * the race. Conflicts with what the client asked for (a precondition) are not retried.
+ */
 export async function retryOnModified<T>(attempt: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await attempt();
     } catch (err) {
-      if (!(err instanceof ApiError && err.reason === 'Conflict' && err.message.endsWith(MODIFIED)) || i >= 10) throw err;
+      if (!(err instanceof StaleWriteError) || i >= MAX_RACES) throw err;
     }
   }
 }

@@ -7,7 +7,7 @@ import { apiVersionOf, type KObject, type StoredObject } from '../object.js';
 import type { ResourceDef } from '../registry/types.js';
 import { decode, encode, keyFor } from './codec.js';
 import { deletionFinished } from './deletion.js';
-import { MODIFIED, toApiError } from './errors.js';
+import { MODIFIED, retryOnModified, toApiError } from './errors.js';
 import { objectFilter, type ListQuery } from './filter.js';
 
 export interface WriteContext {
@@ -151,8 +151,9 @@ export class ObjectStore {
   }
 
   /**
-   * Replaces an object. `next.metadata.resourceVersion`, when given, must match the stored one.
-   * An object that is being deleted and has no finalizers left is removed instead.
+   * Replaces an object. `next.metadata.resourceVersion`, when given, must match the stored one;
+   * without it the update is unconditional and applies to the latest object, however often another
+   * writer gets there first. An object that is being deleted and has no finalizers left is removed.
    */
   async update(
     def: ResourceDef,
@@ -161,7 +162,29 @@ export class ObjectStore {
     next: KObject,
     ctx: WriteContext & { toStatus?: boolean } = {},
   ): Promise<StoredObject> {
-    const old = await this.get(def, namespace, name);
+    const attempt = async () => this.updateOver(def, await this.get(def, namespace, name), next, ctx);
+    return next.metadata?.resourceVersion ? attempt() : retryOnModified(attempt);
+  }
+
+  /** Reads, applies `change`, writes; on a concurrent write, reads again and retries. */
+  async guaranteedUpdate(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    change: (current: StoredObject) => Promise<KObject> | KObject,
+    ctx: WriteContext & { toStatus?: boolean } = {},
+  ): Promise<StoredObject> {
+    return retryOnModified(async () => {
+      const current = await this.get(def, namespace, name);
+      const next = await change(structuredClone(current));
+      next.metadata = { ...next.metadata, resourceVersion: current.metadata.resourceVersion };
+      return this.updateOver(def, current, next, ctx);
+    });
+  }
+
+  /** One attempt at writing `next` over `old`, as read; a writer in between makes it a StaleWriteError. */
+  private async updateOver(def: ResourceDef, old: StoredObject, next: KObject, ctx: WriteContext & { toStatus?: boolean }): Promise<StoredObject> {
+    const { name, namespace } = old.metadata;
     const wanted = next.metadata?.resourceVersion;
     if (wanted && wanted !== old.metadata.resourceVersion) throw conflict(resourceName(def), name, MODIFIED);
     const obj = prepareForUpdate(old, structuredClone(next), { statusSubresource: !!def.statusSubresource, toStatus: !!ctx.toStatus });
@@ -177,27 +200,6 @@ export class ObjectStore {
     });
     if (finished && !ctx.dryRun) await this.admission.released?.(def, stored);
     return stored;
-  }
-
-  /** Reads, applies `change`, writes; on a concurrent write, reads again and retries. */
-  async guaranteedUpdate(
-    def: ResourceDef,
-    namespace: string | undefined,
-    name: string,
-    change: (current: StoredObject) => Promise<KObject> | KObject,
-    ctx: WriteContext & { toStatus?: boolean } = {},
-  ): Promise<StoredObject> {
-    for (let attempt = 0; ; attempt++) {
-      const current = await this.get(def, namespace, name);
-      const next = await change(structuredClone(current));
-      next.metadata = { ...next.metadata, resourceVersion: current.metadata.resourceVersion };
-      try {
-        return await this.update(def, namespace, name, next, ctx);
-      } catch (err) {
-        const retry = err instanceof ApiError && err.reason === 'Conflict' && err.message.endsWith(MODIFIED) && attempt < 10;
-        if (!retry) throw err;
-      }
-    }
   }
 
   /**
