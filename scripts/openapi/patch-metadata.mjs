@@ -71,6 +71,10 @@ export const patchMetadata = {
   'io.k8s.api.rbac.v1.Role.rules': atomic,
   'io.k8s.api.rbac.v1.RoleBinding.subjects': atomic,
   'io.k8s.api.rbac.v1.ClusterRoleBinding.subjects': atomic,
+  // List-map keys with a default in upstream's schema: server-side apply fills them in before it
+  // matches items, so `ports: [{port: 80}]` is the live item that says `protocol: TCP`.
+  [`${core}.ContainerPort.protocol`]: { default: 'TCP' },
+  [`${core}.ServicePort.protocol`]: { default: 'TCP' },
 };
 
 /** Definitions that are replaced whole, never merged field by field (+structType=atomic). */

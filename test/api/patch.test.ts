@@ -112,3 +112,15 @@ t.test('apply merges lists by their map keys', async (t) => {
   });
   t.same(containers(next).map((c: any) => c.name), ['web', 'side', 'extra']);
 });
+
+t.test('apply matches list items by key fields with their schema defaults filled in', async (t) => {
+  const services = registry.byResource('', 'v1', 'services')!;
+  const svc = (port: Record<string, unknown>): KObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [port] } });
+  // What a client-side apply stored: the defaulted protocol, owned by an Update manager.
+  const live = { ...svc({ port: 80, targetPort: 'http', protocol: 'TCP' }), metadata: { name: 'web', managedFields: [] } } as KObject;
+  const applied = patchers.apply({ def: services, live, applied: svc({ port: 80, targetPort: 'http' }), manager: 'kubectl', force: true, toStatus: false });
+  t.same((applied.spec as any).ports, [{ port: 80, targetPort: 'http', protocol: 'TCP' }], 'one port, not a second one without protocol');
+  t.match(JSON.stringify(applied.metadata!.managedFields![0]!.fieldsV1), /k:\{\\"port\\":80,\\"protocol\\":\\"TCP\\"\}/, 'owned under the defaulted key');
+  const udp = patchers.apply({ def: services, live: applied, applied: svc({ port: 80, targetPort: 'http', protocol: 'UDP' }), manager: 'kubectl', force: true, toStatus: false });
+  t.same((udp.spec as any).ports.map((p: any) => p.protocol), ['UDP'], 'another protocol is another item, and the TCP one this manager stopped applying goes');
+});

@@ -34,6 +34,30 @@ function merge(live: unknown, applied: unknown, schema: SchemaNode | undefined, 
   return structuredClone(applied);
 }
 
+/**
+ * The applied configuration with the list-map key fields its schema defaults filled in, as
+ * upstream defaults them before matching: otherwise an item that leaves out `protocol` would be a
+ * new item beside the live one, which has `protocol: TCP`.
+ */
+function withDefaultedKeys(value: unknown, schema: SchemaNode | undefined, resolve: SchemaResolver): unknown {
+  if (Array.isArray(value)) {
+    const kind = listKind(schema);
+    return value.map((item) => {
+      const out = withDefaultedKeys(item, schema?.items, resolve);
+      if (kind.type !== 'map' || !isObject(out)) return out;
+      for (const key of kind.keys) {
+        const fallback = propertySchema(schema?.items, key, resolve)?.default;
+        if (out[key] === undefined && fallback !== undefined) out[key] = structuredClone(fallback);
+      }
+      return out;
+    });
+  }
+  if (isObject(value) && !schema?.['x-kubernetes-preserve-unknown-fields']) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withDefaultedKeys(v, propertySchema(schema, k, resolve), resolve)]));
+  }
+  return value;
+}
+
 export interface ApplyInput {
   schema: SchemaNode | undefined;
   resolve: SchemaResolver;
@@ -46,7 +70,8 @@ export interface ApplyInput {
 }
 
 export function serverSideApply(a: ApplyInput): KObject {
-  const me: Owner = { manager: a.manager, operation: 'Apply', apiVersion: a.apiVersion, subresource: a.subresource, fields: fieldSetOf(a.applied, a.schema, a.resolve) };
+  const applied = withDefaultedKeys(a.applied, a.schema, a.resolve) as KObject;
+  const me: Owner = { manager: a.manager, operation: 'Apply', apiVersion: a.apiVersion, subresource: a.subresource, fields: fieldSetOf(applied, a.schema, a.resolve) };
   const owners = readOwners(a.live);
   const previous = owners.find((o) => sameOwner(o, me));
 
@@ -58,7 +83,7 @@ export function serverSideApply(a: ApplyInput): KObject {
       const path = JSON.parse(p) as string[];
       if (path.at(-1) === '.') continue;
       const live = valueAt(a.live, path);
-      if (live.present && JSON.stringify(live.value) !== JSON.stringify(valueAt(a.applied, path).value)) conflicts.push({ owner: o, path });
+      if (live.present && JSON.stringify(live.value) !== JSON.stringify(valueAt(applied, path).value)) conflicts.push({ owner: o, path });
     }
   }
   if (conflicts.length && !a.force) {
@@ -68,14 +93,17 @@ export function serverSideApply(a: ApplyInput): KObject {
   }
   for (const c of conflicts) c.owner.fields.delete(JSON.stringify(c.path));
 
-  const { managedFields: _mf, ...appliedMeta } = a.applied.metadata ?? {};
-  const base: KObject = a.live ? structuredClone(a.live) : { apiVersion: a.applied.apiVersion, kind: a.applied.kind, metadata: {} };
-  const result = merge(base, { ...a.applied, metadata: appliedMeta }, a.schema, a.resolve) as KObject;
+  const { managedFields: _mf, ...appliedMeta } = applied.metadata ?? {};
+  const base: KObject = a.live ? structuredClone(a.live) : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: {} };
+  const result = merge(base, { ...applied, metadata: appliedMeta }, a.schema, a.resolve) as KObject;
 
   // What this manager stopped applying goes, unless someone else also owns it.
   const others = owners.filter((o) => o !== previous);
   const dropped = [...(previous?.fields ?? [])].filter((p) => !me.fields.has(p) && !others.some((o) => o.fields.has(p)));
-  for (const p of dropped.sort((x, y) => y.length - x.length)) removeAt(result, JSON.parse(p) as string[]);
+  // A dropped list item goes whole; removing its fields first would lose the keys that find it.
+  const droppedItems = dropped.filter((p) => p.endsWith(',"."]')).map((p) => p.slice(0, -',"."]'.length));
+  const insideDroppedItem = (p: string) => droppedItems.some((item) => p.startsWith(item + ',') && !p.endsWith(',"."]'));
+  for (const p of dropped.filter((p) => !insideDroppedItem(p)).sort((x, y) => y.length - x.length)) removeAt(result, JSON.parse(p) as string[]);
 
   me.time = nowTimestamp();
   writeOwners(result, previous ? owners.map((o) => (o === previous ? me : o)) : [...owners, me]);
