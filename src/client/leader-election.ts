@@ -18,8 +18,11 @@ export interface LeaderElectionOptions {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
-  /** Runs while leading; the signal aborts when leadership is lost or the elector stops. */
-  onStartedLeading(signal: AbortSignal): void | Promise<void>;
+  /**
+   * The work of a term: runs while leading and should end when the signal aborts (leadership lost
+   * or the elector stopped). Work that ends by itself first, failed or not, gives up the lease.
+   */
+  onStartedLeading(signal: AbortSignal): Promise<void>;
   onStoppedLeading?(): void;
   onNewLeader?(identity: string): void;
 }
@@ -60,7 +63,14 @@ export class LeaderElector {
       signal.addEventListener('abort', stopTerm, { once: true });
       this.leading = true;
       log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, 'became leader');
-      void Promise.resolve(this.opts.onStartedLeading(term.signal)).catch((err: Error) => log.error({ err }, 'leader work failed'));
+      let workEnded = false;
+      const work = Promise.resolve()
+        .then(() => this.opts.onStartedLeading(term.signal))
+        .catch((err: Error) => log.error({ err, lease: `${this.opts.namespace}/${this.opts.name}` }, 'leader work failed'))
+        .finally(() => {
+          workEnded = !term.signal.aborted;
+          term.abort();
+        });
       let lastRenew = Date.now();
       while (!term.signal.aborted) {
         await sleep(this.retryPeriodMs, term.signal);
@@ -70,10 +80,14 @@ export class LeaderElector {
       }
       term.abort();
       signal.removeEventListener('abort', stopTerm);
+      // One term's work is over before another may start in this process.
+      await work;
       this.leading = false;
-      log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, 'stopped leading');
+      log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, workEnded ? 'leader work stopped: giving up the lease' : 'stopped leading');
       this.opts.onStoppedLeading?.();
-      if (signal.aborted) await this.release();
+      if (signal.aborted || workEnded) await this.release();
+      // A candidate whose work broke lets the others go first before it tries again.
+      if (workEnded) await sleep(this.leaseDurationMs, signal);
     }
   }
 

@@ -7,9 +7,12 @@ import { leases } from '../../src/client/resources.js';
 
 const timing = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
 
-async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
+/** Work that lasts the whole term, as a real loop does. */
+const untilAborted = (signal: AbortSignal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; ) {
-    if (cond()) return true;
+    if (await cond()) return true;
     await new Promise((r) => setTimeout(r, 20));
   }
   return cond();
@@ -32,6 +35,7 @@ t.test('one of two candidates leads; the other takes over when the leader dies',
       onStartedLeading: (signal) => {
         leading[id] = true;
         signal.addEventListener('abort', () => (leading[id] = false));
+        return untilAborted(signal);
       },
       onStoppedLeading: () => stops[id]++,
     });
@@ -70,10 +74,10 @@ t.test('a leader that stops on purpose releases the lease at once', async (t) =>
   const stopA = new AbortController();
   const stopB = new AbortController();
   let aLeads = false;
-  const a = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'a', ...slow, onStartedLeading: () => void (aLeads = true) });
+  const a = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'a', ...slow, onStartedLeading: (signal) => ((aLeads = true), untilAborted(signal)) });
   const runningA = a.run(stopA.signal);
   t.ok(await until(() => aLeads));
-  const runningB = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'b', ...slow, onStartedLeading: () => void (bLeads = true) }).run(stopB.signal);
+  const runningB = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'b', ...slow, onStartedLeading: (signal) => ((bLeads = true), untilAborted(signal)) }).run(stopB.signal);
   await new Promise((r) => setTimeout(r, 300));
   t.equal(bLeads, false);
   stopA.abort();
@@ -81,4 +85,36 @@ t.test('a leader that stops on purpose releases the lease at once', async (t) =>
   t.ok(await until(() => bLeads, 3000), 'b leads long before the 60 s lease would have run out');
   stopB.abort();
   await runningB;
+});
+
+t.test('a leader whose work fails gives up the lease, and tries again later', async (t) => {
+  const h = await apiHarness(t);
+  const api = new ApiClient(inProcessTransport(h.app, admin));
+  // Long leases: any takeover below can only come from the failed leader giving the lease up.
+  const slow = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 100 };
+  let aTerms = 0;
+  let bLeads = false;
+  const stopA = new AbortController();
+  const stopB = new AbortController();
+  const runningA = new LeaderElector(api, {
+    namespace: 'kube-system',
+    name: 'lock',
+    identity: 'a',
+    ...slow,
+    onStartedLeading: async (signal) => {
+      aTerms++;
+      if (aTerms === 1) throw new Error('the controllers could not start');
+      await untilAborted(signal);
+    },
+  }).run(stopA.signal);
+  t.ok(await until(() => aTerms === 1), 'a leads and its work fails');
+  const lease = await until(async () => (await api.resource(leases).get('kube-system', 'lock')).spec?.holderIdentity === '');
+  t.ok(lease, 'a released the lease instead of renewing it while doing nothing');
+  const runningB = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'b', ...slow, onStartedLeading: (signal) => ((bLeads = true), untilAborted(signal)) }).run(stopB.signal);
+  t.ok(await until(() => bLeads), 'b takes the released lease');
+  stopB.abort();
+  await runningB;
+  t.ok(await until(() => aTerms === 2), 'a campaigns again and its work runs again');
+  stopA.abort();
+  await runningA;
 });
