@@ -19,9 +19,15 @@ function setPath(obj: KObject, path: string, value: unknown): void {
   cur[parts[parts.length - 1]!] = value;
 }
 
+/** A LabelSelector, or a ReplicationController's plain map (every value a string), as the Scale's text. */
 function selectorText(selector: unknown): string | undefined {
   if (typeof selector === 'string') return selector;
-  if (selector && typeof selector === 'object') return selectorString(fromLabelSelector(selector as never) ?? []);
+  if (selector && typeof selector === 'object') {
+    const entries = Object.entries(selector);
+    const plain = entries.every(([, v]) => typeof v === 'string');
+    const sel = plain ? { matchLabels: Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b))) } : selector;
+    return selectorString(fromLabelSelector(sel as never) ?? []);
+  }
   return undefined;
 }
 

@@ -2,7 +2,7 @@
 import type { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { ConfigMap, Endpoints, Event, Namespace, Node, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Endpoints, Event, Namespace, Node, PersistentVolumeClaim, Pod, ReplicationController, Secret, Service, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
 import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
@@ -32,6 +32,7 @@ export const secrets = type<Writable<Secret>>('', 'v1', 'secrets', 'Secret');
 export const serviceAccounts = type<Writable<ServiceAccount>>('', 'v1', 'serviceaccounts', 'ServiceAccount');
 export const events = type<Writable<Event>>('', 'v1', 'events', 'Event');
 export const persistentVolumeClaims = type<Writable<PersistentVolumeClaim>>('', 'v1', 'persistentvolumeclaims', 'PersistentVolumeClaim');
+export const replicationControllers = type<Writable<ReplicationController>>('', 'v1', 'replicationcontrollers', 'ReplicationController');
 export const deployments = type<Writable<Deployment>>('apps', 'v1', 'deployments', 'Deployment');
 export const replicaSets = type<Writable<ReplicaSet>>('apps', 'v1', 'replicasets', 'ReplicaSet');
 export const statefulSets = type<Writable<StatefulSet>>('apps', 'v1', 'statefulsets', 'StatefulSet');

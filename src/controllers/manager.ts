@@ -23,6 +23,7 @@ import { RootCaPublisher } from './root-ca-publisher.js';
 import { ServiceAccountController } from './serviceaccount.js';
 import { StatefulSetController } from './statefulset.js';
 import { ReplicaSetController } from './replicaset.js';
+import { ReplicationControllerController } from './replication-controller.js';
 
 export type LeaseTiming = Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
 
@@ -37,6 +38,7 @@ export interface ControllerSettings {
 function controllers(ctx: ControllerContext, settings: ControllerSettings): Controller[] {
   return [
     new ReplicaSetController(ctx),
+    new ReplicationControllerController(ctx),
     new DeploymentController(ctx),
     new DaemonSetController(ctx),
     new StatefulSetController(ctx),

@@ -33,6 +33,22 @@ export function defaultReplicaSet(obj: KObject): void {
   template(spec);
 }
 
+/**
+ * ReplicationControllers select with a plain label map: without one (and without labels of their
+ * own) they take the template's labels, as upstream defaults them.
+ */
+export function defaultReplicationController(obj: KObject): void {
+  const spec = specOf(obj);
+  const labels = spec.template?.metadata?.labels as Record<string, string> | undefined;
+  if (labels && Object.keys(labels).length > 0) {
+    if (!spec.selector || Object.keys(spec.selector).length === 0) spec.selector = { ...labels };
+    obj.metadata ??= {};
+    if (!obj.metadata.labels || Object.keys(obj.metadata.labels).length === 0) obj.metadata.labels = { ...labels };
+  }
+  spec.replicas ??= 1;
+  template(spec);
+}
+
 export function defaultStatefulSet(obj: KObject): void {
   const spec = specOf(obj);
   spec.replicas ??= 1;

@@ -6,7 +6,7 @@ import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import type { FieldError } from '../errors.js';
 import { fromLabelSelector, matches } from '../selectors.js';
 import { immutable } from './core.js';
-import { invalidValue, notSupported, required } from './names.js';
+import { forbidden, invalidValue, labelValue, notSupported, qualifiedName, required } from './names.js';
 import { validatePodSpec } from './pod-spec.js';
 import { parseCron } from './cron.js';
 
@@ -43,6 +43,37 @@ export function validateWorkload(kind: string) {
     }
     return errors;
   };
+}
+
+interface RcSpec {
+  replicas?: number;
+  minReadySeconds?: number;
+  selector?: Record<string, string>;
+  template?: PodTemplateSpec;
+}
+
+/** ReplicationControllers: a plain-map selector (mutable, unlike a ReplicaSet's) that the template's labels must carry. */
+export function validateReplicationController(rc: { spec?: RcSpec }): FieldError[] {
+  const spec = rc.spec;
+  if (!spec) return [required('spec')];
+  const errors: FieldError[] = [];
+  const selector = spec.selector ?? {};
+  if (Object.keys(selector).length === 0) errors.push(required('spec.selector'));
+  for (const [k, v] of Object.entries(selector)) {
+    errors.push(...qualifiedName(k).map((why) => invalidValue('spec.selector', k, why)));
+    errors.push(...labelValue(String(v)).map((why) => invalidValue('spec.selector', v, why)));
+  }
+  errors.push(...nonNegative('spec.replicas', spec.replicas), ...nonNegative('spec.minReadySeconds', spec.minReadySeconds));
+  if (!spec.template) return [...errors, required('spec.template')];
+  const labels = spec.template.metadata?.labels ?? {};
+  if (Object.keys(selector).length > 0 && !matches(fromLabelSelector({ matchLabels: selector })!, labels)) {
+    errors.push(invalidValue('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
+  }
+  const podSpec = spec.template.spec;
+  if (podSpec?.activeDeadlineSeconds !== undefined) errors.push(forbidden('spec.template.spec.activeDeadlineSeconds', 'activeDeadlineSeconds in ReplicationController is not Supported'));
+  // Only Always: a pod that stops for good would leave the controller replacing it forever.
+  errors.push(...validatePodSpec(podSpec, 'spec.template.spec', ['Always']));
+  return errors;
 }
 
 interface JobSpec extends WorkloadSpec {

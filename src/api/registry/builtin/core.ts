@@ -1,11 +1,13 @@
 // core/v1: the kinds under /api/v1.
-import type { Event, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service } from 'kubernetes-types/core/v1.js';
+import type { Event, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Secret, Service } from 'kubernetes-types/core/v1.js';
 import { summarizePod } from '../../printers/pod.js';
 import { defaultNamespace, defaultPod, defaultPV, defaultPVC, defaultSecret, defaultService } from '../../defaults/core.js';
 import { validatePod, validateService, validateNamespace, validateConfigMapLike, validateNode } from '../../validation/core.js';
+import { defaultReplicationController } from '../../defaults/workloads.js';
+import { validateReplicationController } from '../../validation/workloads.js';
 import { withMeta } from '../../validation/object-meta.js';
 import type { ResourceDef } from '../types.js';
-import { age, col, labelString, dataCount, int, joined, orNone, since } from './columns.js';
+import { age, col, labelString, dataCount, int, joined, orNone, since, workloadWideColumns } from './columns.js';
 
 const core = (d: Omit<ResourceDef, 'group' | 'version' | 'schemaName'>): ResourceDef => ({ group: '', version: 'v1', schemaName: `io.k8s.api.core.v1.${d.kind}`, ...d });
 
@@ -146,6 +148,21 @@ export const coreResources: ResourceDef[] = [
     ],
     defaults: defaultService,
     validate: withMeta('services', validateService),
+  }),
+  core({
+    kind: 'ReplicationController', plural: 'replicationcontrollers', singular: 'replicationcontroller', namespaced: true, shortNames: ['rc'], categories: ['all'], statusSubresource: true,
+    scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' },
+    columns: [
+      int('Desired', (r: ReplicationController) => r.spec?.replicas),
+      int('Current', (r: ReplicationController) => r.status?.replicas),
+      int('Ready', (r: ReplicationController) => r.status?.readyReplicas),
+      age,
+      ...workloadWideColumns(undefined, false),
+      // A plain label map, printed with sorted keys as kubectl's labels.FormatLabels does.
+      col('Selector', (r: ReplicationController) => labelString(Object.fromEntries(Object.entries(r.spec?.selector ?? {}).sort(([a], [b]) => a.localeCompare(b)))), { wide: true }),
+    ],
+    defaults: defaultReplicationController,
+    validate: withMeta('replicationcontrollers', validateReplicationController),
   }),
   core({
     kind: 'Endpoints', plural: 'endpoints', singular: 'endpoints', namespaced: true, shortNames: ['ep'],
