@@ -56,6 +56,13 @@ t.test('patch, scale, label, annotate and server-side apply', async (t) => {
   t.match(other.stderr, /conflict with "kubectl"[\s\S]*\.data\.a/);
   await c.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'other', '-f', '-'], { input: cm.replace('"1"', '"2"') });
   t.equal(await c.k('get', 'cm', 'owned', '-o', 'jsonpath={.data.a}'), '2');
+
+  // A Service applied client-side (protocol defaulted to TCP), then server-side from the same file.
+  const svc = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: http\n';
+  await c.kubectl(['apply', '-f', '-'], { input: svc });
+  const moved = await c.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { input: svc });
+  t.equal(moved.stdout + moved.stderr, 'service/web serverside-applied\n', 'the port the file leaves protocol out of is the stored TCP port');
+  t.same(JSON.parse(await c.k('get', 'svc', 'web', '-o', 'jsonpath={.spec.ports}')), [{ port: 80, protocol: 'TCP', targetPort: 'http' }]);
 });
 
 t.test('dry runs store nothing; bad input is refused in Kubernetes words', async (t) => {
