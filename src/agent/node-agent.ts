@@ -15,6 +15,7 @@ import { startKubeletServer } from './kubelet-server.js';
 import { defaultNodeIP } from './node-facts.js';
 import { ensurePauseImage } from './pause-image.js';
 import type { Registries } from './registries.js';
+import { withRewrites } from './image-rewrite.js';
 
 export interface NodeAgentSettings {
   dataDir: string;
@@ -62,8 +63,6 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     socket = s.containerRuntimeEndpoint.replace(/^unix:\/\//, '');
   } else {
     checkCanRunContainerd(paths.cniBinDir);
-    // containerd 1.6 has no repository rewrites (K3s patches its own containerd for them).
-    for (const [registry, m] of Object.entries(s.registries?.mirrors ?? {})) if (Object.keys(m.rewrite).length) log.warn({ registry }, 'registries.yaml: rewrite is not supported and is ignored');
     supervisor = new ContainerdSupervisor({ ...paths, pauseImage: s.pauseImage, registries: s.registries }, path.join(s.dataDir, 'agent', 'containerd', 'containerd.log'));
     await supervisor.start();
     cri = supervisor.cri;
@@ -73,7 +72,9 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
   if (imported.length) log.info({ images: imported }, 'imported images');
   await ensurePauseImage(cri, socket, s.pauseImage);
   const nodeIP = s.nodeIP ?? defaultNodeIP();
-  const kubelet = new Kubelet(api, { nodeName: s.nodeName, nodeIP, cri, dataDir: s.dataDir, cniConfDir: paths.cniConfDir, cniBridge: s.cniBridge, kubeletArgs: s.kubelet, labels: s.labels, taints: s.taints });
+  // registries.yaml is for the containerd we run (as in K3s); its rewrites happen around our pulls.
+  const podCri = supervisor && s.registries ? withRewrites(cri, socket, s.registries) : cri;
+  const kubelet = new Kubelet(api, { nodeName: s.nodeName, nodeIP, cri: podCri, dataDir: s.dataDir, cniConfDir: paths.cniConfDir, cniBridge: s.cniBridge, kubeletArgs: s.kubelet, labels: s.labels, taints: s.taints });
   const server = await startKubeletServer(kubelet, { port: s.kubelet.port, nodeName: s.nodeName, nodeIP, clientCaPem });
   await kubelet.start();
   return {

@@ -1,6 +1,6 @@
 // K3s's registries.yaml (`--private-registry`, default /etc/skiff/registries.yaml): `mirrors:` (endpoint
 // lists per registry, `*` for every registry) and `configs:` keyed by registry host (auth and TLS).
-// Read once at start and turned into containerd's config by registry-hosts.ts.
+// Read once at start and turned into containerd's config by registry-hosts.ts; rewrites in image-rewrite.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -10,7 +10,7 @@ export const DEFAULT_REGISTRIES_FILE = '/etc/skiff/registries.yaml';
 export interface RegistryMirror {
   /** Endpoint URLs tried in order before the registry itself (scheme added when missing). */
   endpoints: string[];
-  /** Repository rewrites (regexp → replacement); kept but not applied: containerd 1.6 has no such thing. */
+  /** Repository rewrites at the endpoints (regexp → replacement, first match), see image-rewrite.ts. */
   rewrite: Record<string, string>;
 }
 

@@ -26,6 +26,14 @@ function tlsLines(tls: RegistryTls | undefined, indent: string): string[] {
 export function hostsFiles(r: Registries): Record<string, string> {
   const names = new Set([...Object.keys(r.mirrors), ...Object.entries(r.configs).filter(([, c]) => c.tls).map(([name]) => name)]);
   const files: Record<string, string> = {};
+  // Rewritten pulls name a mirror endpoint's host directly (image-rewrite.ts): one that speaks plain
+  // http says so in a file of its own, unless it has one.
+  for (const m of Object.values(r.mirrors)) {
+    if (!Object.keys(m.rewrite).length) continue;
+    for (const e of m.endpoints.map((x) => new URL(x)).filter((u) => u.protocol === 'http:' && !names.has(u.host))) {
+      files[hostsDirName(e.host)] = `# Written by skiff from registries.yaml at every start.\nserver = ${quote(`http://${e.host}`)}\n\n[host]\n`;
+    }
+  }
   for (const name of [...names].sort()) {
     const tls = r.configs[name]?.tls;
     const lines = ['# Written by skiff from registries.yaml at every start.'];
@@ -45,13 +53,13 @@ export function hostsFiles(r: Registries): Record<string, string> {
     }
     files[hostsDirName(name)] = lines.join('\n') + '\n';
   }
-  return files;
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** The CRI plugin's registry section: config_path and the credentials. */
 export function criRegistryToml(r: Registries, hostsDir: string): string[] {
   const lines = ['  [plugins."io.containerd.grpc.v1.cri".registry]', `    config_path = ${quote(hostsDir)}`];
-  for (const [name, config] of Object.entries(r.configs).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, config] of Object.entries(r.configs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const a = config.auth;
     if (!a || !Object.keys(a).length) continue;
     lines.push(`  [plugins."io.containerd.grpc.v1.cri".registry.configs.${quote(name)}.auth]`);

@@ -37,7 +37,7 @@ configs:
   t.same(r.configs['all.local'], { auth: { auth: 'bWU6c2VjcmV0', identityToken: 'tok' }, tls: { insecureSkipVerify: true } });
 
   const files = hostsFiles(r);
-  t.same(Object.keys(files).sort(), ['_default', 'all.local', 'docker.io', 'mirror.local:5000']);
+  t.same(Object.keys(files), ['127.0.0.1:5001', '_default', 'all.local', 'docker.io', 'mirror.local:5000'], 'the plain-http endpoint of a mirror with rewrites too (see image-rewrite.test.ts)');
   t.equal(
     files['docker.io'],
     `# Written by skiff from registries.yaml at every start.
@@ -73,7 +73,7 @@ configs:
   const hosts = path.join(dir, 'certs.d');
   fs.mkdirSync(path.join(hosts, 'stale.local'), { recursive: true });
   writeHostsDir(hosts, r);
-  t.same(fs.readdirSync(hosts).sort(), ['_default', 'all.local', 'docker.io', 'mirror.local:5000'], 'a registry no longer in the file goes');
+  t.same(fs.readdirSync(hosts).sort(), ['127.0.0.1:5001', '_default', 'all.local', 'docker.io', 'mirror.local:5000'], 'a registry no longer in the file goes');
   t.equal(fs.readFileSync(path.join(hosts, 'docker.io', 'hosts.toml'), 'utf8'), files['docker.io']);
 });
 

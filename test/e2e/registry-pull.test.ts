@@ -1,6 +1,7 @@
 // Pods whose images come from a real registry (Debian's docker-registry on 127.0.0.1), configured
 // through a registries.yaml given with --private-registry: plain pulls and re-pulls of :latest, a
-// mirror, a registry that comes up late, and basic auth over TLS with a CA and client certificates.
+// mirror (and one with rewrites), a registry that comes up late, and basic auth over TLS with a CA
+// and client certificates.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { freePort, startCluster, type Cluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/hollow.js';
 import { makeTestPki, testRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tmp.js';
+import { CriClient } from '../../src/cri/client.js';
 
 const json = async (c: Cluster, ...args: string[]) => JSON.parse(await c.k('get', ...args, '-o', 'json'));
 
@@ -62,7 +64,10 @@ t.test('pods pull their images from registries configured as in K3s', async (t) 
   fs.writeFileSync(
     registriesFile,
     YAML.stringify({
-      mirrors: { 'example.invalid': { endpoint: [`http://${plain.host}`] } },
+      mirrors: {
+        'example.invalid': { endpoint: [`http://${plain.host}`] },
+        'rewrite.invalid': { endpoint: [`http://${plain.host}`], rewrite: { '^team/(.*)$': 'mirrored/$1' } },
+      },
       configs: {
         // The same registry under two names: with credentials, and without (TLS alone).
         [secure.host]: { auth: { username: 'puller', password: 's3cret:0123' }, tls },
@@ -94,6 +99,19 @@ t.test('pods pull their images from registries configured as in K3s', async (t) 
     t.ok(running(await podWhen(c, 'mirrored', running)), 'pulled through the mirror');
     t.match((await json(c, 'pod', 'mirrored')).status.containerStatuses[0].image, /example\.invalid\/busybox:1$/, 'the image keeps the name the pod asked for');
     await deletePods(c, 'mirrored');
+  });
+
+  await t.test('a mirror that rewrites repositories, as in K3s', async (t) => {
+    await plain.push('mirrored/busybox:1');
+    await runPod(c, 'rewritten', 'rewrite.invalid/team/busybox:1');
+    const pod = await podWhen(c, 'rewritten', running);
+    t.ok(running(pod), `pulled ${plain.host}/mirrored/busybox:1 for it`);
+    t.match(pod.status.containerStatuses[0].image, /rewrite\.invalid\/team\/busybox:1$/);
+    const cri = new CriClient(c.node!.socket);
+    const tags = (await cri.listImages().finally(() => cri.close())).flatMap((i) => i.repoTags as string[]);
+    t.ok(tags.includes('rewrite.invalid/team/busybox:1'), 'the node has the image under the name the pod asked for');
+    t.notOk(tags.some((n) => n.includes('mirrored/busybox')), 'and under that name only');
+    await deletePods(c, 'rewritten');
   });
 
   await t.test('a registry that is down: ErrImagePull, back-off, then the pod runs once it is up', async (t) => {
