@@ -4,6 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { parseRegistries, readRegistries } from '../../src/agent/registries.js';
 import { criRegistryToml, hostsFiles, writeHostsDir } from '../../src/agent/registry-hosts.js';
+import { runSkiff } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
 
 t.test('the full format: mirrors with endpoints and rewrites, configs with auth and tls', async (t) => {
@@ -121,4 +122,17 @@ t.test('a malformed file is one clear line naming the place', async (t) => {
   }
   const dir = tempDir(t);
   t.throws(() => readRegistries(dir), /cannot read registries file .*: it is a directory/);
+});
+
+t.test('skiff server and skiff agent refuse a malformed --private-registry in one line, before anything starts', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'registries.yaml');
+  fs.writeFileSync(file, 'mirrors:\n  docker.io:\n    endpoint: https://mirror.local\n');
+  const common = ['--config', '/dev/null', '--data-dir', path.join(dir, 'data'), '--private-registry', file];
+  for (const args of [['server', '--write-kubeconfig', path.join(dir, 'kubeconfig'), ...common], ['agent', '--server', 'https://127.0.0.1:1', '--token', 'x', ...common]]) {
+    const r = await runSkiff(args);
+    t.equal(r.code, 2, args[0]);
+    t.equal(r.stderr, `skiff: registries file ${file}: mirrors."docker.io".endpoint: expected a list\n`);
+  }
+  t.notOk(fs.existsSync(path.join(dir, 'data')), 'no data dir was made');
 });
