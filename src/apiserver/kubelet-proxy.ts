@@ -1,17 +1,23 @@
 // pods/log, pods/exec, pods/attach and pods/portforward: the API server checks the request against
 // the pod (its container, its node, its phase) and forwards it to the node's agent on its kubelet
-// port, authenticating with the cluster's kubelet client certificate. Logs stream back as text;
-// exec, attach and port-forward are upgraded connections, joined end to end with the node's.
+// port, authenticating with the cluster's kubelet client certificate. Logs stream back as text.
+// exec, attach and port-forward are upgraded connections: WebSocket ones the API server speaks
+// itself and carries to the node over SPDY (streaming/), SPDY ones are joined end to end with the node's.
 import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
 import { ApiError, badRequest } from '../api/errors.js';
 import type { StoredObject } from '../api/object.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { authenticate, type TokenAuthenticator } from './authn.js';
+import { log } from '../log.js';
 import { refuseUpgrade, replayUpgrade } from '../net/upgrade.js';
+import { queryBool } from './query.js';
+import type { ExecOptions } from './streaming/exec-bridge.js';
+import { connectNode, type NodeTarget } from './streaming/node-dial.js';
+import { parsePorts } from './streaming/portforward-bridge.js';
+import { isTunnelRequest, isWebSocketRequest, WebSocketStreams } from './streaming/websocket-streams.js';
 import type { RequestContext } from './request-context.js';
 import { methodNotAllowed } from './request-context.js';
 import type { SubresourceHandler } from './routes.js';
@@ -51,6 +57,7 @@ function containerOf(pod: PodLike, query: URLSearchParams): string {
 
 export class KubeletProxy {
   private readonly agent: https.Agent;
+  private readonly webSockets = new WebSocketStreams();
 
   constructor(
     private readonly registry: Registry,
@@ -129,28 +136,53 @@ export class KubeletProxy {
     const url = new URL(req.url ?? '/', 'https://api');
     const m = UPGRADE_PATH.exec(url.pathname);
     if (!m) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${req.method} ${url.pathname})`);
-    const [, namespace, name, sub] = m.map((x) => decodeURIComponent(x)) as [string, string, string, string];
+    const [, namespace, name, sub] = m.map((x) => decodeURIComponent(x)) as [string, string, string, 'exec' | 'attach' | 'portforward'];
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
     const user = await authenticate(new Request(url, { headers }), { incoming: req }, this.tokens);
     if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     const pod = await this.pod(namespace, name);
     const phase = pod.status?.phase;
-    let target: string;
+    const podPath = `${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(pod.metadata.name)}`;
+    const webSocket = isWebSocketRequest(req);
     if (sub === 'portforward') {
       if (phase !== 'Running') throw badRequest(`pod ${pod.metadata.name} is not running (phase ${phase ?? 'Pending'})`);
-      target = `/portForward/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(pod.metadata.name)}`;
-    } else {
-      if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${phase}`);
-      const container = containerOf(pod, url.searchParams);
-      target = `/${sub}/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}${url.search}`;
+      // Channel WebSocket clients name their ports up front; SPDY and the SPDY tunnel name them per stream.
+      const ports = webSocket && !isTunnelRequest(req) ? parsePorts(url.searchParams) : undefined;
+      const path = `/portForward/${podPath}`;
+      const node = await this.nodeTarget(pod);
+      if (webSocket) return this.webSockets.serve(req, client, head, { kind: 'portforward', node, path, ports });
+      return this.replay(req, client, head, node, path);
     }
-    const { host, port } = await this.node(pod);
-    const upstream = tls.connect({ host, port, cert: this.cert.certPem, key: this.cert.keyPem, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      upstream.once('secureConnect', resolve);
-      upstream.once('error', (err) => reject(new ApiError(503, 'ServiceUnavailable', `cannot reach the node ${pod.spec!.nodeName} at ${host}:${port}: ${err.message}`)));
-    });
-    replayUpgrade(req, client, head, upstream, { path: target, host: `${host}:${port}` });
+    if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${phase}`);
+    const container = containerOf(pod, url.searchParams);
+    const options = streamOptions(sub, url.searchParams);
+    const query = new URLSearchParams();
+    if (sub === 'exec') for (const c of url.searchParams.getAll('command')) query.append('command', c);
+    for (const [k, v] of Object.entries(options)) query.set(k, String(v));
+    const path = `/${sub}/${podPath}/${encodeURIComponent(container)}?${query}`;
+    const node = await this.nodeTarget(pod);
+    if (webSocket) return this.webSockets.serve(req, client, head, { kind: sub, node, path, options });
+    return this.replay(req, client, head, node, path);
   }
+
+  private async nodeTarget(pod: PodLike): Promise<NodeTarget> {
+    const { host, port } = await this.node(pod);
+    return { nodeName: pod.spec!.nodeName!, host, port, cert: this.cert };
+  }
+
+  /** SPDY clients (kubectl's fallback, older clients): the request goes on as it is, and the node answers it. */
+  private async replay(req: IncomingMessage, client: Duplex, head: Buffer, node: NodeTarget, path: string): Promise<void> {
+    const upstream = await connectNode(node);
+    log.debug({ path, upgrade: req.headers.upgrade }, 'upgrade replayed to the node as it is');
+    replayUpgrade(req, client, head, upstream, { path, host: `${node.host}:${node.port}` });
+  }
+}
+
+/** stdin/stdout/stderr/tty of an exec or attach (stdout defaults to true, as in PodExecOptions). */
+function streamOptions(sub: string, q: URLSearchParams): ExecOptions {
+  const o = { stdin: queryBool(q, 'stdin') ?? false, stdout: queryBool(q, 'stdout') ?? true, stderr: queryBool(q, 'stderr') ?? false, tty: queryBool(q, 'tty') ?? false };
+  if (!o.stdin && !o.stdout && !o.stderr) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
+  if (sub === 'exec' && q.getAll('command').length === 0) throw badRequest('you must specify at least one command for the container');
+  return o;
 }
