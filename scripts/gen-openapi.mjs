@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import ts from 'typescript';
 import { atomicStructs, patchMetadata } from './openapi/patch-metadata.mjs';
+import { apiregistrationDefinitions } from './openapi/apiregistration.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.dirname(require.resolve('kubernetes-types/package.json'));
@@ -133,6 +134,9 @@ definitions[TIME] = { description: definitions[TIME]?.description, type: 'string
 definitions[MICRO_TIME] = { description: definitions[MICRO_TIME]?.description, type: 'string', format: 'date-time' };
 definitions[QUANTITY] = { description: definitions[QUANTITY]?.description, type: 'string', 'x-kubernetes-int-or-string': true };
 definitions['io.k8s.apimachinery.pkg.runtime.RawExtension']['x-kubernetes-preserve-unknown-fields'] = true;
+
+// APIService (apiregistration.k8s.io), which kubernetes-types lacks.
+Object.assign(definitions, await apiregistrationDefinitions());
 
 // Dropping undefined descriptions keeps the file small and deterministic.
 const text = JSON.stringify(definitions, (_k, v) => (v === undefined ? undefined : v));

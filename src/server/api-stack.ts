@@ -10,6 +10,8 @@ import { ServiceAllocations } from '../api/admission/services.js';
 import { priorityAdmission } from '../api/admission/priority.js';
 import { serviceAccountAdmission } from '../api/admission/service-account.js';
 import { CrdSync } from '../api/crd/crd-sync.js';
+import { ApiServiceRegistration } from '../api/apiservices/autoregister.js';
+import { ApiServiceStatusSync } from '../api/apiservices/status-sync.js';
 import { createPatchers } from '../api/patch/index.js';
 import { Registry } from '../api/registry/registry.js';
 import { builtinResources } from '../api/registry/builtin/index.js';
@@ -92,8 +94,18 @@ export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
   await ensureSystemPriorityClasses(objects, registry);
   const crds = new CrdSync(objects, registry, registry.byResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!);
   await crds.start();
+  // After the CRDs are served, so that their APIServices are not taken for stale ones.
+  const apiServices = new ApiServiceRegistration(objects, registry, registry.byResource('apiregistration.k8s.io', 'v1', 'apiservices')!);
+  await apiServices.start();
+  const apiServiceStatus = new ApiServiceStatusSync(objects, registry);
+  await apiServiceStatus.start();
   ready = true;
   const publishApiServer = (address: string, port: number) => ensureKubernetesService(objects, registry, services.ips.first(), address, port);
   const upgrade = kubelets && ((req: IncomingMessage, socket: Duplex, head: Buffer) => void kubelets.upgrade(req, socket, head));
-  return { app, registry, objects, tokens, publishApiServer, upgrade, close: async () => crds.stop() };
+  const close = async () => {
+    crds.stop();
+    apiServices.stop();
+    apiServiceStatus.stop();
+  };
+  return { app, registry, objects, tokens, publishApiServer, upgrade, close };
 }

@@ -11,6 +11,7 @@ export class Registry {
   private readonly defs: ResourceDef[] = [];
   /** Bumped on every change, so derived documents (discovery, OpenAPI) know when to rebuild. */
   generation = 0;
+  private readonly listeners = new Set<() => void>();
 
   constructor(defs: ResourceDef[] = []) {
     for (const def of defs) this.add(def);
@@ -19,13 +20,24 @@ export class Registry {
   add(def: ResourceDef): void {
     this.remove(def.group, def.version, def.plural);
     this.defs.push(def);
-    this.generation++;
+    this.changed();
   }
 
   remove(group: string, version: string, plural: string): void {
     const i = this.defs.findIndex((d) => d.group === group && d.version === version && d.plural === plural);
     if (i >= 0) this.defs.splice(i, 1);
+    this.changed();
+  }
+
+  /** Calls `listener` after every change (custom kinds coming and going); returns how to stop. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
     this.generation++;
+    for (const l of this.listeners) l();
   }
 
   all(): readonly ResourceDef[] {

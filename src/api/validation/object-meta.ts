@@ -11,6 +11,8 @@ const NAME_RULES: Record<string, NameRule> = {
   clusterroles: pathSegment,
   rolebindings: pathSegment,
   clusterrolebindings: pathSegment,
+  // version.group, and `v1.` for the core group: checked in full by validateAPIService.
+  apiservices: pathSegment,
 };
 
 const MAX_ANNOTATION_BYTES = 256 * 1024;

@@ -1,5 +1,6 @@
 // Every kind Skiff serves out of the box.
 import type { ResourceDef } from '../types.js';
+import { apiregistrationResources } from './apiregistration.js';
 import { appsResources } from './apps.js';
 import { batchResources } from './batch.js';
 import { coreResources } from './core.js';
@@ -9,5 +10,5 @@ import { rbacResources } from './rbac.js';
 import { reviewResources } from './reviews.js';
 
 export function builtinResources(): ResourceDef[] {
-  return [...coreResources, ...appsResources, ...batchResources, ...networkingResources, ...rbacResources, ...miscResources, ...reviewResources];
+  return [...coreResources, ...appsResources, ...batchResources, ...networkingResources, ...rbacResources, ...miscResources, ...apiregistrationResources, ...reviewResources];
 }
