@@ -42,7 +42,7 @@ t.test('kubectl get apiservices: local ones, a CRD\'s, a non-local one, and a re
   const list = await c.k('get', 'apiservices');
   t.match(list, /^NAME\s+SERVICE\s+AVAILABLE\s+AGE\n/);
   for (const name of ['v1.', 'v1.apps', 'v1.batch', 'v2.autoscaling', 'v1.apiextensions.k8s.io', 'v1.coordination.k8s.io']) {
-    t.match(list, new RegExp(`^${name.replaceAll('.', '\\.')}\\s+Local\\s+True\\s+\\d+s$`, 'm'), `${name} Local True`);
+    t.match(list, new RegExp(`^${name.replaceAll('.', '\\.')}\\s+Local\\s+True\\s+\\d+[smh]\\S*$`, 'm'), `${name} Local True`);
   }
   t.equal(await c.k('get', 'apiservice', 'v1.apps', '-o', 'jsonpath={.spec.group} {.spec.groupPriorityMinimum} {.spec.versionPriority} {.status.conditions[0].type}={.status.conditions[0].status} {.status.conditions[0].reason}'), 'apps 17800 15 Available=True Local');
   t.equal(await c.k('get', 'apiservice', 'v1.', '-o', 'jsonpath={.spec.groupPriorityMinimum}'), '18000');
@@ -50,11 +50,11 @@ t.test('kubectl get apiservices: local ones, a CRD\'s, a non-local one, and a re
   // Debian's kubectl 1.20 reads the schema from /openapi/v2 in protobuf form.
   const old = await c.kubectl(['explain', 'apiservice.spec.versionPriority'], { bin: oldKubectl() });
   t.match(old.stdout, /FIELD:\s+versionPriority <integer>[\s\S]*VersionPriority controls the ordering/);
-  t.match((await c.kubectl(['get', 'apiservices'], { bin: oldKubectl() })).stdout, /^v1\.apps\s+Local\s+True\s+\d+s$/m);
+  t.match((await c.kubectl(['get', 'apiservices'], { bin: oldKubectl() })).stdout, /^v1\.apps\s+Local\s+True\s+\d+[smh]\S*$/m);
 
   // A CRD: its group/version gets an APIService, gone again with the CRD.
   t.equal((await c.kubectl(['apply', '-f', '-'], { input: crd })).stdout, 'customresourcedefinition.apiextensions.k8s.io/widgets.example.com created\n');
-  const row = await eventually(async () => (await c.k('get', 'apiservices')).match(/^v1\.example\.com\s+Local\s+True\s+\d+s$/m));
+  const row = await eventually(async () => (await c.k('get', 'apiservices')).match(/^v1\.example\.com\s+Local\s+True\s+\d+[smh]\S*$/m));
   t.ok(row, 'v1.example.com is Local and Available');
   t.equal(await c.k('get', 'apiservice', 'v1.example.com', '-o', 'jsonpath={.spec.groupPriorityMinimum} {.spec.versionPriority}'), '1000 100');
   await c.k('delete', 'crd', 'widgets.example.com');
@@ -66,7 +66,7 @@ t.test('kubectl get apiservices: local ones, a CRD\'s, a non-local one, and a re
     const out = await c.k('get', 'apiservice', 'v1beta1.metrics.k8s.io');
     return /False \(ServiceNotFound\)/.test(out) ? out : undefined;
   });
-  t.match(shown, /^v1beta1\.metrics\.k8s\.io\s+kube-system\/metrics-server\s+False \(ServiceNotFound\)\s+\d+s$/m);
+  t.match(shown, /^v1beta1\.metrics\.k8s\.io\s+kube-system\/metrics-server\s+False \(ServiceNotFound\)\s+\d+[smh]\S*$/m);
   t.match(await c.k('describe', 'apiservice', 'v1beta1.metrics.k8s.io'), /Message:\s+service\/metrics-server in "kube-system" is not present/);
   const resources = await c.kubectl(['api-resources']);
   t.equal(resources.code, 0, 'api-resources still works');
@@ -80,6 +80,6 @@ t.test('kubectl get apiservices: local ones, a CRD\'s, a non-local one, and a re
   // A built-in one deleted by hand comes back at the next start; the user's own stays.
   await c.k('delete', 'apiservice', 'v1.batch');
   await c.restart();
-  t.match(await c.k('get', 'apiservices'), /^v1\.batch\s+Local\s+True\s+\d+s$/m);
+  t.match(await c.k('get', 'apiservices'), /^v1\.batch\s+Local\s+True\s+\d+[smh]\S*$/m);
   t.match(await c.k('get', 'apiservice', 'v1beta1.metrics.k8s.io'), /False \(ServiceNotFound\)/);
 });

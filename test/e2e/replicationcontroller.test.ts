@@ -27,7 +27,7 @@ t.test('a ReplicationController from YAML: get, describe, scale, adopt, orphan a
   const running = async () => (await c.k('get', 'pods', '-l', 'app=web', '--field-selector=status.phase=Running', '-o', 'name')).trim().split('\n').filter(Boolean).sort();
   const rcRow = async (want: string) => {
     const out = await c.k('get', 'rc', 'web');
-    return new RegExp(`^web\\s+${want}\\s+\\d+s\\n$`, 'm').test(out) ? out : undefined;
+    return new RegExp(`^web\\s+${want}\\s+\\d+[smh]\\S*\\n$`, 'm').test(out) ? out : undefined;
   };
 
   // An orphan with the controller's labels, there first: the controller adopts it and makes two more.
@@ -39,7 +39,7 @@ t.test('a ReplicationController from YAML: get, describe, scale, adopt, orphan a
   t.ok(three?.includes('pod/stray'), 'the orphan is one of them');
   t.match(await c.k('get', 'pod', 'stray', '-o', 'jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {.metadata.ownerReferences[0].controller}'), 'ReplicationController/web true');
   t.match(await eventually(() => rcRow('3\\s+3\\s+3')), /^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\n/);
-  t.match(await c.k('get', 'rc', 'web', '-o', 'wide'), /^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR\nweb\s+3\s+3\s+3\s+\d+s\s+c\s+busybox\s+app=web\n$/);
+  t.match(await c.k('get', 'rc', 'web', '-o', 'wide'), /^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR\nweb\s+3\s+3\s+3\s+\d+[smh]\S*\s+c\s+busybox\s+app=web\n$/);
   t.match(await c.k('get', 'all'), /replicationcontroller\/web\s+3\s+3\s+3\s+/, 'listed under `all`');
 
   t.equal(await c.k('scale', 'rc', 'web', '--replicas=5'), 'replicationcontroller/web scaled\n');
