@@ -135,6 +135,28 @@ definitions[MICRO_TIME] = { description: definitions[MICRO_TIME]?.description, t
 definitions[QUANTITY] = { description: definitions[QUANTITY]?.description, type: 'string', 'x-kubernetes-int-or-string': true };
 definitions['io.k8s.apimachinery.pkg.runtime.RawExtension']['x-kubernetes-preserve-unknown-fields'] = true;
 
+// The x-kubernetes-* fields of a CRD's schema, which kubernetes-types leaves out (their names are
+// not identifiers): without them `kubectl apply` of such a CRD fails strict field validation.
+const SCHEMA_PROPS = 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps';
+const flag = (description) => ({ type: 'boolean', description });
+Object.assign(definitions[SCHEMA_PROPS].properties, {
+  'x-kubernetes-embedded-resource': flag('x-kubernetes-embedded-resource defines that the value is an embedded Kubernetes runtime.Object, with TypeMeta and ObjectMeta.'),
+  'x-kubernetes-int-or-string': flag('x-kubernetes-int-or-string specifies that this value is either an integer or a string.'),
+  'x-kubernetes-preserve-unknown-fields': flag('x-kubernetes-preserve-unknown-fields stops the API server decoding step from pruning fields which are not specified in the validation schema.'),
+  'x-kubernetes-list-map-keys': { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'atomic', description: 'x-kubernetes-list-map-keys annotates an array with the x-kubernetes-list-type `map` by specifying the keys used as the index of the map.' },
+  'x-kubernetes-list-type': { type: 'string', description: 'x-kubernetes-list-type annotates an array to further describe its topology: atomic, set or map.' },
+  'x-kubernetes-map-type': { type: 'string', description: 'x-kubernetes-map-type annotates an object to further describe its topology: granular or atomic.' },
+  'x-kubernetes-validations': {
+    type: 'array',
+    items: ref('io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.ValidationRule'),
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['rule'],
+    'x-kubernetes-patch-merge-key': 'rule',
+    'x-kubernetes-patch-strategy': 'merge',
+    description: 'x-kubernetes-validations describes a list of validation rules written in the CEL expression language.',
+  },
+});
+
 // APIService (apiregistration.k8s.io), which kubernetes-types lacks.
 Object.assign(definitions, await apiregistrationDefinitions());
 

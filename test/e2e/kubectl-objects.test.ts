@@ -93,6 +93,8 @@ t.test('explain and custom resources', async (t) => {
   await c.k('wait', '--for=condition=Established', 'crd/boats.skiff.example.com', '--timeout=30s');
   t.equal(await c.k('apply', '-f', 'test/e2e/fixtures/boat.yaml'), 'boat.skiff.example.com/dinghy created\n');
   t.match(await c.k('get', 'bt'), /^NAME\s+LENGTH\s+SAIL\ndinghy\s+4\s+red\n$/);
+  t.same(JSON.parse(await c.k('get', 'boat', 'dinghy', '-o', 'jsonpath={.spec.rigging}')), { sheets: ['jib', 'main'], cleats: 4 }, 'fields under x-kubernetes-preserve-unknown-fields are kept');
+  t.equal(await c.k('get', 'boat', 'dinghy', '-o', 'jsonpath={.spec.mast}'), 'tall');
   t.equal(await c.k('scale', 'boat', 'dinghy', '--replicas=3'), 'boat.skiff.example.com/dinghy scaled\n');
   t.equal(await c.k('get', 'boat', 'dinghy', '-o', 'jsonpath={.spec.crew}'), '3');
   const invalid = await c.kubectl(['apply', '-f', '-'], { input: 'apiVersion: skiff.example.com/v1\nkind: Boat\nmetadata:\n  name: raft\nspec:\n  length: 0\n' });
