@@ -21,6 +21,14 @@ def fresh_namespace(core):
     return name
 
 
+def wait_for(condition, what, timeout=60):
+    end = time.time() + timeout
+    while not condition():
+        if time.time() > end:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.2)
+
+
 def deployment(name, replicas=1):
     labels = {"app": name}
     return client.V1Deployment(
@@ -105,6 +113,34 @@ class PythonClient(unittest.TestCase):
         with self.assertRaises(utils.FailToCreateError) as failed:
             utils.create_from_yaml(client.ApiClient(), path, namespace=self.ns)
         self.assertEqual(sorted(e.status for e in failed.exception.api_exceptions), [409, 409, 409])
+
+    def test_replication_controller_crud(self):
+        labels = {"app": "rc"}
+        rc = client.V1ReplicationController(
+            metadata=client.V1ObjectMeta(name="rc"),
+            spec=client.V1ReplicationControllerSpec(
+                replicas=2,
+                selector=labels,
+                template=client.V1PodTemplateSpec(
+                    metadata=client.V1ObjectMeta(labels=labels),
+                    spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="skiff.local/busybox:1")]),
+                ),
+            ),
+        )
+        created = self.core.create_namespaced_replication_controller(self.ns, rc)
+        self.assertEqual(created.spec.selector, labels)
+        self.assertEqual(created.metadata.labels, labels, "labels default from the template")
+        self.assertEqual([r.metadata.name for r in self.core.list_namespaced_replication_controller(self.ns).items], ["rc"])
+        wait_for(lambda: len(self.core.list_namespaced_pod(self.ns, label_selector="app=rc").items) == 2, "two pods")
+        self.core.patch_namespaced_replication_controller_scale("rc", self.ns, {"spec": {"replicas": 3}})
+        self.assertEqual(self.core.read_namespaced_replication_controller_scale("rc", self.ns).spec.replicas, 3)
+        wait_for(lambda: self.core.read_namespaced_replication_controller_status("rc", self.ns).status.replicas == 3, "status.replicas 3")
+        current = self.core.read_namespaced_replication_controller("rc", self.ns)
+        current.spec.template.spec.containers[0].image = "skiff.local/busybox:2"
+        replaced = self.core.replace_namespaced_replication_controller("rc", self.ns, current)
+        self.assertEqual(replaced.spec.template.spec.containers[0].image, "skiff.local/busybox:2")
+        self.core.delete_namespaced_replication_controller("rc", self.ns, propagation_policy="Background")
+        wait_for(lambda: not self.core.list_namespaced_pod(self.ns, label_selector="app=rc").items, "the pods to be collected")
 
     def test_errors_are_statuses(self):
         with self.assertRaises(ApiException) as missing:
