@@ -23,6 +23,9 @@ export async function connectNode(node: NodeTarget): Promise<tls.TLSSocket> {
   return socket;
 }
 
+/** As long as kube-apiserver waits for a SPDY stream to be accepted. */
+export const ANSWER_TIMEOUT_MS = 30_000;
+
 const REASONS: Record<number, StatusReason> = { 400: 'BadRequest', 403: 'Forbidden', 404: 'NotFound', 500: 'InternalError', 503: 'ServiceUnavailable' };
 
 /**
@@ -31,6 +34,8 @@ const REASONS: Record<number, StatusReason> = { 400: 'BadRequest', 403: 'Forbidd
  */
 export async function upgradeNodeToSpdy(node: NodeTarget, path: string, protocols: string[]): Promise<{ socket: tls.TLSSocket; protocol: string; rest: Buffer }> {
   const socket = await connectNode(node);
+  // A node that takes the connection but never answers must not hold the client forever.
+  socket.setTimeout(ANSWER_TIMEOUT_MS, () => socket.destroy(new Error(`no answer within ${ANSWER_TIMEOUT_MS / 1000} s`)));
   try {
     const answer = await requestUpgrade(socket, {
       method: 'POST',
@@ -42,6 +47,7 @@ export async function upgradeNodeToSpdy(node: NodeTarget, path: string, protocol
       const code = REASONS[answer.status] ? answer.status : 500;
       throw new ApiError(code, REASONS[code]!, answer.body.trim() || `the node ${node.nodeName} answered HTTP ${answer.status} to the upgrade`);
     }
+    socket.setTimeout(0);
     return { socket, protocol: answer.headers['x-stream-protocol-version'] ?? '', rest: answer.rest };
   } catch (err) {
     socket.destroy();

@@ -10,7 +10,7 @@ import { log } from '../../log.js';
 import { SpdyConnection } from '../../net/spdy/connection.js';
 import { negotiate, offeredProtocols } from './channel-protocol.js';
 import { bridgeExec, openExecStreams, REMOTE_COMMAND_PROTOCOL, type ExecOptions } from './exec-bridge.js';
-import { upgradeNodeToSpdy, type NodeTarget } from './node-dial.js';
+import { ANSWER_TIMEOUT_MS, upgradeNodeToSpdy, type NodeTarget } from './node-dial.js';
 import { bridgePortForward, openPortStreams, PORT_FORWARD_PROTOCOL } from './portforward-bridge.js';
 import { bridgeTunnel, TUNNEL_PREFIX, tunnelledProtocols } from './spdy-tunnel.js';
 
@@ -26,6 +26,13 @@ export function isWebSocketRequest(req: IncomingMessage): boolean {
 /** Port-forward through the SPDY tunnel (kubectl 1.31+) rather than channels. */
 export function isTunnelRequest(req: IncomingMessage): boolean {
   return tunnelledProtocols(offeredProtocols(req.headers['sec-websocket-protocol'])).length > 0;
+}
+
+/** `p`, or a failure once the node has kept us waiting for ANSWER_TIMEOUT_MS. */
+function answered<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_TIMEOUT_MS / 1000} s`)), ANSWER_TIMEOUT_MS)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 export class WebSocketStreams {
@@ -58,10 +65,10 @@ export class WebSocketStreams {
     const conn = new SpdyConnection(node.socket, node.rest);
     try {
       if (r.kind === 'portforward') {
-        const pairs = await openPortStreams(conn, r.ports!);
+        const pairs = await answered(openPortStreams(conn, r.ports!));
         this.accept(req, client, head, p.name || false, () => conn.destroy(), (ws) => bridgePortForward(ws, p, conn, pairs));
       } else {
-        const streams = await openExecStreams(conn, r.options);
+        const streams = await answered(openExecStreams(conn, r.options));
         this.accept(req, client, head, p.name || false, () => conn.destroy(), (ws) => bridgeExec(ws, p, conn, streams));
       }
     } catch (err) {
