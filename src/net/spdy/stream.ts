@@ -27,7 +27,7 @@ export class SpdyStream extends Duplex {
   ) {
     super({ allowHalfOpen: true });
     this.reply = new Promise((resolve, reject) => (this.settleReply = { resolve, reject }));
-    // Nobody need await the reply; a stream that is refused says so through 'error' too.
+    // Nobody need await the reply; a refused stream also ends and emits 'reset'.
     this.reply.catch(() => {});
   }
 
