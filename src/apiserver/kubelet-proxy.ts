@@ -98,7 +98,9 @@ export class KubeletProxy {
     const container = containerOf(pod, q);
     const { host, port } = await this.node(pod);
     const forward = new URLSearchParams();
-    for (const p of ['follow', 'previous', 'timestamps', 'sinceTime', ...INT_PARAMS]) if (q.get(p) !== null) forward.set(p, q.get(p)!);
+    for (const p of ['sinceTime', ...INT_PARAMS]) if (q.get(p) !== null) forward.set(p, q.get(p)!);
+    // The node reads booleans as `true`; clients write them as Go parses them (`True`, `1`, ...).
+    for (const p of ['follow', 'previous', 'timestamps']) if (queryBool(q, p) !== undefined) forward.set(p, String(queryBool(q, p)));
     const path = `/containerLogs/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}?${forward}`;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = https.get({ host, port, path, agent: this.agent, signal: ctx.req.signal }, resolve);

@@ -60,6 +60,22 @@ class Exec(unittest.TestCase):
         self.assertIn("400", str(ctx.exception))
 
 
+class Logs(unittest.TestCase):
+    def test_follow_with_timestamps(self):
+        # The client sends follow=True and timestamps=True: both must reach the node as booleans.
+        resp = client.CoreV1Api().read_namespaced_pod_log(POD, "default", follow=True, timestamps=True, _preload_content=False)
+        exec_(["sh", "-c", "echo followed line > /proc/1/fd/1"])
+        seen = b""
+        for chunk in resp.stream(1024):
+            seen += chunk
+            if b"followed line" in seen:
+                break
+        resp.release_conn()
+        line = [l for l in seen.decode().splitlines() if l.endswith("followed line")]
+        self.assertEqual(len(line), 1, "the line written after the request arrived on the followed stream: %r" % seen)
+        self.assertRegex(line[0], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z followed line$")
+
+
 class PortForward(unittest.TestCase):
     def fetch(self):
         pf = portforward(client.CoreV1Api().connect_get_namespaced_pod_portforward, POD, "default", ports=str(PORT))
