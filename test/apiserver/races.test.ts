@@ -17,7 +17,7 @@ function interfere(h: Harness, name: string, times: number): { count: number } {
         seen.count++;
         const current = await h.request('GET', url(name));
         const bumped = { ...current.body, metadata: { ...current.body.metadata, labels: { bump: String(seen.count) } } };
-        await store.update(String(args[0]), JSON.stringify(bumped), Number(current.body.metadata.resourceVersion));
+        await store.update(String(args[0]), Buffer.from(JSON.stringify(bumped)), Number(current.body.metadata.resourceVersion));
       }
       return original(...args);
     };
