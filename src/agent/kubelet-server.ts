@@ -14,18 +14,9 @@ import { KUBELET_CLIENT_NAME } from '../pki/cluster-pki.js';
 import { log } from '../log.js';
 import { refuseUpgrade, replayUpgrade } from '../net/upgrade.js';
 import type { Kubelet } from './kubelet.js';
+import { KubeletError } from './kubelet-error.js';
 import { containerLog } from './pods/container-logs.js';
 
-
-/** An answer the caller gets as plain text with an HTTP status. */
-export class KubeletError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const bool = (v: string | null) => v === 'true' || v === '1';
 

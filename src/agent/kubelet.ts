@@ -19,7 +19,7 @@ import { Backoff } from './pods/backoff.js';
 import { POD_UID, type P } from './pods/labels.js';
 import { PodWorker } from './pods/pod-worker.js';
 import { RuntimeView, type ContainerInfo } from './pods/runtime-view.js';
-import { KubeletError } from './kubelet-server.js';
+import { KubeletError } from './kubelet-error.js';
 import { apiSources, type PodSources } from './pods/sources.js';
 import { rotateLogs } from './pods/log-rotation.js';
 import type { KubeletArgs } from './kubelet-args.js';
