@@ -4,13 +4,13 @@
 // pod's hollow.skiff.io/exit-code annotation names), and removes pods marked for deletion
 // at once. Stopping it stops the heartbeat, which is how a test loses a node.
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { isNotFound } from '../client/errors.js';
+import { isNotFound } from '../k8s/errors.js';
 import { Informer, keyOf } from '../client/informer.js';
 import type { ApiClient, ResourceClient } from '../client/rest-client.js';
 import { pods, type Writable } from '../client/resources.js';
 import { sleep } from '../client/sleep.js';
 import { log } from '../log.js';
-import { nowTimestamp } from '../api/metadata.js';
+import { nowTimestamp } from '../k8s/time.js';
 import { NodeReporter } from './node-reporter.js';
 import { goArch } from './oci-image.js';
 import { KUBELET_VERSION } from './node-facts.js';

@@ -1,5 +1,5 @@
 // The agent's tunables, given K3s-style as --kubelet-arg NAME=VALUE with the kubelet's own names.
-import { parseQuantity } from '../api/quantity.js';
+import { parseQuantity } from '../k8s/quantity.js';
 
 export interface KubeletArgs {
   /** Where the API server reaches the agent. */

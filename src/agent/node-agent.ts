@@ -12,7 +12,7 @@ import type { KubeletArgs } from './kubelet-args.js';
 import type { Taint } from 'kubernetes-types/core/v1.js';
 import type { Writable } from '../client/resources.js';
 import { startKubeletServer } from './kubelet-server.js';
-import { defaultNodeIP } from './node-facts.js';
+import { firstHostIPv4 } from '../k8s/ipv4.js';
 import { ensurePauseImage } from './pause-image.js';
 import type { Registries } from './registries.js';
 import { withRewrites } from './image-rewrite.js';
@@ -71,7 +71,7 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
   const imported = await importImages(socket, path.join(s.dataDir, 'agent', 'images'));
   if (imported.length) log.info({ images: imported }, 'imported images');
   await ensurePauseImage(cri, socket, s.pauseImage);
-  const nodeIP = s.nodeIP ?? defaultNodeIP();
+  const nodeIP = s.nodeIP ?? firstHostIPv4();
   // registries.yaml is for the containerd we run (as in K3s); its rewrites happen around our pulls.
   const podCri = supervisor && s.registries ? withRewrites(cri, socket, s.registries) : cri;
   const kubelet = new Kubelet(api, { nodeName: s.nodeName, nodeIP, cri: podCri, dataDir: s.dataDir, cniConfDir: paths.cniConfDir, cniBridge: s.cniBridge, kubeletArgs: s.kubelet, labels: s.labels, taints: s.taints });

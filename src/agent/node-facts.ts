@@ -3,7 +3,7 @@
 // network up; memory, disk and PIDs left, with the kubelet's default eviction thresholds).
 import fs from 'node:fs';
 import os from 'node:os';
-import { KUBERNETES_VERSION } from '../api/version.js';
+import { KUBERNETES_VERSION } from '../k8s/version.js';
 import type { CriClient, CriMessage } from '../cri/client.js';
 import type { NodeFacts } from './node-reporter.js';
 import { goArch } from './oci-image.js';
@@ -27,12 +27,6 @@ function osImage(): string {
   const release = readText('/etc/os-release');
   const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(release);
   return pretty?.[1] ?? 'Linux';
-}
-
-/** The first non-loopback IPv4 address: what a kubelet reports when not told its node IP. */
-export function defaultNodeIP(): string {
-  const ips = Object.values(os.networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4' && !i.internal);
-  return ips[0]?.address ?? '127.0.0.1';
 }
 
 function memAvailable(): number {

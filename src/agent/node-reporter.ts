@@ -6,8 +6,8 @@
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Node, NodeCondition, NodeStatus, Taint } from 'kubernetes-types/core/v1.js';
 import { isDeepStrictEqual } from 'node:util';
-import { microTimestamp, nowTimestamp } from '../api/metadata.js';
-import { isAlreadyExists, isConflict, isNotFound } from '../client/errors.js';
+import { microTimestamp, nowTimestamp } from '../k8s/time.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../k8s/errors.js';
 import { Informer } from '../client/informer.js';
 import type { ApiClient, ResourceClient } from '../client/rest-client.js';
 import { leases, nodes, type Writable } from '../client/resources.js';

@@ -1,25 +1,9 @@
 // Metadata rules every kind follows: identity on create, what an update may change, generation.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { KObject, Meta } from './object.js';
-
-// Kubernetes' generateName alphabet: no vowels (no words), no confusable characters.
-export const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-
-export function randomSuffix(length = 5): string {
-  let s = '';
-  for (let i = 0; i < length; i++) s += SAFE_ALPHABET[Math.floor(Math.random() * SAFE_ALPHABET.length)];
-  return s;
-}
-
-export function nowTimestamp(now = new Date()): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** MicroTime, as Leases carry it: RFC 3339 with microseconds. */
-export function microTimestamp(now = new Date()): string {
-  return now.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
+import type { KObject, Meta } from '../k8s/object.js';
+import { randomSuffix } from '../k8s/names.js';
+import { nowTimestamp } from '../k8s/time.js';
 
 /** Fields a client may not set on create: the server owns them. */
 export function prepareForCreate(obj: KObject, now = new Date()): void {

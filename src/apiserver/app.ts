@@ -1,8 +1,8 @@
 // The API server as a hono app: authentication, then health, version, discovery, OpenAPI and the
 // resource endpoints. Served over HTTPS by src/server, or called in-process through app.fetch.
-import { KUBERNETES_VERSION } from '../api/version.js';
+import { KUBERNETES_VERSION } from '../k8s/version.js';
 import { Hono, type Context } from 'hono';
-import { ApiError, internalError } from '../api/errors.js';
+import { ApiError, internalError } from '../k8s/errors.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { log } from '../log.js';

@@ -1,7 +1,7 @@
 // Request bodies: JSON, YAML or Kubernetes protobuf, at most 3 MiB, each failure a 400/413/415.
 import YAML from 'yaml';
-import { ApiError, badRequest } from '../api/errors.js';
-import type { KObject } from '../api/object.js';
+import { ApiError, badRequest } from '../k8s/errors.js';
+import type { KObject } from '../k8s/object.js';
 import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from './protobuf/index.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;

@@ -1,7 +1,7 @@
 // fieldValidation=Ignore|Warn|Strict: unknown fields are always dropped; Warn says so in a Warning
 // header, Strict refuses the request, as kube-apiserver does.
-import { badRequest } from '../api/errors.js';
-import type { KObject } from '../api/object.js';
+import { badRequest } from '../k8s/errors.js';
+import type { KObject } from '../k8s/object.js';
 import type { SchemaLookup } from '../api/openapi/schemas.js';
 import { pruneUnknownFields } from '../api/openapi/unknown-fields.js';
 import type { RequestContext } from './request-context.js';

@@ -3,7 +3,7 @@
 // token's secret as the password (HTTP basic, user "node", as K3s agents authenticate), answers a
 // client certificate for system:node:<name> in group system:nodes that the agent uses from then on.
 import type { Hono } from 'hono';
-import { ApiError, badRequest } from '../api/errors.js';
+import { ApiError, badRequest } from '../k8s/errors.js';
 import { dns1123Subdomain } from '../api/validation/names.js';
 import { tokenAccepted } from '../pki/join-token.js';
 import type { Bindings, UserInfo } from './authn.js';

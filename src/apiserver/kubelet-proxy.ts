@@ -6,8 +6,8 @@
 import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { ApiError, badRequest } from '../api/errors.js';
-import type { StoredObject } from '../api/object.js';
+import { ApiError, badRequest } from '../k8s/errors.js';
+import type { StoredObject } from '../k8s/object.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { authenticate, type TokenAuthenticator } from './authn.js';

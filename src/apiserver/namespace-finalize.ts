@@ -1,7 +1,7 @@
 // namespaces/finalize: how the namespace controller, having emptied a terminating namespace,
 // removes its entry from spec.finalizers; with none left the namespace is gone.
-import { badRequest } from '../api/errors.js';
-import type { KObject } from '../api/object.js';
+import { badRequest } from '../k8s/errors.js';
+import type { KObject } from '../k8s/object.js';
 import type { Registry } from '../api/registry/registry.js';
 import { deletionFinished } from '../api/storage/deletion.js';
 import { retryOnModified } from '../api/storage/errors.js';

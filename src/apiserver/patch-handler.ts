@@ -1,7 +1,7 @@
 // PATCH in its four forms: JSON patch, JSON merge patch, strategic merge patch, and server-side apply
 // (which may also create). Each patch applies to the latest object, retried on concurrent writes.
-import { ApiError, badRequest, conflict } from '../api/errors.js';
-import type { KObject, StoredObject } from '../api/object.js';
+import { ApiError, badRequest, conflict } from '../k8s/errors.js';
+import type { KObject, StoredObject } from '../k8s/object.js';
 import type { Patchers } from '../api/patch/index.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { MODIFIED } from '../api/storage/errors.js';

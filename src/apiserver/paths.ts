@@ -1,6 +1,6 @@
 // Resource URLs: /api/v1/... and /apis/<group>/<version>/..., namespaced or not, with an optional
 // name and subresource, and the legacy /watch/ prefix.
-import { ApiError } from '../api/errors.js';
+import { ApiError } from '../k8s/errors.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ResourceDef } from '../api/registry/types.js';
 

@@ -2,11 +2,11 @@
 // PodDisruptionBudgets, as `kubectl drain` uses it). Both answer with a Success Status, as upstream.
 import type { DeleteOptions } from 'kubernetes-types/meta/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
-import { ApiError, badRequest, conflict, invalid } from '../api/errors.js';
-import { nowTimestamp } from '../api/metadata.js';
-import type { KObject, StoredObject } from '../api/object.js';
+import { ApiError, badRequest, conflict, invalid } from '../k8s/errors.js';
+import { nowTimestamp } from '../k8s/time.js';
+import type { KObject, StoredObject } from '../k8s/object.js';
 import type { Registry } from '../api/registry/registry.js';
-import { fromLabelSelector, matches } from '../api/selectors.js';
+import { fromLabelSelector, matches } from '../k8s/selectors.js';
 import { retryOnModified } from '../api/storage/errors.js';
 import { deleteObject } from '../api/storage/deletion.js';
 import type { ObjectStore } from '../api/storage/object-store.js';

@@ -1,6 +1,6 @@
 // Boolean query parameters as Go's strconv.ParseBool reads them, since every Kubernetes client
 // writes them its own way (kubectl `true`, the Python client `True`, some `1`).
-import { badRequest } from '../api/errors.js';
+import { badRequest } from '../k8s/errors.js';
 
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);

@@ -1,5 +1,5 @@
 // What every resource handler needs to know about the request in front of it.
-import { ApiError, badRequest } from '../api/errors.js';
+import { ApiError, badRequest } from '../k8s/errors.js';
 import type { ResourcePath } from './paths.js';
 import type { UserInfo } from './authn.js';
 import type { WriteContext } from '../api/storage/object-store.js';

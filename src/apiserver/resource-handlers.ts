@@ -1,9 +1,9 @@
 // The REST verbs on a resource: get, list, create, update, delete, deletecollection. Patches,
 // watches and subresources live in their own modules; this file dispatches to them.
 import type { DeleteOptions } from 'kubernetes-types/meta/v1.js';
-import { ApiError, badRequest, invalid } from '../api/errors.js';
-import type { KObject, StoredObject } from '../api/object.js';
-import { apiVersionOf } from '../api/object.js';
+import { ApiError, badRequest, invalid } from '../k8s/errors.js';
+import type { KObject, StoredObject } from '../k8s/object.js';
+import { apiVersionOf } from '../k8s/object.js';
 import { deleteLatest } from '../api/storage/deletion.js';
 import { parseLimit, type ListQuery } from '../api/storage/filter.js';
 import type { ObjectStore } from '../api/storage/object-store.js';

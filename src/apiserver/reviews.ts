@@ -1,7 +1,7 @@
 // Review kinds: objects that are created to ask a question and answered at once, never stored.
 // Until RBAC arrives every authenticated user may do everything, and the answers say exactly that.
-import { badRequest } from '../api/errors.js';
-import type { KObject } from '../api/object.js';
+import { badRequest } from '../k8s/errors.js';
+import type { KObject } from '../k8s/object.js';
 import type { TokenAuthenticator, UserInfo } from './authn.js';
 import { readObject } from './body.js';
 import { jsonResponse } from './negotiate.js';

@@ -1,7 +1,7 @@
 // Dispatch of a resolved resource request to the handler for its verb and subresource.
-import { ApiError } from '../api/errors.js';
+import { ApiError } from '../k8s/errors.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
-import type { KObject } from '../api/object.js';
+import type { KObject } from '../k8s/object.js';
 import { queryBool } from './query.js';
 import type { RequestContext } from './request-context.js';
 import {

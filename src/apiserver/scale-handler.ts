@@ -1,10 +1,10 @@
 // The scale subresource (`kubectl scale`, autoscalers): an autoscaling/v1 Scale view of any kind that
 // declares where its replicas and selector live.
-import { badRequest, conflict } from '../api/errors.js';
-import { getPath, type KObject, type StoredObject } from '../api/object.js';
+import { badRequest, conflict } from '../k8s/errors.js';
+import { getPath, type KObject, type StoredObject } from '../k8s/object.js';
 import type { ScaleSubresource } from '../api/registry/types.js';
 import { MODIFIED } from '../api/storage/errors.js';
-import { fromLabelSelector, selectorString } from '../api/selectors.js';
+import { fromLabelSelector, selectorString } from '../k8s/selectors.js';
 import { mediaType, parseStructured, readBody } from './body.js';
 import { jsonResponse } from './negotiate.js';
 import type { PatchDeps } from './patch-handler.js';

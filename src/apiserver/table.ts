@@ -1,6 +1,6 @@
 // Server-side Table output (`kubectl get`): NAME, the kind's columns, AGE; rows carry metadata so
 // kubectl can show the NAMESPACE column, labels and -L columns.
-import type { KObject, StoredObject } from '../api/object.js';
+import type { KObject, StoredObject } from '../k8s/object.js';
 import type { ResourceDef, TableColumn } from '../api/registry/types.js';
 import { age } from '../api/registry/builtin/columns.js';
 

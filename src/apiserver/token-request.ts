@@ -1,7 +1,7 @@
 // serviceaccounts/<name>/token: TokenRequest, which `kubectl create token` and pods' projected
 // volumes use to get a signed token for a service account.
 import type { TokenRequest } from 'kubernetes-types/authentication/v1.js';
-import { badRequest, invalid } from '../api/errors.js';
+import { badRequest, invalid } from '../k8s/errors.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { readObject } from './body.js';

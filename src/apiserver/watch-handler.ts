@@ -1,7 +1,7 @@
 // ?watch=true: a chunked stream of JSON lines `{"type":"ADDED","object":{...}}`, with optional
 // bookmarks, ended by timeoutSeconds or the client going away.
-import { badRequest } from '../api/errors.js';
-import { apiVersionOf, type KObject, type StoredObject } from '../api/object.js';
+import { badRequest } from '../k8s/errors.js';
+import { apiVersionOf, type KObject, type StoredObject } from '../k8s/object.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { watchObjects, type ApiWatchEvent } from '../api/storage/watch.js';
 import { representation } from './negotiate.js';

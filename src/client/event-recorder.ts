@@ -5,7 +5,7 @@ import { log } from '../log.js';
 import type { ApiClient, ResourceClient } from './rest-client.js';
 import { events, type KubeObject, type Writable } from './resources.js';
 import type { Event } from 'kubernetes-types/core/v1.js';
-import { nowTimestamp } from '../api/metadata.js';
+import { nowTimestamp } from '../k8s/time.js';
 
 const REMEMBER = 4096;
 

@@ -3,7 +3,7 @@
 // resumes from the last revision seen; when that revision is gone (410) it lists again and reports
 // the difference, so handlers never miss a change. Cached objects are shared: copy before editing.
 import { log } from '../log.js';
-import { isGone } from './errors.js';
+import { isGone } from '../k8s/errors.js';
 import type { ResourceClient } from './rest-client.js';
 import { sleep } from './sleep.js';
 

@@ -5,11 +5,11 @@
 import { setMaxListeners } from 'node:events';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import { log } from '../log.js';
-import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../k8s/errors.js';
 import type { ApiClient, ResourceClient } from './rest-client.js';
 import { leases, type Writable } from './resources.js';
 import { sleep } from './sleep.js';
-import { microTimestamp } from '../api/metadata.js';
+import { microTimestamp } from '../k8s/time.js';
 
 export interface LeaderElectionOptions {
   namespace: string;

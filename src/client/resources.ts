@@ -7,8 +7,9 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
 import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
 
-/** kubernetes-types marks every field read-only; the objects a component builds and edits are its own. */
-export type Writable<T> = T extends readonly (infer U)[] ? Writable<U>[] : T extends object ? { -readonly [K in keyof T]: Writable<T[K]> } : T;
+import type { Writable } from '../k8s/object.js';
+
+export type { Writable };
 
 export interface ResourceType<T> {
   group: string;

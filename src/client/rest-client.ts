@@ -1,7 +1,8 @@
 // A typed REST client for the Kubernetes API over a Transport: CRUD, status, patches, subresources
 // and watches, with failures as ApiErrors carrying the server's Status.
 import type { DeleteOptions, ListMeta, ObjectMeta } from 'kubernetes-types/meta/v1.js';
-import { ApiError, errorFrom } from './errors.js';
+import { ApiError } from '../k8s/errors.js';
+import { errorFrom } from './errors.js';
 import type { ResourceType } from './resources.js';
 import type { Transport } from './transport.js';
 

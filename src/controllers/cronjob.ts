@@ -3,14 +3,14 @@
 // last successful and failed jobs up to the history limits.
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import { CronExpressionParser } from 'cron-parser';
-import { isControlledBy, ownerRefTo } from '../api/owners.js';
+import { isControlledBy, ownerRefTo } from '../k8s/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { ignoreNotFound, isAlreadyExists } from '../client/errors.js';
+import { ignoreNotFound, isAlreadyExists } from '../k8s/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { cronJobs, jobs, type Writable, withType } from '../client/resources.js';
 import { ownerHandlers, QueueController, type ControllerContext } from './runner.js';
-import { nowTimestamp } from '../api/metadata.js';
+import { nowTimestamp } from '../k8s/time.js';
 
 type CJ = Writable<CronJob>;
 type JobT = Writable<Job>;

@@ -3,13 +3,13 @@
 // scheduler; a changed template rolls out by replacing up to maxUnavailable pods at a time.
 import type { DaemonSet, RollingUpdateDaemonSet } from 'kubernetes-types/apps/v1.js';
 import type { Toleration } from 'kubernetes-types/core/v1.js';
-import { ownerRefTo } from '../api/owners.js';
+import { ownerRefTo } from '../k8s/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { ignoreNotFound, isNotFound } from '../client/errors.js';
+import { ignoreNotFound, isNotFound } from '../k8s/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { controllerRevisions, daemonSets, nodes, pods, type Writable, withType } from '../client/resources.js';
-import { nodeAffinityMatches, tolerates } from '../scheduler/affinity.js';
+import { nodeAffinityMatches, tolerates } from '../k8s/scheduling.js';
 import { ensureRevision, type Revision } from './revisions.js';
 import { Expectations } from './expectations.js';
 import { createPodFor, isActive, isAvailable, isReady, msUntilAvailable, podFromTemplate, REVISION_HASH } from './pods.js';

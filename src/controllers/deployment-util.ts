@@ -3,7 +3,8 @@
 import type { DeploymentCondition } from 'kubernetes-types/apps/v1.js';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Writable } from '../client/resources.js';
-import { nowTimestamp, SAFE_ALPHABET } from '../api/metadata.js';
+import { nowTimestamp } from '../k8s/time.js';
+import { SAFE_ALPHABET } from '../k8s/names.js';
 
 export type D = Writable<Deployment>;
 export type RS = Writable<ReplicaSet>;

@@ -2,10 +2,10 @@
 // named by its hash; RollingUpdate grows it and shrinks the old ones within maxSurge and
 // maxUnavailable, Recreate empties the old ones first. Keeps revisionHistoryLimit old ReplicaSets
 // for `kubectl rollout undo`, and reports Progressing/Available conditions for `rollout status`.
-import { fromLabelSelector, matches } from '../api/selectors.js';
-import { isControlledBy, ownerRefTo } from '../api/owners.js';
+import { fromLabelSelector, matches } from '../k8s/selectors.js';
+import { isControlledBy, ownerRefTo } from '../k8s/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { ignoreNotFound, isAlreadyExists, isNotFound } from '../client/errors.js';
+import { ignoreNotFound, isAlreadyExists, isNotFound } from '../k8s/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import { deployments, replicaSets, withType } from '../client/resources.js';
 import type { ResourceClient } from '../client/rest-client.js';

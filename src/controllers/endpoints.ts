@@ -3,9 +3,9 @@
 // service's ports resolved against each pod's named container ports.
 import type { EndpointPort as SlicePort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { EndpointAddress, EndpointPort, Endpoints } from 'kubernetes-types/core/v1.js';
-import { fromLabelSelector, matches } from '../api/selectors.js';
-import { isControlledBy, ownerRefTo } from '../api/owners.js';
-import { ignoreNotFound, isAlreadyExists } from '../client/errors.js';
+import { fromLabelSelector, matches } from '../k8s/selectors.js';
+import { isControlledBy, ownerRefTo } from '../k8s/owners.js';
+import { ignoreNotFound, isAlreadyExists } from '../k8s/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { endpointSlices, endpoints, pods, services, type Writable } from '../client/resources.js';

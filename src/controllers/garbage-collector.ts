@@ -4,7 +4,7 @@
 // waits (foregroundDeletion finalizer) until its blocking dependents are gone.
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import { deletableResources } from '../client/discovery.js';
-import { ignoreGone, isConflict, isNotFound } from '../client/errors.js';
+import { ignoreNotFoundOrReplaced, isConflict, isNotFound } from '../k8s/errors.js';
 import { Informer } from '../client/informer.js';
 import type { ApiClient } from '../client/rest-client.js';
 import { customResourceDefinitions, type KubeObject, type ResourceType } from '../client/resources.js';
@@ -130,12 +130,12 @@ export class GarbageCollector extends QueueController {
     const absent: string[] = [];
     for (const ref of node.owners) if (!(await this.ownerExists(node, ref))) absent.push(ref.uid);
     if (absent.length === node.owners.length) {
-      await this.client(node).delete(node.namespace, node.name, { propagationPolicy: 'Background', preconditions: { uid } }).catch(ignoreGone);
+      await this.client(node).delete(node.namespace, node.name, { propagationPolicy: 'Background', preconditions: { uid } }).catch(ignoreNotFoundOrReplaced);
     } else if (absent.length) {
       const owners = node.owners.filter((r) => !absent.includes(r.uid));
-      await this.client(node).patch(node.namespace, node.name, { metadata: { ownerReferences: owners.length ? owners : null, uid } }, 'merge').catch(ignoreGone);
+      await this.client(node).patch(node.namespace, node.name, { metadata: { ownerReferences: owners.length ? owners : null, uid } }, 'merge').catch(ignoreNotFoundOrReplaced);
     } else if (node.owners.every((r) => this.nodes.get(r.uid)?.deleting && this.nodes.get(r.uid)!.finalizers.includes(FOREGROUND))) {
-      await this.client(node).delete(node.namespace, node.name, { propagationPolicy: 'Foreground', preconditions: { uid } }).catch(ignoreGone);
+      await this.client(node).delete(node.namespace, node.name, { propagationPolicy: 'Foreground', preconditions: { uid } }).catch(ignoreNotFoundOrReplaced);
     }
   }
 
@@ -159,7 +159,7 @@ export class GarbageCollector extends QueueController {
       const d = this.nodes.get(dep);
       if (!d) continue;
       const owners = d.owners.filter((r) => r.uid !== uid);
-      await this.client(d).patch(d.namespace, d.name, { metadata: { ownerReferences: owners.length ? owners : null, uid: dep } }, 'merge').catch(ignoreGone);
+      await this.client(d).patch(d.namespace, d.name, { metadata: { ownerReferences: owners.length ? owners : null, uid: dep } }, 'merge').catch(ignoreNotFoundOrReplaced);
     }
     await this.removeFinalizer(node, uid, ORPHAN);
   }
@@ -167,7 +167,7 @@ export class GarbageCollector extends QueueController {
   private async deleteDependentsFirst(uid: string, node: GraphNode): Promise<void> {
     const deps = [...(this.dependents.get(uid) ?? [])].map((dep) => [dep, this.nodes.get(dep)] as const).filter(([, d]) => d);
     for (const [dep, d] of deps) {
-      if (!d!.deleting) await this.client(d!).delete(d!.namespace, d!.name, { propagationPolicy: 'Foreground', preconditions: { uid: dep } }).catch(ignoreGone);
+      if (!d!.deleting) await this.client(d!).delete(d!.namespace, d!.name, { propagationPolicy: 'Foreground', preconditions: { uid: dep } }).catch(ignoreNotFoundOrReplaced);
     }
     const blocking = deps.filter(([, d]) => d!.owners.some((r) => r.uid === uid && r.blockOwnerDeletion));
     if (!blocking.length) await this.removeFinalizer(node, uid, FOREGROUND);

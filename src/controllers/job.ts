@@ -4,16 +4,16 @@
 // Kubernetes does; failed pods are replaced after an exponential backoff; ttlSecondsAfterFinished
 // removes a finished job.
 import type { Job, JobCondition, PodFailurePolicyRule } from 'kubernetes-types/batch/v1.js';
-import { ownerRefTo } from '../api/owners.js';
+import { ownerRefTo } from '../k8s/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { ignoreNotFound, isNotFound } from '../client/errors.js';
+import { ignoreNotFound, isNotFound } from '../k8s/errors.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { jobs, pods, type Writable, withType } from '../client/resources.js';
 import { Expectations } from './expectations.js';
 import { createPodFor, isReady, podFromTemplate } from './pods.js';
 import { controlledBy, indexByController, ownerHandlers, QueueController, type ControllerContext } from './runner.js';
-import { nowTimestamp } from '../api/metadata.js';
+import { nowTimestamp } from '../k8s/time.js';
 
 type JobT = Writable<Job>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;

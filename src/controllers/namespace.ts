@@ -1,7 +1,7 @@
 // Namespace lifecycle: a namespace being deleted is emptied of every namespaced object (each kind
 // the server serves, custom ones included), then released through namespaces/finalize.
 import { deletableResources } from '../client/discovery.js';
-import { ignoreGone, isNotFound } from '../client/errors.js';
+import { ignoreNotFoundOrReplaced, isNotFound } from '../k8s/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ApiClient } from '../client/rest-client.js';
 import { namespaces, type KubeObject, type ResourceType, type Writable } from '../client/resources.js';
@@ -51,7 +51,7 @@ export class NamespaceController extends QueueController {
     const { items } = await client.list(namespace);
     for (const obj of items) {
       if (obj.metadata?.deletionTimestamp) continue;
-      await client.delete(namespace, obj.metadata!.name!, { propagationPolicy: 'Background', preconditions: { uid: obj.metadata!.uid } }).catch(ignoreGone);
+      await client.delete(namespace, obj.metadata!.name!, { propagationPolicy: 'Background', preconditions: { uid: obj.metadata!.uid } }).catch(ignoreNotFoundOrReplaced);
     }
     return items.length;
   }

@@ -1,9 +1,9 @@
 // Node IPAM: every node gets its own /24 of --cluster-cidr (10.42.0.0/16 by default) as
 // spec.podCIDR, which its agent hands to pods through CNI. Ranges in use are read back from the
 // nodes themselves, so a restart or a new leader never hands one out twice.
-import { intToIp, ipToInt } from '../api/ipv4.js';
+import { intToIp, ipToInt } from '../k8s/ipv4.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { ignoreNotFound } from '../client/errors.js';
+import { ignoreNotFound } from '../k8s/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { nodes, type Writable, withType } from '../client/resources.js';

@@ -5,16 +5,16 @@
 // change, so node and server clocks need not agree.
 import type { Taint } from 'kubernetes-types/core/v1.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { ignoreGone } from '../client/errors.js';
+import { ignoreNotFoundOrReplaced } from '../k8s/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { leases, nodes, pods, type Writable, withType } from '../client/resources.js';
 import { sleep } from '../client/sleep.js';
 import { log } from '../log.js';
-import { tolerates } from '../scheduler/affinity.js';
+import { tolerates } from '../k8s/scheduling.js';
 import type { Controller, ControllerContext } from './runner.js';
 import type { ControllerTimings } from './settings.js';
-import { nowTimestamp } from '../api/metadata.js';
+import { nowTimestamp } from '../k8s/time.js';
 
 type Node = Writable<import('kubernetes-types/core/v1.js').Node>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
@@ -81,7 +81,7 @@ export class NodeLifecycleController implements Controller {
     // Its pods cannot be trusted to serve: no longer Ready.
     for (const pod of this.podsOn(node.metadata!.name!)) {
       const podConditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' && c.status === 'True' ? { ...c, status: 'False', lastTransitionTime: t } : c));
-      await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { conditions: podConditions } }, 'strategic', 'status').catch(ignoreGone);
+      await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { conditions: podConditions } }, 'strategic', 'status').catch(ignoreNotFoundOrReplaced);
     }
     return updated;
   }
@@ -118,7 +118,7 @@ export class NodeLifecycleController implements Controller {
         } else deadline = Math.max(deadline, Infinity);
       }
       if (deadline > Date.now()) continue;
-      await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch(ignoreGone);
+      await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch(ignoreNotFoundOrReplaced);
       this.recorder.event(withType(pods, pod), 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
     }
   }

@@ -1,6 +1,6 @@
 // Pod garbage collection: pods bound to nodes that no longer exist are removed at once (nobody
 // will ever stop them), and finished pods beyond the threshold go, oldest first.
-import { ignoreGone, isNotFound } from '../client/errors.js';
+import { ignoreNotFoundOrReplaced, isNotFound } from '../k8s/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { nodes, pods, type Writable } from '../client/resources.js';
@@ -58,6 +58,6 @@ export class PodGarbageCollector implements Controller {
   }
 
   private async forceDelete(pod: Pod): Promise<void> {
-    await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } }).catch(ignoreGone);
+    await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } }).catch(ignoreNotFoundOrReplaced);
   }
 }

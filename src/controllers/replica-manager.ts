@@ -5,11 +5,11 @@
 // The kinds differ only in their selector (a LabelSelector or a plain label map): see `ReplicatedKind`.
 import type { Pod as PodV1, PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
-import { matches, type Selector } from '../api/selectors.js';
-import { ownerRefTo } from '../api/owners.js';
+import { matches, type Selector } from '../k8s/selectors.js';
+import { ownerRefTo } from '../k8s/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
-import { isNotFound } from '../client/errors.js';
+import { isNotFound } from '../k8s/errors.js';
 import { pods, type KubeObject, type ResourceType, type Writable, withType } from '../client/resources.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { Expectations } from './expectations.js';

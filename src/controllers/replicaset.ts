@@ -1,6 +1,6 @@
 // ReplicaSet: the replica manager over apps/v1 ReplicaSets, which select with a LabelSelector.
 import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
-import { fromLabelSelector } from '../api/selectors.js';
+import { fromLabelSelector } from '../k8s/selectors.js';
 import { replicaSets, type Writable } from '../client/resources.js';
 import { ReplicaManager, type ReplicatedKind } from './replica-manager.js';
 import type { ControllerContext } from './runner.js';

@@ -1,7 +1,7 @@
 // ReplicationController: the replica manager over core/v1 ReplicationControllers, whose selector
 // is a plain label map (every key must equal), unlike a ReplicaSet's LabelSelector.
 import type { ReplicationController } from 'kubernetes-types/core/v1.js';
-import { fromLabelSelector } from '../api/selectors.js';
+import { fromLabelSelector } from '../k8s/selectors.js';
 import { replicationControllers, type Writable } from '../client/resources.js';
 import { ReplicaManager, type ReplicatedKind } from './replica-manager.js';
 import type { ControllerContext } from './runner.js';

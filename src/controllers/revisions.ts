@@ -2,8 +2,8 @@
 // `kubectl rollout history|undo` read. Each template is stored once, named <owner>-<hash>; going
 // back to an earlier template makes its revision the newest again.
 import type { ControllerRevision } from 'kubernetes-types/apps/v1.js';
-import { isControlledBy, ownerRefTo } from '../api/owners.js';
-import { isAlreadyExists } from '../client/errors.js';
+import { isControlledBy, ownerRefTo } from '../k8s/owners.js';
+import { isAlreadyExists } from '../k8s/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import type { KubeObject, Writable } from '../client/resources.js';

@@ -1,6 +1,6 @@
 // Publishes the cluster CA as the `kube-root-ca.crt` ConfigMap in every active namespace, so pods
 // (through projected service account volumes) can trust the API server; edits are put back.
-import { isAlreadyExists, isNotFound } from '../client/errors.js';
+import { isAlreadyExists, isNotFound } from '../k8s/errors.js';
 import { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { configMaps, namespaces, type Writable } from '../client/resources.js';

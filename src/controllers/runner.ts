@@ -7,7 +7,7 @@ import type { SharedInformers } from '../client/shared-informers.js';
 import { WorkQueue } from '../client/workqueue.js';
 import type { Informer, InformerHandlers } from '../client/informer.js';
 import { markedForDeletion, type Expectations } from './expectations.js';
-import { controllerRef } from '../api/owners.js';
+import { controllerRef } from '../k8s/owners.js';
 
 export interface ControllerContext {
   api: ApiClient;

@@ -1,5 +1,5 @@
 // Every active namespace has a `default` ServiceAccount; deleted, it comes back.
-import { isAlreadyExists } from '../client/errors.js';
+import { isAlreadyExists } from '../k8s/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { namespaces, serviceAccounts, type Writable } from '../client/resources.js';

@@ -4,9 +4,9 @@
 // RollingUpdate replaces pods at or above the partition from the highest ordinal down; OnDelete
 // waits for the user. Each template is recorded as a ControllerRevision.
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
-import { ownerRefTo } from '../api/owners.js';
+import { ownerRefTo } from '../k8s/owners.js';
 import type { EventRecorder } from '../client/event-recorder.js';
-import { ignoreNotFound, isAlreadyExists } from '../client/errors.js';
+import { ignoreNotFound, isAlreadyExists } from '../k8s/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { controllerRevisions, persistentVolumeClaims, pods, statefulSets, type Writable, withType } from '../client/resources.js';

@@ -2,9 +2,10 @@
 // why not, which the scheduler counts into "0/3 nodes are available: ...". A node is judged by the
 // first filter it fails, as kube-scheduler does.
 import type { TopologySpreadConstraint } from 'kubernetes-types/core/v1.js';
-import { fromLabelSelector, matches } from '../api/selectors.js';
+import { fromLabelSelector, matches } from '../k8s/selectors.js';
 import type { Writable } from '../client/resources.js';
-import { domainsWithMatch, nodeAffinityMatches, termSelects, tolerates } from './affinity.js';
+import { domainsWithMatch, termSelects } from './affinity.js';
+import { nodeAffinityMatches, tolerates } from '../k8s/scheduling.js';
 import { hostPorts, podRequests, type NodeInfo, type PodT } from './snapshot.js';
 
 export interface CycleState {

@@ -3,7 +3,7 @@
 // event in Kubernetes' words, and is tried again when nodes or pods change.
 import type { ApiClient, ResourceClient } from '../client/rest-client.js';
 import { EventRecorder } from '../client/event-recorder.js';
-import { ignoreGone, isNotFound } from '../client/errors.js';
+import { ignoreNotFoundOrReplaced, isNotFound } from '../k8s/errors.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import { SharedInformers } from '../client/shared-informers.js';
 import { nodes, pods, withType } from '../client/resources.js';
@@ -13,7 +13,7 @@ import { findPreemption, type Preemption } from './preemption.js';
 import { SchedulingQueue } from './queue.js';
 import { scoreNodes } from './scores.js';
 import { addPod, buildSnapshot, type NodeT, type PodT } from './snapshot.js';
-import { nowTimestamp } from '../api/metadata.js';
+import { nowTimestamp } from '../k8s/time.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
@@ -131,7 +131,7 @@ export class Scheduler {
   /** Evicts the victims and nominates the node; the pod is placed once they are gone. */
   private async preempt(key: string, pod: PodT, { node, victims }: Preemption): Promise<void> {
     for (const victim of victims) {
-      await this.podClient.delete(victim.metadata!.namespace, victim.metadata!.name!, { preconditions: { uid: victim.metadata!.uid } }).catch(ignoreGone);
+      await this.podClient.delete(victim.metadata!.namespace, victim.metadata!.name!, { preconditions: { uid: victim.metadata!.uid } }).catch(ignoreNotFoundOrReplaced);
       this.recorder.event(withType(pods, victim), 'Normal', 'Preempted', `Preempted by pod ${pod.metadata!.uid} on node ${node}`);
     }
     await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { nominatedNodeName: node } }, 'merge', 'status').catch((err) => {

@@ -1,7 +1,8 @@
 // Scores: among the nodes that pass the filters, which suits the pod best. Each plugin gives every
 // node 0..100; the weighted sum decides, as kube-scheduler's default profile does.
-import { controllerRef } from '../api/owners.js';
-import { termMatches, termSelects, tolerates } from './affinity.js';
+import { controllerRef } from '../k8s/owners.js';
+import { termSelects } from './affinity.js';
+import { termMatches, tolerates } from '../k8s/scheduling.js';
 import type { CycleState } from './filters.js';
 import { podRequests, type NodeInfo, type PodT } from './snapshot.js';
 

@@ -1,7 +1,7 @@
 // What the scheduler knows about each node for one decision: the node, the pods on it (bound or
 // assumed), the resources they request and the host ports they hold.
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import { milliValue, parseQuantity } from '../api/quantity.js';
+import { milliValue, parseQuantity } from '../k8s/quantity.js';
 import type { Writable } from '../client/resources.js';
 
 export type PodT = Writable<Pod>;

@@ -1,7 +1,7 @@
 // Objects every cluster has from its first start: the system namespaces and priority classes, and
 // the `kubernetes` Service that points pods at the API server.
-import { ApiError } from '../api/errors.js';
-import type { KObject } from '../api/object.js';
+import { ApiError } from '../k8s/errors.js';
+import type { KObject } from '../k8s/object.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ResourceDef } from '../api/registry/types.js';
 import type { ObjectStore } from '../api/storage/object-store.js';

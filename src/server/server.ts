@@ -1,6 +1,6 @@
 // Composition root of `skiff server`: datastore, cluster PKI, the API over HTTPS, the admin
 // kubeconfig and the join token; then it runs until told to stop.
-import os from 'node:os';
+import { firstHostIPv4 } from '../k8s/ipv4.js';
 import path from 'node:path';
 import type { Settings } from '../cli/config.js';
 import { openSqliteStore } from '../store/index.js';
@@ -38,8 +38,7 @@ function advertiseAddress(settings: Settings, bindAddress: string): string {
   const given = settings['advertise-address'] as string | undefined;
   if (given) return given;
   if (bindAddress !== '0.0.0.0' && bindAddress !== '::') return bindAddress;
-  const ips = Object.values(os.networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4' && !i.internal);
-  return ips[0]?.address ?? '127.0.0.1';
+  return firstHostIPv4();
 }
 
 /** The server's own node: the agent's settings, plus K3s's control-plane roles. */

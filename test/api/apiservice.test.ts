@@ -8,7 +8,7 @@ import { desiredAPIServices } from '../../src/api/apiservices/local.js';
 import { plan } from '../../src/api/apiservices/autoregister.js';
 import { availableCondition, withCondition } from '../../src/api/apiservices/availability.js';
 import type { APIService } from '../../src/api/apiservices/types.js';
-import type { KObject, StoredObject } from '../../src/api/object.js';
+import type { KObject, StoredObject } from '../../src/k8s/object.js';
 
 const registry = new Registry(builtinResources());
 const def = registry.byResource('apiregistration.k8s.io', 'v1', 'apiservices')!;

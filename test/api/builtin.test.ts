@@ -3,7 +3,7 @@ import t from 'tap';
 import { Registry } from '../../src/api/registry/registry.js';
 import { builtinResources } from '../../src/api/registry/builtin/index.js';
 import { columnsOf, toTable } from '../../src/apiserver/table.js';
-import type { StoredObject } from '../../src/api/object.js';
+import type { StoredObject } from '../../src/k8s/object.js';
 
 const registry = new Registry(builtinResources());
 const now = new Date('2026-01-01T12:00:00Z');

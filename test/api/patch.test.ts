@@ -5,8 +5,8 @@ import { createPatchers } from '../../src/api/patch/index.js';
 import { Registry } from '../../src/api/registry/registry.js';
 import { builtinResources } from '../../src/api/registry/builtin/index.js';
 import { schemaLookup } from '../../src/api/openapi/schemas.js';
-import { ApiError } from '../../src/api/errors.js';
-import type { KObject } from '../../src/api/object.js';
+import { ApiError } from '../../src/k8s/errors.js';
+import type { KObject } from '../../src/k8s/object.js';
 
 const registry = new Registry(builtinResources());
 const patchers = createPatchers(schemaLookup(registry));

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { milliValue, parseQuantity } from '../../src/api/quantity.js';
-import { ApiError } from '../../src/api/errors.js';
+import { milliValue, parseQuantity } from '../../src/k8s/quantity.js';
+import { ApiError } from '../../src/k8s/errors.js';
 
 t.test('quantities in every notation Kubernetes accepts', async (t) => {
   t.equal(parseQuantity('100m'), 0.1);

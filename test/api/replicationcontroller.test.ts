@@ -4,7 +4,7 @@ import { Registry } from '../../src/api/registry/registry.js';
 import { builtinResources } from '../../src/api/registry/builtin/index.js';
 import { columnsOf, toTable } from '../../src/apiserver/table.js';
 import { toScale } from '../../src/apiserver/scale-handler.js';
-import type { KObject, StoredObject } from '../../src/api/object.js';
+import type { KObject, StoredObject } from '../../src/k8s/object.js';
 
 const registry = new Registry(builtinResources());
 const def = registry.byResource('', 'v1', 'replicationcontrollers')!;

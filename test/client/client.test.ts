@@ -3,7 +3,7 @@ import { admin, apiHarness } from '../apiserver/harness.js';
 import { ApiClient } from '../../src/client/rest-client.js';
 import { inProcessTransport, type Transport } from '../../src/client/transport.js';
 import { configMaps, events, pods } from '../../src/client/resources.js';
-import { ApiError, isConflict, isNotFound } from '../../src/client/errors.js';
+import { ApiError, isConflict, isNotFound } from '../../src/k8s/errors.js';
 import { Informer, keyOf } from '../../src/client/informer.js';
 import { EventRecorder } from '../../src/client/event-recorder.js';
 

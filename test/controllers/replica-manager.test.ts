@@ -10,7 +10,7 @@ import { runControllers } from '../../src/controllers/manager.js';
 import { replicaStatus } from '../../src/controllers/replica-manager.js';
 import { replicaSetKind } from '../../src/controllers/replicaset.js';
 import { replicationControllerKind } from '../../src/controllers/replication-controller.js';
-import { matches } from '../../src/api/selectors.js';
+import { matches } from '../../src/k8s/selectors.js';
 
 async function until<T>(check: () => Promise<T | undefined | false>, ms = 20_000): Promise<T | undefined | false> {
   for (const end = Date.now() + ms; ; ) {

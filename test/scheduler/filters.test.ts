@@ -2,7 +2,7 @@ import t from 'tap';
 import { cycleState, filterNode } from '../../src/scheduler/filters.js';
 import { scoreNodes } from '../../src/scheduler/scores.js';
 import { buildSnapshot, podRequests, type NodeT, type PodT } from '../../src/scheduler/snapshot.js';
-import { nodeAffinityMatches, tolerates } from '../../src/scheduler/affinity.js';
+import { nodeAffinityMatches, tolerates } from '../../src/k8s/scheduling.js';
 
 const node = (name: string, extra: { labels?: Record<string, string>; taints?: any[]; cpu?: string; memory?: string; pods?: string; unschedulable?: boolean } = {}): NodeT => ({
   metadata: { name, labels: { 'kubernetes.io/hostname': name, ...extra.labels } },

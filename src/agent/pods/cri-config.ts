@@ -3,7 +3,7 @@
 // context, resources as cgroup settings, and mounts.
 import fs from 'node:fs';
 import type { Container, PodSpec, SecurityContext } from 'kubernetes-types/core/v1.js';
-import { milliValue, parseQuantity } from '../../api/quantity.js';
+import { milliValue, parseQuantity } from '../../k8s/quantity.js';
 import { criEnum, type CriMessage } from '../../cri/client.js';
 import type { Writable } from '../../client/resources.js';
 import { CONTAINER_NAME, podLabels, RESTART_COUNT, TERMINATION_MESSAGE_FILE, type P } from './labels.js';

@@ -1,7 +1,7 @@
 // The downward API: pod fields and container resources as strings, for environment variables and
 // downwardAPI volume files alike.
 import type { Container, ObjectFieldSelector, ResourceFieldSelector } from 'kubernetes-types/core/v1.js';
-import { parseQuantity } from '../../api/quantity.js';
+import { parseQuantity } from '../../k8s/quantity.js';
 import type { Writable } from '../../client/resources.js';
 import type { P } from './labels.js';
 import { ConfigError } from './sources.js';

@@ -3,7 +3,7 @@
 // failure counts as stopped, not as never started).
 import type { Container, ContainerState as K8sState, ContainerStatus, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
 import fs from 'node:fs';
-import { nowTimestamp } from '../../api/metadata.js';
+import { nowTimestamp } from '../../k8s/time.js';
 import type { Writable } from '../../client/resources.js';
 import type { P } from './labels.js';
 import type { ContainerInfo } from './runtime-view.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Container } from 'kubernetes-types/core/v1.js';
-import { ignoreNotFound } from '../../client/errors.js';
+import { ignoreNotFound } from '../../k8s/errors.js';
 import type { EventRecorder, EventType } from '../../client/event-recorder.js';
 import type { ResourceClient } from '../../client/rest-client.js';
 import type { Writable } from '../../client/resources.js';

@@ -1,7 +1,7 @@
 // A pod as containerd holds it: its sandboxes and containers (newest first), found by the pod uid
 // label, with the details (exit codes, times) that only ContainerStatus gives. A container's details
 // are fetched again only when its state changes, so a steady pod costs two list calls per sync.
-import { nowTimestamp } from '../../api/metadata.js';
+import { nowTimestamp } from '../../k8s/time.js';
 import type { CriClient, CriMessage } from '../../cri/client.js';
 import { CONTAINER_NAME, POD_UID, RESTART_COUNT, TERMINATION_MESSAGE_FILE } from './labels.js';
 

@@ -2,7 +2,7 @@
 // environment variables), PersistentVolumes, service account tokens, and the node's allocatable
 // resources (the default for resource fields of containers without limits).
 import type { ConfigMap, PersistentVolume, PersistentVolumeClaim, Secret, Service } from 'kubernetes-types/core/v1.js';
-import { isNotFound } from '../../client/errors.js';
+import { isNotFound } from '../../k8s/errors.js';
 import type { ApiClient } from '../../client/rest-client.js';
 import { configMaps, dynamic, persistentVolumeClaims, secrets, serviceAccounts, services, type Writable } from '../../client/resources.js';
 import type { P } from './labels.js';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ConfigMap, KeyToPath, Secret, Volume, VolumeProjection } from 'kubernetes-types/core/v1.js';
-import { parseQuantity } from '../../api/quantity.js';
+import { parseQuantity } from '../../k8s/quantity.js';
 import type { Writable } from '../../client/resources.js';
 import { writeAtomically, type VolumeFile } from './atomic-writer.js';
 import { fieldValue, resourceValue, type PodView } from './downward.js';

@@ -1,7 +1,7 @@
 // Allocation of service cluster IPs (from --service-cidr) and node ports (30000-32767): each value is
 // handed out once and comes back when the service that held it is deleted.
 import { isIPv4 } from 'node:net';
-import { intToIp, ipToInt } from '../ipv4.js';
+import { intToIp, ipToInt } from '../../k8s/ipv4.js';
 
 export class IPAllocator {
   private readonly base: number;

@@ -1,5 +1,5 @@
 // Records every non-apply write in metadata.managedFields (server-side apply records its own).
-import { apiVersionOf } from '../object.js';
+import { apiVersionOf } from '../../k8s/object.js';
 import type { SchemaLookup } from '../openapi/schemas.js';
 import { trackUpdate } from '../patch/managed-fields.js';
 import type { AdmissionPlugin } from './plugin.js';

@@ -1,6 +1,6 @@
 // Admission plugins: kind-specific steps around writes, composed into the one Admission the object
 // store calls. Each plugin names the resource it cares about.
-import type { KObject, StoredObject } from '../object.js';
+import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { Admission, WriteContext } from '../storage/object-store.js';
 

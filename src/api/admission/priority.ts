@@ -1,7 +1,7 @@
 // Pod priority, as the Priority admission plugin sets it: the value of the pod's PriorityClass (or
 // of the cluster's globalDefault class), with its preemption policy; an unknown class is refused.
-import { ApiError } from '../errors.js';
-import type { KObject, StoredObject } from '../object.js';
+import { ApiError } from '../../k8s/errors.js';
+import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { Registry } from '../registry/registry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { AdmissionPlugin } from './plugin.js';

@@ -3,8 +3,8 @@
 // (a bound token renewed by the node, the cluster CA from kube-root-ca.crt, the namespace), mounted
 // read-only in every container at /var/run/secrets/kubernetes.io/serviceaccount: what in-cluster
 // clients read.
-import { randomSuffix } from '../metadata.js';
-import type { KObject, StoredObject } from '../object.js';
+import { randomSuffix } from '../../k8s/names.js';
+import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { Registry } from '../registry/registry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { AdmissionPlugin } from './plugin.js';

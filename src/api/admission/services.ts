@@ -1,8 +1,8 @@
 // Services get a cluster IP and, for NodePort and LoadBalancer, node ports. Allocations are kept in
 // memory, rebuilt from the stored services at start, and undone when a write does not happen.
 import type { Service, ServicePort } from 'kubernetes-types/core/v1.js';
-import { invalid, type FieldError } from '../errors.js';
-import type { KObject, StoredObject } from '../object.js';
+import { invalid, type FieldError } from '../../k8s/errors.js';
+import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { AdmissionPlugin } from './plugin.js';
 import { IPAllocator, PortAllocator } from './allocators.js';

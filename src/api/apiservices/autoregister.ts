@@ -5,7 +5,7 @@
 // serving it goes. APIServices without the label are the user's and never touched.
 import { isDeepStrictEqual } from 'node:util';
 import { log } from '../../log.js';
-import type { KObject, StoredObject } from '../object.js';
+import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { Registry } from '../registry/registry.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { ObjectStore } from '../storage/object-store.js';

@@ -3,7 +3,7 @@
 // missing (ServiceNotFound, ServicePortError, EndpointsNotFound, MissingEndpoints) and, as Skiff
 // does not proxy to other API servers, FailedDiscoveryCheck once the service is all there.
 import type { Endpoints, Service } from 'kubernetes-types/core/v1.js';
-import { nowTimestamp } from '../metadata.js';
+import { nowTimestamp } from '../../k8s/time.js';
 import type { APIService, APIServiceCondition } from './types.js';
 
 type Condition = Omit<APIServiceCondition, 'lastTransitionTime'>;

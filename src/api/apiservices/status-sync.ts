@@ -3,7 +3,7 @@
 // condition when it changes. A watch that ends (compaction, a slow reader) is started again.
 import type { Endpoints, Service } from 'kubernetes-types/core/v1.js';
 import { log } from '../../log.js';
-import type { KObject, StoredObject } from '../object.js';
+import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { Registry } from '../registry/registry.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { ObjectStore } from '../storage/object-store.js';

@@ -2,8 +2,8 @@
 // it is stored (and it is marked Established); deleting a CRD deletes its custom resources first.
 import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
 import { log } from '../../log.js';
-import { nowTimestamp } from '../metadata.js';
-import type { KObject, StoredObject } from '../object.js';
+import { nowTimestamp } from '../../k8s/time.js';
+import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { Registry } from '../registry/registry.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { ObjectStore } from '../storage/object-store.js';

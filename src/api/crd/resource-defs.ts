@@ -1,7 +1,7 @@
 // A CustomResourceDefinition seen as registry entries: one per served version, all sharing storage.
 import type { CustomResourceDefinition, CustomResourceColumnDefinition } from 'kubernetes-types/apiextensions/v1.js';
 import { humanDuration } from '../printers/duration.js';
-import { getPath, type KObject } from '../object.js';
+import { getPath, type KObject } from '../../k8s/object.js';
 import type { ResourceDef, TableColumn } from '../registry/types.js';
 import type { SchemaNode } from '../schema/types.js';
 import { validateAgainstSchema } from '../openapi/validate-schema.js';

@@ -1,7 +1,7 @@
 // core/v1 defaults, including what Kubernetes' default admission plugins add to new pods
 // (service account, priority, the not-ready/unreachable tolerations).
 import type { Pod, PodSpec, Service } from 'kubernetes-types/core/v1.js';
-import type { KObject } from '../object.js';
+import type { KObject } from '../../k8s/object.js';
 import { defaultPodSpec } from './pod-spec.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -1,5 +1,5 @@
 // Defaults of the workload kinds (apps/v1, batch/v1), each also defaulting its pod template.
-import type { KObject } from '../object.js';
+import type { KObject } from '../../k8s/object.js';
 import { defaultPodSpec } from './pod-spec.js';
 
 type Spec = Record<string, any>;

@@ -1,6 +1,6 @@
 // Validation of custom resources against their CRD's structural schema, with kube-apiserver's
 // messages ("spec.length in body should be greater than or equal to 1").
-import type { FieldError } from '../errors.js';
+import type { FieldError } from '../../k8s/errors.js';
 import type { SchemaNode } from '../schema/types.js';
 import { invalidValue, notSupported, required } from '../validation/names.js';
 

@@ -2,12 +2,12 @@
 // map semantics, with field ownership. Another manager's differing field is a conflict unless
 // forced; fields this manager applied before and no longer applies are removed if nobody else
 // owns them.
-import { ApiError } from '../errors.js';
-import type { KObject } from '../object.js';
+import { ApiError } from '../../k8s/errors.js';
+import type { KObject } from '../../k8s/object.js';
 import type { SchemaNode, SchemaResolver } from '../schema/types.js';
 import { describePath, fieldSetOf, isAtomicMap, itemKey, listKind, propertySchema, removeAt, valueAt } from './fieldset.js';
 import { readOwners, sameOwner, writeOwners, type Owner } from './managed-fields.js';
-import { nowTimestamp } from '../metadata.js';
+import { nowTimestamp } from '../../k8s/time.js';
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -1,8 +1,8 @@
 // The patch algorithms the API server's PATCH handler uses, bound to the served kinds' schemas.
-import { badRequest } from '../errors.js';
-import type { KObject } from '../object.js';
+import { badRequest } from '../../k8s/errors.js';
+import type { KObject } from '../../k8s/object.js';
 import type { SchemaLookup } from '../openapi/schemas.js';
-import { apiVersionOf } from '../object.js';
+import { apiVersionOf } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
 import { serverSideApply } from './apply.js';
 import { applyJsonPatch } from './json-patch.js';

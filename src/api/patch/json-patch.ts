@@ -1,8 +1,8 @@
 // RFC 6902 JSON patch with fast-json-patch. A malformed patch is a 400; an operation that cannot
 // apply (missing path, failed test) is a 422, as kube-apiserver answers.
 import jsonpatch from 'fast-json-patch';
-import { ApiError, badRequest } from '../errors.js';
-import type { KObject } from '../object.js';
+import { ApiError, badRequest } from '../../k8s/errors.js';
+import type { KObject } from '../../k8s/object.js';
 
 export function applyJsonPatch(doc: KObject, ops: unknown): KObject {
   if (!Array.isArray(ops)) throw badRequest('json patch must be a JSON array of operations');

@@ -1,8 +1,8 @@
 // metadata.managedFields bookkeeping: who owns which fields, updated on every write. Apply entries
 // are written by server-side apply; every other write is recorded here as an Update entry.
 import type { ManagedFieldsEntry } from 'kubernetes-types/meta/v1.js';
-import { nowTimestamp } from '../metadata.js';
-import type { KObject } from '../object.js';
+import { nowTimestamp } from '../../k8s/time.js';
+import type { KObject } from '../../k8s/object.js';
 import type { SchemaNode, SchemaResolver } from '../schema/types.js';
 import { fieldSetOf, fromFieldsV1, toFieldsV1, valueAt, type FieldSet } from './fieldset.js';
 

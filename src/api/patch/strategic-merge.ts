@@ -1,7 +1,7 @@
 // Strategic merge patch: a merge patch that knows, from the schema, how each list merges (by a key,
 // as a set, or replaced) and understands kubectl's directives: $patch, $retainKeys,
 // $setElementOrder/<list> and $deleteFromPrimitiveList/<list>.
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../k8s/errors.js';
 import type { SchemaNode, SchemaResolver } from '../schema/types.js';
 
 type Obj = Record<string, unknown>;

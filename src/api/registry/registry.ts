@@ -1,5 +1,5 @@
 // The set of served kinds. Built-in kinds are registered at start; custom kinds follow their CRDs.
-import { apiVersionOf } from '../object.js';
+import { apiVersionOf } from '../../k8s/object.js';
 import type { ResourceDef } from './types.js';
 
 export interface GroupVersion {

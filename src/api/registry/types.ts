@@ -1,6 +1,6 @@
 // What the API knows about one kind. Adding a kind is adding one of these, never a new handler.
-import type { FieldError } from '../errors.js';
-import type { KObject } from '../object.js';
+import type { FieldError } from '../../k8s/errors.js';
+import type { KObject } from '../../k8s/object.js';
 import type { SchemaNode } from '../schema/types.js';
 
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';

@@ -2,7 +2,7 @@
 // resourceVersion, which is the datastore revision and is filled in on the way out.
 import type { KeyValue } from '../../store/index.js';
 import type { ResourceDef } from '../registry/types.js';
-import type { KObject, StoredObject } from '../object.js';
+import type { KObject, StoredObject } from '../../k8s/object.js';
 
 export function storagePrefix(def: ResourceDef): string {
   return def.storagePrefix ?? (def.custom ? `${def.group}/${def.plural}` : def.plural);

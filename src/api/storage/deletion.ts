@@ -1,9 +1,9 @@
 // How a DELETE proceeds: preconditions, then either marking the object (finalizers to run, or a
 // pod on a node given its grace period to stop) or removing it at once.
 import type { DeleteOptions } from 'kubernetes-types/meta/v1.js';
-import { ApiError } from '../errors.js';
-import { nowTimestamp } from '../metadata.js';
-import type { KObject, StoredObject } from '../object.js';
+import { ApiError } from '../../k8s/errors.js';
+import { nowTimestamp } from '../../k8s/time.js';
+import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
 import { retryOnModified } from './errors.js';
 import type { ObjectStore } from './object-store.js';

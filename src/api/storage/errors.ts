@@ -1,5 +1,5 @@
 // Datastore failures in Kubernetes' words.
-import { ApiError, alreadyExists, badRequest, conflict, notFound, type ResourceName } from '../errors.js';
+import { ApiError, alreadyExists, badRequest, conflict, notFound, type ResourceName } from '../../k8s/errors.js';
 import {
   CompactedError,
   ConflictError,

@@ -1,8 +1,8 @@
 // Which stored objects a list or watch request wants: label and field selectors.
-import { badRequest } from '../errors.js';
-import type { KObject } from '../object.js';
+import { badRequest } from '../../k8s/errors.js';
+import type { KObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
-import { matches, matchesFields, parseFieldSelector, parseLabelSelector } from '../selectors.js';
+import { matches, matchesFields, parseFieldSelector, parseLabelSelector } from '../../k8s/selectors.js';
 
 export interface ListQuery {
   labelSelector?: string;

@@ -1,9 +1,9 @@
 // Kubernetes object semantics over the datastore, for any registered kind: create, read, list,
 // update (optimistic concurrency), guaranteed update for patches, and the start of deletion.
 import type { Store } from '../../store/index.js';
-import { ApiError, alreadyExists, conflict, invalid, notFound, type FieldError } from '../errors.js';
+import { ApiError, alreadyExists, conflict, invalid, notFound, type FieldError } from '../../k8s/errors.js';
 import { prepareForCreate, prepareForUpdate } from '../metadata.js';
-import { apiVersionOf, type KObject, type StoredObject } from '../object.js';
+import { apiVersionOf, type KObject, type StoredObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
 import { decode, encode, keyFor } from './codec.js';
 import { deletionFinished } from './deletion.js';

@@ -1,7 +1,7 @@
 // Watches in Kubernetes' terms: ADDED / MODIFIED / DELETED events of decoded objects, filtered by
 // selectors the way Kubernetes does (an object leaving the selection is DELETED for that watcher).
 import type { Store, WatchEvent } from '../../store/index.js';
-import type { KObject, StoredObject } from '../object.js';
+import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
 import { decode, keyFor } from './codec.js';
 import { toApiError } from './errors.js';

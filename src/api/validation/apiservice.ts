@@ -1,7 +1,7 @@
 // APIService validation as kube-aggregator's: the name is version.group, priorities within their
 // ranges, and local APIServices (no service) carry no TLS settings.
 import type { APIService } from '../apiservices/types.js';
-import type { FieldError } from '../errors.js';
+import type { FieldError } from '../../k8s/errors.js';
 import { check, dns1035Label, dns1123Subdomain, invalidValue, notSupported, required } from './names.js';
 
 export function validateAPIService(svc: APIService): FieldError[] {

@@ -1,8 +1,8 @@
 // core/v1 kinds' own rules (metadata rules come from object-meta.ts).
 import { isDeepStrictEqual } from 'node:util';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
-import type { FieldError } from '../errors.js';
-import type { KObject } from '../object.js';
+import type { FieldError } from '../../k8s/errors.js';
+import type { KObject } from '../../k8s/object.js';
 import { check, configKey, dns1123Label, duplicate, forbidden, invalidValue, notSupported, required } from './names.js';
 import { validatePodSpec } from './pod-spec.js';
 

@@ -1,7 +1,7 @@
 // CustomResourceDefinition rules: the name is <plural>.<group>, names and scope are complete, and
 // exactly one served version is the storage version.
 import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
-import type { FieldError } from '../errors.js';
+import type { FieldError } from '../../k8s/errors.js';
 import { check, dns1035Label, dns1123Subdomain, invalidValue, notSupported, required } from './names.js';
 
 export function validateCrd(crd: CustomResourceDefinition, old?: CustomResourceDefinition): FieldError[] {

@@ -1,5 +1,5 @@
 // Name and label syntax checks, with the messages Kubernetes gives for them.
-import type { FieldError } from '../errors.js';
+import type { FieldError } from '../../k8s/errors.js';
 
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

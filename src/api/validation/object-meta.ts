@@ -1,7 +1,7 @@
 // metadata rules every kind shares: name syntax for its kind, labels, annotations, finalizers and
 // owner references. `withMeta` joins them with a kind's own checks.
-import type { FieldError } from '../errors.js';
-import type { KObject } from '../object.js';
+import type { FieldError } from '../../k8s/errors.js';
+import type { KObject } from '../../k8s/object.js';
 import { check, dns1035Label, dns1123Label, dns1123Subdomain, invalidValue, labelValue, pathSegment, qualifiedName, required, type NameRule } from './names.js';
 
 const NAME_RULES: Record<string, NameRule> = {

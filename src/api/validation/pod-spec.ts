@@ -1,6 +1,6 @@
 // Pod spec checks shared by pods and every pod template: containers, ports, restart policy, volumes.
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
-import type { FieldError } from '../errors.js';
+import type { FieldError } from '../../k8s/errors.js';
 import { check, dns1123Label, duplicate, invalidValue, notSupported, required } from './names.js';
 
 const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];

@@ -3,8 +3,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
-import type { FieldError } from '../errors.js';
-import { fromLabelSelector, matches } from '../selectors.js';
+import type { FieldError } from '../../k8s/errors.js';
+import { fromLabelSelector, matches } from '../../k8s/selectors.js';
 import { immutable } from './core.js';
 import { forbidden, invalidValue, labelValue, notSupported, qualifiedName, required } from './names.js';
 import { validatePodSpec } from './pod-spec.js';

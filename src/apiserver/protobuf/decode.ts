@@ -2,7 +2,7 @@
 // (messages.json: field number -> name and type, per message) is extracted from kubectl by
 // scripts/extract-k8s-proto.mjs; protobufjs reads the wire format.
 import protobuf from 'protobufjs/minimal.js';
-import { badRequest } from '../../api/errors.js';
+import { badRequest } from '../../k8s/errors.js';
 import { definitions } from '../../api/openapi/schemas.js';
 import messagesJson from './messages.json' with { type: 'json' };
 import { isPointerField } from './pointer-fields.js';

@@ -1,7 +1,7 @@
 // Kubernetes' protobuf request bodies (what kubectl's typed commands send): the `k8s\0` magic, a
 // runtime.Unknown envelope naming apiVersion and kind, and the object's own message inside.
-import { badRequest } from '../../api/errors.js';
-import type { KObject } from '../../api/object.js';
+import { badRequest } from '../../k8s/errors.js';
+import type { KObject } from '../../k8s/object.js';
 import { decodeMessage } from './decode.js';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';

@@ -2,7 +2,7 @@
 // cluster's kubelet client certificate, and (for the WebSocket translations) a SPDY/3.1 upgrade
 // whose refusal becomes a Kubernetes Status for the client.
 import tls from 'node:tls';
-import { ApiError, type StatusReason } from '../../api/errors.js';
+import { ApiError, type StatusReason } from '../../k8s/errors.js';
 import { requestUpgrade } from '../../net/upgrade.js';
 
 export interface NodeTarget {

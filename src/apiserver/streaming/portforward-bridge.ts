@@ -6,7 +6,7 @@
 // the WebSocket is closed.
 import type { Readable } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { badRequest } from '../../api/errors.js';
+import { badRequest } from '../../k8s/errors.js';
 import type { SpdyConnection } from '../../net/spdy/connection.js';
 import type { SpdyStream } from '../../net/spdy/stream.js';
 import { pipeToWebSocket, writeFromWebSocket } from '../../net/ws-pipe.js';

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ApiError, badRequest } from '../../api/errors.js';
+import { ApiError, badRequest } from '../../k8s/errors.js';
 import { log } from '../../log.js';
 import { SpdyConnection } from '../../net/spdy/connection.js';
 import { negotiate, offeredProtocols } from './channel-protocol.js';

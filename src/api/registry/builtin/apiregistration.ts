@@ -2,7 +2,7 @@
 import type { APIService } from '../../apiservices/types.js';
 import { validateAPIService } from '../../validation/apiservice.js';
 import { withMeta } from '../../validation/object-meta.js';
-import type { KObject } from '../../object.js';
+import type { KObject } from '../../../k8s/object.js';
 import type { ResourceDef } from '../types.js';
 import { col } from './columns.js';
 

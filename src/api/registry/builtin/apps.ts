@@ -3,7 +3,7 @@ import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-
 import { defaultDaemonSet, defaultDeployment, defaultReplicaSet, defaultStatefulSet } from '../../defaults/workloads.js';
 import { validateWorkload } from '../../validation/workloads.js';
 import { withMeta } from '../../validation/object-meta.js';
-import type { KObject } from '../../object.js';
+import type { KObject } from '../../../k8s/object.js';
 import type { ResourceDef } from '../types.js';
 import { age, col, int, labelString, workloadWideColumns } from './columns.js';
 

@@ -1,6 +1,6 @@
 // Building blocks for table columns: one line per column in the kind files.
 import { humanDuration } from '../../printers/duration.js';
-import type { KObject } from '../../object.js';
+import type { KObject } from '../../../k8s/object.js';
 import type { TableColumn } from '../types.js';
 
 type Cell = ReturnType<TableColumn['cell']>;

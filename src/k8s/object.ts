@@ -4,6 +4,9 @@ import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 /** ObjectMeta without kubernetes-types' read-only markers: the server is the one who writes them. */
 export type Meta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
 
+/** kubernetes-types marks every field read-only; the objects a component builds and edits are its own. */
+export type Writable<T> = T extends readonly (infer U)[] ? Writable<U>[] : T extends object ? { -readonly [K in keyof T]: Writable<T[K]> } : T;
+
 export interface KObject {
   apiVersion?: string;
   kind?: string;

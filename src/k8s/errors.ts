@@ -1,5 +1,6 @@
 // Kubernetes API errors: each carries what the HTTP layer needs to answer with a `Status` object
-// (code, reason, message, details), so code below HTTP can fail in Kubernetes' own terms.
+// (code, reason, message, details), so code below HTTP can fail in Kubernetes' own terms; and the
+// same class on the client side, made from the Status a server answered with.
 import type { Status, StatusCause } from 'kubernetes-types/meta/v1.js';
 
 export type StatusReason =
@@ -19,7 +20,9 @@ export type StatusReason =
   | 'InternalError'
   | 'Timeout'
   | 'Expired'
-  | 'ServiceUnavailable';
+  | 'ServiceUnavailable'
+  | 'ServerTimeout'
+  | 'Unknown';
 
 export interface ErrorDetails {
   name?: string;
@@ -99,3 +102,22 @@ export const invalid = (kind: string, group: string, name: string, errors: Field
 };
 
 export const internalError = (message: string) => new ApiError(500, 'InternalError', `Internal error occurred: ${message}`);
+
+export const isNotFound = (e: unknown) => e instanceof ApiError && e.code === 404;
+export const isConflict = (e: unknown) => e instanceof ApiError && e.code === 409 && e.reason === 'Conflict';
+export const isAlreadyExists = (e: unknown) => e instanceof ApiError && e.code === 409 && e.reason === 'AlreadyExists';
+/** 410: a watch or list asked for a resourceVersion that has been compacted away. */
+export const isGone = (e: unknown) => e instanceof ApiError && (e.code === 410 || e.reason === 'Expired');
+
+/** A delete with a uid precondition met a newer object of the same name: the one meant is gone. */
+export const isPreconditionFailed = (e: unknown) => e instanceof ApiError && e.code === 409 && e.message.startsWith('Precondition failed');
+
+/** For `.catch(ignoreNotFound)`: the object is already gone, which is what the caller wanted. */
+export function ignoreNotFound(err: unknown): void {
+  if (!isNotFound(err)) throw err;
+}
+
+/** For `.catch(ignoreNotFoundOrReplaced)`: gone, or replaced by another object of the same name. */
+export function ignoreNotFoundOrReplaced(err: unknown): void {
+  if (!isNotFound(err) && !isPreconditionFailed(err)) throw err;
+}
