@@ -3,7 +3,7 @@
 import { badRequest } from '../k8s/errors.js';
 import type { KObject } from '../k8s/object.js';
 import type { Registry } from '../api/registry/registry.js';
-import { deletionFinished } from '../api/storage/deletion.js';
+import { deletionFinished } from '../api/storage/pending-deletion.js';
 import { retryOnModified } from '../api/storage/errors.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { readObject } from './body.js';

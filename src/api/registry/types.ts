@@ -64,4 +64,16 @@ export interface ResourceDef {
   ttlSeconds?: number;
   /** Kinds that are not stored, only created (reviews, token requests). */
   virtual?: boolean;
+  /** How a DELETE of this kind proceeds beyond metadata finalizers (pods, namespaces). */
+  deletion?: DeletionRules;
+}
+
+/** What makes a kind's deletion wait before the object is removed. */
+export interface DeletionRules {
+  /** Seconds the object is given to stop (a pod running on a node); 0 removes it at once. */
+  gracePeriodSeconds?(obj: KObject, requested: number | undefined): number;
+  /** Finalizers the kind keeps in its spec (a namespace's `spec.finalizers`), emptied before it goes. */
+  specFinalizers?(obj: KObject): string[];
+  /** The status shown while the object waits to be removed (a namespace's phase Terminating). */
+  terminatingStatus?(obj: KObject): Record<string, unknown>;
 }

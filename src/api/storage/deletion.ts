@@ -1,9 +1,9 @@
-// How a DELETE proceeds: preconditions, then either marking the object (finalizers to run, or a
-// pod on a node given its grace period to stop) or removing it at once.
+// How a DELETE proceeds: preconditions, then either marking the object (finalizers to run, or the
+// grace period its kind gives it, see DeletionRules) or removing it at once.
 import type { DeleteOptions } from 'kubernetes-types/meta/v1.js';
 import { ApiError } from '../../k8s/errors.js';
 import { nowTimestamp } from '../../k8s/time.js';
-import type { KObject, StoredObject } from '../../k8s/object.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
 import { retryOnModified } from './errors.js';
 import type { ObjectStore } from './object-store.js';
@@ -26,14 +26,6 @@ function checkPreconditions(obj: StoredObject, opts: DeleteOptions): void {
   }
 }
 
-/** Seconds a pod gets to stop; 0 when it never ran on a node or has already finished. */
-function podGracePeriod(pod: StoredObject, opts: DeleteOptions): number {
-  const spec = pod.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
-  const phase = (pod.status as { phase?: string } | undefined)?.phase;
-  if (!spec?.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
-  return Math.max(0, opts.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30);
-}
-
 export async function deleteObject(
   objects: ObjectStore,
   def: ResourceDef,
@@ -48,16 +40,16 @@ export async function deleteObject(
   const added = POLICY_FINALIZER[opts.propagationPolicy ?? ''];
   if (added && !finalizers.includes(added)) finalizers.push(added);
 
-  const grace = def.group === '' && def.plural === 'pods' ? podGracePeriod(current, opts) : 0;
-  // A namespace with spec.finalizers (the namespace controller's "kubernetes") is emptied first.
-  const namespaceFinalizers = isNamespace(def) ? ((current as { spec?: { finalizers?: string[] } }).spec?.finalizers ?? []) : [];
-  if (namespaceFinalizers.length > 0 && finalizers.length === 0) {
+  const rules = def.deletion;
+  const grace = rules?.gracePeriodSeconds?.(current, opts.gracePeriodSeconds) ?? 0;
+  const terminating = (obj: StoredObject) => (rules?.terminatingStatus ? { ...obj, status: rules.terminatingStatus(obj) } : obj);
+  // Finalizers the kind keeps in its spec (a namespace's "kubernetes") are worked off first.
+  if ((rules?.specFinalizers?.(current).length ?? 0) > 0 && finalizers.length === 0) {
     if (ctx.dryRun) return { object: current, pending: true };
     if (meta.deletionTimestamp) return { object: current, pending: true };
     meta.deletionTimestamp = nowTimestamp(now);
     meta.deletionGracePeriodSeconds = 0;
-    const status = { ...(current as { status?: object }).status, phase: 'Terminating' };
-    return { object: await objects.replaceAsIs(def, current, { ...current, metadata: meta, status } as StoredObject), pending: true };
+    return { object: await objects.replaceAsIs(def, current, terminating({ ...current, metadata: meta })), pending: true };
   }
   const alreadyMarked = !!meta.deletionTimestamp;
   if (grace > 0) {
@@ -71,8 +63,7 @@ export async function deleteObject(
     meta.deletionTimestamp ??= nowTimestamp(now);
     meta.deletionGracePeriodSeconds = 0;
   }
-  const marking = { ...current } as StoredObject & { status?: object };
-  if (isNamespace(def) && finalizers.length > 0) marking.status = { ...marking.status, phase: 'Terminating' };
+  const marking = finalizers.length > 0 ? terminating(current) : { ...current };
   if (grace > 0 || finalizers.length > 0) {
     meta.finalizers = finalizers;
     const marked = { ...marking, metadata: meta };
@@ -101,13 +92,4 @@ export async function deleteLatest(
     read = undefined;
     return deleteObject(objects, def, latest, opts, ctx);
   });
-}
-
-export const isNamespace = (def: ResourceDef) => def.group === '' && def.plural === 'namespaces';
-
-/** Whether an object marked for deletion has nothing left to wait for and may go. */
-export function deletionFinished(def: ResourceDef, obj: KObject): boolean {
-  const meta = obj.metadata!;
-  if (!meta.deletionTimestamp || meta.finalizers?.length || meta.deletionGracePeriodSeconds) return false;
-  return !isNamespace(def) || !(obj as { spec?: { finalizers?: string[] } }).spec?.finalizers?.length;
 }

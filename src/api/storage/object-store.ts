@@ -6,7 +6,7 @@ import { prepareForCreate, prepareForUpdate } from '../metadata.js';
 import { apiVersionOf, type KObject, type StoredObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
 import { decode, encode, keyFor } from './codec.js';
-import { deletionFinished } from './deletion.js';
+import { deletionFinished } from './pending-deletion.js';
 import { MODIFIED, retryOnModified, toApiError } from './errors.js';
 import { objectFilter, type ListQuery } from './filter.js';
 

@@ -7,6 +7,7 @@ import { defaultReplicationController } from '../../defaults/workloads.js';
 import { validateReplicationController } from '../../validation/workloads.js';
 import { withMeta } from '../../validation/object-meta.js';
 import type { ResourceDef } from '../types.js';
+import { namespaceDeletion, podDeletion } from './deletion-rules.js';
 import { age, col, labelString, dataCount, int, joined, orNone, since, workloadWideColumns } from './columns.js';
 
 const core = (d: Omit<ResourceDef, 'group' | 'version' | 'schemaName'>): ResourceDef => ({ group: '', version: 'v1', schemaName: `io.k8s.api.core.v1.${d.kind}`, ...d });
@@ -76,9 +77,11 @@ export const coreResources: ResourceDef[] = [
     columns: [col('Status', (o) => o.status?.phase ?? '')],
     defaults: defaultNamespace,
     validate: withMeta('namespaces', validateNamespace),
+    deletion: namespaceDeletion,
   }),
   core({
     kind: 'Pod', plural: 'pods', singular: 'pod', namespaced: true, shortNames: ['po'], categories: ['all'], statusSubresource: true,
+    deletion: podDeletion,
     extraSubresources: [
       { name: 'attach', kind: 'PodAttachOptions', verbs: ['create', 'get'] },
       { name: 'binding', kind: 'Binding', verbs: ['create'] },
