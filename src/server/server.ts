@@ -8,7 +8,7 @@ import { ensureClusterPki, issueClientCertificate } from '../pki/cluster-pki.js'
 import { writeKubeconfig } from '../pki/kubeconfig.js';
 import { ensureJoinToken } from '../pki/join-token.js';
 import { log } from '../log.js';
-import { createApiStack } from './api-stack.js';
+import { createApiServer } from '../apiserver/api-server.js';
 import { listenHttps } from './https.js';
 import { startControlPlane } from './control-plane.js';
 import { timingsFromArgs, type ControllerTimings } from '../controllers/settings.js';
@@ -60,7 +60,7 @@ export async function runServer(settings: Settings): Promise<void> {
   const pki = await ensureClusterPki(dataDir, { sans: [...(settings['tls-san'] as string[]), ...(bindAddress.startsWith('0.0.0.0') || bindAddress === '::' ? [] : [bindAddress])] });
   const token = ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
   const join = { caPem: pki.serverCa.certPem, clientCaPem: pki.clientCa.certPem, token, issueNodeCertificate: (name: string) => issueClientCertificate(pki, `system:node:${name}`, ['system:nodes']) };
-  const stack = await createApiStack({ store, serviceAccountKeyPem: pki.serviceAccountKeyPem, serviceCIDR: settings['service-cidr'] as string, join, kubeletClient: pki.kubeletClient });
+  const stack = await createApiServer({ store, serviceAccountKeyPem: pki.serviceAccountKeyPem, serviceCIDR: settings['service-cidr'] as string, join, kubeletClient: pki.kubeletClient });
   const https = await listenHttps(stack.app, {
     port: settings['https-listen-port'] as number,
     host: bindAddress,

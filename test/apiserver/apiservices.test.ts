@@ -3,7 +3,7 @@
 import path from 'node:path';
 import t from 'tap';
 import { openSqliteStore } from '../../src/store/index.js';
-import { createApiStack } from '../../src/server/api-stack.js';
+import { createApiServer } from '../../src/apiserver/api-server.js';
 import { generateKey, keyToPem } from '../../src/pki/certificates.js';
 import { tempDir } from '../helpers/tmp.js';
 import { apiHarness } from './harness.js';
@@ -90,7 +90,7 @@ t.test('local APIServices are reconciled at every start', async (t) => {
   const keyPem = await keyToPem((await generateKey()).privateKey);
   const start = async () => {
     const store = await openSqliteStore({ file: path.join(dir, 'state.db') });
-    const stack = await createApiStack({ store, serviceAccountKeyPem: keyPem });
+    const stack = await createApiServer({ store, serviceAccountKeyPem: keyPem });
     const request = async (method: string, url: string, body?: unknown) => {
       const res = await stack.app.fetch(new Request(`https://skiff.test${url}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } }), { user: { username: 'admin', groups: ['system:masters'] } });
       const text = await res.text();

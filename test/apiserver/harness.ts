@@ -1,14 +1,14 @@
 import path from 'node:path';
 import type { Test } from 'tap';
 import { openSqliteStore } from '../../src/store/index.js';
-import { createApiStack, type ApiStack } from '../../src/server/api-stack.js';
+import { createApiServer, type ApiServer } from '../../src/apiserver/api-server.js';
 import type { UserInfo } from '../../src/apiserver/authn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { generateKey, keyToPem } from '../../src/pki/certificates.js';
 
 export const admin: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
 
-export interface Harness extends ApiStack {
+export interface Harness extends ApiServer {
   request(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   raw(method: string, url: string, body?: BodyInit, headers?: Record<string, string>): Promise<Response>;
 }
@@ -16,7 +16,7 @@ export interface Harness extends ApiStack {
 /** The API stack on a fresh datastore, called in-process as the cluster admin. */
 export async function apiHarness(t: Test): Promise<Harness> {
   const store = await openSqliteStore({ file: path.join(tempDir(t), 'state.db') });
-  const stack = await createApiStack({ store, serviceAccountKeyPem: await keyToPem((await generateKey()).privateKey) });
+  const stack = await createApiServer({ store, serviceAccountKeyPem: await keyToPem((await generateKey()).privateKey) });
   t.teardown(async () => {
     await stack.close();
     await store.close();

@@ -3,7 +3,7 @@
 import { ApiError } from '../../k8s/errors.js';
 import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { Registry } from '../registry/registry.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectReader } from '../storage/object-store.js';
 import type { AdmissionPlugin } from './plugin.js';
 
 interface PriorityClass extends StoredObject {
@@ -24,7 +24,7 @@ export const SYSTEM_PRIORITY_CLASSES = [
   { name: 'system-cluster-critical', value: 2000000000, description: 'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.' },
 ];
 
-export function priorityAdmission(objects: ObjectStore, registry: Registry): AdmissionPlugin {
+export function priorityAdmission(objects: ObjectReader, registry: Registry): AdmissionPlugin {
   const classes = () => registry.byResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
   return {
     group: '',

@@ -6,7 +6,7 @@
 import { randomSuffix } from '../../k8s/names.js';
 import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { Registry } from '../registry/registry.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectReader } from '../storage/object-store.js';
 import type { AdmissionPlugin } from './plugin.js';
 
 export const SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -26,7 +26,7 @@ interface PodSpec {
   initContainers?: { volumeMounts?: Mount[] }[];
 }
 
-export function serviceAccountAdmission(objects: ObjectStore, registry: Registry): AdmissionPlugin {
+export function serviceAccountAdmission(objects: ObjectReader, registry: Registry): AdmissionPlugin {
   return {
     group: '',
     resource: 'pods',

@@ -37,6 +37,9 @@ export interface ListResult {
   continue?: string;
 }
 
+/** What code that only looks objects up (admission plugins) may use. */
+export type ObjectReader = Pick<ObjectStore, 'get' | 'tryGet' | 'list'>;
+
 const resourceName = (def: ResourceDef) => ({ group: def.group, resource: def.plural });
 
 function validationFailed(def: ResourceDef, obj: KObject, errors: FieldError[]): ApiError {

@@ -1,9 +1,10 @@
-// The API stack without a network: datastore -> object store (with admission) -> hono app. The
-// server serves it over HTTPS; tests and in-process components call `app.fetch` directly.
+// The API server without a network: datastore -> object store (with admission) -> hono app, and
+// the system objects every cluster has. src/server serves it over HTTPS; tests and in-process
+// components call `app.fetch` directly.
 import type { Hono } from 'hono';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { KubeletProxy, type KubeletClientCert } from '../apiserver/kubelet-proxy.js';
+import { KubeletProxy, type KubeletClientCert } from './kubelet-proxy.js';
 import { composeAdmission } from '../api/admission/plugin.js';
 import { managedFieldsAdmission } from '../api/admission/managed-fields.js';
 import { ServiceAllocations } from '../api/admission/services.js';
@@ -17,22 +18,22 @@ import { Registry } from '../api/registry/registry.js';
 import { builtinResources } from '../api/registry/builtin/index.js';
 import { ObjectStore } from '../api/storage/object-store.js';
 import type { Store } from '../store/index.js';
-import { createApp } from '../apiserver/app.js';
-import type { Bindings, UserInfo } from '../apiserver/authn.js';
-import { patchResponse, type PatchDeps } from '../apiserver/patch-handler.js';
-import { podSubresourceHandlers } from '../apiserver/pod-subresources.js';
-import { reviewHandlers } from '../apiserver/reviews.js';
-import { scaleResponse } from '../apiserver/scale-handler.js';
-import { ServiceAccountTokens } from '../apiserver/service-account-tokens.js';
-import { tokenRequestHandler } from '../apiserver/token-request.js';
-import { namespaceFinalizeHandler } from '../apiserver/namespace-finalize.js';
-import { openapiRoutes } from '../apiserver/openapi-routes.js';
-import { joinRoutes, type NodeJoin } from '../apiserver/join-routes.js';
-import { checkFields } from '../apiserver/field-validation.js';
+import { createApp } from './app.js';
+import type { Bindings, UserInfo } from './authn.js';
+import { patchResponse, type PatchDeps } from './patch-handler.js';
+import { podSubresourceHandlers } from './pod-subresources.js';
+import { reviewHandlers } from './reviews.js';
+import { scaleResponse } from './scale-handler.js';
+import { ServiceAccountTokens } from './service-account-tokens.js';
+import { tokenRequestHandler } from './token-request.js';
+import { namespaceFinalizeHandler } from './namespace-finalize.js';
+import { openapiRoutes } from './openapi-routes.js';
+import { joinRoutes, type NodeJoin } from './join-routes.js';
+import { checkFields } from './field-validation.js';
 import { schemaLookup } from '../api/openapi/schemas.js';
 import { ensureKubernetesService, ensureSystemNamespaces, ensureSystemPriorityClasses } from './bootstrap.js';
 
-export interface ApiStackOptions {
+export interface ApiServerOptions {
   store: Store;
   /** PKCS#8 PEM of the key that signs service account tokens. */
   serviceAccountKeyPem: string;
@@ -43,7 +44,7 @@ export interface ApiStackOptions {
   kubeletClient?: KubeletClientCert;
 }
 
-export interface ApiStack {
+export interface ApiServer {
   app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>;
   /** Points the default/kubernetes Service at where the API server listens. */
   publishApiServer(address: string, port: number): Promise<void>;
@@ -55,13 +56,20 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
-export async function createApiStack(opts: ApiStackOptions): Promise<ApiStack> {
+export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const registry = new Registry(builtinResources());
   const services = new ServiceAllocations(opts.serviceCIDR ?? '10.43.0.0/16');
   const schemas = schemaLookup(registry);
-  const plugins = [services, managedFieldsAdmission(schemas)];
-  const objects = new ObjectStore(opts.store, composeAdmission(plugins));
-  plugins.push(priorityAdmission(objects, registry), serviceAccountAdmission(objects, registry));
+  // Admission looks objects up (priority classes, service accounts) through a store of its own,
+  // which only reads and so needs no admission.
+  const reader = new ObjectStore(opts.store);
+  const admission = composeAdmission([
+    services, // ClusterIPs and NodePorts, allocated and released with their Service
+    managedFieldsAdmission(schemas), // who wrote which fields
+    priorityAdmission(reader, registry), // a pod's priority from its PriorityClass
+    serviceAccountAdmission(reader, registry), // a pod's service account and its token volume
+  ]);
+  const objects = new ObjectStore(opts.store, admission);
   services.adopt((await objects.list(registry.byResource('', 'v1', 'services')!, undefined)).items);
 
   const serviceAccounts = registry.byResource('', 'v1', 'serviceaccounts')!;
