@@ -6,10 +6,9 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { certificateCommonName, daysLeft } from '../pki/certificates.js';
-import { caHashMatches, parseJoinToken } from '../pki/join-token.js';
+import { caHashMatches, NODE_CERTIFICATE_PATH, parseJoinToken } from '../pki/join-token.js';
 import type { HttpsTarget } from '../client/transport.js';
 
-const NODE_CERTIFICATE_PATH = '/v1-skiff/node-certificate';
 
 /** A join failure worth retrying, in one line for the log. */
 export class JoinError extends Error {}

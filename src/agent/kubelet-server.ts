@@ -13,6 +13,7 @@ import { createCA, issueCertificate } from '../pki/certificates.js';
 import { KUBELET_CLIENT_NAME } from '../pki/cluster-pki.js';
 import { log } from '../log.js';
 import { refuseUpgrade, replayUpgrade } from '../net/upgrade.js';
+import { handleUpgrades } from '../net/upgrades.js';
 import type { Kubelet } from './kubelet.js';
 import { KubeletError } from './kubelet-error.js';
 import { containerLog } from './pods/container-logs.js';
@@ -42,11 +43,7 @@ export async function startKubeletServer(kubelet: Kubelet, o: KubeletServerOptio
     void handle(kubelet, req, res).catch((err: Error) => fail(res, err));
   });
   server.requestTimeout = 0;
-  // Upgraded connections are the server's no more: closing must end them itself.
-  const streams = new Set<Duplex>();
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    streams.add(socket);
-    socket.once('close', () => streams.delete(socket));
+  const upgrades = handleUpgrades(server, (req, socket, head) => {
     void stream(kubelet, req, socket, head).catch((err: Error) => {
       const code = err instanceof KubeletError ? err.code : 500;
       refuseUpgrade(socket, code, code === 404 ? 'Not Found' : code === 403 ? 'Forbidden' : code === 500 ? 'Internal Server Error' : 'Bad Request', 'text/plain', err.message);
@@ -62,7 +59,7 @@ export async function startKubeletServer(kubelet: Kubelet, o: KubeletServerOptio
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-        for (const s of streams) s.destroy();
+        upgrades.closeAll();
       }),
   };
 }

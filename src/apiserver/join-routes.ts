@@ -5,7 +5,7 @@
 import type { Hono } from 'hono';
 import { ApiError, badRequest } from '../k8s/errors.js';
 import { dns1123Subdomain } from '../api/validation/names.js';
-import { tokenAccepted } from '../pki/join-token.js';
+import { NODE_CERTIFICATE_PATH, tokenAccepted } from '../pki/join-token.js';
 import type { Bindings, UserInfo } from './authn.js';
 import { jsonResponse } from './negotiate.js';
 
@@ -18,7 +18,6 @@ export interface NodeJoin {
   issueNodeCertificate(nodeName: string): Promise<{ certPem: string; keyPem: string }>;
 }
 
-export const NODE_CERTIFICATE_PATH = '/v1-skiff/node-certificate';
 
 /** The secret an agent offers: HTTP basic (user `node` or `server`) or a bearer token. */
 function offeredSecret(header: string | undefined): string | undefined {

@@ -4,6 +4,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** Where a joining agent trades the token's secret for its node client certificate. */
+export const NODE_CERTIFICATE_PATH = '/v1-skiff/node-certificate';
+
 export interface JoinToken {
   caHash?: string;
   username: string;

@@ -1,10 +1,9 @@
 // Serves the API app over HTTPS. Client certificates are requested but not required, so that
 // bearer-token and anonymous requests reach the app, which decides who they are.
 import https from 'node:https';
-import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
+import { handleUpgrades, type UpgradeHandler } from '../net/upgrades.js';
 import type { Hono } from 'hono';
 
 export interface HttpsOptions {
@@ -14,7 +13,7 @@ export interface HttpsOptions {
   keyPem: string;
   clientCAPem: string;
   /** Takes upgrade requests (WebSocket, SPDY); without it they are refused. */
-  onUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  onUpgrade?: UpgradeHandler;
 }
 
 export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{ server: https.Server; port: number; close(): Promise<void> }> {
@@ -23,16 +22,7 @@ export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{
     createServer: https.createServer,
     serverOptions: { cert: opts.certPem, key: opts.keyPem, ca: opts.clientCAPem, requestCert: true, rejectUnauthorized: false },
   }) as https.Server;
-  // Upgraded connections (exec, port-forward) are the server's no more: closing must end them itself.
-  const streams = new Set<Duplex>();
-  if (opts.onUpgrade) {
-    const onUpgrade = opts.onUpgrade;
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      streams.add(socket);
-      socket.once('close', () => streams.delete(socket));
-      onUpgrade(req, socket, head);
-    });
-  }
+  const upgrades = opts.onUpgrade && handleUpgrades(server, opts.onUpgrade);
   // Long watches are normal here: no request or idle timeouts from Node.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -52,7 +42,7 @@ export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-        for (const s of streams) s.destroy();
+        upgrades?.closeAll();
       }),
   };
 }
