@@ -2,13 +2,13 @@
 // a containerd binary, which carries it as a gzipped FileDescriptorProto, and writes the protobufjs
 // JSON the CRI client loads: src/cri/cri-api.json. Facts only (names, field numbers, types), with
 // fields in their JSON (camelCase) spelling; rerun when moving to a newer containerd:
-//   node scripts/extract-cri-proto.mjs [/usr/bin/containerd]
+//   node scripts/extract-cri-proto.mjs [/usr/bin/containerd] [out.json]
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 
 const binary = process.argv[2] ?? '/usr/bin/containerd';
-const OUT = 'src/cri/cri-api.json';
+const OUT = process.argv[3] ?? 'src/cri/cri-api.json';
 const data = fs.readFileSync(binary);
 let file;
 for (let i = data.indexOf(Buffer.from([0x1f, 0x8b, 0x08])); i >= 0 && !file; i = data.indexOf(Buffer.from([0x1f, 0x8b, 0x08]), i + 1)) {

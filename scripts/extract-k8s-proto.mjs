@@ -1,13 +1,13 @@
 // Reads the protobuf field numbers of Kubernetes' API types out of a kubectl binary (Go programs
 // carry their gzipped FileDescriptorProtos) and writes them as the compact table the API server's
 // protobuf decoder uses: src/apiserver/protobuf/messages.json. Facts only (names, numbers, types);
-// rerun when moving to a newer Kubernetes minor:  node scripts/extract-k8s-proto.mjs <kubectl>
+// rerun when moving to a newer Kubernetes minor:  node scripts/extract-k8s-proto.mjs [kubectl] [out.json]
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 
 const binary = process.argv[2] ?? '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
-const OUT = 'src/apiserver/protobuf/messages.json';
+const OUT = process.argv[3] ?? 'src/apiserver/protobuf/messages.json';
 const WANTED = /^k8s\.io\/(api\/(core|apps|batch|networking|rbac|policy|scheduling|coordination|discovery|storage|authentication|authorization|autoscaling|events)\/(v1|v2)|apimachinery\/pkg\/(apis\/meta\/v1|api\/resource|util\/intstr|runtime))\/generated\.proto$/;
 
 const data = fs.readFileSync(binary);

@@ -1,5 +1,5 @@
 // Generates the OpenAPI schemas of every built-in kind from the kubernetes-types declarations (which
-// carry Kubernetes' own field descriptions) into build/openapi-definitions.json, named as upstream
+// carry Kubernetes' own field descriptions) into src/api/openapi/definitions.json, named as upstream
 // names them. The API server serves them (/openapi/v2, /openapi/v3, kubectl explain) and uses them
 // for unknown-field checks, strategic merge patch and server-side apply.
 import fs from 'node:fs';
@@ -11,7 +11,8 @@ import { apiregistrationDefinitions } from './openapi/apiregistration.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.dirname(require.resolve('kubernetes-types/package.json'));
-const OUT = 'build/openapi-definitions.json';
+// Committed, as every generated file is; test/generated checks that it is current.
+const OUT = process.argv[2] ?? 'src/api/openapi/definitions.json';
 
 /** kubernetes-types module path -> upstream OpenAPI package prefix. */
 function packageOf(mod) {

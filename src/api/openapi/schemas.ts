@@ -1,6 +1,6 @@
 // Schemas of every served kind: built-in ones from the generated definitions (scripts/gen-openapi.mjs),
 // custom ones from their CRD. One lookup serves OpenAPI documents, field checks and patching.
-import definitionsJson from '../../../build/openapi-definitions.json' with { type: 'json' };
+import definitionsJson from './definitions.json' with { type: 'json' };
 import type { Registry } from '../registry/registry.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { SchemaNode } from '../schema/types.js';
