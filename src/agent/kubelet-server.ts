@@ -13,7 +13,7 @@ import { createCA, issueCertificate } from '../pki/certificates.js';
 import { KUBELET_CLIENT_NAME } from '../pki/cluster-pki.js';
 import { log } from '../log.js';
 import { refuseUpgrade, replayUpgrade } from '../net/upgrade.js';
-import { handleUpgrades } from '../net/upgrades.js';
+import { handleUpgrades } from '../net/upgraded-sockets.js';
 import type { Kubelet } from './kubelet.js';
 import { KubeletError } from './kubelet-error.js';
 import { containerLog } from './pods/container-logs.js';

@@ -3,7 +3,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { handleUpgrades, type UpgradeHandler } from '../net/upgrades.js';
+import { handleUpgrades, type UpgradeHandler } from '../net/upgraded-sockets.js';
 import type { Hono } from 'hono';
 
 export interface HttpsOptions {
