@@ -8,8 +8,8 @@ import { log } from '../log.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../k8s/errors.js';
 import type { ApiClient, ResourceClient } from './rest-client.js';
 import { leases, type Writable } from './resources.js';
-import { sleep } from './sleep.js';
 import { microTimestamp } from '../k8s/time.js';
+import { realClock, type Clock } from '../k8s/clock.js';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -25,6 +25,8 @@ export interface LeaderElectionOptions {
   onStartedLeading(signal: AbortSignal): Promise<void>;
   onStoppedLeading?(): void;
   onNewLeader?(identity: string): void;
+  /** The time source for renewals and expiry (tests pass a manual one); the real clock by default. */
+  clock?: Clock;
 }
 
 export class LeaderElector {
@@ -34,6 +36,7 @@ export class LeaderElector {
   private readonly retryPeriodMs: number;
   private observed?: { holder: string; renewTime: string; at: number };
   private leading = false;
+  private readonly clock: Clock;
 
   constructor(
     api: ApiClient,
@@ -43,6 +46,7 @@ export class LeaderElector {
     this.leaseDurationMs = opts.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
+    this.clock = opts.clock ?? realClock;
   }
 
   get isLeader(): boolean {
@@ -53,7 +57,7 @@ export class LeaderElector {
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       if (!(await this.tryAcquireOrRenew())) {
-        await sleep(this.retryPeriodMs, signal);
+        await this.clock.sleep(this.retryPeriodMs, signal);
         continue;
       }
       const term = new AbortController();
@@ -71,12 +75,12 @@ export class LeaderElector {
           workEnded = !term.signal.aborted;
           term.abort();
         });
-      let lastRenew = Date.now();
+      let lastRenew = this.clock.now();
       while (!term.signal.aborted) {
-        await sleep(this.retryPeriodMs, term.signal);
+        await this.clock.sleep(this.retryPeriodMs, term.signal);
         if (term.signal.aborted) break;
-        if (await this.tryAcquireOrRenew()) lastRenew = Date.now();
-        else if (Date.now() - lastRenew > this.renewDeadlineMs || this.observed?.holder !== this.opts.identity) break;
+        if (await this.tryAcquireOrRenew()) lastRenew = this.clock.now();
+        else if (this.clock.now() - lastRenew > this.renewDeadlineMs || this.observed?.holder !== this.opts.identity) break;
       }
       term.abort();
       signal.removeEventListener('abort', stopTerm);
@@ -87,12 +91,12 @@ export class LeaderElector {
       this.opts.onStoppedLeading?.();
       if (signal.aborted || workEnded) await this.release();
       // A candidate whose work broke lets the others go first before it tries again.
-      if (workEnded) await sleep(this.leaseDurationMs, signal);
+      if (workEnded) await this.clock.sleep(this.leaseDurationMs, signal);
     }
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = Date.now();
+    const now = this.clock.now();
     const { namespace, name, identity } = this.opts;
     const spec = (acquireTime: string, transitions: number) => ({
       holderIdentity: identity,
@@ -137,7 +141,7 @@ export class LeaderElector {
     try {
       const lease = await this.client.get(this.opts.namespace, this.opts.name);
       if (lease.spec?.holderIdentity !== this.opts.identity) return;
-      lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTimestamp() };
+      lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTimestamp(new Date(this.clock.now())) };
       await this.client.update(lease);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'leader election: could not release the lease');

@@ -1,12 +1,2 @@
-/** Waits ms, or less if the signal aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+// The real sleep lives with the Clock in k8s/clock.ts; kept here for the loops that import it from client.
+export { sleep } from '../k8s/clock.js';

@@ -11,6 +11,7 @@ import type { ResourceClient } from '../client/rest-client.js';
 import { cronJobs, jobs, type Writable, withType } from '../client/resources.js';
 import { ownerHandlers, QueueController, type ControllerContext } from './runner.js';
 import { nowTimestamp } from '../k8s/time.js';
+import { realClock, type Clock } from '../k8s/clock.js';
 
 type CJ = Writable<CronJob>;
 type JobT = Writable<Job>;
@@ -29,7 +30,7 @@ export class CronJobController extends QueueController {
   /** `clock` is the time source (tests move it to the next scheduled time). */
   constructor(
     ctx: ControllerContext,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: Clock = realClock,
   ) {
     super();
     const api = ctx.api.as('cronjob-controller');
@@ -55,7 +56,7 @@ export class CronJobController extends QueueController {
     }
     await this.trimHistory(cj, owned);
 
-    const now = this.clock();
+    const now = this.clock.now();
     const tz = cj.spec?.timeZone ?? undefined;
     if (!cj.spec?.suspend) {
       const since = Date.parse(status.lastScheduleTime ?? cj.metadata!.creationTimestamp!);

@@ -25,7 +25,7 @@ import { StatefulSetController } from './statefulset.js';
 import { ReplicaSetController } from './replicaset.js';
 import { ReplicationControllerController } from './replication-controller.js';
 
-export type LeaseTiming = Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
+export type LeaseTiming = Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'clock'>;
 
 export interface ControllerSettings {
   /** The cluster CA, published in every namespace as kube-root-ca.crt. */

@@ -6,8 +6,21 @@ import { cronJobs, jobs } from '../../src/client/resources.js';
 import { SharedInformers } from '../../src/client/shared-informers.js';
 import { EventRecorder } from '../../src/client/event-recorder.js';
 import { CronJobController } from '../../src/controllers/cronjob.js';
+import { eventually } from '../helpers/eventually.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const MINUTE = 60_000;
+
+/** Counts reconciles, so that the test can wait for one that began after it moved the clock. */
+class ObservedCronJobController extends CronJobController {
+  started = 0;
+  finished = 0;
+  protected override async reconcile(key: string): Promise<void> {
+    const n = ++this.started;
+    await super.reconcile(key);
+    this.finished = Math.max(this.finished, n);
+  }
+}
 
 /** A CronJob controller on its own clock against an in-process API; `at(ms)` moves time and waits. */
 async function setup(t: Test) {
@@ -17,26 +30,34 @@ async function setup(t: Test) {
   t.teardown(() => (stop.abort(), informers?.stop()));
   const h = await apiHarness(t);
   const api = new ApiClient(inProcessTransport(h.app, admin));
-  let now = Date.now();
+  const clock = new ManualClock(Date.now());
   informers = new SharedInformers(api);
-  const controller = new CronJobController({ api, informers, recorder: (c) => new EventRecorder(api, c) }, () => now);
+  const controller = new ObservedCronJobController({ api, informers, recorder: (c) => new EventRecorder(api, c) }, clock);
   informers.start();
   await informers.synced();
   void controller.run(stop.signal);
   const jobNames = async () => (await api.resource(jobs).list('default')).items.map((j) => j.metadata!.name!).sort();
+  const versions = (items: { metadata?: { name?: string; resourceVersion?: string } }[]) => items.map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort().join(' ');
+  /** The controller's caches hold what the API holds. */
+  const inSync = async () =>
+    versions((await api.resource(cronJobs).list('default')).items) === versions(informers!.for(cronJobs).list('default')) &&
+    versions((await api.resource(jobs).list('default')).items) === versions(informers!.for(jobs).list('default'));
   return {
     api,
     jobNames,
+    /** Moves the clock to `ms`, then waits for a reconcile of the CronJob that saw it and all that came before. */
     async at(ms: number, cron = 'tick') {
-      now = ms;
+      clock.set(ms);
+      await eventually(inSync, { what: "the controller's caches to catch up with the API" });
+      const before = controller.started;
       controller.queue.add(`default/${cron}`);
-      await new Promise((r) => setTimeout(r, 300));
+      await eventually(() => controller.finished > before, { what: `a reconcile of default/${cron} at ${new Date(ms).toISOString()}` });
     },
     get now() {
-      return now;
+      return clock.now();
     },
     set now(ms: number) {
-      now = ms;
+      clock.set(ms);
     },
   };
 }

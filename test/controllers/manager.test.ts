@@ -4,16 +4,10 @@ import { ApiClient } from '../../src/client/rest-client.js';
 import { inProcessTransport, type Transport } from '../../src/client/transport.js';
 import { replicaSets, pods, leases } from '../../src/client/resources.js';
 import { runControllers, runLeaderElected } from '../../src/controllers/manager.js';
+import { eventually } from '../helpers/eventually.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
-const timing = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
-
-async function until(cond: () => Promise<boolean>, ms = 15_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
-}
+const timings = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
 
 const rs = (replicas: number) => ({
   apiVersion: 'apps/v1' as const, kind: 'ReplicaSet' as const, metadata: { name: 'web', namespace: 'default' },
@@ -24,6 +18,15 @@ t.test('two controller managers: one leads and acts; the other takes over when i
   const h = await apiHarness(t);
   const base = inProcessTransport(h.app, admin);
   const api = new ApiClient(base);
+  // Leader election runs on a clock of the test's own; the controllers on real time.
+  const clock = new ManualClock();
+  const timing = { ...timings, clock };
+  /** One retry period passes; both managers' electors have acted on it and wait again. */
+  const tick = async () => {
+    clock.advance(timing.retryPeriodMs);
+    await clock.settled(2);
+  };
+  const holder = async () => (await api.resource(leases).get('kube-system', 'kube-controller-manager')).spec?.holderIdentity;
   let aliveA = true;
   // Manager A "dies": every call it makes fails from then on, like a killed server.
   const transportA: Transport = (m, p, i) => (aliveA ? base(m, p, i) : Promise.reject(new Error('connection refused')));
@@ -38,20 +41,24 @@ t.test('two controller managers: one leads and acts; the other takes over when i
   };
   const clientA = new ApiClient(transportA);
   runs.push(runLeaderElected(clientA, 'kube-controller-manager', (s) => runControllers(clientA, s), stopA.signal, timing));
-  await until(async () => (await api.resource(leases).get('kube-system', 'kube-controller-manager').catch(() => undefined))?.spec?.holderIdentity !== undefined);
+  const holderA = await eventually(holder, { what: 'a holder of the lease' });
   runs.push(runLeaderElected(api, 'kube-controller-manager', (s) => runControllers(api, s), stopB.signal, timing));
-  const holderA = (await api.resource(leases).get('kube-system', 'kube-controller-manager')).spec!.holderIdentity;
+  await clock.settled(2);
 
   await api.resource(replicaSets).create(rs(3));
-  t.ok(await until(async () => (await api.resource(pods).list('default')).items.length === 3), 'the leader creates the pods');
-  await new Promise((r) => setTimeout(r, 2 * timing.leaseDurationMs));
+  t.ok(await eventually(async () => (await api.resource(pods).list('default')).items.length === 3, { what: 'three pods' }), 'the leader creates the pods');
+  // Twice the lease duration by the electors' clock: the standby would have taken over by then,
+  // had the leader not renewed.
+  for (let passed = 0; passed < 2 * timing.leaseDurationMs; passed += timing.retryPeriodMs) await tick();
+  t.equal(await holder(), holderA, 'the leader kept the lease');
   t.equal((await api.resource(pods).list('default')).items.length, 3, 'exactly once: the other manager stands by');
 
   aliveA = false;
-  const takeover = await until(async () => (await api.resource(leases).get('kube-system', 'kube-controller-manager')).spec?.holderIdentity !== holderA);
+  for (let i = 0; i < 100 && (await holder()) === holderA; i++) await tick();
+  const takeover = (await holder()) !== holderA;
   t.ok(takeover, 'the standby takes the lease');
   await api.resource(replicaSets).patch('default', 'web', { spec: { replicas: 5 } });
-  t.ok(await until(async () => (await api.resource(pods).list('default')).items.length === 5), 'and runs the controllers');
+  t.ok(await eventually(async () => (await api.resource(pods).list('default')).items.length === 5, { what: 'five pods' }), 'and runs the controllers');
   const lease = await api.resource(leases).get('kube-system', 'kube-controller-manager');
   t.equal(lease.spec?.leaseTransitions, 1);
   await stopAll();
