@@ -1,6 +1,9 @@
 // A work queue as controllers use it: a key is queued at most once however often it is added, is
 // never handed to two workers at once (re-added while in flight, it is queued again when done), and
 // failed keys come back after a per-key exponential backoff.
+import { setMaxListeners } from 'node:events';
+import { realClock, type Clock } from '../k8s/clock.js';
+
 const BASE_DELAY_MS = 5;
 const MAX_DELAY_MS = 300_000;
 
@@ -9,9 +12,15 @@ export class WorkQueue<K = string> {
   private readonly dirty = new Set<K>();
   private readonly processing = new Set<K>();
   private readonly failures = new Map<K, number>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Aborted at shutdown: cancels every pending delay. */
+  private readonly delays = new AbortController();
   private waiters: ((key: K | undefined) => void)[] = [];
   private stopped = false;
+
+  /** `clock` times the delays (tests pass a manual one). */
+  constructor(private readonly clock: Clock = realClock) {
+    setMaxListeners(0, this.delays.signal);
+  }
 
   get length(): number {
     return this.queue.length;
@@ -32,11 +41,9 @@ export class WorkQueue<K = string> {
   addAfter(key: K, ms: number): void {
     if (this.stopped) return;
     if (ms <= 0) return this.add(key);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.add(key);
-    }, ms);
-    this.timers.add(timer);
+    void this.clock.sleep(ms, this.delays.signal).then(() => {
+      if (!this.stopped) this.add(key);
+    });
   }
 
   /** Re-adds a key that failed, after 5 ms doubling per consecutive failure up to 5 minutes. */
@@ -77,8 +84,7 @@ export class WorkQueue<K = string> {
 
   shutdown(): void {
     this.stopped = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    this.delays.abort();
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 }
