@@ -1,8 +1,8 @@
 // Reading a container's CRI log file (`<time> <stream> <P|F> <text>` per line, P for a partial line
 // continued by the next) the way `kubectl logs` asks for it: tail, since, timestamps, a byte limit,
-// and follow, which waits for more until the container has stopped and all of it was sent.
-import fs from 'node:fs';
-import { sleep } from '../../client/sleep.js';
+// and follow, which waits for more until the container has stopped and all of it was sent, and
+// goes on in the new file when the log is rotated (log-files.ts).
+import { LogFiles, LogWaker } from './log-files.js';
 
 export interface LogOptions {
   follow?: boolean;
@@ -17,16 +17,13 @@ const FOLLOW_POLL_MS = 250;
 
 /** Turns CRI log lines into output lines, joining partial lines. */
 class LogDecoder {
-  private pending = '';
   private partial = '';
   private partialTime = '';
 
   constructor(private readonly opts: LogOptions) {}
 
-  /** Feeds file bytes; answers the complete output lines they finish. */
-  push(text: string): string[] {
-    const lines = (this.pending + text).split('\n');
-    this.pending = lines.pop()!;
+  /** Feeds lines of the file (without their newline); answers the output lines they finish. */
+  push(lines: string[]): string[] {
     const out: string[] = [];
     for (const line of lines) {
       const m = /^(\S+) (stdout|stderr) ([PF]) ?(.*)$/.exec(line);
@@ -50,7 +47,8 @@ class LogDecoder {
 /** The requested output, chunk by chunk; `running` says whether more may still come. */
 export async function* containerLog(file: string, opts: LogOptions, running: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<string> {
   const decoder = new LogDecoder(opts);
-  let offset = 0;
+  const files = new LogFiles(file);
+  const waker = opts.follow ? new LogWaker(file) : undefined;
   let budget = opts.limitBytes ?? Infinity;
   const take = (lines: string[]): string => {
     let text = lines.join('');
@@ -58,36 +56,38 @@ export async function* containerLog(file: string, opts: LogOptions, running: () 
     budget -= Buffer.byteLength(text);
     return text;
   };
-  const readMore = (): string => {
-    if (!fs.existsSync(file)) return '';
-    const size = fs.statSync(file).size;
-    if (size <= offset) return '';
-    const fd = fs.openSync(file, 'r');
-    try {
-      const buf = Buffer.alloc(size - offset);
-      fs.readSync(fd, buf, 0, buf.length, offset);
-      offset = size;
-      return buf.toString();
-    } finally {
-      fs.closeSync(fd);
-    }
+  /** Everything there is to read now, across rotations. */
+  const readAll = (): string[] => {
+    let lines: string[] = [];
+    // concat, not push(...): a whole file can be more lines than a call takes arguments.
+    for (let more = files.read(); more.length; more = files.read()) lines = lines.concat(decoder.push(more));
+    return lines;
   };
-  let lines = decoder.push(readMore());
-  if (opts.tailLines !== undefined) lines = opts.tailLines === 0 ? [] : lines.slice(-opts.tailLines);
-  const first = take(lines);
-  if (first) yield first;
-  if (!opts.follow) return;
-  while (!signal.aborted && budget > 0) {
-    const more = take(decoder.push(readMore()));
-    if (more) {
-      yield more;
-      continue;
+  try {
+    let lines = readAll();
+    if (opts.tailLines !== undefined) lines = opts.tailLines === 0 ? [] : lines.slice(-opts.tailLines);
+    const first = take(lines);
+    if (first) yield first;
+    if (!opts.follow) return;
+    let checked = 0;
+    while (!signal.aborted && budget > 0) {
+      const read = files.read();
+      const more = take(decoder.push(read));
+      if (more) yield more;
+      if (read.length) continue;
+      // Nothing new: is the container still there to write more? (Asked at most once a poll period.)
+      if (Date.now() - checked >= FOLLOW_POLL_MS) {
+        checked = Date.now();
+        if (!(await running())) {
+          const rest = take(readAll());
+          if (rest) yield rest;
+          return;
+        }
+      }
+      await waker!.wait(FOLLOW_POLL_MS, signal);
     }
-    if (!(await running())) {
-      const rest = take(decoder.push(readMore()));
-      if (rest) yield rest;
-      return;
-    }
-    await sleep(FOLLOW_POLL_MS, signal);
+  } finally {
+    waker?.close();
+    files.close();
   }
 }

@@ -13,6 +13,14 @@ export interface RunningLog {
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
+/** The files a log was rotated into, oldest first (their time stamps sort as their names). */
+export function rotatedFiles(logPath: string): string[] {
+  const dir = path.dirname(logPath);
+  const prefix = `${path.basename(logPath)}.`;
+  const names = fs.readdirSync(dir).filter((f) => f.startsWith(prefix));
+  return names.sort().map((f) => path.join(dir, f));
+}
+
 /** Rotates the logs that grew past `maxSize` bytes, keeping `maxFiles` files per container. */
 export async function rotateLogs(cri: Pick<CriClient, 'call'>, logs: RunningLog[], maxSize: number, maxFiles: number, now = new Date()): Promise<void> {
   for (const { containerId, logPath } of logs) {
@@ -28,9 +36,7 @@ export async function rotateLogs(cri: Pick<CriClient, 'call'>, logs: RunningLog[
       log.warn({ containerId, err: (err as Error).message }, 'cannot rotate container log');
       continue;
     }
-    const dir = path.dirname(logPath);
-    const prefix = `${path.basename(logPath)}.`;
-    const old = fs.readdirSync(dir).filter((f) => f.startsWith(prefix)).sort().reverse();
-    for (const f of old.slice(maxFiles - 1)) fs.rmSync(path.join(dir, f), { force: true });
+    const old = rotatedFiles(logPath).reverse();
+    for (const f of old.slice(maxFiles - 1)) fs.rmSync(f, { force: true });
   }
 }
