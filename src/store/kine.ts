@@ -37,6 +37,8 @@ export interface KineOptions {
   watcherBufferLimit?: number;
   /** How often expired leases are looked for. */
   leaseCheckIntervalMs?: number;
+  /** The time leases expire by (tests move it); Date.now by default. */
+  now?: () => number;
 }
 
 interface Pending {
@@ -100,7 +102,7 @@ export class KineStore implements Store {
     this.rev = this.log.currentRevision();
     this.compacted = this.log.meta('compact_rev');
     this.hub = new WatchHub(opts.watcherBufferLimit ?? 10_000);
-    this.leases = new LeaseTable(this.log.leases());
+    this.leases = new LeaseTable(this.log.leases(), opts.now);
 
     let lastTick = this.rev;
     const compactEvery = opts.compactIntervalMs ?? 5 * 60_000;

@@ -7,16 +7,9 @@ import { createApiServer } from '../../src/apiserver/api-server.js';
 import { generateKey, keyToPem } from '../../src/pki/certificates.js';
 import { tempDir } from '../helpers/tmp.js';
 import { apiHarness } from './harness.js';
+import { eventually } from '../helpers/eventually.js';
 
 const BASE = '/apis/apiregistration.k8s.io/v1/apiservices';
-
-async function until<T>(check: () => Promise<T | undefined | false>, ms = 20_000): Promise<T | undefined | false> {
-  for (const end = Date.now() + ms; ; ) {
-    const v = await check();
-    if (v || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const crd = (group: string, plural: string, versions = ['v1']) => ({
   apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${plural}.${group}` },
@@ -48,19 +41,19 @@ t.test('a CRD brings its group/version\'s APIService; the last CRD serving it ta
   const get = (name: string) => h.request('GET', `${BASE}/${name}`);
   t.equal((await h.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd('example.com', 'widgets', ['v1', 'v2']))).status, 201);
   await h.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd('example.com', 'gadgets'));
-  const made = await until(async () => {
+  const made = await eventually(async () => {
     const r = await get('v1.example.com');
     return r.status === 200 && r.body.status?.conditions?.[0]?.status === 'True' ? r.body : undefined;
   });
   t.match(made, { metadata: { labels: { 'kube-aggregator.kubernetes.io/automanaged': 'true' } }, spec: { group: 'example.com', version: 'v1', groupPriorityMinimum: 1000, versionPriority: 100 }, status: { conditions: [{ reason: 'Local' }] } });
-  t.equal(await until(async () => (await get('v2.example.com')).status === 200), true, 'one per served version');
+  t.equal(await eventually(async () => (await get('v2.example.com')).status === 200), true, 'one per served version');
   const uid = (made as any).metadata.uid;
 
   await h.request('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com');
-  t.ok(await until(async () => (await get('v2.example.com')).status === 404), 'v2 was served by that CRD alone: gone');
+  t.ok(await eventually(async () => (await get('v2.example.com')).status === 404), 'v2 was served by that CRD alone: gone');
   t.equal((await get('v1.example.com')).body.metadata?.uid, uid, 'v1 is still served by the other: kept, not recreated');
   await h.request('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com');
-  t.ok(await until(async () => (await get('v1.example.com')).status === 404), 'the last one gone: so is the APIService');
+  t.ok(await eventually(async () => (await get('v1.example.com')).status === 404), 'the last one gone: so is the APIService');
 });
 
 t.test('a non-local APIService is stored and says what its service lacks; discovery is unaffected', async (t) => {
@@ -69,7 +62,7 @@ t.test('a non-local APIService is stored and says what its service lacks; discov
   const created = await h.request('POST', BASE, body);
   t.equal(created.status, 201);
   t.equal(created.body.spec.service.port, 443);
-  const reason = async (want: string) => until(async () => {
+  const reason = async (want: string) => eventually(async () => {
     const c = (await h.request('GET', `${BASE}/v1beta1.metrics.k8s.io`)).body.status?.conditions?.[0];
     return c?.reason === want ? c : undefined;
   });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { apiHarness } from './harness.js';
+import { eventually } from '../helpers/eventually.js';
 
 const cm = (name: string, data: Record<string, string> = { a: '1' }) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
 
@@ -157,10 +158,6 @@ t.test('events expire: they are written on a lease of their TTL (one hour)', asy
   // The same mechanism with a one-second TTL: the object is gone soon after.
   const shortLived = { ...events, ttlSeconds: 1 };
   await h.objects.create(shortLived, 'default', { ...event, metadata: { name: 'e2' } });
-  let gone = false;
-  for (let i = 0; i < 100 && !gone; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    gone = (await h.objects.tryGet(shortLived, 'default', 'e2')) === undefined;
-  }
+  const gone = await eventually(async () => (await h.objects.tryGet(shortLived, 'default', 'e2')) === undefined, { timeout: 10_000, what: 'the event to expire' });
   t.ok(gone, 'expired and deleted');
 });

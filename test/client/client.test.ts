@@ -6,6 +6,7 @@ import { configMaps, events, pods } from '../../src/client/resources.js';
 import { ApiError, isConflict, isNotFound } from '../../src/k8s/errors.js';
 import { Informer, keyOf } from '../../src/client/informer.js';
 import { EventRecorder } from '../../src/client/event-recorder.js';
+import { eventually } from '../helpers/eventually.js';
 
 const cm = (name: string, data: Record<string, string> = { a: '1' }) => ({ metadata: { name, namespace: 'default' }, data });
 
@@ -62,13 +63,17 @@ t.test('informer: cache, handlers, resuming, relisting after 410 Gone', async (t
   await maps.create(cm('a'));
   await maps.create(cm('b'));
 
-  // The first watch is answered 410 after b was deleted behind the informer's back.
+  // The first watch is answered 410 after b was deleted behind the informer's back. Lists and
+  // watches are counted.
   let watches = 0;
+  let lists = 0;
   const gone: Transport = async (method, path, init) => {
-    if (path.includes('watch=true') && watches++ === 0) {
-      await maps.delete('default', 'b');
-      return new Response(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' }), { status: 410 });
-    }
+    if (path.includes('watch=true')) {
+      if (watches++ === 0) {
+        await maps.delete('default', 'b');
+        return new Response(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' }), { status: 410 });
+      }
+    } else if (method === 'GET' && path.split('?')[0]!.endsWith('/configmaps')) lists++;
     return base(method, path, init);
   };
   const informer = new Informer(new ApiClient(gone).resource(configMaps), { namespace: 'default', watchTimeoutSeconds: 1 });
@@ -79,19 +84,19 @@ t.test('informer: cache, handlers, resuming, relisting after 410 Gone', async (t
   await informer.synced();
   t.same(log.slice(0, 2).sort(), ['add default/a', 'add default/b']);
 
-  const until = async (what: string) => {
-    for (let i = 0; i < 200 && !log.includes(what); i++) await new Promise((r) => setTimeout(r, 20));
-    t.ok(log.includes(what), what);
-  };
+  const until = async (what: string) => t.ok(await eventually(() => log.includes(what), { what, timeout: 10_000, explain: () => log.join('\n') }), what);
   await until('delete default/b');
   t.equal(informer.get('default/b'), undefined);
+  t.equal(lists, 2, 'the 410 made the informer list again');
 
   await maps.create(cm('c'));
   await until('add default/c');
   await maps.patch('default', 'a', { data: { a: '9' } });
   await until('update default/a 9');
   // The 1 s server-side watch ends; the informer resumes from its revision without a relist.
-  await new Promise((r) => setTimeout(r, 1500));
+  const watching = watches;
+  await eventually(() => watches > watching, { what: 'the watch to end and be renewed' });
+  t.equal(lists, 2, 'no list when a watch ends: it resumes');
   await maps.delete('default', 'c');
   await until('delete default/c');
   t.same(informer.list().map(keyOf).sort(), ['default/a']);
@@ -103,6 +108,7 @@ t.test('informer: cache, handlers, resuming, relisting after 410 Gone', async (t
   t.same(informer.byIndex('value', '9'), [], 'and follows updates');
   t.same(informer.byIndex('value', '10').map(keyOf), ['default/a']);
   t.equal(log.filter((l) => l === 'add default/a').length, 1, 'no duplicate adds from resuming');
+  t.equal(lists, 2, 'and no list since the 410');
 });
 
 t.test('event recorder: events for describe, repeats counted', async (t) => {
@@ -111,14 +117,17 @@ t.test('event recorder: events for describe, repeats counted', async (t) => {
   const obj = await api.resource(configMaps).create(cm('subject'));
   const recorder = new EventRecorder(api, 'test-controller', 'node-1');
   recorder.event({ ...obj, apiVersion: 'v1', kind: 'ConfigMap' }, 'Normal', 'Poked', 'poked once');
-  await new Promise((r) => setTimeout(r, 100));
+  // The first one is written before it repeats.
+  await eventually(async () => (await api.resource(events).list('default')).items.length === 1, { what: 'the first event' });
   recorder.event({ ...obj, apiVersion: 'v1', kind: 'ConfigMap' }, 'Normal', 'Poked', 'poked once');
   recorder.event({ ...obj, apiVersion: 'v1', kind: 'ConfigMap' }, 'Warning', 'Failed', 'it broke');
-  let list = await api.resource(events).list('default');
-  for (let i = 0; i < 50 && (list.items.length < 2 || !list.items.some((e) => e.count === 2)); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    list = await api.resource(events).list('default');
-  }
+  const list = await eventually(
+    async () => {
+      const l = await api.resource(events).list('default');
+      return l.items.length >= 2 && l.items.some((e) => e.count === 2) ? l : undefined;
+    },
+    { what: 'the repeat counted and the second event' },
+  );
   const poked = list.items.find((e) => e.reason === 'Poked')!;
   t.match(poked, { type: 'Normal', message: 'poked once', count: 2, involvedObject: { kind: 'ConfigMap', name: 'subject', uid: obj.metadata!.uid }, source: { component: 'test-controller', host: 'node-1' } });
   t.match(list.items.find((e) => e.reason === 'Failed'), { type: 'Warning', count: 1 });

@@ -4,14 +4,7 @@ import { ApiClient } from '../../src/client/rest-client.js';
 import { inProcessTransport } from '../../src/client/transport.js';
 import { deployments, replicaSets } from '../../src/client/resources.js';
 import { runControllers } from '../../src/controllers/manager.js';
-
-async function until<T>(check: () => Promise<T | undefined | false>, ms = 10_000): Promise<T | undefined | false> {
-  for (const end = Date.now() + ms; ; ) {
-    const v = await check();
-    if (v || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually } from '../helpers/eventually.js';
 
 // No scheduler and no nodes: pods never become available, so a rollout stays half done, which is
 // where proportional scaling matters.
@@ -31,12 +24,12 @@ t.test('scaling a deployment mid-rollout resizes both ReplicaSets in proportion,
     const sets = (await api.resource(replicaSets).list('default')).items;
     return Object.fromEntries(sets.map((rs) => [rs.spec!.template!.spec!.containers[0]!.image!, rs.spec!.replicas!]));
   };
-  t.same(await until(async () => ((await sizes()).busybox === 10 ? sizes() : undefined)), { busybox: 10 });
+  t.same(await eventually(async () => ((await sizes()).busybox === 10 ? sizes() : undefined)), { busybox: 10 });
 
   await api.resource(deployments).patch('default', 'web', { spec: { template: { spec: { containers: [{ name: 'c', image: 'busybox:2' }] } } } }, 'strategic');
   // 25% surge (3) and 25% unavailable (2): the old set (none of it available) shrinks to 8 and the
   // new one grows into the room, to 5: 13 pods, 10 + 3, and there it stays.
-  const stalled = await until(async () => {
+  const stalled = await eventually(async () => {
     const s = await sizes();
     return s['busybox:2'] === 5 && s.busybox === 8 ? s : undefined;
   });
@@ -44,7 +37,7 @@ t.test('scaling a deployment mid-rollout resizes both ReplicaSets in proportion,
 
   await api.resource(deployments).patch('default', 'web', { spec: { replicas: 20 } });
   // Room for 25 (20 + 25% surge): the 12 more are shared 8:5, as the sets stood against their 13.
-  const grown = await until(async () => {
+  const grown = await eventually(async () => {
     const s = await sizes();
     return s.busybox === 15 && s['busybox:2'] === 10 ? s : undefined;
   });
@@ -53,7 +46,7 @@ t.test('scaling a deployment mid-rollout resizes both ReplicaSets in proportion,
   t.ok(rsList.every((rs) => rs.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'] === '20'), 'each set records the size it was scaled for');
 
   await api.resource(deployments).patch('default', 'web', { spec: { replicas: 0 } });
-  t.same(await until(async () => {
+  t.same(await eventually(async () => {
     const s = await sizes();
     return Object.values(s).every((n) => n === 0) ? s : undefined;
   }), { busybox: 0, 'busybox:2': 0 }, 'scaled to zero, every set goes to zero');

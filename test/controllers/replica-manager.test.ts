@@ -11,14 +11,7 @@ import { replicaStatus } from '../../src/controllers/replica-manager.js';
 import { replicaSetKind } from '../../src/controllers/replicaset.js';
 import { replicationControllerKind } from '../../src/controllers/replication-controller.js';
 import { matches } from '../../src/k8s/selectors.js';
-
-async function until<T>(check: () => Promise<T | undefined | false>, ms = 20_000): Promise<T | undefined | false> {
-  for (const end = Date.now() + ms; ; ) {
-    const v = await check();
-    if (v || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually } from '../helpers/eventually.js';
 
 const podSpec = { containers: [{ name: 'c', image: 'busybox' }] };
 
@@ -64,12 +57,12 @@ t.test('a ReplicationController creates, adopts, releases and removes pods, owni
   const rc = await api.resource(replicationControllers).create({ metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 3, template: { metadata: { labels: { app: 'web' } }, spec: podSpec } } });
   t.same(rc.spec?.selector, { app: 'web' }, 'the selector defaults to the template labels');
   const uid = rc.metadata!.uid!;
-  const three = await until(async () => ((await podsOf(uid)).length === 3 ? podsOf(uid) : undefined));
+  const three = await eventually(async () => ((await podsOf(uid)).length === 3 ? podsOf(uid) : undefined));
   t.ok(three, 'three pods under the controller');
   t.ok(three && three.some((p) => p.metadata?.name === 'stray'), 'the orphan was adopted');
   const ref = three ? three[0]!.metadata!.ownerReferences![0]! : undefined;
   t.match(ref, { apiVersion: 'v1', kind: 'ReplicationController', name: 'web', uid, controller: true, blockOwnerDeletion: true });
-  const status = await until(async () => {
+  const status = await eventually(async () => {
     const s = (await api.resource(replicationControllers).get('default', 'web')).status;
     return s?.replicas === 3 && s.fullyLabeledReplicas === 3 && s.observedGeneration === 1 ? s : undefined;
   });
@@ -77,16 +70,16 @@ t.test('a ReplicationController creates, adopts, releases and removes pods, owni
 
   // A pod relabelled out of the selector is let go (it stays, nobody's now) and replaced.
   await api.resource(pods).patch('default', 'stray', { metadata: { labels: { app: 'other' } } });
-  const released = await until(async () => {
+  const released = await eventually(async () => {
     const p = await api.resource(pods).get('default', 'stray');
     return !p.metadata?.ownerReferences?.length ? p : undefined;
   });
   t.ok(released, 'the relabelled pod has no owner any more');
-  t.ok(await until(async () => (await podsOf(uid)).length === 3 && !(await podsOf(uid)).some((p) => p.metadata?.name === 'stray')), 'and a replacement took its place');
+  t.ok(await eventually(async () => (await podsOf(uid)).length === 3 && !(await podsOf(uid)).some((p) => p.metadata?.name === 'stray')), 'and a replacement took its place');
 
   await api.resource(replicationControllers).patch('default', 'web', { spec: { replicas: 1 } });
-  t.ok(await until(async () => (await podsOf(uid)).length === 1), 'scaled down to one');
-  const evs = await until(async () => {
+  t.ok(await eventually(async () => (await podsOf(uid)).length === 1), 'scaled down to one');
+  const evs = await eventually(async () => {
     const list = (await api.resource(events).list('default')).items.filter((e) => e.involvedObject.kind === 'ReplicationController');
     return list.some((e) => e.reason === 'SuccessfulDelete') ? list : undefined;
   });
@@ -101,14 +94,14 @@ t.test('the same manager serves ReplicaSets: adoption and release by a LabelSele
     spec: { replicas: 2, selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['api'] }] }, template: { metadata: { labels: { app: 'api' } }, spec: podSpec } },
   });
   const uid = rs.metadata!.uid!;
-  const two = await until(async () => ((await podsOf(uid)).length === 2 ? podsOf(uid) : undefined));
+  const two = await eventually(async () => ((await podsOf(uid)).length === 2 ? podsOf(uid) : undefined));
   t.ok(two && two.some((p) => p.metadata?.name === 'stray'), 'the orphan was adopted');
   t.match(two ? two[0]!.metadata!.ownerReferences![0] : undefined, { apiVersion: 'apps/v1', kind: 'ReplicaSet', controller: true });
-  const status = await until(async () => {
+  const status = await eventually(async () => {
     const s = (await api.resource(replicaSets).get('default', 'api')).status;
     return s?.replicas === 2 ? s : undefined;
   });
   t.equal(status && status.fullyLabeledReplicas, 2, 'the stray carries the template labels too');
   await api.resource(pods).patch('default', 'stray', { metadata: { labels: { app: 'gone' } } });
-  t.ok(await until(async () => !(await api.resource(pods).get('default', 'stray')).metadata?.ownerReferences?.length), 'released');
+  t.ok(await eventually(async () => !(await api.resource(pods).get('default', 'stray')).metadata?.ownerReferences?.length), 'released');
 });

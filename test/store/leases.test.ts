@@ -2,15 +2,19 @@ import t from 'tap';
 import { LeaseNotFoundError } from '../../src/store/index.js';
 import { b, newStore, summary, take } from './helpers.js';
 import { openSqliteStore } from '../../src/store/index.js';
+import { eventually } from '../helpers/eventually.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 t.test('keys on an expired lease are deleted with delete events', async (t) => {
-  const { store } = await newStore(t, { leaseCheckIntervalMs: 50 });
+  const clock = new ManualClock();
+  const { store } = await newStore(t, { leaseCheckIntervalMs: 50, now: () => clock.now() });
   const lease = await store.grantLease(1);
   await store.create('/leased/a', b('a'), { lease });
   await store.create('/leased/b', b('b'), { lease });
   await store.create('/leased/forever', b('c'));
   t.equal((await store.get('/leased/a'))!.lease, lease);
   const w = store.watch('/leased/');
+  clock.advance(1000);
   const events = await take(w, 2);
   t.same(summary(events).sort(), ['delete /leased/a@4', 'delete /leased/b@5'].sort());
   t.equal(events[0]!.prev!.value.toString().length, 1);
@@ -20,13 +24,18 @@ t.test('keys on an expired lease are deleted with delete events', async (t) => {
 });
 
 t.test('keep-alive holds a lease; revoke deletes its keys at once', async (t) => {
-  const { store } = await newStore(t, { leaseCheckIntervalMs: 50 });
+  const clock = new ManualClock();
+  const { store } = await newStore(t, { leaseCheckIntervalMs: 50, now: () => clock.now() });
   const lease = await store.grantLease(1);
   await store.create('/k', b('v'), { lease });
+  // Beside it, a lease nobody keeps alive: once its key is gone, expiry was checked after the time passed.
+  const unkept = await store.grantLease(1);
+  await store.create('/unkept', b('v'), { lease: unkept });
   for (let i = 0; i < 6; i++) {
-    await new Promise((r) => setTimeout(r, 300));
+    clock.advance(300);
     await store.keepAliveLease(lease);
   }
+  await eventually(async () => (await store.get('/unkept')) === undefined, { what: 'the unkept lease to expire' });
   t.ok(await store.get('/k'), 'alive after 1.8 s of keep-alives on a 1 s lease');
   await store.revokeLease(lease);
   t.equal(await store.get('/k'), undefined);
