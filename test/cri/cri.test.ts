@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { CriClient, CriError, isCriNotFound } from '../../src/cri/client.js';
 import { startContainerd } from '../helpers/containerd.js';
+import { eventually } from '../helpers/eventually.js';
 
 t.test('CRI v1 against a real containerd: version, status, images, sandboxes, containers', async (t) => {
   const c = await startContainerd(t);
@@ -93,11 +94,7 @@ t.test('a pod through CRI: sandbox on a CNI bridge, a container from a local ima
   t.equal(Buffer.from(hostname.stdout).toString().trim(), 'web');
 
   // The host reaches the pod's address.
-  let body = '';
-  for (let i = 0; i < 50 && !body; i++) {
-    body = await fetch(`http://${ip}:8080/`).then((r) => r.text()).catch(() => '');
-    if (!body) await new Promise((r) => setTimeout(r, 100));
-  }
+  const body = await eventually(() => fetch(`http://${ip}:8080/`).then((r) => r.text()), { timeout: 10_000, what: `http://${ip}:8080/ to answer` });
   t.equal(body, 'hello from the pod\n');
   t.match(readFileSync(`${logs}/httpd/0.log`, 'utf8'), /^\S+ stdout F started$/m, 'container output goes to its CRI log file');
 

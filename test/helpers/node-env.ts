@@ -9,6 +9,7 @@ import path from 'node:path';
 import { CriClient } from '../../src/cri/client.js';
 import { mountsUnder } from '../../src/agent/pods/volumes.js';
 import { buildBusyboxImage } from './images.js';
+import { eventually } from './eventually.js';
 
 export const BUSYBOX = 'skiff.local/busybox:1';
 
@@ -50,11 +51,7 @@ export function prepareNode(dataDir: string, uniq: number): NodeEnv {
       const exited = new Promise((r) => containerd.once('exit', r));
       const cri = new CriClient(socket, { timeoutMs: 5000 });
       try {
-        for (let i = 0; ; i++) {
-          if (await cri.version().then(() => true, () => false)) break;
-          if (i > 100) throw new Error(`the node's containerd did not come back to be drained (${config})`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        await eventually(() => cri.version().then(() => true), { timeout: 10_000, what: `the node's containerd to come back to be drained (${config})` });
         for (const s of await cri.listPodSandbox()) {
           await cri.stopPodSandbox(s.id).catch(() => {});
           await cri.removePodSandbox(s.id).catch(() => {});

@@ -12,6 +12,7 @@ import YAML from 'yaml';
 import { createCA, issueCertificate, type KeyPair } from '../../src/pki/certificates.js';
 import { freePort } from './cluster.js';
 import { buildBusyboxImage } from './images.js';
+import { eventually } from './eventually.js';
 import { tempDir } from './tmp.js';
 
 export interface TestRegistryOptions {
@@ -88,12 +89,14 @@ export async function testRegistry(t: Test, opts: TestRegistryOptions = {}): Pro
       child = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.on('data', (d: Buffer) => (log = (log + d).slice(-5000)));
       child.stderr!.on('data', (d: Buffer) => (log = (log + d).slice(-5000)));
-      for (let i = 0; ; i++) {
-        if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log}`);
-        if (await answers(port, opts.tls)) return;
-        if (i > 300) throw new Error(`docker-registry did not answer on ${host} within 30 s: ${log}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const started = child;
+      await eventually(
+        async () => {
+          if (started.exitCode !== null) throw new Error(`docker-registry exited (${started.exitCode})`);
+          return answers(port, opts.tls);
+        },
+        { timeout: 30_000, what: `docker-registry to answer on ${host}`, explain: () => log },
+      );
     },
     async stop() {
       const c = child;
