@@ -9,7 +9,8 @@ import * as k8s from '@kubernetes/client-node';
 import t from 'tap';
 import { CriClient } from '../../src/cri/client.js';
 import { freePort, startCluster } from '../helpers/cluster.js';
-import { eventually } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
+import { podWhen } from '../helpers/pods.js';
 import { BUSYBOX, prepareNode } from '../helpers/node-env.js';
 import { spawnTs, waitForLine } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -88,7 +89,7 @@ spec:
 
   // logs -f ends when the container does; it follows what the container writes meanwhile.
   await c.k('run', 'ticker', `--image=${BUSYBOX}`, '--restart=Never', '--', 'sh', '-c', 'for i in 1 2 3; do echo tick $i; sleep 1; done');
-  await eventually(async () => (await c.k('get', 'pod', 'ticker', '-o', 'jsonpath={.status.phase}')) !== 'Pending');
+  await podWhen(c, 'ticker', (p) => p.status?.phase !== 'Pending');
   t.equal(await c.k('logs', '-f', 'ticker'), 'tick 1\ntick 2\ntick 3\n');
 
   // port-forward: a local port reaches the pod's port 8080.
@@ -115,7 +116,7 @@ spec:
   const seen = await eventually(async () => {
     await fetch(`http://${pods[0].status.podIP}:8080/attached`).catch(() => undefined);
     return attached.includes('/attached') ? 'seen' : undefined;
-  }, 30_000);
+  }, { timeout: 30_000 });
   t.equal(seen, 'seen', 'attach streams the container output');
 
   // The agent's port takes calls from the API server only.
@@ -135,17 +136,17 @@ spec:
   const left = await eventually(async () => {
     const found = [...(await cri.listContainers()), ...(await cri.listPodSandbox())].filter((x) => uids.includes(x.labels?.['io.kubernetes.pod.uid']));
     return found.length === 0 ? 'none' : undefined;
-  }, 60_000);
+  }, { timeout: 60_000 });
   t.equal(left, 'none', 'no container or sandbox of the Deployment is left');
 
   // A pod deleted while the agent was down is cleaned up when it comes back.
   await c.k('run', 'orphan', `--image=${BUSYBOX}`, '--', 'sleep', '3600');
-  await eventually(async () => (await c.k('get', 'pod', 'orphan', '-o', 'jsonpath={.status.phase}')) === 'Running');
+  await podWhen(c, 'orphan', (p) => p.status?.phase === 'Running');
   const orphanUid = await c.k('get', 'pod', 'orphan', '-o', 'jsonpath={.metadata.uid}');
   await stopAgent();
   await c.k('delete', 'pod', 'orphan', '--force', '--grace-period=0');
   agent = await startAgent();
-  const gone = await eventually(async () => ((await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': orphanUid } })).length === 0 ? 'gone' : undefined), 30_000);
+  const gone = await eventually(async () => ((await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': orphanUid } })).length === 0 ? 'gone' : undefined), { timeout: 30_000 });
   t.equal(gone, 'gone', 'the restarted agent removed the sandbox of a pod the API no longer has');
   t.same(await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': orphanUid } }), []);
 });

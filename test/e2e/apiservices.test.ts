@@ -3,7 +3,7 @@
 // a restart.
 import t from 'tap';
 import { API_ONLY, startCluster } from '../helpers/cluster.js';
-import { eventually } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
 import { oldKubectl } from '../helpers/old-kubectl.js';
 
 const crd = `apiVersion: apiextensions.k8s.io/v1

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startCluster } from '../helpers/cluster.js';
-import { eventually, startHollowNodes } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
+import { startHollowNodes } from '../helpers/hollow.js';
 
 t.test('a DaemonSet runs on every eligible node and follows the nodes', async (t) => {
   const c = await startCluster(t);
@@ -61,7 +62,7 @@ t.test('Jobs complete (also Indexed, parallel); a CronJob fires on schedule and 
   const fired = await eventually(async () => {
     const out = await c.k('get', 'jobs', '-l', '', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.metadata.ownerReferences[0].kind}{"\\n"}{end}');
     return out.split('\n').find((l) => /^tick-\d+ CronJob$/.test(l));
-  }, 75_000);
+  }, { timeout: 75_000 });
   t.ok(fired, `the schedule fired (${fired})`);
   t.match(await c.k('get', 'cronjob', 'tick'), /^tick\s+\*\/1 \* \* \* \*\s+<none>\s+False\s+[01]\s+\d+s\s+/m);
   t.match(await c.k('describe', 'cronjob', 'tick'), /SuccessfulCreate\s+.*cronjob-controller\s+Created job tick-\d+/);

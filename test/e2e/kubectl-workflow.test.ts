@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import YAML from 'yaml';
-import { API_ONLY, startCluster } from '../helpers/cluster.js';
+import { API_ONLY, KUBECTL_WATCHING, startCluster } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 
 t.test('output formats, selectors and all namespaces', async (t) => {
   const c = await startCluster(t, API_ONLY);
@@ -25,15 +26,17 @@ t.test('output formats, selectors and all namespaces', async (t) => {
 
 t.test('get -w sees objects added, modified and deleted', async (t) => {
   const c = await startCluster(t, API_ONLY);
-  const watcher = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'get', 'configmaps', '-w', '--output-watch-events', '-o', 'custom-columns=EVENT:.type,NAME:.object.metadata.name', '--no-headers'], { env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(c.dataDir, '..', 'kc-w') } });
+  const watcher = spawn('kubectl', ['--kubeconfig', c.kubeconfig, '-v=6', 'get', 'configmaps', '-w', '--output-watch-events', '-o', 'custom-columns=EVENT:.type,NAME:.object.metadata.name', '--no-headers'], { env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(c.dataDir, '..', 'kc-w') } });
   t.teardown(() => void watcher.kill());
   let out = '';
+  let log = '';
   watcher.stdout.on('data', (d: Buffer) => (out += d));
-  await new Promise((r) => setTimeout(r, 1500));
+  watcher.stderr.on('data', (d: Buffer) => (log += d));
+  await eventually(() => KUBECTL_WATCHING.test(log), { what: 'kubectl get -w to be watching', explain: () => log });
   await c.k('create', 'configmap', 'seen', '--from-literal=a=1');
   await c.k('label', 'configmap', 'seen', 'x=y');
   await c.k('delete', 'configmap', 'seen');
-  for (let i = 0; i < 50 && !/DELETED\s+seen/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+  await eventually(() => /DELETED\s+seen/.test(out), { timeout: 10_000, what: 'the DELETED event', explain: () => out });
   t.match(out, /ADDED\s+seen\n[\s\S]*MODIFIED\s+seen\n[\s\S]*DELETED\s+seen\n/);
 });
 
@@ -68,10 +71,13 @@ t.test('delete waits for finalizers; configmaps and secrets from files', async (
   await c.kubectl(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [example.com/hold]\n' });
   t.equal(await c.k('delete', 'configmap', 'held', '--wait=false'), 'configmap "held" deleted\n');
   t.match(await c.k('get', 'cm', 'held', '-o', 'jsonpath={.metadata.deletionTimestamp}'), /^\d{4}-/, 'still there, marked');
-  const deleting = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'delete', 'configmap', 'held', '--timeout=60s'], { env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(c.dataDir, '..', 'kc-d') } });
+  const deleting = spawn('kubectl', ['--kubeconfig', c.kubeconfig, '-v=6', 'delete', 'configmap', 'held', '--timeout=60s'], { env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(c.dataDir, '..', 'kc-d') } });
   let done = false;
   const exited = new Promise<number | null>((r) => deleting.on('exit', (code) => { done = true; r(code); }));
-  await new Promise((r) => setTimeout(r, 1500));
+  let log = '';
+  deleting.stderr.on('data', (d: Buffer) => (log += d));
+  // kubectl has deleted and watches for the object to go: that is the wait (without it, it would have exited).
+  await eventually(() => /DELETE \S+\/configmaps\/held 2\d\d [\s\S]*\bGET \S+[?&]watch=true/.test(log), { what: 'kubectl delete to wait for the deletion', explain: () => log });
   t.notOk(done, 'kubectl delete waits while a finalizer remains');
   await c.k('patch', 'configmap', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":null}}');
   t.equal(await exited, 0);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { eventually, startHollowNodes } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
+import { startHollowNodes } from '../helpers/hollow.js';
 
 const names = async (c: Cluster, ...args: string[]) => (await c.k('get', ...args, '-o', 'name')).trim().split('\n').filter(Boolean).sort();
 
@@ -22,15 +23,21 @@ t.test('cascading delete: background, foreground and orphan', async (t) => {
   t.ok(fgGone, 'the deployment goes once its dependents have');
   t.same(await names(c, 'replicasets,pods', '-l', 'app=fg'), [], 'and nothing of it is left');
 
-  // Orphan: the ReplicaSet and pods stay, without an owner.
+  // Orphan: the ReplicaSet and pods stay, without an owner. A witness, deleted after it in the
+  // background, shows when the garbage collector has dealt with what came before.
+  await c.k('create', 'deployment', 'witness', '--image=busybox', '--replicas=0');
+  await eventually(async () => (await names(c, 'replicasets', '-l', 'app=witness')).length === 1, { what: "the witness's ReplicaSet" });
+  const orphans = await names(c, 'pods', '-l', 'app=orph');
   t.equal(await c.k('delete', 'deployment', 'orph', '--cascade=orphan'), 'deployment.apps "orph" deleted\n');
   const rs = await eventually(async () => {
     const out = await c.k('get', 'replicasets', '-l', 'app=orph', '-o', 'jsonpath={.items[0].metadata.name} {.items[0].metadata.ownerReferences}');
     return out.endsWith(' ') ? out.trim() : undefined;
   });
   t.ok(rs, 'the ReplicaSet lost its owner reference and stays');
-  await new Promise((r) => setTimeout(r, 1000));
+  await c.k('delete', 'deployment', 'witness');
+  await eventually(async () => (await names(c, 'replicasets', '-l', 'app=witness')).length === 0, { what: "the witness's ReplicaSet to be collected" });
   t.equal((await names(c, 'pods', '-l', 'app=orph')).length, 2, 'its pods keep running');
+  t.same(await names(c, 'pods', '-l', 'app=orph'), orphans, 'the very same pods');
 });
 
 t.test('namespaces: default ServiceAccount and kube-root-ca.crt everywhere; deleting one empties it', async (t) => {
@@ -63,5 +70,5 @@ t.test('the garbage collector follows owners of custom kinds created after it st
   const owned = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dinghy-gear', ownerReferences: [{ apiVersion: 'skiff.example.com/v1', kind: 'Boat', name: 'dinghy', uid }] }, data: { oars: '2' } };
   await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(owned) });
   await c.k('delete', 'boat', 'dinghy');
-  t.ok(await eventually(async () => (await c.kubectl(['get', 'configmap', 'dinghy-gear'])).code !== 0, 20_000), 'the ConfigMap owned by the Boat goes with it');
+  t.ok(await eventually(async () => (await c.kubectl(['get', 'configmap', 'dinghy-gear'])).code !== 0, { timeout: 20_000 }), 'the ConfigMap owned by the Boat goes with it');
 });

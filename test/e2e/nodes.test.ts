@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startCluster } from '../helpers/cluster.js';
-import { eventually, startHollowNodes } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
+import { startHollowNodes } from '../helpers/hollow.js';
 
 const FAST = ['--kube-controller-manager-arg', 'node-monitor-grace-period=3s', '--kube-controller-manager-arg', 'node-monitor-period=500ms'];
 
@@ -32,13 +33,15 @@ t.test('a lost node goes NotReady, is tainted, and its pods are replaced after t
   t.ok(await eventually(async () => (await c.k('get', 'node', 'n1', '-o', 'jsonpath={.spec.taints[*].key}')).includes('node.kubernetes.io/unreachable')), 'and gets the unreachable taint');
 
   // After the 2 s toleration the pods there are evicted and replaced elsewhere.
-  const replaced = await eventually(async () => {
-    const out = await c.k('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.nodeName},{.status.phase},{.metadata.deletionTimestamp}{"\\n"}{end}');
-    const live = out.split('\n').map((l) => l.split(',')).filter(([node, phase, deleting]) => node && node !== 'n1' && phase === 'Running' && !deleting);
-    return live.length === 6;
-  });
+  const replaced = await eventually(
+    async () => {
+      const out = await c.k('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.nodeName},{.status.phase},{.metadata.deletionTimestamp}{"\\n"}{end}');
+      const live = out.split('\n').map((l) => l.split(',')).filter(([node, phase, deleting]) => node && node !== 'n1' && phase === 'Running' && !deleting);
+      return live.length === 6;
+    },
+    { what: 'six replicas running off n1', explain: () => c.k('get', 'pods,replicasets,nodes', '-o', 'wide') },
+  );
   t.ok(replaced, 'six replicas run on the remaining nodes');
-  if (!replaced) t.comment(await c.k('get', 'pods,replicasets,nodes', '-o', 'wide'));
   const events = await c.k('get', 'events', '--field-selector=reason=TaintManagerEviction', '-o', 'name');
   t.ok(events.trim().split('\n').length >= onLost.length, 'each eviction was recorded');
   t.match(await c.k('describe', 'node', 'n1'), /NodeNotReady/);

@@ -4,23 +4,13 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
-import { eventually } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
+import { podWhen } from '../helpers/pods.js';
 import { BUSYBOX } from '../helpers/node-env.js';
 import { CriClient } from '../../src/cri/client.js';
 
 const json = async (c: Cluster, ...args: string[]) => JSON.parse(await c.k('get', ...args, '-o', 'json'));
 
-/** Polls `kubectl get pod` until `check` holds for it (or a minute passes), then answers the pod. */
-async function podWhen(c: Cluster, name: string, check: (pod: any) => boolean, ms = 60_000): Promise<any> {
-  const pod = await eventually(async () => {
-    const p = await json(c, 'pod', name);
-    return check(p) ? p : undefined;
-  }, ms);
-  if (pod) return pod;
-  // What the test waited for did not happen: say what did.
-  console.error((await c.kubectl(['describe', 'pod', name])).stdout);
-  return json(c, 'pod', name);
-}
 
 const apply = (c: Cluster, yaml: string) => c.kubectl(['apply', '-f', '-'], { input: yaml });
 
@@ -43,10 +33,19 @@ t.test('a node runs real pods: registration, env and volumes, init containers, p
     t.match(node.metadata.labels, { zone: 'lab', 'node-role.kubernetes.io/control-plane': 'true', 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': 'skiff' });
     t.same(node.spec.taints, [{ key: 'dedicated', value: 'tests', effect: 'PreferNoSchedule' }]);
     t.match(await c.k('get', 'nodes'), /\s+Ready\s+control-plane,master\s+/, 'the server node shows its roles');
-    // Idle: the Lease moves, the Node does not.
+    // Idle: the Lease moves, the Node does not. Each beat renews the Lease, then writes the status if
+    // it changed: once the Lease was renewed twice, the first beat's status write would be there.
     const lease = await json(c, 'lease', '-n', 'kube-node-lease', node.metadata.name);
-    await new Promise((r) => setTimeout(r, 11_000));
-    t.not((await json(c, 'lease', '-n', 'kube-node-lease', node.metadata.name)).metadata.resourceVersion, lease.metadata.resourceVersion, 'the lease was renewed');
+    const renewals = new Set<string>();
+    const renewed = await eventually(
+      async () => {
+        const now = await json(c, 'lease', '-n', 'kube-node-lease', node.metadata.name);
+        if (now.metadata.resourceVersion !== lease.metadata.resourceVersion) renewals.add(now.metadata.resourceVersion);
+        return renewals.size >= 2 ? now : undefined;
+      },
+      { timeout: 45_000, what: 'two renewals of the node lease' },
+    );
+    t.not(renewed.metadata.resourceVersion, lease.metadata.resourceVersion, 'the lease was renewed');
     t.equal((await json(c, 'node', node.metadata.name)).metadata.resourceVersion, node.metadata.resourceVersion, 'the node status was not rewritten');
   });
 
@@ -116,7 +115,7 @@ spec:
     t.match(pod.status.conditions.find((x: any) => x.type === 'Initialized'), { status: 'True' });
     // A changed ConfigMap reaches the mounted file.
     await c.k('patch', 'configmap', 'settings', '-p', '{"data":{"app.conf":"mode=slow"}}');
-    t.equal(await eventually(async () => ((await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/settings/app.conf')) === 'mode=slow' ? 'updated' : undefined), 90_000), 'updated');
+    t.equal(await eventually(async () => ((await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/settings/app.conf')) === 'mode=slow' ? 'updated' : undefined), { timeout: 90_000 }), 'updated');
     // A missing key keeps a container from being created, and says why.
     await apply(c, `apiVersion: v1\nkind: Pod\nmetadata: {name: missing-key}\nspec:\n  containers:\n  - {name: c, image: ${BUSYBOX}, command: [sleep, '3600'], env: [{name: X, valueFrom: {configMapKeyRef: {name: settings, key: nope}}}]}\n`);
     const stuck = await podWhen(c, 'missing-key', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError');
@@ -178,7 +177,7 @@ spec:
     t.match(cpu, /^25000( 100000)?$/, '250m is a quarter of each 100 ms period');
     // The host port reaches the container on the node's address.
     const hostIP = pod.status.hostIP;
-    const viaHostPort = await eventually(async () => (await fetch(`http://${hostIP}:${c.port + 1}/`)).text(), 20_000);
+    const viaHostPort = await eventually(async () => (await fetch(`http://${hostIP}:${c.port + 1}/`)).text(), { timeout: 20_000 });
     t.equal(viaHostPort, 'on the host port\n');
   });
 
@@ -295,10 +294,17 @@ spec:
     await c.k('run', 'chatty', `--image=${BUSYBOX}`, '--', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo "line $i of a chatty container that fills its log"; sleep 0.01; done');
     const pod = await podWhen(c, 'chatty', (p) => p.status?.phase === 'Running');
     const dir = `${c.dataDir}/agent/logs/default_chatty_${pod.metadata.uid}/chatty`;
-    const rotated = await eventually(async () => (fs.readdirSync(dir).some((f) => /^0\.log\.\d{8}-\d{6}$/.test(f)) ? fs.readdirSync(dir) : undefined), 30_000);
+    const ROTATED = /^0\.log\.\d{8}-\d{6}$/;
+    const rotated = await eventually(async () => (fs.readdirSync(dir).some((f) => ROTATED.test(f)) ? fs.readdirSync(dir) : undefined), { timeout: 30_000 });
     t.ok(rotated, `the log was rotated (${rotated?.join(', ')})`);
-    await new Promise((r) => setTimeout(r, 11_000));
-    const files = fs.readdirSync(dir);
+    // Once it was rotated again, the older rotated file must go (once the rotation has finished).
+    const files = await eventually(
+      () => {
+        const now = fs.readdirSync(dir);
+        return now.some((f) => ROTATED.test(f) && !rotated.includes(f)) && now.length <= 2 && now.includes('0.log') ? now : undefined;
+      },
+      { timeout: 60_000, what: 'a second rotation that keeps only the newest files', explain: () => fs.readdirSync(dir).join(', ') },
+    );
     t.ok(files.length <= 2, `at most two files are kept (${files.join(', ')})`);
     t.ok(files.includes('0.log'), 'the container writes on to its log');
     t.match(await c.k('logs', 'chatty', '--tail', '1'), /^line \d+ of a chatty container that fills its log\n$/, 'and kubectl logs reads it');
@@ -349,14 +355,20 @@ spec:
     // A finished pod goes from the API at once; the agent then removes what it left behind.
     await c.k('delete', 'pod', 'once');
     const leftovers = async () => [...(await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } })), ...(await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } }))];
-    t.same(await eventually(async () => ((await leftovers()).length === 0 ? [] : undefined), 20_000), [], 'no container or sandbox is left');
+    t.same(await eventually(async () => ((await leftovers()).length === 0 ? [] : undefined), { timeout: 20_000 }), [], 'no container or sandbox is left');
   });
 
   await t.test('an agent restart adopts running containers instead of restarting them', async (t) => {
     const before = await podWhen(c, 'config', (p) => p.status?.containerStatuses?.[0]?.ready);
     await c.restart('SIGTERM');
-    // After the restart the agent has synced the pod again (and still calls it ready).
-    const after = await podWhen(c, 'config', (p) => p.status?.containerStatuses?.[0]?.ready && p.metadata.resourceVersion !== before.metadata.resourceVersion, 20_000);
+    // The restarted agent has synced the pod to its end (status and all), had it meant to restart the
+    // container: it wrote two labels, one after the other, into the pod's downward API volume, and a
+    // pod's syncs never overlap, so the one that wrote the first had ended before the second was seen.
+    for (const n of [1, 2]) {
+      await c.k('label', 'pod', 'config', `synced=${n}`, '--overwrite');
+      await eventually(async () => (await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/info/labels')).includes(`synced="${n}"`), { timeout: 60_000, what: `the label synced=${n} in the pod's downward API volume` });
+    }
+    const after = await podWhen(c, 'config', (p) => p.status?.containerStatuses?.[0]?.ready && p.metadata.resourceVersion !== before.metadata.resourceVersion, { timeout: 20_000 });
     t.equal(after.status.containerStatuses[0].containerID, before.status.containerStatuses[0].containerID, 'the same container');
     t.equal(after.status.containerStatuses[0].restartCount, 0);
     t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/creds/password'), 's3cret', 'and it still works');

@@ -8,23 +8,14 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import YAML from 'yaml';
 import { freePort, startCluster, type Cluster } from '../helpers/cluster.js';
-import { eventually } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
+import { podWhen } from '../helpers/pods.js';
 import { makeTestPki, testRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tmp.js';
 import { CriClient } from '../../src/cri/client.js';
 
 const json = async (c: Cluster, ...args: string[]) => JSON.parse(await c.k('get', ...args, '-o', 'json'));
 
-/** Polls the pod until `check` holds (or `ms` passes; then says what happened instead). */
-async function podWhen(c: Cluster, name: string, check: (pod: any) => boolean, ms = 120_000): Promise<any> {
-  const pod = await eventually(async () => {
-    const p = await json(c, 'pod', name);
-    return check(p) ? p : undefined;
-  }, ms);
-  if (pod) return pod;
-  console.error((await c.kubectl(['describe', 'pod', name])).stdout);
-  return json(c, 'pod', name);
-}
 
 const running = (p: any) => p.status?.containerStatuses?.[0]?.state?.running !== undefined;
 const waiting = (reason: string) => (p: any) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === reason;
@@ -119,13 +110,13 @@ t.test('pods pull their images from registries configured as in K3s', async (t) 
     await runPod(c, 'late', `${late.host}/busybox:1`);
     const backingOff = await podWhen(c, 'late', waiting('ImagePullBackOff'));
     // ErrImagePull lasts until the worker's next sync: a watch sees it, polling may not.
-    t.ok(await eventually(async () => reasons.join(' ').includes('ErrImagePull ImagePullBackOff'), 30_000), `ErrImagePull, then ImagePullBackOff (seen: ${reasons.join(', ')})`);
+    t.ok(await eventually(async () => reasons.join(' ').includes('ErrImagePull ImagePullBackOff'), { timeout: 30_000 }), `ErrImagePull, then ImagePullBackOff (seen: ${reasons.join(', ')})`);
     t.match(await events(c, 'late'), new RegExp(`Failed to pull image "${late.host}/busybox:1": .*connection refused`));
     t.match(backingOff.status.containerStatuses[0].state.waiting, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${late.host}/busybox:1"` });
     await late.start();
     await late.push('busybox:1');
     // The back-off is short this early (10 s, then 20 s); wait well beyond it.
-    t.ok(running(await podWhen(c, 'late', running, 180_000)), 'pulled once the registry came up');
+    t.ok(running(await podWhen(c, 'late', running, { timeout: 180_000 })), 'pulled once the registry came up');
     t.match(await events(c, 'late'), /Failed to pull image[\s\S]*Successfully pulled image/);
     await deletePods(c, 'late');
   });

@@ -3,7 +3,8 @@
 // default cascade (the garbage collector removes the pods), on two hollow nodes.
 import t from 'tap';
 import { startCluster } from '../helpers/cluster.js';
-import { eventually, startHollowNodes } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
+import { startHollowNodes } from '../helpers/hollow.js';
 
 const manifest = (replicas: number) => `apiVersion: v1
 kind: ReplicationController

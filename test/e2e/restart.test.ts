@@ -9,14 +9,15 @@ t.test('objects survive SIGKILL of the server; watches resume from their resourc
   const rv = JSON.parse(await c.k('get', '--raw', '/api/v1/namespaces/keep/configmaps')).metadata.resourceVersion as string;
   t.match(rv, /^\d+$/);
   await c.k('-n', 'keep', 'delete', 'configmap', 'cm-0');
+  const uidBefore = await c.k('get', 'namespace', 'keep', '-o', 'jsonpath={.metadata.uid}');
+  t.match(uidBefore, /^[0-9a-f-]{36}$/);
 
   await c.restart();
   const names = (await c.k('-n', 'keep', 'get', 'configmaps', '-o', 'name')).trim().split('\n').sort();
   t.equal(names.length, 19);
   t.notOk(names.includes('configmap/cm-0'));
   t.match(await c.k('-n', 'keep', 'get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas}'), '2');
-  const uidBefore = await c.k('get', 'namespace', 'keep', '-o', 'jsonpath={.metadata.uid}');
-  t.match(uidBefore, /^[0-9a-f-]{36}$/);
+  t.equal(await c.k('get', 'namespace', 'keep', '-o', 'jsonpath={.metadata.uid}'), uidBefore, 'the same namespace, not a new one of the same name');
 
   // A watch from before the restart replays what happened since.
   const watch = await c.kubectl(['get', '--raw', `/api/v1/namespaces/keep/configmaps?watch=1&resourceVersion=${rv}&timeoutSeconds=1`]);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startCluster } from '../helpers/cluster.js';
-import { eventually, startHollowNodes } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
+import { startHollowNodes } from '../helpers/hollow.js';
 
 t.test('Endpoints and EndpointSlices follow a Service and its ready pods', async (t) => {
   const c = await startCluster(t);

@@ -1,17 +1,20 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { startCluster } from '../helpers/cluster.js';
-import { eventually, startHollowNodes } from '../helpers/hollow.js';
+import { KUBECTL_WATCHING, startCluster } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
+import { startHollowNodes } from '../helpers/hollow.js';
 
 t.test('a StatefulSet scales in order, keeps its names and claims, and rolls from the top', async (t) => {
   const c = await startCluster(t);
   await startHollowNodes(t, c, ['n1', 'n2']);
   // Every pod event, in the order the server sends them.
-  const watch = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'get', 'pods', '-l', 'app=db', '--watch', '--output-watch-events', '-o', 'jsonpath={.type} {.object.metadata.name} {.object.metadata.deletionTimestamp}{"\\n"}'], { env: { PATH: process.env.PATH, HOME: c.dataDir } });
+  const watch = spawn('kubectl', ['--kubeconfig', c.kubeconfig, '-v=6', 'get', 'pods', '-l', 'app=db', '--watch', '--output-watch-events', '-o', 'jsonpath={.type} {.object.metadata.name} {.object.metadata.deletionTimestamp}{"\\n"}'], { env: { PATH: process.env.PATH, HOME: c.dataDir } });
   t.teardown(() => watch.kill());
   let events = '';
+  let log = '';
   watch.stdout.on('data', (d: Buffer) => (events += d));
-  await new Promise((r) => setTimeout(r, 500));
+  watch.stderr.on('data', (d: Buffer) => (log += d));
+  await eventually(() => KUBECTL_WATCHING.test(log), { what: 'kubectl get --watch to be watching', explain: () => log });
 
   const sts = {
     apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db' },

@@ -11,7 +11,7 @@ import * as k8s from '@kubernetes/client-node';
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
 import { freePort, startCluster, type Cluster } from '../helpers/cluster.js';
-import { eventually } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
 import { BUSYBOX } from '../helpers/node-env.js';
 import { runPythonTests } from '../helpers/python.js';
 import { waitForLine } from '../helpers/run.js';
@@ -97,7 +97,7 @@ t.test('WebSocket exec, attach, cp and port-forward through the API server', asy
     const seen = await eventually(async () => {
       await fetch(`http://${podIP}:8080/attached`).catch(() => undefined);
       return attach.log().includes('/attached') ? 'seen' : undefined;
-    }, 60_000);
+    }, { timeout: 60_000 });
     t.equal(seen, 'seen', 'httpd -vv logs the request, and attach shows it');
     assertWebSocketOnly(t, attach.log(), 'attach');
   });

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startCluster } from '../helpers/cluster.js';
-import { eventually, startHollowNodes } from '../helpers/hollow.js';
+import { eventually } from '../helpers/eventually.js';
+import { startHollowNodes } from '../helpers/hollow.js';
 
 const podsByNode = async (k: (...a: string[]) => Promise<string>, selector: string) => {
   const out = await k('get', 'pods', '-l', selector, '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}{"\\n"}{end}');
@@ -45,7 +46,14 @@ t.test('a Deployment scaled 1 -> 20 -> 0, rolled out, rolled back, on three holl
   // Pause and resume: changes while paused wait.
   await c.k('rollout', 'pause', 'deployment/web');
   await c.k('set', 'image', 'deployment/web', 'busybox=busybox:1.37');
-  await new Promise((r) => setTimeout(r, 1000));
+  // The controller has seen the change (and would have rolled it out by now, had it ignored the pause).
+  await eventually(
+    async () => {
+      const [generation, observed] = (await c.k('get', 'deployment', 'web', '-o', 'jsonpath={.metadata.generation} {.status.observedGeneration}')).split(' ');
+      return generation === observed;
+    },
+    { what: 'the deployment controller to observe the paused change' },
+  );
   t.match(await c.k('get', 'replicasets', '-l', 'app=web', '-o', 'name'), /^(?![\s\S]*\n.*\n.*\n)/, 'no new ReplicaSet while paused');
   t.match(await c.k('get', 'deployment', 'web', '-o', 'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}'), 'DeploymentPaused');
   await c.k('rollout', 'resume', 'deployment/web');
@@ -183,8 +191,10 @@ t.test('preemption: a higher-priority pod evicts a lower one to take its place',
   await c.k('create', 'priorityclass', 'urgent', '--value=1000');
   await c.k('create', 'priorityclass', 'polite', '--value=1000', '--preemption-policy=Never');
   await c.k('run', 'waits', '--image=busybox', '--overrides={"spec":{"priorityClassName":"polite"}}');
-  await new Promise((r) => setTimeout(r, 1000));
+  // The scheduler found no room for it: by then it would have evicted, had it been allowed to.
+  await eventually(async () => (await c.k('get', 'pod', 'waits', '-o', 'jsonpath={.status.conditions[?(@.type=="PodScheduled")].reason}')) === 'Unschedulable', { what: 'the polite pod to be found unschedulable' });
   t.equal(await c.k('get', 'pod', 'low', '-o', 'jsonpath={.status.phase}'), 'Running', 'preemptionPolicy Never does not evict');
+  t.equal(await c.k('get', 'pod', 'low', '-o', 'jsonpath={.metadata.deletionTimestamp}'), '', 'nor marks it for deletion');
   await c.k('delete', 'pod', 'waits');
 
   await c.k('run', 'high', '--image=busybox', '--overrides={"spec":{"priorityClassName":"urgent"}}');

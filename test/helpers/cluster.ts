@@ -35,6 +35,12 @@ export interface ClusterOptions {
   agent?: boolean;
 }
 
+/**
+ * What `kubectl -v=6` writes to stderr once the server answered its watch request. Why: a test that
+ * runs `kubectl get -w` waits for this line, not for time; the watch goes on from kubectl's list.
+ */
+export const KUBECTL_WATCHING = /\bGET \S+[?&]watch=true\S* 200 OK/;
+
 /** Flags for tests of the API server alone: stored objects stay exactly as the client wrote them. */
 export const API_ONLY = ['--disable-controller-manager', '--disable-scheduler'];
 

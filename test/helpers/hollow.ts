@@ -22,13 +22,3 @@ export async function startHollowNode(t: Test, cluster: Cluster, opts: HollowNod
 export async function startHollowNodes(t: Test, cluster: Cluster, names: string[], opts: Partial<HollowNodeOptions> = {}): Promise<HollowHandle[]> {
   return Promise.all(names.map((name) => startHollowNode(t, cluster, { ...opts, name })));
 }
-
-/** Polls `check` until it returns true (or a value), up to `ms`; returns the last result. */
-export async function eventually<T>(check: () => Promise<T>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const result = await check().catch(() => undefined as T);
-    if (result || Date.now() > end) return result;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
