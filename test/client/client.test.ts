@@ -84,27 +84,27 @@ t.test('informer: cache, handlers, resuming, relisting after 410 Gone', async (t
   await informer.synced();
   t.same(log.slice(0, 2).sort(), ['add default/a', 'add default/b']);
 
-  const until = async (what: string) => t.ok(await eventually(() => log.includes(what), { what, timeout: 10_000, explain: () => log.join('\n') }), what);
-  await until('delete default/b');
+  const logged = async (what: string) => t.ok(await eventually(() => log.includes(what), { what, timeout: 10_000, explain: () => log.join('\n') }), what);
+  await logged('delete default/b');
   t.equal(informer.get('default/b'), undefined);
   t.equal(lists, 2, 'the 410 made the informer list again');
 
   await maps.create(cm('c'));
-  await until('add default/c');
+  await logged('add default/c');
   await maps.patch('default', 'a', { data: { a: '9' } });
-  await until('update default/a 9');
+  await logged('update default/a 9');
   // The 1 s server-side watch ends; the informer resumes from its revision without a relist.
   const watching = watches;
   await eventually(() => watches > watching, { what: 'the watch to end and be renewed' });
   t.equal(lists, 2, 'no list when a watch ends: it resumes');
   await maps.delete('default', 'c');
-  await until('delete default/c');
+  await logged('delete default/c');
   t.same(informer.list().map(keyOf).sort(), ['default/a']);
   t.same(informer.list('default').map(keyOf), ['default/a'], 'listing by namespace uses the namespace index');
   informer.addIndex('value', (o) => [o.data?.a ?? '']);
   t.same(informer.byIndex('value', '9').map(keyOf), ['default/a'], 'an index added late covers what is cached');
   await maps.patch('default', 'a', { data: { a: '10' } });
-  await until('update default/a 10');
+  await logged('update default/a 10');
   t.same(informer.byIndex('value', '9'), [], 'and follows updates');
   t.same(informer.byIndex('value', '10').map(keyOf), ['default/a']);
   t.equal(log.filter((l) => l === 'add default/a').length, 1, 'no duplicate adds from resuming');

@@ -7,6 +7,7 @@ import { SharedInformers } from '../../src/client/shared-informers.js';
 import { EventRecorder } from '../../src/client/event-recorder.js';
 import { CronJobController } from '../../src/controllers/cronjob.js';
 import { eventually } from '../helpers/eventually.js';
+import { ignoreNotFound } from '../../src/k8s/errors.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const MINUTE = 60_000;
@@ -99,7 +100,7 @@ t.test('concurrencyPolicy Forbid skips while a job runs; Replace swaps it', asyn
   await s.at(first + 10 * MINUTE + 1000);
   const names = await s.jobNames();
   t.ok(names.includes(`tick-${first / MINUTE + 10}`), 'Replace: the new run starts');
-  const old = await s.api.resource(jobs).get('default', `tick-${first / MINUTE}`).catch(() => undefined);
+  const old = await s.api.resource(jobs).get('default', `tick-${first / MINUTE}`).catch(ignoreNotFound);
   t.ok(!old || old.metadata?.deletionTimestamp, 'and the running one is deleted');
 });
 
