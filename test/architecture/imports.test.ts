@@ -41,7 +41,7 @@ const ALLOWED: Record<string, string[]> = {
   controllers: ['client', 'k8s', 'log.ts'],
   scheduler: ['client', 'k8s', 'log.ts'],
   agent: ['client', 'k8s', 'cri', 'net', 'pki', 'log.ts'],
-  server: ['apiserver', 'api', 'store', 'pki', 'client', 'controllers', 'scheduler', 'agent', 'k8s', 'log.ts'],
+  server: ['apiserver', 'api', 'store', 'pki', 'net', 'client', 'controllers', 'scheduler', 'agent', 'k8s', 'log.ts'],
   cli: ['server', 'agent', 'store', 'pki', 'client', 'cri', 'k8s', 'log.ts'],
 };
 
