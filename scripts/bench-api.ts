@@ -16,7 +16,21 @@ const kubeconfigFile = path.join(root, 'kubeconfig.yaml');
 const started = performance.now();
 const server = spawn(
   process.execPath,
-  ['dist/skiff.js', 'server', '--data-dir', path.join(root, 'data'), '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfigFile, '--config', '/dev/null', '--disable-agent'],
+  [
+    'dist/skiff.js',
+    'server',
+    '--data-dir',
+    path.join(root, 'data'),
+    '--https-listen-port',
+    String(port),
+    '--bind-address',
+    '127.0.0.1',
+    '--write-kubeconfig',
+    kubeconfigFile,
+    '--config',
+    '/dev/null',
+    '--disable-agent',
+  ],
   { stdio: ['ignore', 'ignore', 'inherit'] },
 );
 process.on('exit', () => server.kill('SIGKILL'));
@@ -53,11 +67,21 @@ const agent = new https.Agent({
 function call(method: string, urlPath: string, body?: unknown): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = https.request({ host: '127.0.0.1', port, path: urlPath, method, agent, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, text }));
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: urlPath,
+        method,
+        agent,
+        headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {},
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -80,7 +104,9 @@ async function measure(name: string, count: number, clients: number, op: (i: num
     }),
   );
   const rate = count / ((performance.now() - t0) / 1000);
-  console.log(`${name.padEnd(40)} ${rate.toFixed(0).padStart(7)} req/s   p50 ${pct(lat, 50).toFixed(2).padStart(7)} ms   p99 ${pct(lat, 99).toFixed(2).padStart(7)} ms`);
+  console.log(
+    `${name.padEnd(40)} ${rate.toFixed(0).padStart(7)} req/s   p50 ${pct(lat, 50).toFixed(2).padStart(7)} ms   p99 ${pct(lat, 99).toFixed(2).padStart(7)} ms`,
+  );
   return rate;
 }
 
@@ -105,19 +131,37 @@ for (const clients of [1, 10, 50]) {
   const baseline = await measure(`baseline: GET /healthz`, N, clients, () => ok(call('GET', '/healthz'), 200));
   const ns = `bench-${clients}`;
   await ok(call('POST', '/api/v1/namespaces', { metadata: { name: ns } }), 201);
-  const create = await measure('create configmap', N, clients, (i) => ok(call('POST', `/api/v1/namespaces/${ns}/configmaps`, cm(`cm-${i}`)), 201));
+  const create = await measure('create configmap', N, clients, (i) =>
+    ok(call('POST', `/api/v1/namespaces/${ns}/configmaps`, cm(`cm-${i}`)), 201),
+  );
   await measure('get configmap', N, clients, (i) => ok(call('GET', `/api/v1/namespaces/${ns}/configmaps/cm-${i}`), 200));
-  await measure(`list ${N} configmaps`, Math.max(20, clients * 2), clients, () => ok(call('GET', `/api/v1/namespaces/${ns}/configmaps`), 200));
-  await measure('update configmap (merge patch)', N, clients, (i) =>
-    new Promise((resolve, reject) => {
-      const data = JSON.stringify({ data: { n: String(i) } });
-      const req = https.request({ host: '127.0.0.1', port, path: `/api/v1/namespaces/${ns}/configmaps/cm-${i}`, method: 'PATCH', agent, headers: { 'content-type': 'application/merge-patch+json', 'content-length': data.length } }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve(undefined) : reject(new Error(`patch ${res.statusCode}`))));
-      });
-      req.on('error', reject);
-      req.end(data);
-    }),
+  await measure(`list ${N} configmaps`, Math.max(20, clients * 2), clients, () =>
+    ok(call('GET', `/api/v1/namespaces/${ns}/configmaps`), 200),
+  );
+  await measure(
+    'update configmap (merge patch)',
+    N,
+    clients,
+    (i) =>
+      new Promise((resolve, reject) => {
+        const data = JSON.stringify({ data: { n: String(i) } });
+        const req = https.request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: `/api/v1/namespaces/${ns}/configmaps/cm-${i}`,
+            method: 'PATCH',
+            agent,
+            headers: { 'content-type': 'application/merge-patch+json', 'content-length': data.length },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 200 ? resolve(undefined) : reject(new Error(`patch ${res.statusCode}`))));
+          },
+        );
+        req.on('error', reject);
+        req.end(data);
+      }),
   );
   console.log(`ratio create/baseline at ${clients}: ${(create / baseline).toFixed(3)}`);
 }
@@ -130,32 +174,42 @@ const latencies: number[] = [];
 await ok(call('POST', '/api/v1/namespaces', { metadata: { name: 'bench-watch' } }), 201);
 const rv = JSON.parse((await call('GET', '/api/v1/namespaces/bench-watch/configmaps')).text).metadata.resourceVersion;
 const streams = await Promise.all(
-  Array.from({ length: watchers }, () =>
-    // Resolves with a holder: a promise resolved with a promise would wait for the inner one.
-    new Promise<{ done: Promise<void> }>((ready) => {
-      https.get({ host: '127.0.0.1', port, path: `/api/v1/namespaces/bench-watch/configmaps?watch=1&resourceVersion=${rv}`, agent: new https.Agent({ ca: agent.options.ca, cert: agent.options.cert, key: agent.options.key }) }, (res) => {
-        let buf = '';
-        let seen = 0;
-        ready({
-          done: new Promise<void>((done) => {
-            res.on('data', (d) => {
-              const now = performance.now();
-              buf += d;
-              let i;
-              while ((i = buf.indexOf('\n')) >= 0) {
-                const ev = JSON.parse(buf.slice(0, i));
-                buf = buf.slice(i + 1);
-                latencies.push(now - sentAt.get(ev.object.metadata.name)!);
-                if (++seen === events) {
-                  res.destroy();
-                  done();
-                }
-              }
+  Array.from(
+    { length: watchers },
+    () =>
+      // Resolves with a holder: a promise resolved with a promise would wait for the inner one.
+      new Promise<{ done: Promise<void> }>((ready) => {
+        https.get(
+          {
+            host: '127.0.0.1',
+            port,
+            path: `/api/v1/namespaces/bench-watch/configmaps?watch=1&resourceVersion=${rv}`,
+            agent: new https.Agent({ ca: agent.options.ca, cert: agent.options.cert, key: agent.options.key }),
+          },
+          (res) => {
+            let buf = '';
+            let seen = 0;
+            ready({
+              done: new Promise<void>((done) => {
+                res.on('data', (d) => {
+                  const now = performance.now();
+                  buf += d;
+                  let i;
+                  while ((i = buf.indexOf('\n')) >= 0) {
+                    const ev = JSON.parse(buf.slice(0, i));
+                    buf = buf.slice(i + 1);
+                    latencies.push(now - sentAt.get(ev.object.metadata.name)!);
+                    if (++seen === events) {
+                      res.destroy();
+                      done();
+                    }
+                  }
+                });
+              }),
             });
-          }),
-        });
-      });
-    }),
+          },
+        );
+      }),
   ),
 );
 for (let i = 0; i < events; i++) {
@@ -163,12 +217,16 @@ for (let i = 0; i < events; i++) {
   await ok(call('POST', '/api/v1/namespaces/bench-watch/configmaps', cm(`w-${i}`)), 201);
 }
 await Promise.all(streams.map((s) => s.done));
-console.log(`watch delivery to ${watchers} watchers: ${latencies.length} deliveries   p50 ${pct(latencies, 50).toFixed(2)} ms   p99 ${pct(latencies, 99).toFixed(2)} ms`);
+console.log(
+  `watch delivery to ${watchers} watchers: ${latencies.length} deliveries   p50 ${pct(latencies, 50).toFixed(2)} ms   p99 ${pct(latencies, 99).toFixed(2)} ms`,
+);
 
 // Fill to 10k objects and measure memory.
 const have = 3 * N + events;
 await ok(call('POST', '/api/v1/namespaces', { metadata: { name: 'bench-fill' } }), 201);
-await measure('fill to 10k objects (create, 50 clients)', Math.max(0, 10_000 - have), 50, (i) => ok(call('POST', '/api/v1/namespaces/bench-fill/configmaps', cm(`f-${i}`)), 201));
+await measure('fill to 10k objects (create, 50 clients)', Math.max(0, 10_000 - have), 50, (i) =>
+  ok(call('POST', '/api/v1/namespaces/bench-fill/configmaps', cm(`f-${i}`)), 201),
+);
 console.log(`server RSS after 10k objects: ${rssOfServer().toFixed(1)} MiB`);
 server.kill('SIGTERM');
 fs.rmSync(root, { recursive: true, force: true });

@@ -41,16 +41,50 @@ function start(args: string[], ready: RegExp): Promise<ChildProcess> {
   });
 }
 
-const server = await start(['server', '--data-dir', path.join(root, 'server'), '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--disable-agent', '--cluster-cidr', `10.${230 + (port % 20)}.0.0/16`], /skiff server ready/);
+const server = await start(
+  [
+    'server',
+    '--data-dir',
+    path.join(root, 'server'),
+    '--https-listen-port',
+    String(port),
+    '--bind-address',
+    '127.0.0.1',
+    '--write-kubeconfig',
+    kubeconfig,
+    '--disable-agent',
+    '--cluster-cidr',
+    `10.${230 + (port % 20)}.0.0/16`,
+  ],
+  /skiff server ready/,
+);
 const token = fs.readFileSync(path.join(root, 'server', 'server', 'token'), 'utf8').trim();
-const agent = await start(['agent', '--server', `https://127.0.0.1:${port}`, '--token', token, '--node-name', 'bench', '--data-dir', agentDir, '--cni-bridge', bridge, '--kubelet-arg', `port=${kubeletPort}`], /skiff agent ready/);
+const agent = await start(
+  [
+    'agent',
+    '--server',
+    `https://127.0.0.1:${port}`,
+    '--token',
+    token,
+    '--node-name',
+    'bench',
+    '--data-dir',
+    agentDir,
+    '--cni-bridge',
+    bridge,
+    '--kubelet-arg',
+    `port=${kubeletPort}`,
+  ],
+  /skiff agent ready/,
+);
 const socket = path.join(agentDir, 'run', 'containerd', 'containerd.sock');
 const cri = new CriClient(socket);
 
 /** Deletes the pods and waits for the agent to remove their sandboxes, then stops everything. */
 async function cleanup(): Promise<void> {
   const podClient = api.resource(pods);
-  for (const p of (await podClient.list('default').catch(() => ({ items: [] }))).items) await podClient.delete('default', p.metadata!.name!, { gracePeriodSeconds: 0 }).catch(() => {});
+  for (const p of (await podClient.list('default').catch(() => ({ items: [] }))).items)
+    await podClient.delete('default', p.metadata!.name!, { gracePeriodSeconds: 0 }).catch(() => {});
   for (let i = 0; i < 600 && (await cri.listPodSandbox().catch(() => [])).length > 0; i++) await sleep(100);
   cri.close();
   const exited = new Promise((r) => agent.once('exit', r));
@@ -71,25 +105,46 @@ const api = new ApiClient(httpsTransport(loadKubeconfig(kubeconfig)), 'bench');
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const containerdPid = () => Number(execFileSync('pgrep', ['-P', String(agent.pid), 'containerd']).toString().trim().split('\n')[0]);
+const containerdPid = () =>
+  Number(
+    execFileSync('pgrep', ['-P', String(agent.pid), 'containerd'])
+      .toString()
+      .trim()
+      .split('\n')[0],
+  );
 
 /** containerd calls the agent made so far, read from its /metrics with the API server's client certificate. */
 function criCalls(): Promise<Map<string, number>> {
   const tls = path.join(root, 'server', 'server', 'tls');
   return new Promise((resolve, reject) => {
     https
-      .get({ host: '127.0.0.1', port: kubeletPort, path: '/metrics', cert: fs.readFileSync(path.join(tls, 'client-kube-apiserver.crt')), key: fs.readFileSync(path.join(tls, 'client-kube-apiserver.key')), rejectUnauthorized: false }, (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve(new Map([...text.matchAll(/^skiff_cri_calls_total\{method="(\w+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]))));
-      })
+      .get(
+        {
+          host: '127.0.0.1',
+          port: kubeletPort,
+          path: '/metrics',
+          cert: fs.readFileSync(path.join(tls, 'client-kube-apiserver.crt')),
+          key: fs.readFileSync(path.join(tls, 'client-kube-apiserver.key')),
+          rejectUnauthorized: false,
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () =>
+            resolve(new Map([...text.matchAll(/^skiff_cri_calls_total\{method="(\w+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]))),
+          );
+        },
+      )
       .on('error', reject);
   });
 }
 
 try {
   for (;;) {
-    const node = await api.resource(nodes).get(undefined, 'bench').catch(() => undefined);
+    const node = await api
+      .resource(nodes)
+      .get(undefined, 'bench')
+      .catch(() => undefined);
     if (node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True') break;
     await sleep(200);
   }
@@ -102,9 +157,18 @@ try {
   const baseline = await Promise.all(
     Array.from({ length: N }, async (_, i) => {
       const t0 = performance.now();
-      const sandboxConfig = { metadata: { name: `base-${i}`, namespace: 'bench', uid: `base-${i}`, attempt: 0 }, hostname: `base-${i}`, logDirectory: path.join(root, 'base-logs'), linux: {} };
+      const sandboxConfig = {
+        metadata: { name: `base-${i}`, namespace: 'bench', uid: `base-${i}`, attempt: 0 },
+        hostname: `base-${i}`,
+        logDirectory: path.join(root, 'base-logs'),
+        linux: {},
+      };
       const { podSandboxId } = await cri.runPodSandbox(sandboxConfig);
-      const { containerId } = await cri.createContainer(podSandboxId, { metadata: { name: 'c', attempt: 0 }, image: { image: IMAGE }, command: ['sleep', '3600'], logPath: `c-${i}.log` }, sandboxConfig);
+      const { containerId } = await cri.createContainer(
+        podSandboxId,
+        { metadata: { name: 'c', attempt: 0 }, image: { image: IMAGE }, command: ['sleep', '3600'], logPath: `c-${i}.log` },
+        sandboxConfig,
+      );
       await cri.startContainer(containerId);
       return { ms: performance.now() - t0, podSandboxId };
     }),
@@ -132,7 +196,10 @@ try {
     Array.from({ length: N }, async (_, i) => {
       const name = `p${i}`;
       created.set(name, performance.now());
-      await podClient.create({ metadata: { name, namespace: 'default' }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: IMAGE, command: ['sleep', '3600'] }] } });
+      await podClient.create({
+        metadata: { name, namespace: 'default' },
+        spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: IMAGE, command: ['sleep', '3600'] }] },
+      });
     }),
   );
   while (runningAt.size < N) await sleep(50);
@@ -149,11 +216,19 @@ try {
   const total = calls.reduce((s, [, n]) => s + n, 0);
   const perPodMethods = calls.filter(([m]) => !['ListPodSandbox', 'ListContainers', 'Status', 'Version'].includes(m));
   console.log(`bench:pods — ${N} pods created at once on one real node (containerd, runc, CNI bridge), ${os.cpus().length} CPUs`);
-  console.log(`baseline: the same ${N} sandboxes + containers at once straight through CRI: p50 ${pct(baseMs, 50).toFixed(0)} ms, p99 ${pct(baseMs, 99).toFixed(0)} ms; all after ${baseAll.toFixed(0)} ms`);
-  console.log(`created → Running: p50 ${pct(latency, 50).toFixed(0)} ms, p99 ${pct(latency, 99).toFixed(0)} ms; all ${N} Running after ${allRunning.toFixed(0)} ms`);
+  console.log(
+    `baseline: the same ${N} sandboxes + containers at once straight through CRI: p50 ${pct(baseMs, 50).toFixed(0)} ms, p99 ${pct(baseMs, 99).toFixed(0)} ms; all after ${baseAll.toFixed(0)} ms`,
+  );
+  console.log(
+    `created → Running: p50 ${pct(latency, 50).toFixed(0)} ms, p99 ${pct(latency, 99).toFixed(0)} ms; all ${N} Running after ${allRunning.toFixed(0)} ms`,
+  );
   console.log(`ratio p50 / baseline p50: ${(pct(latency, 50) / pct(baseMs, 50)).toFixed(2)}`);
-  console.log(`agent RSS: ${idleRss.toFixed(1)} MiB idle, ${busyRss.toFixed(1)} MiB with ${N} pods (its containerd: ${idleContainerd.toFixed(1)} → ${busyContainerd.toFixed(1)} MiB)`);
-  console.log(`containerd calls while starting them: ${total} in all, ${(total / N).toFixed(1)} per pod; without the once-a-second relists and status checks ${(perPodMethods.reduce((s, [, n]) => s + n, 0) / N).toFixed(1)} per pod`);
+  console.log(
+    `agent RSS: ${idleRss.toFixed(1)} MiB idle, ${busyRss.toFixed(1)} MiB with ${N} pods (its containerd: ${idleContainerd.toFixed(1)} → ${busyContainerd.toFixed(1)} MiB)`,
+  );
+  console.log(
+    `containerd calls while starting them: ${total} in all, ${(total / N).toFixed(1)} per pod; without the once-a-second relists and status checks ${(perPodMethods.reduce((s, [, n]) => s + n, 0) / N).toFixed(1)} per pod`,
+  );
   console.log(`  ${calls.map(([m, n]) => `${m} ${n}`).join(', ')}`);
 } finally {
   await cleanup();

@@ -20,7 +20,26 @@ const PER_DEPLOYMENT = 30;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-scale-'));
 const port = 19000 + Math.floor(Math.random() * 2000);
 const kubeconfig = path.join(root, 'kubeconfig.yaml');
-const server = spawn(process.execPath, [...(process.env.SKIFF_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SKIFF_BENCH_PROF] : []), 'dist/skiff.js', 'server', '--data-dir', path.join(root, 'data'), '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--config', '/dev/null', '--disable-agent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const server = spawn(
+  process.execPath,
+  [
+    ...(process.env.SKIFF_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SKIFF_BENCH_PROF] : []),
+    'dist/skiff.js',
+    'server',
+    '--data-dir',
+    path.join(root, 'data'),
+    '--https-listen-port',
+    String(port),
+    '--bind-address',
+    '127.0.0.1',
+    '--write-kubeconfig',
+    kubeconfig,
+    '--config',
+    '/dev/null',
+    '--disable-agent',
+  ],
+  { stdio: ['ignore', 'ignore', 'pipe'] },
+);
 process.on('exit', () => {
   // SIGTERM lets a profiled server write its profile.
   server.kill(process.env.SKIFF_BENCH_PROF ? 'SIGTERM' : 'SIGKILL');
@@ -69,7 +88,10 @@ const idleProbe = probe();
 await new Promise((r) => setTimeout(r, 2000));
 const idle = await idleProbe.stop();
 
-const nodes = Array.from({ length: NODES }, (_, i) => new HollowNode(api, { name: `hollow-${i}`, capacity: { cpu: '32', memory: '64Gi', pods: '110' } }));
+const nodes = Array.from(
+  { length: NODES },
+  (_, i) => new HollowNode(api, { name: `hollow-${i}`, capacity: { cpu: '32', memory: '64Gi', pods: '110' } }),
+);
 await Promise.all(nodes.map((n) => n.start()));
 const before = serverUsage();
 
@@ -92,7 +114,19 @@ await Promise.all(
   Array.from({ length: count }, (_, i) => {
     const replicas = Math.min(PER_DEPLOYMENT, PODS - i * PER_DEPLOYMENT);
     const labels = { app: `scale-${i}` };
-    return api.resource(deployments).create({ metadata: { name: `scale-${i}`, namespace: 'default' }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] } } } });
+    return api
+      .resource(deployments)
+      .create({
+        metadata: { name: `scale-${i}`, namespace: 'default' },
+        spec: {
+          replicas,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+          },
+        },
+      });
   }),
 );
 while (running.size < PODS) {
@@ -108,11 +142,19 @@ const schedulingSeconds = (bindTimes[bindTimes.length - 1]! - start) / 1000;
 
 console.log(`bench:scale: ${NODES} hollow nodes, ${PODS} pods in ${count} Deployments`);
 console.log(`  all pods Running after        ${(allRunningMs / 1000).toFixed(2)} s`);
-console.log(`  scheduling throughput         ${(bound.size / schedulingSeconds).toFixed(1)} pods/s (${bound.size} bound in ${schedulingSeconds.toFixed(2)} s)`);
+console.log(
+  `  scheduling throughput         ${(bound.size / schedulingSeconds).toFixed(1)} pods/s (${bound.size} bound in ${schedulingSeconds.toFixed(2)} s)`,
+);
 console.log(`  API latency, idle (baseline)  p50 ${ms(pct(idle, 50))}  p99 ${ms(pct(idle, 99))}  (${idle.length} probes)`);
 console.log(`  API latency during the run    p50 ${ms(pct(loaded, 50))}  p99 ${ms(pct(loaded, 99))}  (${loaded.length} probes)`);
-console.log(`  ratio loaded/idle             p50 ${(pct(loaded, 50) / pct(idle, 50)).toFixed(2)}  p99 ${(pct(loaded, 99) / pct(idle, 99)).toFixed(2)}`);
-console.log(`  server RSS                    ${before.rssMiB.toFixed(1)} MiB with the nodes registered, ${after.rssMiB.toFixed(1)} MiB at the end`);
-console.log(`  server CPU                    ${(after.cpuSeconds - before.cpuSeconds).toFixed(1)} s during the run (${after.cpuSeconds.toFixed(1)} s in all)`);
+console.log(
+  `  ratio loaded/idle             p50 ${(pct(loaded, 50) / pct(idle, 50)).toFixed(2)}  p99 ${(pct(loaded, 99) / pct(idle, 99)).toFixed(2)}`,
+);
+console.log(
+  `  server RSS                    ${before.rssMiB.toFixed(1)} MiB with the nodes registered, ${after.rssMiB.toFixed(1)} MiB at the end`,
+);
+console.log(
+  `  server CPU                    ${(after.cpuSeconds - before.cpuSeconds).toFixed(1)} s during the run (${after.cpuSeconds.toFixed(1)} s in all)`,
+);
 for (const n of nodes) n.stop();
 process.exit(0);

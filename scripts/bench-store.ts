@@ -108,10 +108,12 @@ await fill(store, '/registry/list1k/', 1000);
 await fill(store, '/registry/list10k/', 10_000);
 report(await run('list 1k keys', 200, 1, () => store.list('/registry/list1k/')));
 report(await run('list 10k keys', 20, 1, () => store.list('/registry/list10k/')));
-report(await run('list 10k keys, pages of 500', 20, 1, async () => {
-  let page = await store.list('/registry/list10k/', { limit: 500 });
-  while (page.continue) page = await store.list('/registry/list10k/', { limit: 500, continue: page.continue });
-}));
+report(
+  await run('list 10k keys, pages of 500', 20, 1, async () => {
+    let page = await store.list('/registry/list10k/', { limit: 500 });
+    while (page.continue) page = await store.list('/registry/list10k/', { limit: 500, continue: page.continue });
+  }),
+);
 report(await watchFanOut(store, 100, 500));
 await store.close();
 

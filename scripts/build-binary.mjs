@@ -21,7 +21,15 @@ const QEMU = ['qemu-aarch64-static', '-L', '/usr/aarch64-linux-gnu'];
 
 const TARGETS = {
   x64: { env: {} },
-  arm64: { env: { CC: 'aarch64-linux-gnu-gcc', CXX: 'aarch64-linux-gnu-g++', LINK: 'aarch64-linux-gnu-g++', AR: 'aarch64-linux-gnu-ar', STRIP: 'aarch64-linux-gnu-strip' } },
+  arm64: {
+    env: {
+      CC: 'aarch64-linux-gnu-gcc',
+      CXX: 'aarch64-linux-gnu-g++',
+      LINK: 'aarch64-linux-gnu-g++',
+      AR: 'aarch64-linux-gnu-ar',
+      STRIP: 'aarch64-linux-gnu-strip',
+    },
+  },
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(TARGETS);
 
@@ -32,7 +40,12 @@ function nodeFor(arch) {
   const dir = path.join(CACHE, `node-linux-${arch}-${NODE_VERSION}`);
   if (!fs.existsSync(path.join(dir, 'package/bin/node'))) {
     fs.mkdirSync(dir, { recursive: true });
-    const tgz = execFileSync('npm', ['pack', `node-linux-${arch}@${NODE_VERSION}`, '--pack-destination', CACHE, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop();
+    const tgz = execFileSync('npm', ['pack', `node-linux-${arch}@${NODE_VERSION}`, '--pack-destination', CACHE, '--silent'], {
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .pop();
     run('tar', ['xzf', path.join(CACHE, tgz), '-C', dir]);
     fs.rmSync(path.join(CACHE, tgz));
   }
@@ -47,12 +60,16 @@ function addonFor(arch, nodeDir) {
   if (fs.existsSync(addon)) return addon;
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  for (const part of ['binding.gyp', 'package.json', 'src', 'deps']) fs.cpSync(path.join('node_modules/better-sqlite3', part), path.join(dir, part), { recursive: true });
+  for (const part of ['binding.gyp', 'package.json', 'src', 'deps'])
+    fs.cpSync(path.join('node_modules/better-sqlite3', part), path.join(dir, part), { recursive: true });
   const gyp = require.resolve('node-gyp/bin/node-gyp.js');
   // node-gyp lets npm_config_* variables override its flags, and Debian's npm sets nodedir=/usr
   // (the system Node's headers): drop them so the addon is built for the Node inside the binary.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_/i.test(k)));
-  run(process.execPath, [gyp, 'rebuild', '--release', `--nodedir=${nodeDir}`, `--arch=${arch}`, `--jobs=${os.availableParallelism()}`], { cwd: dir, env: { ...env, ...TARGETS[arch].env } });
+  run(process.execPath, [gyp, 'rebuild', '--release', `--nodedir=${nodeDir}`, `--arch=${arch}`, `--jobs=${os.availableParallelism()}`], {
+    cwd: dir,
+    env: { ...env, ...TARGETS[arch].env },
+  });
   run(TARGETS[arch].env.STRIP ?? 'strip', ['--strip-unneeded', addon]);
   return addon;
 }
@@ -91,7 +108,17 @@ for (const arch of wanted) {
   const addon = addonFor(arch, nodeDir);
   const blob = `dist/skiff-linux-${arch}.blob`;
   const config = `dist/sea-config-${arch}.json`;
-  fs.writeFileSync(config, JSON.stringify({ main: 'dist/skiff-sea.cjs', output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { [ADDON_ASSET]: addon } }));
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      main: 'dist/skiff-sea.cjs',
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useSnapshot: false,
+      useCodeCache: false,
+      assets: { [ADDON_ASSET]: addon },
+    }),
+  );
   // The blob holds no machine code (no snapshot, no code cache), so the x64 Node can make it for arm64.
   run(hostNode, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   const out = `dist/skiff-linux-${arch}`;
@@ -110,7 +137,9 @@ if (wanted.includes('x64')) {
   if (!fs.existsSync('dist/skiff.js')) run('npm', ['run', 'build', '--silent']);
   const baseline = startTime(process.execPath, ['dist/skiff.js', 'version']);
   const sea = startTime(path.resolve('dist/skiff-linux-x64'), ['version']);
-  console.log(`build-binary: start of \`skiff version\`: skiff-linux-x64 ${sea} ms, node dist/skiff.js ${baseline} ms (baseline, this machine's Node ${process.version})`);
+  console.log(
+    `build-binary: start of \`skiff version\`: skiff-linux-x64 ${sea} ms, node dist/skiff.js ${baseline} ms (baseline, this machine's Node ${process.version})`,
+  );
 }
 if (wanted.includes('arm64')) {
   const arm = startTime(QEMU[0], [...QEMU.slice(1), path.resolve('dist/skiff-linux-arm64'), 'version']);

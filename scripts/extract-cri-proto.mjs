@@ -13,7 +13,9 @@ const data = fs.readFileSync(binary);
 let file;
 for (let i = data.indexOf(Buffer.from([0x1f, 0x8b, 0x08])); i >= 0 && !file; i = data.indexOf(Buffer.from([0x1f, 0x8b, 0x08]), i + 1)) {
   try {
-    const fd = descriptor.FileDescriptorProto.decode(zlib.gunzipSync(data.subarray(i, i + 1_000_000), { finishFlush: zlib.constants.Z_SYNC_FLUSH }));
+    const fd = descriptor.FileDescriptorProto.decode(
+      zlib.gunzipSync(data.subarray(i, i + 1_000_000), { finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+    );
     if (fd.package === 'runtime.v1' && fd.service?.some((s) => s.name === 'RuntimeService')) file = fd;
   } catch {
     // not a descriptor
@@ -21,7 +23,23 @@ for (let i = data.indexOf(Buffer.from([0x1f, 0x8b, 0x08])); i >= 0 && !file; i =
 }
 if (!file) throw new Error(`no CRI v1 descriptor (package runtime.v1) in ${binary}`);
 
-const SCALARS = { 1: 'double', 2: 'float', 3: 'int64', 4: 'uint64', 5: 'int32', 6: 'fixed64', 7: 'fixed32', 8: 'bool', 9: 'string', 12: 'bytes', 13: 'uint32', 15: 'sfixed32', 16: 'sfixed64', 17: 'sint32', 18: 'sint64' };
+const SCALARS = {
+  1: 'double',
+  2: 'float',
+  3: 'int64',
+  4: 'uint64',
+  5: 'int32',
+  6: 'fixed64',
+  7: 'fixed32',
+  8: 'bool',
+  9: 'string',
+  12: 'bytes',
+  13: 'uint32',
+  15: 'sfixed32',
+  16: 'sfixed64',
+  17: 'sint32',
+  18: 'sint64',
+};
 const typeOf = (f) => (f.typeName ? f.typeName.replace(/^\.runtime\.v1\./, '') : SCALARS[f.type]);
 const camel = (f) => f.jsonName || f.name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 
@@ -49,8 +67,17 @@ for (const m of file.messageType ?? []) types[m.name] = message(m);
 for (const e of file.enumType ?? []) types[e.name] = enumeration(e);
 for (const s of file.service ?? []) {
   types[s.name] = {
-    methods: Object.fromEntries(s.method.map((m) => [m.name, { requestType: m.inputType.replace(/^\.runtime\.v1\./, ''), responseType: m.outputType.replace(/^\.runtime\.v1\./, ''), ...(m.serverStreaming ? { responseStream: true } : {}) }])),
+    methods: Object.fromEntries(
+      s.method.map((m) => [
+        m.name,
+        {
+          requestType: m.inputType.replace(/^\.runtime\.v1\./, ''),
+          responseType: m.outputType.replace(/^\.runtime\.v1\./, ''),
+          ...(m.serverStreaming ? { responseStream: true } : {}),
+        },
+      ]),
+    ),
   };
 }
-fs.writeFileSync(OUT, JSON.stringify({ nested: { runtime: { nested: { v1: { nested: types } } } } }) + '\n');
+fs.writeFileSync(OUT, `${JSON.stringify({ nested: { runtime: { nested: { v1: { nested: types } } } } })}\n`);
 console.log(`extract-cri-proto: ${Object.keys(types).length} types and services -> ${OUT}`);

@@ -8,7 +8,8 @@ import descriptor from 'protobufjs/ext/descriptor/index.js';
 
 const binary = process.argv[2] ?? '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 const OUT = process.argv[3] ?? 'src/apiserver/protobuf/messages.json';
-const WANTED = /^k8s\.io\/(api\/(core|apps|batch|networking|rbac|policy|scheduling|coordination|discovery|storage|authentication|authorization|autoscaling|events)\/(v1|v2)|apimachinery\/pkg\/(apis\/meta\/v1|api\/resource|util\/intstr|runtime))\/generated\.proto$/;
+const WANTED =
+  /^k8s\.io\/(api\/(core|apps|batch|networking|rbac|policy|scheduling|coordination|discovery|storage|authentication|authorization|autoscaling|events)\/(v1|v2)|apimachinery\/pkg\/(apis\/meta\/v1|api\/resource|util\/intstr|runtime))\/generated\.proto$/;
 
 const data = fs.readFileSync(binary);
 const files = new Map();
@@ -28,7 +29,19 @@ for (let i = data.indexOf(Buffer.from([0x1f, 0x8b, 0x08])); i >= 0; i = data.ind
   if (fd.name && WANTED.test(fd.name) && !files.has(fd.name)) files.set(fd.name, fd);
 }
 
-const TYPES = { 1: 'double', 2: 'float', 3: 'int64', 4: 'uint64', 5: 'int32', 8: 'bool', 9: 'string', 12: 'bytes', 13: 'uint32', 17: 'sint32', 18: 'sint64' };
+const TYPES = {
+  1: 'double',
+  2: 'float',
+  3: 'int64',
+  4: 'uint64',
+  5: 'int32',
+  8: 'bool',
+  9: 'string',
+  12: 'bytes',
+  13: 'uint32',
+  17: 'sint32',
+  18: 'sint64',
+};
 const table = {};
 for (const fd of [...files.values()].sort((a, b) => a.name.localeCompare(b.name))) {
   const visit = (msg, prefix) => {
@@ -51,5 +64,5 @@ for (const fd of [...files.values()].sort((a, b) => a.name.localeCompare(b.name)
   };
   for (const msg of fd.messageType ?? []) visit(msg, fd.package);
 }
-fs.writeFileSync(OUT, JSON.stringify(table, null, 0).replace(/\],"/g, '],\n"') + '\n');
+fs.writeFileSync(OUT, `${JSON.stringify(table, null, 0).replace(/\],"/g, '],\n"')}\n`);
 console.log(`extract-k8s-proto: ${files.size} files, ${Object.keys(table).length} messages -> ${OUT}`);

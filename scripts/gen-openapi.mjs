@@ -38,7 +38,10 @@ modules.sort();
 
 const doc = (node) => {
   const tags = ts.getJSDocCommentsAndTags(node).filter(ts.isJSDoc);
-  const text = tags.map((t) => (typeof t.comment === 'string' ? t.comment : (t.comment ?? []).map((c) => c.text).join(''))).join('\n').trim();
+  const text = tags
+    .map((t) => (typeof t.comment === 'string' ? t.comment : (t.comment ?? []).map((c) => c.text).join('')))
+    .join('\n')
+    .trim();
   return text || undefined;
 };
 
@@ -77,7 +80,8 @@ for (const mod of modules) {
         return { type: 'array', items: schemaOf(type.elementType) };
       case ts.SyntaxKind.UnionType: {
         const kinds = type.types.map((t) => t.kind).sort();
-        if (kinds.length === 2 && kinds.includes(ts.SyntaxKind.NumberKeyword) && kinds.includes(ts.SyntaxKind.StringKeyword)) return ref(INT_OR_STRING);
+        if (kinds.length === 2 && kinds.includes(ts.SyntaxKind.NumberKeyword) && kinds.includes(ts.SyntaxKind.StringKeyword))
+          return ref(INT_OR_STRING);
         return { 'x-kubernetes-preserve-unknown-fields': true };
       }
       case ts.SyntaxKind.TypeLiteral: {
@@ -130,7 +134,12 @@ for (const mod of modules) {
 }
 
 // Types kubernetes-types writes inline or as plain strings.
-definitions[INT_OR_STRING] = { description: 'IntOrString is a type that can hold an int32 or a string.', type: 'string', format: 'int-or-string', 'x-kubernetes-int-or-string': true };
+definitions[INT_OR_STRING] = {
+  description: 'IntOrString is a type that can hold an int32 or a string.',
+  type: 'string',
+  format: 'int-or-string',
+  'x-kubernetes-int-or-string': true,
+};
 definitions[TIME] = { description: definitions[TIME]?.description, type: 'string', format: 'date-time' };
 definitions[MICRO_TIME] = { description: definitions[MICRO_TIME]?.description, type: 'string', format: 'date-time' };
 definitions[QUANTITY] = { description: definitions[QUANTITY]?.description, type: 'string', 'x-kubernetes-int-or-string': true };
@@ -141,12 +150,28 @@ definitions['io.k8s.apimachinery.pkg.runtime.RawExtension']['x-kubernetes-preser
 const SCHEMA_PROPS = 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps';
 const flag = (description) => ({ type: 'boolean', description });
 Object.assign(definitions[SCHEMA_PROPS].properties, {
-  'x-kubernetes-embedded-resource': flag('x-kubernetes-embedded-resource defines that the value is an embedded Kubernetes runtime.Object, with TypeMeta and ObjectMeta.'),
+  'x-kubernetes-embedded-resource': flag(
+    'x-kubernetes-embedded-resource defines that the value is an embedded Kubernetes runtime.Object, with TypeMeta and ObjectMeta.',
+  ),
   'x-kubernetes-int-or-string': flag('x-kubernetes-int-or-string specifies that this value is either an integer or a string.'),
-  'x-kubernetes-preserve-unknown-fields': flag('x-kubernetes-preserve-unknown-fields stops the API server decoding step from pruning fields which are not specified in the validation schema.'),
-  'x-kubernetes-list-map-keys': { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'atomic', description: 'x-kubernetes-list-map-keys annotates an array with the x-kubernetes-list-type `map` by specifying the keys used as the index of the map.' },
-  'x-kubernetes-list-type': { type: 'string', description: 'x-kubernetes-list-type annotates an array to further describe its topology: atomic, set or map.' },
-  'x-kubernetes-map-type': { type: 'string', description: 'x-kubernetes-map-type annotates an object to further describe its topology: granular or atomic.' },
+  'x-kubernetes-preserve-unknown-fields': flag(
+    'x-kubernetes-preserve-unknown-fields stops the API server decoding step from pruning fields which are not specified in the validation schema.',
+  ),
+  'x-kubernetes-list-map-keys': {
+    type: 'array',
+    items: { type: 'string' },
+    'x-kubernetes-list-type': 'atomic',
+    description:
+      'x-kubernetes-list-map-keys annotates an array with the x-kubernetes-list-type `map` by specifying the keys used as the index of the map.',
+  },
+  'x-kubernetes-list-type': {
+    type: 'string',
+    description: 'x-kubernetes-list-type annotates an array to further describe its topology: atomic, set or map.',
+  },
+  'x-kubernetes-map-type': {
+    type: 'string',
+    description: 'x-kubernetes-map-type annotates an object to further describe its topology: granular or atomic.',
+  },
   'x-kubernetes-validations': {
     type: 'array',
     items: ref('io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.ValidationRule'),

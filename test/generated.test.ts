@@ -11,7 +11,11 @@ import { tempDir } from './helpers/tmp.js';
 const generated: { file: string; script: string; args: string[] }[] = [
   { file: 'src/api/openapi/definitions.json', script: 'scripts/gen-openapi.mjs', args: [] },
   { file: 'src/cri/cri-api.json', script: 'scripts/extract-cri-proto.mjs', args: ['/usr/bin/containerd'] },
-  { file: 'src/apiserver/protobuf/messages.json', script: 'scripts/extract-k8s-proto.mjs', args: ['/usr/lib/google-cloud-sdk/bin/kubectl.1.32'] },
+  {
+    file: 'src/apiserver/protobuf/messages.json',
+    script: 'scripts/extract-k8s-proto.mjs',
+    args: ['/usr/lib/google-cloud-sdk/bin/kubectl.1.32'],
+  },
 ];
 
 for (const g of generated) {
@@ -19,6 +23,9 @@ for (const g of generated) {
     const out = path.join(tempDir(t), path.basename(g.file));
     // The OpenAPI generator takes only the output; the extractors take their binary first.
     execFileSync(process.execPath, [g.script, ...g.args, out], { cwd: repoRoot, stdio: 'pipe' });
-    t.ok(fs.readFileSync(out).equals(fs.readFileSync(path.join(repoRoot, g.file))), `${g.file} matches what ${g.script} makes: run npm run gen and commit it`);
+    t.ok(
+      fs.readFileSync(out).equals(fs.readFileSync(path.join(repoRoot, g.file))),
+      `${g.file} matches what ${g.script} makes: run npm run gen and commit it`,
+    );
   });
 }

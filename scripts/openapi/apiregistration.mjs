@@ -28,7 +28,12 @@ const NAMES = {
 
 /** What the declarations cannot say: how conditions merge, and which kinds the objects are. */
 const EXTRA = {
-  [`${PKG}.APIServiceStatus.conditions`]: { 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] },
+  [`${PKG}.APIServiceStatus.conditions`]: {
+    'x-kubernetes-patch-merge-key': 'type',
+    'x-kubernetes-patch-strategy': 'merge',
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['type'],
+  },
 };
 const GVK = { [`${PKG}.APIService`]: [{ group: 'apiregistration.k8s.io', kind: 'APIService', version: 'v1' }] };
 
@@ -49,7 +54,15 @@ function schemaOf(type, format) {
 function declaration(cls) {
   const file = path.join(models, `${cls}.d.ts`);
   const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
-  const doc = (node) => unescape(ts.getJSDocCommentsAndTags(node).filter(ts.isJSDoc).map((d) => (typeof d.comment === 'string' ? d.comment : '')).join('\n').trim()) || undefined;
+  const doc = (node) =>
+    unescape(
+      ts
+        .getJSDocCommentsAndTags(node)
+        .filter(ts.isJSDoc)
+        .map((d) => (typeof d.comment === 'string' ? d.comment : ''))
+        .join('\n')
+        .trim(),
+    ) || undefined;
   const decl = source.statements.find((s) => ts.isClassDeclaration(s) && s.name?.text === cls);
   const props = {};
   for (const m of decl.members) {
@@ -71,10 +84,18 @@ export async function apiregistrationDefinitions() {
       const s = schemaOf(a.type, a.format);
       const info = props[a.name] ?? {};
       const extra = EXTRA[`${name}.${a.baseName}`] ?? {};
-      properties[a.baseName] = s.$ref ? { allOf: [s], description: info.description, ...extra } : { ...s, description: info.description, ...extra };
+      properties[a.baseName] = s.$ref
+        ? { allOf: [s], description: info.description, ...extra }
+        : { ...s, description: info.description, ...extra };
       if (info.required) required.push(a.baseName);
     }
-    definitions[name] = { description, type: 'object', properties, ...(required.length ? { required } : {}), ...(GVK[name] ? { 'x-kubernetes-group-version-kind': GVK[name] } : {}) };
+    definitions[name] = {
+      description,
+      type: 'object',
+      properties,
+      ...(required.length ? { required } : {}),
+      ...(GVK[name] ? { 'x-kubernetes-group-version-kind': GVK[name] } : {}),
+    };
   }
   return definitions;
 }

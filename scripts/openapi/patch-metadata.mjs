@@ -1,7 +1,12 @@
 // What kubernetes-types cannot tell: how lists merge in strategic merge patch and server-side apply
 // (Kubernetes' +patchMergeKey/+patchStrategy/+listType/+listMapKey markers), for the built-in fields
 // that clients merge. Keyed by `<definition name>.<property>`.
-const map = (key, keys = [key], strategy = 'merge') => ({ 'x-kubernetes-patch-merge-key': key, 'x-kubernetes-patch-strategy': strategy, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': keys });
+const map = (key, keys = [key], strategy = 'merge') => ({
+  'x-kubernetes-patch-merge-key': key,
+  'x-kubernetes-patch-strategy': strategy,
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': keys,
+});
 const set = { 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'set' };
 const atomic = { 'x-kubernetes-list-type': 'atomic' };
 const conditions = map('type');
@@ -19,7 +24,9 @@ const container = {
 };
 
 export const patchMetadata = {
-  ...Object.fromEntries(['Container', 'EphemeralContainer'].flatMap((kind) => Object.entries(container).map(([k, v]) => [`${core}.${kind}.${k}`, v]))),
+  ...Object.fromEntries(
+    ['Container', 'EphemeralContainer'].flatMap((kind) => Object.entries(container).map(([k, v]) => [`${core}.${kind}.${k}`, v])),
+  ),
   [`${core}.PodSpec.containers`]: map('name'),
   [`${core}.PodSpec.initContainers`]: map('name'),
   [`${core}.PodSpec.ephemeralContainers`]: map('name'),
@@ -61,7 +68,11 @@ export const patchMetadata = {
   'io.k8s.api.apps.v1.StatefulSetStatus.conditions': conditions,
   'io.k8s.api.apps.v1.DaemonSetStatus.conditions': conditions,
   'io.k8s.api.apps.v1.StatefulSetSpec.volumeClaimTemplates': atomic,
-  'io.k8s.api.batch.v1.JobStatus.conditions': { 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'atomic' },
+  'io.k8s.api.batch.v1.JobStatus.conditions': {
+    'x-kubernetes-patch-merge-key': 'type',
+    'x-kubernetes-patch-strategy': 'merge',
+    'x-kubernetes-list-type': 'atomic',
+  },
   'io.k8s.api.batch.v1.CronJobStatus.active': atomic,
   'io.k8s.api.policy.v1.PodDisruptionBudgetStatus.conditions': conditions,
   'io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus.conditions': conditions,

@@ -16,7 +16,13 @@ import { readRegistries } from './registries.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
-async function joinWithRetry(server: string, token: string, nodeName: string, dataDir: string, signal: AbortSignal): Promise<Joined | undefined> {
+async function joinWithRetry(
+  server: string,
+  token: string,
+  nodeName: string,
+  dataDir: string,
+  signal: AbortSignal,
+): Promise<Joined | undefined> {
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
       return await joinServer(server, token, nodeName, dataDir);

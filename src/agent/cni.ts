@@ -38,6 +38,6 @@ export function cniConflist(n: CniNetwork): object {
 export function writeCniConfig(confDir: string, n: CniNetwork): string {
   fs.mkdirSync(confDir, { recursive: true });
   const file = path.join(confDir, '10-skiff.conflist');
-  fs.writeFileSync(file, JSON.stringify(cniConflist(n), null, 2) + '\n');
+  fs.writeFileSync(file, `${JSON.stringify(cniConflist(n), null, 2)}\n`);
   return file;
 }

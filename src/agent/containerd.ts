@@ -37,7 +37,10 @@ export const hostsDir = (o: ContainerdPaths) => path.join(o.root, 'certs.d');
 const SYSTEM_DATA_DIR = '/var/lib/skiff';
 
 /** Where an agent's containerd lives, given its data dir (state on tmpfs for a system install). */
-export function containerdPaths(dataDir: string, runDir = process.getuid?.() === 0 && path.resolve(dataDir) === SYSTEM_DATA_DIR ? '/run/skiff' : path.join(dataDir, 'run')): ContainerdPaths {
+export function containerdPaths(
+  dataDir: string,
+  runDir = process.getuid?.() === 0 && path.resolve(dataDir) === SYSTEM_DATA_DIR ? '/run/skiff' : path.join(dataDir, 'run'),
+): ContainerdPaths {
   return {
     root: path.join(dataDir, 'agent', 'containerd'),
     state: path.join(runDir, 'containerd'),
@@ -67,13 +70,16 @@ export function containerdConfig(o: ContainerdConfigOptions): string {
     `    conf_dir = ${quote(o.cniConfDir)}`,
   ];
   lines.push(...criRegistryToml(o.registries ?? noRegistries(), hostsDir(o)));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Imports every *.tar in `dir` into containerd's Kubernetes namespace; answers the files imported. */
 export async function importImages(socket: string, dir: string): Promise<string[]> {
   if (!fs.existsSync(dir)) return [];
-  const tarballs = fs.readdirSync(dir).filter((f) => f.endsWith('.tar')).sort();
+  const tarballs = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.tar'))
+    .sort();
   for (const file of tarballs) await promisify(execFile)('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', path.join(dir, file)]);
   return tarballs;
 }
@@ -97,7 +103,8 @@ export class ContainerdSupervisor {
 
   /** Starts containerd and resolves once it answers CRI calls. */
   async start(): Promise<void> {
-    for (const dir of [this.configOptions.root, this.configOptions.state, this.configOptions.cniConfDir, path.dirname(this.logFile)]) fs.mkdirSync(dir, { recursive: true });
+    for (const dir of [this.configOptions.root, this.configOptions.state, this.configOptions.cniConfDir, path.dirname(this.logFile)])
+      fs.mkdirSync(dir, { recursive: true });
     const configFile = path.join(this.configOptions.root, 'config.toml');
     // Registry credentials may be in it: for root's eyes only.
     fs.writeFileSync(configFile, containerdConfig(this.configOptions), { mode: 0o600 });

@@ -58,9 +58,26 @@ export class HollowNode {
         { type: 'InternalIP', address: this.hostIP },
         { type: 'Hostname', address: opts.name },
       ],
-      nodeInfo: { machineID: '', systemUUID: '', bootID: '', kernelVersion: 'hollow', osImage: 'Skiff hollow node', containerRuntimeVersion: 'hollow://1.0.0', kubeletVersion: KUBELET_VERSION, kubeProxyVersion: '', operatingSystem: 'linux', architecture: goArch() },
+      nodeInfo: {
+        machineID: '',
+        systemUUID: '',
+        bootID: '',
+        kernelVersion: 'hollow',
+        osImage: 'Skiff hollow node',
+        containerRuntimeVersion: 'hollow://1.0.0',
+        kubeletVersion: KUBELET_VERSION,
+        kubeProxyVersion: '',
+        operatingSystem: 'linux',
+        architecture: goArch(),
+      },
     };
-    this.reporter = new NodeReporter(client, { name: opts.name, labels: { 'node.kubernetes.io/instance-type': 'hollow', ...opts.labels }, taints: opts.taints, leaseRenewMs: opts.leaseRenewMs, facts: async () => facts });
+    this.reporter = new NodeReporter(client, {
+      name: opts.name,
+      labels: { 'node.kubernetes.io/instance-type': 'hollow', ...opts.labels },
+      taints: opts.taints,
+      leaseRenewMs: opts.leaseRenewMs,
+      facts: async () => facts,
+    });
   }
 
   get name(): string {
@@ -70,7 +87,11 @@ export class HollowNode {
   async start(): Promise<void> {
     await this.reporter.start();
     this.informer = new Informer(this.podClient, { fieldSelector: `spec.nodeName=${this.opts.name}` });
-    this.informer.on({ add: (p) => void this.sync(p), update: (_o, p) => void this.sync(p), delete: (p) => this.handled.delete(p.metadata!.uid!) });
+    this.informer.on({
+      add: (p) => void this.sync(p),
+      update: (_o, p) => void this.sync(p),
+      delete: (p) => this.handled.delete(p.metadata!.uid!),
+    });
     this.informer.start();
     await this.informer.synced();
   }
@@ -93,15 +114,17 @@ export class HollowNode {
       const phase = pod.status?.phase;
       if (this.handled.has(uid) || phase === 'Running' || phase === 'Succeeded' || phase === 'Failed') return;
       this.handled.add(uid);
-            await this.podClient.updateStatus({ ...pod, status: this.runningStatus(pod) });
+      await this.podClient.updateStatus({ ...pod, status: this.runningStatus(pod) });
       if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure') {
         await sleep(Number(pod.metadata?.annotations?.[RUN_MS] ?? this.opts.completeAfterMs ?? 1000), this.abort.signal);
         if (this.abort.signal.aborted) return;
         const current = await this.podClient.get(pod.metadata!.namespace, pod.metadata!.name!);
-        if (current.metadata?.uid === uid && !current.metadata.deletionTimestamp) await this.podClient.updateStatus({ ...current, status: this.finishedStatus(current) });
+        if (current.metadata?.uid === uid && !current.metadata.deletionTimestamp)
+          await this.podClient.updateStatus({ ...current, status: this.finishedStatus(current) });
       }
     } catch (err) {
-      if (!isNotFound(err)) log.warn({ node: this.opts.name, pod: keyOf(pod), err: (err as Error).message }, 'hollow node: pod status update failed');
+      if (!isNotFound(err))
+        log.warn({ node: this.opts.name, pod: keyOf(pod), err: (err as Error).message }, 'hollow node: pod status update failed');
       this.handled.delete(uid);
     }
   }
@@ -122,7 +145,16 @@ export class HollowNode {
       podIPs: [{ ip: podIP }],
       startTime: t,
       qosClass: pod.status?.qosClass ?? 'BestEffort',
-      containerStatuses: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? '', imageID: `hollow://${c.image}`, containerID: `hollow://${pod.metadata!.uid}/${c.name}`, ready: true, started: true, restartCount: 0, state: { running: { startedAt: t } } })),
+      containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
+        name: c.name,
+        image: c.image ?? '',
+        imageID: `hollow://${c.image}`,
+        containerID: `hollow://${pod.metadata!.uid}/${c.name}`,
+        ready: true,
+        started: true,
+        restartCount: 0,
+        state: { running: { startedAt: t } },
+      })),
     };
   }
 
@@ -134,8 +166,19 @@ export class HollowNode {
     return {
       ...pod.status,
       phase: exitCode ? 'Failed' : 'Succeeded',
-      conditions: [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'Ready' && c.type !== 'ContainersReady'), notReady('Ready'), notReady('ContainersReady')],
-      containerStatuses: (pod.status?.containerStatuses ?? []).map((s) => ({ ...s, ready: false, started: false, state: { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: s.state?.running?.startedAt, finishedAt: t } } })),
+      conditions: [
+        ...(pod.status?.conditions ?? []).filter((c) => c.type !== 'Ready' && c.type !== 'ContainersReady'),
+        notReady('Ready'),
+        notReady('ContainersReady'),
+      ],
+      containerStatuses: (pod.status?.containerStatuses ?? []).map((s) => ({
+        ...s,
+        ready: false,
+        started: false,
+        state: {
+          terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: s.state?.running?.startedAt, finishedAt: t },
+        },
+      })),
     };
   }
 }

@@ -33,7 +33,8 @@ export function parseImageName(image: string): ImageName {
   const slash = name.indexOf('/');
   const first = slash >= 0 ? name.slice(0, slash) : '';
   // As in the docker reference grammar: a first component with a dot or port, or localhost, is a registry.
-  if (first && (first.includes('.') || first.includes(':') || first === 'localhost')) return { registry: first, repository: name.slice(slash + 1), suffix };
+  if (first && (first.includes('.') || first.includes(':') || first === 'localhost'))
+    return { registry: first, repository: name.slice(slash + 1), suffix };
   return { registry: 'docker.io', repository: name.includes('/') ? name : `library/${name}`, suffix };
 }
 
@@ -51,7 +52,10 @@ export function rewrittenNames(r: Registries, image: string): string[] {
   const rule = Object.entries(mirror.rewrite).find(([re]) => new RegExp(re).test(repository));
   if (!rule) return [];
   // Go's ${1} is JavaScript's $1.
-  const rewritten = repository.replace(new RegExp(rule[0]), rule[1].replace(/\$\{(\w+)\}/g, (_, g: string) => (/^\d+$/.test(g) ? `$${g}` : `$<${g}>`)));
+  const rewritten = repository.replace(
+    new RegExp(rule[0]),
+    rule[1].replace(/\$\{(\w+)\}/g, (_, g: string) => (/^\d+$/.test(g) ? `$${g}` : `$<${g}>`)),
+  );
   const names: string[] = [];
   for (const endpoint of mirror.endpoints) {
     const url = new URL(endpoint);

@@ -18,7 +18,6 @@ import type { Kubelet } from './kubelet.js';
 import { KubeletError } from './kubelet-error.js';
 import { containerLog } from './pods/container-logs.js';
 
-
 const bool = (v: string | null) => v === 'true' || v === '1';
 
 function authorized(req: IncomingMessage): boolean {
@@ -38,19 +37,38 @@ export interface KubeletServerOptions {
 export async function startKubeletServer(kubelet: Kubelet, o: KubeletServerOptions): Promise<{ port: number; close(): Promise<void> }> {
   // Self-signed, as a kubelet's own serving certificate: the API server does not verify it by default either.
   const ca = await createCA(`${o.nodeName}-ca`);
-  const serving = await issueCertificate(ca, { commonName: o.nodeName, sans: [o.nodeIP, o.nodeName, 'localhost', '127.0.0.1'], usage: 'server' });
-  const server = https.createServer({ cert: serving.certPem + ca.certPem, key: serving.keyPem, ca: o.clientCaPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    void handle(kubelet, req, res).catch((err: Error) => fail(res, err));
+  const serving = await issueCertificate(ca, {
+    commonName: o.nodeName,
+    sans: [o.nodeIP, o.nodeName, 'localhost', '127.0.0.1'],
+    usage: 'server',
   });
+  const server = https.createServer(
+    { cert: serving.certPem + ca.certPem, key: serving.keyPem, ca: o.clientCaPem, requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      void handle(kubelet, req, res).catch((err: Error) => fail(res, err));
+    },
+  );
   server.requestTimeout = 0;
   const upgrades = handleUpgrades(server, (req, socket, head) => {
     void stream(kubelet, req, socket, head).catch((err: Error) => {
       const code = err instanceof KubeletError ? err.code : 500;
-      refuseUpgrade(socket, code, code === 404 ? 'Not Found' : code === 403 ? 'Forbidden' : code === 500 ? 'Internal Server Error' : 'Bad Request', 'text/plain', err.message);
+      refuseUpgrade(
+        socket,
+        code,
+        code === 404 ? 'Not Found' : code === 403 ? 'Forbidden' : code === 500 ? 'Internal Server Error' : 'Bad Request',
+        'text/plain',
+        err.message,
+      );
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen on port ${o.port} for the API server's calls: ${err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message}`)));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          `cannot listen on port ${o.port} for the API server's calls: ${err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message}`,
+        ),
+      ),
+    );
     server.listen(o.port, o.host ?? '0.0.0.0', () => resolve());
   });
   return {
@@ -68,8 +86,12 @@ export async function startKubeletServer(kubelet: Kubelet, o: KubeletServerOptio
 function metrics(kubelet: Kubelet): string {
   const lines = ['# HELP skiff_cri_calls_total CRI calls the agent made to containerd.', '# TYPE skiff_cri_calls_total counter'];
   for (const [method, n] of [...kubelet.cri.calls].sort()) lines.push(`skiff_cri_calls_total{method="${method}"} ${n}`);
-  lines.push('# HELP skiff_running_pods Pods the agent is handling.', '# TYPE skiff_running_pods gauge', `skiff_running_pods ${kubelet.podCount}`);
-  return lines.join('\n') + '\n';
+  lines.push(
+    '# HELP skiff_running_pods Pods the agent is handling.',
+    '# TYPE skiff_running_pods gauge',
+    `skiff_running_pods ${kubelet.podCount}`,
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 function fail(res: ServerResponse, err: Error): void {
@@ -85,12 +107,17 @@ async function handle(kubelet: Kubelet, req: IncomingMessage, res: ServerRespons
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'healthz') return void res.end('ok');
   if (parts[0] === 'metrics') return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics(kubelet));
-  if (parts[0] !== 'containerLogs' || parts.length !== 4 || req.method !== 'GET') throw new KubeletError(404, `no such endpoint: ${req.method} ${url.pathname}`);
+  if (parts[0] !== 'containerLogs' || parts.length !== 4 || req.method !== 'GET')
+    throw new KubeletError(404, `no such endpoint: ${req.method} ${url.pathname}`);
   const [, namespace, podName, containerName] = parts as [string, string, string, string];
   const q = url.searchParams;
   const previous = bool(q.get('previous'));
   const container = await kubelet.findContainer(namespace, podName, containerName, previous);
-  const since = q.get('sinceTime') ? new Date(q.get('sinceTime')!) : q.get('sinceSeconds') ? new Date(Date.now() - Number(q.get('sinceSeconds')) * 1000) : undefined;
+  const since = q.get('sinceTime')
+    ? new Date(q.get('sinceTime')!)
+    : q.get('sinceSeconds')
+      ? new Date(Date.now() - Number(q.get('sinceSeconds')) * 1000)
+      : undefined;
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   res.writeHead(200, { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' });
@@ -112,7 +139,12 @@ async function handle(kubelet: Kubelet, req: IncomingMessage, res: ServerRespons
 async function stream(kubelet: Kubelet, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
   if (!authorized(req)) throw new KubeletError(403, 'Forbidden: only the API server may call the node');
   const url = new URL(req.url ?? '/', 'https://node');
-  const [kind, namespace, podName, containerName] = url.pathname.split('/').filter(Boolean).map(decodeURIComponent) as [string, string, string, string | undefined];
+  const [kind, namespace, podName, containerName] = url.pathname.split('/').filter(Boolean).map(decodeURIComponent) as [
+    string,
+    string,
+    string,
+    string | undefined,
+  ];
   const q = url.searchParams;
   let target: string;
   if (kind === 'exec' || kind === 'attach') {
@@ -120,7 +152,10 @@ async function stream(kubelet: Kubelet, req: IncomingMessage, client: Duplex, he
     const c = await kubelet.findContainer(namespace, podName, containerName, false);
     if (c.state !== 'CONTAINER_RUNNING') throw new KubeletError(400, `container not found ("${containerName}")`);
     const io = { stdin: bool(q.get('stdin')), stdout: bool(q.get('stdout')), stderr: bool(q.get('stderr')), tty: bool(q.get('tty')) };
-    target = kind === 'exec' ? await kubelet.cri.exec({ containerId: c.id, cmd: q.getAll('command'), ...io, stderr: io.stderr && !io.tty }) : await kubelet.cri.attach({ containerId: c.id, ...io, stderr: io.stderr && !io.tty });
+    target =
+      kind === 'exec'
+        ? await kubelet.cri.exec({ containerId: c.id, cmd: q.getAll('command'), ...io, stderr: io.stderr && !io.tty })
+        : await kubelet.cri.attach({ containerId: c.id, ...io, stderr: io.stderr && !io.tty });
   } else if (kind === 'portForward') {
     const sandbox = await kubelet.readySandbox(namespace, podName);
     target = await kubelet.cri.portForward(sandbox, []);

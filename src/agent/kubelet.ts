@@ -64,7 +64,13 @@ export class Kubelet {
     private readonly opts: KubeletOptions,
   ) {
     const client = api.as('kubelet');
-    this.reporter = new NodeReporter(client, { name: opts.nodeName, labels: { 'node.kubernetes.io/instance-type': 'skiff', ...opts.labels }, taints: opts.taints, kubeletPort: opts.kubeletArgs.port, facts: hostFacts({ cri: opts.cri, nodeIP: opts.nodeIP, hostname: os.hostname(), dataDir: opts.dataDir }) });
+    this.reporter = new NodeReporter(client, {
+      name: opts.nodeName,
+      labels: { 'node.kubernetes.io/instance-type': 'skiff', ...opts.labels },
+      taints: opts.taints,
+      kubeletPort: opts.kubeletArgs.port,
+      facts: hostFacts({ cri: opts.cri, nodeIP: opts.nodeIP, hostname: os.hostname(), dataDir: opts.dataDir }),
+    });
     this.informer = new Informer(client.resource(pods), { fieldSelector: `spec.nodeName=${opts.nodeName}` });
     this.runtime = new RuntimeView(opts.cri);
     this.recorder = new EventRecorder(client, 'kubelet', opts.nodeName);
@@ -161,12 +167,17 @@ export class Kubelet {
   private async setUpNetwork(): Promise<void> {
     const podCIDR = await this.reporter.podCIDR();
     if (this.abort.signal.aborted) return;
-    const file = writeCniConfig(this.opts.cniConfDir, { podCIDR, bridge: this.opts.cniBridge, ipamDataDir: path.join(this.opts.dataDir, 'agent', 'cni') });
+    const file = writeCniConfig(this.opts.cniConfDir, {
+      podCIDR,
+      bridge: this.opts.cniBridge,
+      ipamDataDir: path.join(this.opts.dataDir, 'agent', 'cni'),
+    });
     log.info({ podCIDR, file }, 'pod network configured');
     // containerd notices the config within a moment; say Ready as soon as it has.
     for (let i = 0; i < 50 && !this.abort.signal.aborted; i++) {
       const status = await this.opts.cri.status().catch(() => undefined);
-      if ((status?.status?.conditions as { type: string; status: boolean }[] | undefined)?.find((c) => c.type === 'NetworkReady')?.status) break;
+      if ((status?.status?.conditions as { type: string; status: boolean }[] | undefined)?.find((c) => c.type === 'NetworkReady')?.status)
+        break;
       await sleep(200, this.abort.signal);
     }
     await this.reporter.refresh();
@@ -197,7 +208,12 @@ export class Kubelet {
         if (resync) for (const w of this.workers.values()) w.poke();
         if (Date.now() - lastRotation >= LOG_ROTATION_MS) {
           lastRotation = Date.now();
-          await rotateLogs(this.opts.cri, this.runtime.runningLogs(), this.opts.kubeletArgs.containerLogMaxSize, this.opts.kubeletArgs.containerLogMaxFiles);
+          await rotateLogs(
+            this.opts.cri,
+            this.runtime.runningLogs(),
+            this.opts.kubeletArgs.containerLogMaxSize,
+            this.opts.kubeletArgs.containerLogMaxFiles,
+          );
         }
         this.lastSeen = seen;
       } catch (err) {

@@ -47,10 +47,15 @@ const onPath = (command: string) => (process.env.PATH ?? '').split(':').some((di
 /** What running our own containerd takes, checked first so that a missing piece is one clear line. */
 function checkCanRunContainerd(cniBinDir: string): void {
   const instead = 'or run the server with --disable-agent, or give --container-runtime-endpoint';
-  if (process.getuid?.() !== 0) throw new Error(`running pods needs root (containerd, mounts, pod networking): run skiff as root, ${instead}`);
+  if (process.getuid?.() !== 0)
+    throw new Error(`running pods needs root (containerd, mounts, pod networking): run skiff as root, ${instead}`);
   const missing = ['containerd', 'runc', 'ctr'].filter((c) => !onPath(c));
-  if (missing.length) throw new Error(`${missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)}` : missing[0]} not found on PATH: install Debian's containerd and runc packages, ${instead}`);
-  if (!fs.existsSync(path.join(cniBinDir, 'bridge'))) throw new Error(`the CNI plugins are not in ${cniBinDir}: install Debian's containernetworking-plugins, ${instead}`);
+  if (missing.length)
+    throw new Error(
+      `${missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)}` : missing[0]} not found on PATH: install Debian's containerd and runc packages, ${instead}`,
+    );
+  if (!fs.existsSync(path.join(cniBinDir, 'bridge')))
+    throw new Error(`the CNI plugins are not in ${cniBinDir}: install Debian's containernetworking-plugins, ${instead}`);
 }
 
 export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clientCaPem: string): Promise<NodeAgent> {
@@ -63,7 +68,10 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     socket = s.containerRuntimeEndpoint.replace(/^unix:\/\//, '');
   } else {
     checkCanRunContainerd(paths.cniBinDir);
-    supervisor = new ContainerdSupervisor({ ...paths, pauseImage: s.pauseImage, registries: s.registries }, path.join(s.dataDir, 'agent', 'containerd', 'containerd.log'));
+    supervisor = new ContainerdSupervisor(
+      { ...paths, pauseImage: s.pauseImage, registries: s.registries },
+      path.join(s.dataDir, 'agent', 'containerd', 'containerd.log'),
+    );
     await supervisor.start();
     cri = supervisor.cri;
     socket = supervisor.socket;
@@ -74,7 +82,17 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
   const nodeIP = s.nodeIP ?? firstHostIPv4();
   // registries.yaml is for the containerd we run (as in K3s); its rewrites happen around our pulls.
   const podCri = supervisor && s.registries ? withRewrites(cri, socket, s.registries) : cri;
-  const kubelet = new Kubelet(api, { nodeName: s.nodeName, nodeIP, cri: podCri, dataDir: s.dataDir, cniConfDir: paths.cniConfDir, cniBridge: s.cniBridge, kubeletArgs: s.kubelet, labels: s.labels, taints: s.taints });
+  const kubelet = new Kubelet(api, {
+    nodeName: s.nodeName,
+    nodeIP,
+    cri: podCri,
+    dataDir: s.dataDir,
+    cniConfDir: paths.cniConfDir,
+    cniBridge: s.cniBridge,
+    kubeletArgs: s.kubelet,
+    labels: s.labels,
+    taints: s.taints,
+  });
   const server = await startKubeletServer(kubelet, { port: s.kubelet.port, nodeName: s.nodeName, nodeIP, clientCaPem });
   await kubelet.start();
   return {

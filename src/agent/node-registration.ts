@@ -14,7 +14,8 @@ export function parseNodeLabels(items: string[]): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const item of items) {
     const [key = '', value = ''] = item.split('=', 2);
-    if (!item.includes('=') || !KEY.test(key) || !VALUE.test(value)) throw new Error(`invalid --node-label "${item}": expected key=value with a valid label key and value`);
+    if (!item.includes('=') || !KEY.test(key) || !VALUE.test(value))
+      throw new Error(`invalid --node-label "${item}": expected key=value with a valid label key and value`);
     labels[key] = value;
   }
   return labels;
@@ -23,7 +24,8 @@ export function parseNodeLabels(items: string[]): Record<string, string> {
 export function parseNodeTaints(items: string[]): Writable<Taint>[] {
   return items.map((item) => {
     const m = /^([^=:]+)(?:=([^:]*))?:(\w+)$/.exec(item);
-    if (!m || !KEY.test(m[1]!) || !VALUE.test(m[2] ?? '') || !EFFECTS.includes(m[3]!)) throw new Error(`invalid --node-taint "${item}": expected key[=value]:Effect with Effect one of ${EFFECTS.join(', ')}`);
+    if (!m || !KEY.test(m[1]!) || !VALUE.test(m[2] ?? '') || !EFFECTS.includes(m[3]!))
+      throw new Error(`invalid --node-taint "${item}": expected key[=value]:Effect with Effect one of ${EFFECTS.join(', ')}`);
     return { key: m[1]!, ...(m[2] ? { value: m[2] } : {}), effect: m[3]! };
   });
 }

@@ -39,9 +39,30 @@ export interface NodeReporterOptions {
 }
 
 const PRESSURE = [
-  { type: 'MemoryPressure', key: 'memoryPressure', ok: 'KubeletHasSufficientMemory', bad: 'KubeletHasInsufficientMemory', okMessage: 'kubelet has sufficient memory available', badMessage: 'kubelet has insufficient memory available' },
-  { type: 'DiskPressure', key: 'diskPressure', ok: 'KubeletHasNoDiskPressure', bad: 'KubeletHasDiskPressure', okMessage: 'kubelet has no disk pressure', badMessage: 'kubelet has disk pressure' },
-  { type: 'PIDPressure', key: 'pidPressure', ok: 'KubeletHasSufficientPID', bad: 'KubeletHasInsufficientPID', okMessage: 'kubelet has sufficient PID available', badMessage: 'kubelet has insufficient PID available' },
+  {
+    type: 'MemoryPressure',
+    key: 'memoryPressure',
+    ok: 'KubeletHasSufficientMemory',
+    bad: 'KubeletHasInsufficientMemory',
+    okMessage: 'kubelet has sufficient memory available',
+    badMessage: 'kubelet has insufficient memory available',
+  },
+  {
+    type: 'DiskPressure',
+    key: 'diskPressure',
+    ok: 'KubeletHasNoDiskPressure',
+    bad: 'KubeletHasDiskPressure',
+    okMessage: 'kubelet has no disk pressure',
+    badMessage: 'kubelet has disk pressure',
+  },
+  {
+    type: 'PIDPressure',
+    key: 'pidPressure',
+    ok: 'KubeletHasSufficientPID',
+    bad: 'KubeletHasInsufficientPID',
+    okMessage: 'kubelet has sufficient PID available',
+    badMessage: 'kubelet has insufficient PID available',
+  },
 ] as const;
 
 type Condition = Writable<NodeCondition>;
@@ -51,11 +72,20 @@ function conditionsFor(facts: NodeFacts, previous: Condition[] = []): Condition[
   const now = nowTimestamp();
   const make = (type: string, status: string, reason: string, message: string): Condition => {
     const before = previous.find((c) => c.type === type);
-    return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: before?.status === status ? (before.lastTransitionTime ?? now) : now };
+    return {
+      type,
+      status,
+      reason,
+      message,
+      lastHeartbeatTime: now,
+      lastTransitionTime: before?.status === status ? (before.lastTransitionTime ?? now) : now,
+    };
   };
   return [
     ...PRESSURE.map((p) => (facts[p.key] ? make(p.type, 'True', p.bad, p.badMessage) : make(p.type, 'False', p.ok, p.okMessage))),
-    facts.notReady ? make('Ready', 'False', 'KubeletNotReady', facts.notReady) : make('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+    facts.notReady
+      ? make('Ready', 'False', 'KubeletNotReady', facts.notReady)
+      : make('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
   ];
 }
 
@@ -141,9 +171,22 @@ export class NodeReporter {
   private async register(): Promise<void> {
     const facts = await this.opts.facts();
     const arch = facts.nodeInfo?.architecture ?? '';
-    const labels = { 'kubernetes.io/hostname': this.opts.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': arch, 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': arch, ...this.opts.labels };
+    const labels = {
+      'kubernetes.io/hostname': this.opts.name,
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': arch,
+      'beta.kubernetes.io/os': 'linux',
+      'beta.kubernetes.io/arch': arch,
+      ...this.opts.labels,
+    };
     try {
-      await this.nodeClient.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: this.opts.name, labels }, spec: { taints: this.opts.taints }, status: this.statusFrom(facts) });
+      await this.nodeClient.create({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: this.opts.name, labels },
+        spec: { taints: this.opts.taints },
+        status: this.statusFrom(facts),
+      });
       this.statusWrites++;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
@@ -189,4 +232,3 @@ export class NodeReporter {
     }
   }
 }
-

@@ -7,7 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export type ImageFile = { path: string; mode?: number } & ({ data: Buffer | string } | { copyOf: string } | { symlink: string } | { dir: true });
+export type ImageFile = { path: string; mode?: number } & (
+  | { data: Buffer | string }
+  | { copyOf: string }
+  | { symlink: string }
+  | { dir: true }
+);
 
 export interface ImageSpec {
   /** Full reference, e.g. skiff.local/pause:1. */
@@ -62,7 +67,16 @@ export function writeOciImage(dir: string, spec: ImageSpec): string {
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...put(layer) }],
     });
     const tag = spec.name.slice(spec.name.lastIndexOf(':') + 1);
-    const index = { schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...put(manifest), annotations: { 'io.containerd.image.name': spec.name, 'org.opencontainers.image.ref.name': tag } }] };
+    const index = {
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...put(manifest),
+          annotations: { 'io.containerd.image.name': spec.name, 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
+    };
     fs.writeFileSync(path.join(work, 'layout/index.json'), JSON.stringify(index));
     fs.writeFileSync(path.join(work, 'layout/oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     fs.mkdirSync(dir, { recursive: true });

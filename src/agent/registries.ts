@@ -44,7 +44,9 @@ export function readRegistries(file: string): Registries {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return noRegistries();
-    throw new Error(`cannot read registries file ${file}: ${e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message}`);
+    throw new Error(
+      `cannot read registries file ${file}: ${e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message}`,
+    );
   }
   return parseRegistries(text, file);
 }
@@ -93,8 +95,14 @@ export function parseRegistries(text: string, file: string): Registries {
     if (c.auth !== undefined && c.auth !== null) {
       const a = mapping(c.auth, `${where}.auth`, fail, ['username', 'password', 'auth', 'identitytoken']);
       if (name === '*') fail(`${where}.auth`, 'credentials need a registry host, not "*"');
-      const auth: RegistryAuth = { username: scalar(a.username, `${where}.auth.username`, fail), password: scalar(a.password, `${where}.auth.password`, fail), auth: scalar(a.auth, `${where}.auth.auth`, fail), identityToken: scalar(a.identitytoken, `${where}.auth.identitytoken`, fail) };
-      if (auth.auth !== undefined && !/^[A-Za-z0-9+/]+=*$/.test(auth.auth)) fail(`${where}.auth.auth`, 'must be base64 of username:password');
+      const auth: RegistryAuth = {
+        username: scalar(a.username, `${where}.auth.username`, fail),
+        password: scalar(a.password, `${where}.auth.password`, fail),
+        auth: scalar(a.auth, `${where}.auth.auth`, fail),
+        identityToken: scalar(a.identitytoken, `${where}.auth.identitytoken`, fail),
+      };
+      if (auth.auth !== undefined && !/^[A-Za-z0-9+/]+=*$/.test(auth.auth))
+        fail(`${where}.auth.auth`, 'must be base64 of username:password');
       config.auth = dropUndefined(auth);
     }
     if (c.tls !== undefined && c.tls !== null) {
@@ -108,7 +116,12 @@ export function parseRegistries(text: string, file: string): Registries {
       };
       const skip = scalar(t.insecure_skip_verify, `${where}.tls.insecure_skip_verify`, fail);
       if (skip !== undefined && !/^(true|false)$/i.test(skip)) fail(`${where}.tls.insecure_skip_verify`, 'expected true or false');
-      const tls: RegistryTls = { caFile: filePath('ca_file'), certFile: filePath('cert_file'), keyFile: filePath('key_file'), insecureSkipVerify: skip === undefined ? undefined : skip.toLowerCase() === 'true' };
+      const tls: RegistryTls = {
+        caFile: filePath('ca_file'),
+        certFile: filePath('cert_file'),
+        keyFile: filePath('key_file'),
+        insecureSkipVerify: skip === undefined ? undefined : skip.toLowerCase() === 'true',
+      };
       if (tls.keyFile && !tls.certFile) fail(`${where}.tls`, 'key_file needs cert_file');
       config.tls = dropUndefined(tls);
     }
@@ -141,7 +154,8 @@ function scalar(value: unknown, where: string, fail: Fail): string | undefined {
 /** A registry is named by host[:port] as in image names (docker.io, 127.0.0.1:5000), or `*`. */
 function checkRegistryName(name: string, where: string, fail: Fail): void {
   if (name === '*') return;
-  if (!/^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(name)) fail(where, 'expected a registry host[:port] such as docker.io or registry.local:5000 (no scheme or path)');
+  if (!/^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(name))
+    fail(where, 'expected a registry host[:port] such as docker.io or registry.local:5000 (no scheme or path)');
 }
 
 function endpointUrl(text: string, where: string, fail: Fail): string {
@@ -153,7 +167,8 @@ function endpointUrl(text: string, where: string, fail: Fail): string {
     return fail(where, `"${text}" is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(where, `"${text}": only http and https endpoints`);
-  if (url.search || url.hash || url.username || url.password) fail(where, `"${text}": no query, fragment or credentials in an endpoint (credentials go in configs)`);
+  if (url.search || url.hash || url.username || url.password)
+    fail(where, `"${text}": no query, fragment or credentials in an endpoint (credentials go in configs)`);
   return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '')}`;
 }
 

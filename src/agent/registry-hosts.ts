@@ -24,14 +24,20 @@ function tlsLines(tls: RegistryTls | undefined, indent: string): string[] {
 
 /** hosts.toml text for every registry that needs one, keyed by folder name. */
 export function hostsFiles(r: Registries): Record<string, string> {
-  const names = new Set([...Object.keys(r.mirrors), ...Object.entries(r.configs).filter(([, c]) => c.tls).map(([name]) => name)]);
+  const names = new Set([
+    ...Object.keys(r.mirrors),
+    ...Object.entries(r.configs)
+      .filter(([, c]) => c.tls)
+      .map(([name]) => name),
+  ]);
   const files: Record<string, string> = {};
   // Rewritten pulls name a mirror endpoint's host directly (image-rewrite.ts): one that speaks plain
   // http says so in a file of its own, unless it has one.
   for (const m of Object.values(r.mirrors)) {
     if (!Object.keys(m.rewrite).length) continue;
     for (const e of m.endpoints.map((x) => new URL(x)).filter((u) => u.protocol === 'http:' && !names.has(u.host))) {
-      files[hostsDirName(e.host)] = `# Written by skiff from registries.yaml at every start.\nserver = ${quote(`http://${e.host}`)}\n\n[host]\n`;
+      files[hostsDirName(e.host)] =
+        `# Written by skiff from registries.yaml at every start.\nserver = ${quote(`http://${e.host}`)}\n\n[host]\n`;
     }
   }
   for (const name of [...names].sort()) {
@@ -51,7 +57,7 @@ export function hostsFiles(r: Registries): Record<string, string> {
       if (url.pathname !== '/' && url.pathname !== '' && !/\/v2\/?$/.test(url.pathname)) lines.push('  override_path = true');
       lines.push(...tlsLines(r.configs[url.host]?.tls, '  '));
     }
-    files[hostsDirName(name)] = lines.join('\n') + '\n';
+    files[hostsDirName(name)] = `${lines.join('\n')}\n`;
   }
   return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

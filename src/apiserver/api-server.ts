@@ -73,7 +73,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   services.adopt((await objects.list(registry.byResource('', 'v1', 'services')!, undefined)).items);
 
   const serviceAccounts = registry.byResource('', 'v1', 'serviceaccounts')!;
-  const tokens = new ServiceAccountTokens(opts.serviceAccountKeyPem, async (namespace, name, uid) => (await objects.tryGet(serviceAccounts, namespace, name))?.metadata.uid === uid);
+  const tokens = new ServiceAccountTokens(
+    opts.serviceAccountKeyPem,
+    async (namespace, name, uid) => (await objects.tryGet(serviceAccounts, namespace, name))?.metadata.uid === uid,
+  );
   const authenticateToken = (token: string) => tokens.verify(token);
 
   const fieldCheck = checkFields(schemas);
@@ -108,7 +111,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const apiServiceStatus = new ApiServiceStatusSync(objects, registry);
   await apiServiceStatus.start();
   ready = true;
-  const publishApiServer = (address: string, port: number) => ensureKubernetesService(objects, registry, services.ips.first(), address, port);
+  const publishApiServer = (address: string, port: number) =>
+    ensureKubernetesService(objects, registry, services.ips.first(), address, port);
   const upgrade = kubelets && ((req: IncomingMessage, socket: Duplex, head: Buffer) => void kubelets.upgrade(req, socket, head));
   const close = async () => {
     crds.stop();

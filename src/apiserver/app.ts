@@ -24,7 +24,6 @@ export interface ApiServerDeps extends Omit<RouteDeps, 'objects'> {
   extraRoutes?: (app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>) => void;
 }
 
-
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
 export function errorResponse(err: unknown): Response {
@@ -36,7 +35,12 @@ export function errorResponse(err: unknown): Response {
 export function createApp(deps: ApiServerDeps): Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }> {
   const app = new Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>();
   app.onError((err) => errorResponse(err));
-  app.notFound((c) => jsonResponse(new ApiError(404, 'NotFound', `the server could not find the requested resource (${c.req.method} ${c.req.path})`).toStatus(), 404));
+  app.notFound((c) =>
+    jsonResponse(
+      new ApiError(404, 'NotFound', `the server could not find the requested resource (${c.req.method} ${c.req.path})`).toStatus(),
+      404,
+    ),
+  );
 
   deps.publicRoutes?.(app);
   app.use('*', async (c, next) => {

@@ -26,7 +26,7 @@ function withAuthenticated(user: UserInfo): UserInfo {
 export async function authenticate(req: Request, env: Bindings | undefined, tokens: TokenAuthenticator): Promise<UserInfo | undefined> {
   if (env?.user) return env.user;
   const socket = env?.incoming?.socket as TLSSocket | undefined;
-  if (socket && socket.authorized && typeof socket.getPeerCertificate === 'function') {
+  if (socket?.authorized && typeof socket.getPeerCertificate === 'function') {
     const cert = socket.getPeerCertificate();
     const subject = cert?.subject as Record<string, string | string[]> | undefined;
     if (subject?.CN) {

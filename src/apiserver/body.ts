@@ -52,8 +52,14 @@ export async function readObject(req: Request): Promise<KObject> {
   const bytes = await readBody(req);
   let obj: unknown;
   if (type === PROTOBUF_CONTENT_TYPE) obj = decodeProtobufObject(bytes);
-  else if (type === 'application/json' || type === 'application/yaml' || type === '*/*' || type === 'text/plain') obj = parseStructured(bytes, type);
-  else throw new ApiError(415, 'UnsupportedMediaType', `the body of type ${type} is unsupported; send application/json, application/yaml or ${PROTOBUF_CONTENT_TYPE}`);
+  else if (type === 'application/json' || type === 'application/yaml' || type === '*/*' || type === 'text/plain')
+    obj = parseStructured(bytes, type);
+  else
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of type ${type} is unsupported; send application/json, application/yaml or ${PROTOBUF_CONTENT_TYPE}`,
+    );
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the request body must be a JSON object');
   return obj as KObject;
 }

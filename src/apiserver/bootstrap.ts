@@ -25,7 +25,16 @@ export async function ensureSystemNamespaces(objects: ObjectStore, registry: Reg
 export async function ensureSystemPriorityClasses(objects: ObjectStore, registry: Registry): Promise<void> {
   const classes = registry.byResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
   for (const { name, value, description } of SYSTEM_PRIORITY_CLASSES) {
-    await createIfMissing(() => objects.create(classes, undefined, { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name }, value, description, preemptionPolicy: 'PreemptLowerPriority' }));
+    await createIfMissing(() =>
+      objects.create(classes, undefined, {
+        apiVersion: 'scheduling.k8s.io/v1',
+        kind: 'PriorityClass',
+        metadata: { name },
+        value,
+        description,
+        preemptionPolicy: 'PreemptLowerPriority',
+      }),
+    );
   }
 }
 
@@ -33,17 +42,36 @@ export async function ensureSystemPriorityClasses(objects: ObjectStore, registry
  * default/kubernetes: a ClusterIP Service on the first service address, port 443, whose Endpoints
  * and EndpointSlice (kept current at every start) name the API server's address and port.
  */
-export async function ensureKubernetesService(objects: ObjectStore, registry: Registry, clusterIP: string, address: string, port: number): Promise<void> {
+export async function ensureKubernetesService(
+  objects: ObjectStore,
+  registry: Registry,
+  clusterIP: string,
+  address: string,
+  port: number,
+): Promise<void> {
   const services = registry.byResource('', 'v1', 'services')!;
   const labels = { component: 'apiserver', provider: 'kubernetes' };
   // Looked up first: creating it again would fail on its already allocated address, not as a duplicate.
   if (!(await objects.tryGet(services, 'default', 'kubernetes'))) {
-    const spec = { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] };
-    await createIfMissing(() => objects.create(services, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', labels }, spec }));
+    const spec = {
+      type: 'ClusterIP',
+      clusterIP,
+      clusterIPs: [clusterIP],
+      sessionAffinity: 'None',
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
+    };
+    await createIfMissing(() =>
+      objects.create(services, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', labels }, spec }),
+    );
   }
   const endpoints = registry.byResource('', 'v1', 'endpoints')!;
   const subsets = [{ addresses: [{ ip: address }], ports: [{ name: 'https', port, protocol: 'TCP' }] }];
-  await upsert(objects, endpoints, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } }, subsets });
+  await upsert(objects, endpoints, {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+    subsets,
+  });
   const slices = registry.byResource('discovery.k8s.io', 'v1', 'endpointslices')!;
   await upsert(objects, slices, {
     apiVersion: 'discovery.k8s.io/v1',
@@ -58,5 +86,9 @@ export async function ensureKubernetesService(objects: ObjectStore, registry: Re
 async function upsert(objects: ObjectStore, def: ResourceDef, obj: KObject): Promise<void> {
   const current = await objects.tryGet(def, obj.metadata!.namespace, obj.metadata!.name!);
   if (!current) await createIfMissing(() => objects.create(def, obj.metadata!.namespace, obj));
-  else await objects.update(def, obj.metadata!.namespace, obj.metadata!.name!, { ...obj, metadata: { ...current.metadata, labels: obj.metadata!.labels } });
+  else
+    await objects.update(def, obj.metadata!.namespace, obj.metadata!.name!, {
+      ...obj,
+      metadata: { ...current.metadata, labels: obj.metadata!.labels },
+    });
 }

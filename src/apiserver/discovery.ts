@@ -27,7 +27,8 @@ interface Subresource {
 
 function subresourcesOf(def: ResourceDef): Subresource[] {
   const subs: Subresource[] = [];
-  if (def.statusSubresource) subs.push({ name: 'status', group: def.group, version: def.version, kind: def.kind, verbs: ['get', 'patch', 'update'] });
+  if (def.statusSubresource)
+    subs.push({ name: 'status', group: def.group, version: def.version, kind: def.kind, verbs: ['get', 'patch', 'update'] });
   if (def.scale) subs.push({ name: 'scale', group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
   for (const x of def.extraSubresources ?? []) {
     subs.push({ name: x.name, group: x.group ?? def.group, version: x.version ?? def.version, kind: x.kind, verbs: x.verbs });
@@ -44,7 +45,11 @@ function aggregatedResource(def: ResourceDef) {
     verbs: verbsOf(def),
     ...(def.shortNames?.length ? { shortNames: def.shortNames } : {}),
     ...(def.categories?.length ? { categories: def.categories } : {}),
-    subresources: subresourcesOf(def).map((s) => ({ subresource: s.name, responseKind: { group: s.group, version: s.version, kind: s.kind }, verbs: s.verbs })),
+    subresources: subresourcesOf(def).map((s) => ({
+      subresource: s.name,
+      responseKind: { group: s.group, version: s.version, kind: s.kind },
+      verbs: s.verbs,
+    })),
   };
 }
 
@@ -63,14 +68,24 @@ function groups(registry: Registry, core: boolean): Map<string, string[]> {
 export function aggregatedDiscovery(registry: Registry, core: boolean, version: 'v2' | 'v2beta1'): Response {
   const items = [...groups(registry, core)].map(([group, versions]) => ({
     metadata: { name: group },
-    versions: versions.map((v) => ({ version: v, freshness: 'Current', resources: registry.inGroupVersion(group, v).map(aggregatedResource) })),
+    versions: versions.map((v) => ({
+      version: v,
+      freshness: 'Current',
+      resources: registry.inGroupVersion(group, v).map(aggregatedResource),
+    })),
   }));
   const contentType = AGGREGATED.replace('v=v2', `v=${version}`);
-  return jsonResponse({ kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items }, 200, { 'content-type': contentType });
+  return jsonResponse({ kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items }, 200, {
+    'content-type': contentType,
+  });
 }
 
 export function legacyCore(host: string): Response {
-  return jsonResponse({ kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: host }] });
+  return jsonResponse({
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: host }],
+  });
 }
 
 function apiGroup(group: string, versions: string[]) {

@@ -18,7 +18,6 @@ export interface NodeJoin {
   issueNodeCertificate(nodeName: string): Promise<{ certPem: string; keyPem: string }>;
 }
 
-
 /** The secret an agent offers: HTTP basic (user `node` or `server`) or a bearer token. */
 function offeredSecret(header: string | undefined): string | undefined {
   const basic = header?.match(/^Basic\s+(\S+)$/i);
@@ -34,7 +33,8 @@ export function joinRoutes(join: NodeJoin): (app: Hono<{ Bindings: Bindings; Var
     app.get('/cacerts', () => new Response(join.caPem, { headers: { 'content-type': 'text/plain' } }));
     app.post(NODE_CERTIFICATE_PATH, async (c) => {
       const secret = offeredSecret(c.req.header('authorization'));
-      if (!secret || !tokenAccepted(secret, join.token, join.caPem)) throw new ApiError(401, 'Unauthorized', 'the join token is not valid for this server');
+      if (!secret || !tokenAccepted(secret, join.token, join.caPem))
+        throw new ApiError(401, 'Unauthorized', 'the join token is not valid for this server');
       let body: { nodeName?: unknown };
       try {
         body = await c.req.json();

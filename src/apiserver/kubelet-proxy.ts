@@ -49,9 +49,12 @@ function containerOf(pod: PodLike, query: URLSearchParams): string {
   const podName = pod.metadata.name;
   if (!name) {
     if (containers.length === 1) return containers[0]!;
-    throw badRequest(`a container name must be specified for pod ${podName}, choose one of: [${containers.join(' ')}]${init.length ? ` or one of the init containers: [${init.join(' ')}]` : ''}`);
+    throw badRequest(
+      `a container name must be specified for pod ${podName}, choose one of: [${containers.join(' ')}]${init.length ? ` or one of the init containers: [${init.join(' ')}]` : ''}`,
+    );
   }
-  if (![...containers, ...init, ...(pod.spec?.ephemeralContainers ?? []).map((c) => c.name)].includes(name)) throw badRequest(`container ${name} is not valid for pod ${podName}`);
+  if (![...containers, ...init, ...(pod.spec?.ephemeralContainers ?? []).map((c) => c.name)].includes(name))
+    throw badRequest(`container ${name} is not valid for pod ${podName}`);
   return name;
 }
 
@@ -93,7 +96,8 @@ export class KubeletProxy {
     }
     if (q.get('sinceSeconds') === '0') throw badRequest('sinceSeconds must be greater than 0');
     if (q.get('sinceSeconds') && q.get('sinceTime')) throw badRequest('at most one of sinceTime or sinceSeconds may be specified');
-    if (q.get('sinceTime') && Number.isNaN(Date.parse(q.get('sinceTime')!))) throw badRequest(`invalid value for sinceTime: "${q.get('sinceTime')}"`);
+    if (q.get('sinceTime') && Number.isNaN(Date.parse(q.get('sinceTime')!)))
+      throw badRequest(`invalid value for sinceTime: "${q.get('sinceTime')}"`);
     const pod = await this.pod(ctx.path.namespace!, ctx.path.name!);
     const container = containerOf(pod, q);
     const { host, port } = await this.node(pod);
@@ -104,12 +108,18 @@ export class KubeletProxy {
     const path = `/containerLogs/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}?${forward}`;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = https.get({ host, port, path, agent: this.agent, signal: ctx.req.signal }, resolve);
-      req.on('error', (err) => reject(new ApiError(503, 'ServiceUnavailable', `cannot reach the node ${pod.spec!.nodeName} at ${host}:${port}: ${err.message}`)));
+      req.on('error', (err) =>
+        reject(new ApiError(503, 'ServiceUnavailable', `cannot reach the node ${pod.spec!.nodeName} at ${host}:${port}: ${err.message}`)),
+      );
     });
     if (res.statusCode !== 200) {
       let text = '';
       for await (const chunk of res) text += chunk;
-      throw new ApiError(res.statusCode === 404 ? 404 : 400, res.statusCode === 404 ? 'NotFound' : 'BadRequest', text.trim() || `the node answered HTTP ${res.statusCode}`);
+      throw new ApiError(
+        res.statusCode === 404 ? 404 : 400,
+        res.statusCode === 404 ? 'NotFound' : 'BadRequest',
+        text.trim() || `the node answered HTTP ${res.statusCode}`,
+      );
     }
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -156,7 +166,8 @@ export class KubeletProxy {
       if (webSocket) return this.webSockets.serve(req, client, head, { kind: 'portforward', node, path, ports });
       return this.replay(req, client, head, node, path);
     }
-    if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${phase}`);
+    if (phase === 'Succeeded' || phase === 'Failed')
+      throw badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${phase}`);
     const container = containerOf(pod, url.searchParams);
     const options = streamOptions(sub, url.searchParams);
     const query = new URLSearchParams();
@@ -183,7 +194,12 @@ export class KubeletProxy {
 
 /** stdin/stdout/stderr/tty of an exec or attach (stdout defaults to true, as in PodExecOptions). */
 function streamOptions(sub: string, q: URLSearchParams): ExecOptions {
-  const o = { stdin: queryBool(q, 'stdin') ?? false, stdout: queryBool(q, 'stdout') ?? true, stderr: queryBool(q, 'stderr') ?? false, tty: queryBool(q, 'tty') ?? false };
+  const o = {
+    stdin: queryBool(q, 'stdin') ?? false,
+    stdout: queryBool(q, 'stdout') ?? true,
+    stderr: queryBool(q, 'stderr') ?? false,
+    tty: queryBool(q, 'tty') ?? false,
+  };
   if (!o.stdin && !o.stdout && !o.stderr) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
   if (sub === 'exec' && q.getAll('command').length === 0) throw badRequest('you must specify at least one command for the container');
   return o;

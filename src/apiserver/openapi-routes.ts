@@ -26,13 +26,17 @@ export function openapiRoutes(registry: Registry): (app: App) => void {
     if (!docs.has(key)) {
       const doc = build();
       const body = doc === undefined || doc instanceof Uint8Array ? (doc as Uint8Array<ArrayBuffer> | undefined) : JSON.stringify(doc);
-      docs.set(key, body === undefined ? undefined : { body, hash: createHash('sha512').update(body).digest('hex').slice(0, 128).toUpperCase() });
+      docs.set(
+        key,
+        body === undefined ? undefined : { body, hash: createHash('sha512').update(body).digest('hex').slice(0, 128).toUpperCase() },
+      );
     }
     return docs.get(key);
   };
   const gvPath = (group: string, version: string) => (group ? `apis/${group}/${version}` : `api/${version}`);
   const gvDoc = (group: string, version: string) => cached(gvPath(group, version), () => groupVersionDocument(registry, group, version));
-  const json = (body: string | Uint8Array<ArrayBuffer>, extra: Record<string, string> = {}) => new Response(body, { headers: { 'content-type': 'application/json', ...extra } });
+  const json = (body: string | Uint8Array<ArrayBuffer>, extra: Record<string, string> = {}) =>
+    new Response(body, { headers: { 'content-type': 'application/json', ...extra } });
 
   return (app) => {
     app.get('/openapi/v3', () => {
@@ -45,7 +49,12 @@ export function openapiRoutes(registry: Registry): (app: App) => void {
     });
     app.get('/openapi/v3/*', (c) => {
       const rest = c.req.path.slice('/openapi/v3/'.length).split('/');
-      const [group, version] = rest[0] === 'api' && rest.length === 2 ? ['', rest[1]!] : rest[0] === 'apis' && rest.length === 3 ? [rest[1]!, rest[2]!] : [undefined, undefined];
+      const [group, version] =
+        rest[0] === 'api' && rest.length === 2
+          ? ['', rest[1]!]
+          : rest[0] === 'apis' && rest.length === 3
+            ? [rest[1]!, rest[2]!]
+            : [undefined, undefined];
       const doc = group !== undefined && version !== undefined ? gvDoc(group, version) : undefined;
       if (!doc) return c.notFound();
       // A request carrying the current hash may be cached for good, as kube-apiserver allows.

@@ -18,7 +18,11 @@ export const PATCH_TYPES = [
 ];
 
 function unsupported(type: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')} (got ${type || 'none'})`);
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')} (got ${type || 'none'})`,
+  );
 }
 
 export interface PatchDeps {
@@ -35,7 +39,8 @@ export async function patchResponse(ctx: RequestContext, deps: PatchDeps, toStat
 
   if (type === 'application/apply-patch+yaml') {
     if (!ctx.fieldManager) throw badRequest('PATCH request for server-side apply requires a fieldManager query parameter');
-    if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('the applied configuration must be an object');
+    if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
+      throw badRequest('the applied configuration must be an object');
     const force = queryBool(ctx.query, 'force') === true;
     const applied = patch as KObject;
     checkIdentity(ctx, applied, name);
@@ -49,7 +54,13 @@ export async function patchResponse(ctx: RequestContext, deps: PatchDeps, toStat
         if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
       }
     }
-    const updated = await deps.objects.guaranteedUpdate(def, namespace, name!, (current) => deps.patchers.apply({ def, live: current, applied, manager: ctx.fieldManager!, force, toStatus }), { ...writeContext(ctx, { applied: true }), toStatus });
+    const updated = await deps.objects.guaranteedUpdate(
+      def,
+      namespace,
+      name!,
+      (current) => deps.patchers.apply({ def, live: current, applied, manager: ctx.fieldManager!, force, toStatus }),
+      { ...writeContext(ctx, { applied: true }), toStatus },
+    );
     return respondObject(ctx, updated);
   }
 
@@ -64,11 +75,20 @@ export async function patchResponse(ctx: RequestContext, deps: PatchDeps, toStat
     }
     const wanted = patched.metadata?.resourceVersion;
     if (wanted && wanted !== current.metadata.resourceVersion) throw conflict({ group: def.group, resource: def.plural }, name!, MODIFIED);
-    if (patched.metadata?.name !== current.metadata.name || (def.namespaced && patched.metadata?.namespace !== current.metadata.namespace)) {
+    if (
+      patched.metadata?.name !== current.metadata.name ||
+      (def.namespaced && patched.metadata?.namespace !== current.metadata.namespace)
+    ) {
       throw badRequest('the patch must not change the name or namespace of the object');
     }
     deps.checkFields(ctx, patched);
     return patched;
   };
-  return respondObject(ctx, await deps.objects.guaranteedUpdate(def, namespace, name!, apply, { ...writeContext(ctx, { subresource: toStatus ? 'status' : undefined }), toStatus }));
+  return respondObject(
+    ctx,
+    await deps.objects.guaranteedUpdate(def, namespace, name!, apply, {
+      ...writeContext(ctx, { subresource: toStatus ? 'status' : undefined }),
+      toStatus,
+    }),
+  );
 }

@@ -21,7 +21,10 @@ export interface GroupVersionPath {
 
 /** Splits /api/v1/... or /apis/g/v/...; undefined for anything else (discovery roots). */
 export function splitGroupVersion(pathname: string): GroupVersionPath | undefined {
-  const parts = pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   if (parts[0] === 'api' && parts.length >= 2) return { group: '', version: parts[1]!, rest: parts.slice(2) };
   if (parts[0] === 'apis' && parts.length >= 3) return { group: parts[1]!, version: parts[2]!, rest: parts.slice(3) };
   return undefined;
@@ -47,7 +50,8 @@ export function resolveResourcePath(registry: Registry, gv: GroupVersionPath): R
   const gvName = gv.group ? `${gv.group}/${gv.version}` : gv.version;
   const def = plural === undefined ? undefined : registry.byResource(gv.group, gv.version, plural);
   if (!def) throw notFoundPath(`the server could not find the requested resource (${gvName} ${plural ?? ''})`.replace(' )', ')'));
-  if (namespace !== undefined && !def.namespaced) throw notFoundPath(`the server could not find the requested resource: ${plural} is not namespaced`);
+  if (namespace !== undefined && !def.namespaced)
+    throw notFoundPath(`the server could not find the requested resource: ${plural} is not namespaced`);
   if (extra.length > 0 && !(subresource === 'proxy')) throw notFoundPath(`the server could not find the requested resource`);
   return { def, namespace, name, subresource, watchPath };
 }

@@ -28,7 +28,8 @@ async function bodyFor(ctx: RequestContext, kind: string): Promise<KObject> {
   const body = await readObject(ctx.req);
   if (body.kind && body.kind !== kind) throw badRequest(`expected a ${kind}, got a ${body.kind}`);
   const name = body.metadata?.name;
-  if (name && name !== ctx.path.name) throw badRequest(`the name of the ${kind} (${name}) does not match the pod name in the URL (${ctx.path.name})`);
+  if (name && name !== ctx.path.name)
+    throw badRequest(`the name of the ${kind} (${name}) does not match the pod name in the URL (${ctx.path.name})`);
   return body;
 }
 
@@ -39,12 +40,22 @@ export function podSubresourceHandlers(registry: Registry, objects: ObjectStore)
   const bind: SubresourceHandler = async (ctx) => {
     const binding = await bodyFor(ctx, 'Binding');
     const target = binding.target as { kind?: string; name?: string } | undefined;
-    if (!target?.name) throw invalid('Binding', '', ctx.path.name!, [{ type: 'FieldValueRequired', field: 'target.name', detail: 'Required value' }]);
-    if (target.kind && target.kind !== 'Node') throw invalid('Binding', '', ctx.path.name!, [{ type: 'FieldValueNotSupported', field: 'target.kind', detail: `Unsupported value: "${target.kind}": supported values: "Node"` }]);
+    if (!target?.name)
+      throw invalid('Binding', '', ctx.path.name!, [{ type: 'FieldValueRequired', field: 'target.name', detail: 'Required value' }]);
+    if (target.kind && target.kind !== 'Node')
+      throw invalid('Binding', '', ctx.path.name!, [
+        { type: 'FieldValueNotSupported', field: 'target.kind', detail: `Unsupported value: "${target.kind}": supported values: "Node"` },
+      ]);
     await retryOnModified(async () => {
       const pod = (await objects.get(pods, ctx.path.namespace, ctx.path.name!)) as PodLike;
-      if (pod.metadata.deletionTimestamp) throw conflict({ group: '', resource: 'pods' }, pod.metadata.name, 'pod is being deleted, cannot be assigned to a host');
-      if (pod.spec?.nodeName) throw conflict({ group: '', resource: 'pods' }, pod.metadata.name, `pod ${pod.metadata.name} is already assigned to node "${pod.spec.nodeName}"`);
+      if (pod.metadata.deletionTimestamp)
+        throw conflict({ group: '', resource: 'pods' }, pod.metadata.name, 'pod is being deleted, cannot be assigned to a host');
+      if (pod.spec?.nodeName)
+        throw conflict(
+          { group: '', resource: 'pods' },
+          pod.metadata.name,
+          `pod ${pod.metadata.name} is already assigned to node "${pod.spec.nodeName}"`,
+        );
       if (ctx.dryRun) return pod;
       const now = nowTimestamp();
       const conditions = (pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
@@ -63,21 +74,37 @@ export function podSubresourceHandlers(registry: Registry, objects: ObjectStore)
       const sel = fromLabelSelector(b.spec?.selector);
       return sel !== undefined && sel.length > 0 && matches(sel, pod.metadata.labels);
     });
-    if (covering.length > 1) throw new ApiError(500, 'InternalError', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
+    if (covering.length > 1)
+      throw new ApiError(
+        500,
+        'InternalError',
+        'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+      );
     const budget = covering[0];
     if (!budget) return;
     const status = budget.status;
     const fresh = status && (status.observedGeneration ?? 0) >= (budget.metadata.generation ?? 0);
     if (!fresh || (status.disruptionsAllowed ?? 0) <= 0) {
-      const detail = fresh ? ` The disruption budget ${budget.metadata.name} needs ${status.desiredHealthy} healthy pods and has ${status.currentHealthy} currently` : '';
+      const detail = fresh
+        ? ` The disruption budget ${budget.metadata.name} needs ${status.desiredHealthy} healthy pods and has ${status.currentHealthy} currently`
+        : '';
       throw new ApiError(429, 'TooManyRequests', `Cannot evict pod as it would violate the pod's disruption budget.${detail}`, {
-        causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${budget.metadata.name} ${fresh ? 'does not allow a disruption now' : 'is still being processed by the server'}.` }],
+        causes: [
+          {
+            reason: 'DisruptionBudget',
+            message: `The disruption budget ${budget.metadata.name} ${fresh ? 'does not allow a disruption now' : 'is still being processed by the server'}.`,
+          },
+        ],
       });
     }
     if (dryRun) return;
     const charged = {
       ...budget,
-      status: { ...status, disruptionsAllowed: status.disruptionsAllowed - 1, disruptedPods: { ...status.disruptedPods, [pod.metadata.name]: nowTimestamp() } },
+      status: {
+        ...status,
+        disruptionsAllowed: status.disruptionsAllowed - 1,
+        disruptedPods: { ...status.disruptedPods, [pod.metadata.name]: nowTimestamp() },
+      },
     };
     await objects.replaceAsIs(pdbs, budget, charged);
   };

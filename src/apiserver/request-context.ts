@@ -43,7 +43,11 @@ export function writeContext(ctx: RequestContext, extra: Omit<WriteContext, 'dry
 }
 
 export function methodNotAllowed(ctx: RequestContext): ApiError {
-  return new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${ctx.req.method} ${ctx.url.pathname})`);
+  return new ApiError(
+    405,
+    'MethodNotAllowed',
+    `the server does not allow this method on the requested resource (${ctx.req.method} ${ctx.url.pathname})`,
+  );
 }
 
 export function warningHeaders(ctx: RequestContext): Record<string, string> {

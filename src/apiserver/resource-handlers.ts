@@ -21,15 +21,22 @@ export interface ResourceDeps {
 
 export function respondObject(ctx: RequestContext, obj: StoredObject, status = 200): Response {
   const rep = representation(ctx.req.headers.get('accept'));
-  const body = rep === 'table' ? toTable(ctx.path.def, [obj], { resourceVersion: obj.metadata.resourceVersion, includeObject: ctx.query.get('includeObject') }) : rep === 'metadata' ? partialMetadata(obj) : obj;
+  const body =
+    rep === 'table'
+      ? toTable(ctx.path.def, [obj], { resourceVersion: obj.metadata.resourceVersion, includeObject: ctx.query.get('includeObject') })
+      : rep === 'metadata'
+        ? partialMetadata(obj)
+        : obj;
   return jsonResponse(body, status, warningHeaders(ctx));
 }
 
 export function listQuery(q: URLSearchParams): ListQuery {
   const rvm = q.get('resourceVersionMatch') ?? undefined;
-  if (rvm !== undefined && rvm !== 'Exact' && rvm !== 'NotOlderThan') throw badRequest(`resourceVersionMatch must be Exact or NotOlderThan, not "${rvm}"`);
+  if (rvm !== undefined && rvm !== 'Exact' && rvm !== 'NotOlderThan')
+    throw badRequest(`resourceVersionMatch must be Exact or NotOlderThan, not "${rvm}"`);
   const rv = q.get('resourceVersion') ?? undefined;
-  if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) throw badRequest(`invalid resourceVersion "${rv}": must be a non-negative integer`);
+  if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv))
+    throw badRequest(`invalid resourceVersion "${rv}": must be a non-negative integer`);
   return {
     labelSelector: q.get('labelSelector') ?? undefined,
     fieldSelector: q.get('fieldSelector') ?? undefined,
@@ -45,7 +52,13 @@ export async function listResponse(ctx: RequestContext, deps: ResourceDeps): Pro
   const result = await deps.objects.list(def, namespace, listQuery(ctx.query));
   const rep = representation(ctx.req.headers.get('accept'));
   if (rep === 'table') {
-    return jsonResponse(toTable(def, result.items, { resourceVersion: result.resourceVersion, continue: result.continue, includeObject: ctx.query.get('includeObject') }));
+    return jsonResponse(
+      toTable(def, result.items, {
+        resourceVersion: result.resourceVersion,
+        continue: result.continue,
+        includeObject: ctx.query.get('includeObject'),
+      }),
+    );
   }
   const items = rep === 'metadata' ? result.items.map(partialMetadata) : result.items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
   return jsonResponse({
@@ -74,7 +87,9 @@ export function checkIdentity(ctx: RequestContext, obj: KObject, name?: string):
     throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
   }
   if (name === undefined && !obj.metadata?.name && !obj.metadata?.generateName) {
-    throw invalid(def.kind, def.group, '', [{ field: 'metadata.name', type: 'FieldValueRequired', detail: 'Required value: name or generateName is required' }]);
+    throw invalid(def.kind, def.group, '', [
+      { field: 'metadata.name', type: 'FieldValueRequired', detail: 'Required value: name or generateName is required' },
+    ]);
   }
 }
 
@@ -91,7 +106,10 @@ export async function updateResponse(ctx: RequestContext, deps: ResourceDeps, to
   const obj = await readObject(ctx.req);
   checkIdentity(ctx, obj, name);
   deps.checkFields(ctx, obj);
-  const updated = await deps.objects.update(def, namespace, name!, obj, { ...writeContext(ctx, { subresource: toStatus ? 'status' : undefined }), toStatus });
+  const updated = await deps.objects.update(def, namespace, name!, obj, {
+    ...writeContext(ctx, { subresource: toStatus ? 'status' : undefined }),
+    toStatus,
+  });
   return respondObject(ctx, updated);
 }
 
@@ -143,7 +161,12 @@ export async function deleteCollectionResponse(ctx: RequestContext, deps: Resour
       if (!(err instanceof ApiError && err.code === 404)) throw err;
     }
   }
-  return jsonResponse({ kind: `${def.kind}List`, apiVersion: apiVersionOf(def.group, def.version), metadata: { resourceVersion: deps.objects.currentResourceVersion() }, items });
+  return jsonResponse({
+    kind: `${def.kind}List`,
+    apiVersion: apiVersionOf(def.group, def.version),
+    metadata: { resourceVersion: deps.objects.currentResourceVersion() },
+    items,
+  });
 }
 
 export { methodNotAllowed };

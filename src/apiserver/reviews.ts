@@ -24,7 +24,12 @@ async function review(ctx: RequestContext): Promise<KObject> {
 const everything = { allowed: true, reason: 'skiff has no authorization policy yet: every authenticated user may do everything' };
 
 function userInfoJSON(user: UserInfo) {
-  return { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) };
+  return {
+    username: user.username,
+    ...(user.uid ? { uid: user.uid } : {}),
+    groups: user.groups,
+    ...(user.extra ? { extra: user.extra } : {}),
+  };
 }
 
 export function reviewHandlers(authenticateToken: TokenAuthenticator): Record<string, SubresourceHandler> {
@@ -43,7 +48,11 @@ export function reviewHandlers(authenticateToken: TokenAuthenticator): Record<st
       const token = (obj.spec as { token?: string } | undefined)?.token;
       if (!token) throw badRequest('spec.token is required');
       const user = await authenticateToken(token).catch(() => undefined);
-      return answer(ctx, obj, user ? { authenticated: true, user: userInfoJSON(user) } : { authenticated: false, error: 'invalid bearer token' });
+      return answer(
+        ctx,
+        obj,
+        user ? { authenticated: true, user: userInfoJSON(user) } : { authenticated: false, error: 'invalid bearer token' },
+      );
     },
   };
 }

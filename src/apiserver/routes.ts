@@ -46,7 +46,10 @@ export async function routeResource(ctx: RequestContext, deps: RouteDeps): Promi
       if (method === 'DELETE') return deleteCollectionResponse(ctx, deps);
       throw methodNotAllowed(ctx);
     }
-    if (method === 'GET') return isWatch(ctx) ? watchResponse(ctx, deps.objects, deps.watch) : respondObject(ctx, await deps.objects.get(def, ctx.path.namespace, name));
+    if (method === 'GET')
+      return isWatch(ctx)
+        ? watchResponse(ctx, deps.objects, deps.watch)
+        : respondObject(ctx, await deps.objects.get(def, ctx.path.namespace, name));
     if (method === 'PUT') return updateResponse(ctx, deps, toStatus);
     if (method === 'PATCH' && deps.patch) return deps.patch(ctx, toStatus);
     if (method === 'DELETE' && !toStatus) return deleteResponse(ctx, deps);
@@ -57,5 +60,9 @@ export async function routeResource(ctx: RequestContext, deps: RouteDeps): Promi
 }
 
 function notFoundSub(ctx: RequestContext): ApiError {
-  return new ApiError(404, 'NotFound', `the server could not find the requested resource (${ctx.req.method} ${ctx.path.def.plural}${ctx.path.subresource ? '/' + ctx.path.subresource : ''})`);
+  return new ApiError(
+    404,
+    'NotFound',
+    `the server could not find the requested resource (${ctx.req.method} ${ctx.path.def.plural}${ctx.path.subresource ? `/${ctx.path.subresource}` : ''})`,
+  );
 }

@@ -49,7 +49,11 @@ export async function scaleResponse(ctx: RequestContext, deps: PatchDeps): Promi
   if (ctx.req.method === 'GET') return jsonResponse(toScale(await deps.objects.get(def, namespace, name!), scale));
   if (ctx.req.method !== 'PUT' && ctx.req.method !== 'PATCH') throw methodNotAllowed(ctx);
   const type = mediaType(ctx.req.headers.get('content-type')) || 'application/json';
-  const body = parseStructured(await readBody(ctx.req), type.endsWith('yaml') ? 'application/yaml' : 'application/json', 'the request body');
+  const body = parseStructured(
+    await readBody(ctx.req),
+    type.endsWith('yaml') ? 'application/yaml' : 'application/json',
+    'the request body',
+  );
   const updated = await deps.objects.guaranteedUpdate(
     def,
     namespace,
@@ -63,7 +67,8 @@ export async function scaleResponse(ctx: RequestContext, deps: PatchDeps): Promi
       const rv = wanted.metadata?.resourceVersion;
       if (rv && rv !== current.metadata.resourceVersion) throw conflict({ group: def.group, resource: def.plural }, name!, MODIFIED);
       const replicas = (wanted.spec as { replicas?: unknown } | undefined)?.replicas;
-      if (!Number.isInteger(replicas) || (replicas as number) < 0) throw badRequest(`spec.replicas must be a non-negative integer, not ${JSON.stringify(replicas)}`);
+      if (!Number.isInteger(replicas) || (replicas as number) < 0)
+        throw badRequest(`spec.replicas must be a non-negative integer, not ${JSON.stringify(replicas)}`);
       setPath(current, scale.specReplicasPath, replicas);
       return current;
     },

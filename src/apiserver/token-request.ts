@@ -25,7 +25,11 @@ export function tokenRequestHandler(registry: Registry, objects: ObjectStore, to
     const seconds = spec.expirationSeconds ?? 3600;
     if (seconds < MIN_EXPIRATION_SECONDS || seconds > MAX_EXPIRATION_SECONDS) {
       throw invalid('TokenRequest', 'authentication.k8s.io', name, [
-        { field: 'spec.expirationSeconds', type: 'FieldValueInvalid', detail: `Invalid value: ${seconds}: may not specify a duration less than 10 minutes` },
+        {
+          field: 'spec.expirationSeconds',
+          type: 'FieldValueInvalid',
+          detail: `Invalid value: ${seconds}: may not specify a duration less than 10 minutes`,
+        },
       ]);
     }
     const bound = spec.boundObjectRef;
@@ -33,7 +37,8 @@ export function tokenRequestHandler(registry: Registry, objects: ObjectStore, to
       if (bound.kind !== 'Pod' && bound.kind !== 'Secret') throw badRequest(`cannot bind token to object of type ${bound.kind}`);
       if (bound.kind === 'Pod') {
         const pod = await objects.get(pods, ctx.path.namespace, bound.name ?? '');
-        if (bound.uid && bound.uid !== pod.metadata.uid) throw badRequest(`the UID in the bound object reference (${bound.uid}) does not match the UID in record (${pod.metadata.uid})`);
+        if (bound.uid && bound.uid !== pod.metadata.uid)
+          throw badRequest(`the UID in the bound object reference (${bound.uid}) does not match the UID in record (${pod.metadata.uid})`);
       }
     }
     const issued = await tokens.issue({

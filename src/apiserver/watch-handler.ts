@@ -42,15 +42,23 @@ export async function watchResponse(ctx: RequestContext, objects: ObjectStore, s
 
   const bookmark = (annotations?: Record<string, string>): ApiWatchEvent => ({
     type: 'BOOKMARK',
-    object: { kind: def.kind, apiVersion: apiVersionOf(def.group, def.version), metadata: { resourceVersion: lastRV, ...(annotations ? { annotations } : {}) } },
+    object: {
+      kind: def.kind,
+      apiVersion: apiVersionOf(def.group, def.version),
+      metadata: { resourceVersion: lastRV, ...(annotations ? { annotations } : {}) },
+    },
   });
   const encodeEvent = (e: ApiWatchEvent): string => {
     let object: KObject = e.object;
     if (asTable && e.type !== 'BOOKMARK') {
-      object = toTable(def, [e.object as StoredObject], { resourceVersion: e.object.metadata?.resourceVersion, rowsOnly: sentColumns, includeObject: ctx.query.get('includeObject') });
+      object = toTable(def, [e.object as StoredObject], {
+        resourceVersion: e.object.metadata?.resourceVersion,
+        rowsOnly: sentColumns,
+        includeObject: ctx.query.get('includeObject'),
+      });
       sentColumns = true;
     }
-    return JSON.stringify({ type: e.type, object }) + '\n';
+    return `${JSON.stringify({ type: e.type, object })}\n`;
   };
 
   const it = watch.events[Symbol.asyncIterator]();

@@ -7,7 +7,7 @@ import { parseFlagValue, UsageError, type FlagValue } from './values.js';
 export type Settings = Record<string, FlagValue | undefined>;
 
 export function envName(flag: string): string {
-  return 'SKIFF_' + flag.toUpperCase().replace(/-/g, '_');
+  return `SKIFF_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
 function readConfigFile(file: string, explicit: boolean): Record<string, unknown> {
@@ -17,7 +17,14 @@ function readConfigFile(file: string, explicit: boolean): Record<string, unknown
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT' && !explicit) return {};
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    const why =
+      e.code === 'ENOENT'
+        ? 'no such file'
+        : e.code === 'EISDIR'
+          ? 'it is a directory'
+          : e.code === 'EACCES'
+            ? 'permission denied'
+            : e.message;
     throw new UsageError(`cannot read config file ${file}: ${why}`);
   }
   let doc: unknown;

@@ -43,7 +43,7 @@ export function parseFlagValue(spec: FlagSpec, raw: unknown, origin: string): Fl
     }
     case 'cidr': {
       const m = String(raw).match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/);
-      const ok = m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) >= 8 && Number(m[5]) <= 30;
+      const ok = m?.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) >= 8 && Number(m[5]) <= 30;
       if (!ok) bad('expected an IPv4 range such as 10.43.0.0/16 (prefix /8 to /30)');
       return String(raw);
     }

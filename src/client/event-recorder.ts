@@ -46,7 +46,14 @@ export class EventRecorder {
     const name = `${meta.name}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`;
     await this.client.create({
       metadata: { name, namespace },
-      involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, namespace: meta.namespace, name: meta.name, uid: meta.uid, resourceVersion: meta.resourceVersion },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        namespace: meta.namespace,
+        name: meta.name,
+        uid: meta.uid,
+        resourceVersion: meta.resourceVersion,
+      },
       type,
       reason,
       message,

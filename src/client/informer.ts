@@ -25,7 +25,8 @@ export interface InformerOptions {
 
 type Obj = { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
 
-export const keyOf = (obj: Obj): string => (obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata!.name!);
+export const keyOf = (obj: Obj): string =>
+  obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata!.name!;
 
 export function splitKey(key: string): [namespace: string | undefined, name: string] {
   const i = key.indexOf('/');

@@ -87,7 +87,10 @@ export class LeaderElector {
       // One term's work is over before another may start in this process.
       await work;
       this.leading = false;
-      log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, workEnded ? 'leader work stopped: giving up the lease' : 'stopped leading');
+      log.info(
+        { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity },
+        workEnded ? 'leader work stopped: giving up the lease' : 'stopped leading',
+      );
       this.opts.onStoppedLeading?.();
       if (signal.aborted || workEnded) await this.release();
       // A candidate whose work broke lets the others go first before it tries again.
@@ -111,7 +114,12 @@ export class LeaderElector {
         lease = await this.client.get(namespace, name);
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        await this.client.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(microTimestamp(new Date(now)), 0) });
+        await this.client.create({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: spec(microTimestamp(new Date(now)), 0),
+        });
         this.observe(identity, microTimestamp(new Date(now)), now);
         return true;
       }
@@ -121,12 +129,16 @@ export class LeaderElector {
       const held = holder !== '' && holder !== identity && this.observed!.at + this.leaseDurationMs > now;
       if (held) return false;
       const mine = holder === identity;
-      lease.spec = spec(mine ? (lease.spec?.acquireTime ?? microTimestamp(new Date(now))) : microTimestamp(new Date(now)), (lease.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1));
+      lease.spec = spec(
+        mine ? (lease.spec?.acquireTime ?? microTimestamp(new Date(now))) : microTimestamp(new Date(now)),
+        (lease.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1),
+      );
       await this.client.update(lease);
       this.observe(identity, lease.spec.renewTime!, now);
       return true;
     } catch (err) {
-      if (!isConflict(err) && !isAlreadyExists(err)) log.warn({ err: (err as Error).message, lease: `${namespace}/${name}` }, 'leader election: lease update failed');
+      if (!isConflict(err) && !isAlreadyExists(err))
+        log.warn({ err: (err as Error).message, lease: `${namespace}/${name}` }, 'leader election: lease update failed');
       return false;
     }
   }

@@ -2,7 +2,19 @@
 import type { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { ConfigMap, Endpoints, Event, Namespace, Node, PersistentVolumeClaim, Pod, ReplicationController, Secret, Service, ServiceAccount } from 'kubernetes-types/core/v1.js';
+import type {
+  ConfigMap,
+  Endpoints,
+  Event,
+  Namespace,
+  Node,
+  PersistentVolumeClaim,
+  Pod,
+  ReplicationController,
+  Secret,
+  Service,
+  ServiceAccount,
+} from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
 import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
@@ -21,7 +33,13 @@ export interface ResourceType<T> {
   readonly _type?: T;
 }
 
-const type = <T>(group: string, version: string, resource: string, kind: string, namespaced = true): ResourceType<T> => ({ group, version, resource, kind, namespaced });
+const type = <T>(group: string, version: string, resource: string, kind: string, namespaced = true): ResourceType<T> => ({
+  group,
+  version,
+  resource,
+  kind,
+  namespaced,
+});
 
 export const namespaces = type<Writable<Namespace>>('', 'v1', 'namespaces', 'Namespace', false);
 export const nodes = type<Writable<Node>>('', 'v1', 'nodes', 'Node', false);
@@ -44,7 +62,13 @@ export const cronJobs = type<Writable<CronJob>>('batch', 'v1', 'cronjobs', 'Cron
 export const leases = type<Writable<Lease>>('coordination.k8s.io', 'v1', 'leases', 'Lease');
 export const endpointSlices = type<Writable<EndpointSlice>>('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice');
 export const priorityClasses = type<Writable<PriorityClass>>('scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', false);
-export const customResourceDefinitions = type<Writable<CustomResourceDefinition>>('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false);
+export const customResourceDefinitions = type<Writable<CustomResourceDefinition>>(
+  'apiextensions.k8s.io',
+  'v1',
+  'customresourcedefinitions',
+  'CustomResourceDefinition',
+  false,
+);
 
 /** The object with its apiVersion and kind filled in (list items come without them; events need them). */
 export function withType<T extends object>(type: ResourceType<T>, obj: T): T & { apiVersion: string; kind: string } {
@@ -52,7 +76,8 @@ export function withType<T extends object>(type: ResourceType<T>, obj: T): T & {
 }
 
 /** Any resource, known only at run time (the garbage collector and namespace controller use these). */
-export const dynamic = (group: string, version: string, resource: string, kind: string, namespaced: boolean) => type<KubeObject>(group, version, resource, kind, namespaced);
+export const dynamic = (group: string, version: string, resource: string, kind: string, namespaced: boolean) =>
+  type<KubeObject>(group, version, resource, kind, namespaced);
 
 export interface KubeObject {
   apiVersion?: string;

@@ -84,7 +84,12 @@ export class ResourceClient<T extends Obj> {
   }
 
   create(obj: T, namespace = obj.metadata?.namespace): Promise<T> {
-    return this.call('POST', this.withManager(this.path(namespace)), this.what(namespace, obj.metadata?.name ?? obj.metadata?.generateName), obj);
+    return this.call(
+      'POST',
+      this.withManager(this.path(namespace)),
+      this.what(namespace, obj.metadata?.name ?? obj.metadata?.generateName),
+      obj,
+    );
   }
 
   update(obj: T): Promise<T> {
@@ -99,12 +104,22 @@ export class ResourceClient<T extends Obj> {
 
   patch(namespace: string | undefined, name: string, patch: unknown, type: PatchType = 'merge', subresource?: string): Promise<T> {
     const force = type === 'apply' ? '&force=true' : '';
-    return this.call('PATCH', this.withManager(this.path(namespace, name, subresource)) + force, this.what(namespace, name), patch, PATCH_CONTENT_TYPES[type]);
+    return this.call(
+      'PATCH',
+      this.withManager(this.path(namespace, name, subresource)) + force,
+      this.what(namespace, name),
+      patch,
+      PATCH_CONTENT_TYPES[type],
+    );
   }
 
   /** Deletes; answers the object (still there, with a deletionTimestamp) or the final Status. */
   delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<unknown> {
-    return this.call('DELETE', this.path(namespace, name), this.what(namespace, name), { kind: 'DeleteOptions', apiVersion: 'v1', ...opts });
+    return this.call('DELETE', this.path(namespace, name), this.what(namespace, name), {
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      ...opts,
+    });
   }
 
   /** POST or PUT to a subresource (pods/binding, pods/eviction, serviceaccounts/token, namespaces/finalize). */
@@ -115,7 +130,10 @@ export class ResourceClient<T extends Obj> {
   /** A watch as an async stream of events; ends when the server ends it. A 410 is thrown as ApiError. */
   async *watch(namespace: string | undefined, opts: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
     const { signal, ...rest } = opts;
-    const res = await this.transport('GET', this.path(namespace) + query({ ...rest, watch: true }), { headers: { accept: 'application/json' }, signal });
+    const res = await this.transport('GET', this.path(namespace) + query({ ...rest, watch: true }), {
+      headers: { accept: 'application/json' },
+      signal,
+    });
     if (!res.ok) throw await errorFrom(res, `watch ${this.what(namespace)}`);
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     // In-process responses do not see the request's signal: stop reading on abort here.
@@ -133,7 +151,8 @@ export class ResourceClient<T extends Obj> {
           buffered = buffered.slice(nl + 1);
           if (!line) continue;
           const event = JSON.parse(line) as { type: string; object: any };
-          if (event.type === 'ERROR') throw new ApiError(event.object?.code ?? 500, event.object?.reason ?? 'Unknown', event.object?.message ?? 'watch error');
+          if (event.type === 'ERROR')
+            throw new ApiError(event.object?.code ?? 500, event.object?.reason ?? 'Unknown', event.object?.message ?? 'watch error');
           yield event as WatchEvent<T>;
         }
       }

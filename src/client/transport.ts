@@ -41,15 +41,19 @@ export function httpsTransport(target: HttpsTarget): Transport {
       const headers: Record<string, string> = { ...init.headers };
       if (target.token) headers.authorization = `Bearer ${target.token}`;
       if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
-      const req = https.request({ host: base.hostname.replace(/^\[|\]$/g, ''), port: base.port || 443, path, method, agent, headers, signal: init.signal }, (res) => {
-        const responseHeaders = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
-        const status = res.statusCode ?? 500;
-        if (NULL_BODY.has(status)) {
-          res.resume();
-          resolve(new Response(null, { status, headers: responseHeaders }));
-        } else resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers: responseHeaders }));
-      });
+      const req = https.request(
+        { host: base.hostname.replace(/^\[|\]$/g, ''), port: base.port || 443, path, method, agent, headers, signal: init.signal },
+        (res) => {
+          const responseHeaders = new Headers();
+          for (const [k, v] of Object.entries(res.headers))
+            if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
+          const status = res.statusCode ?? 500;
+          if (NULL_BODY.has(status)) {
+            res.resume();
+            resolve(new Response(null, { status, headers: responseHeaders }));
+          } else resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status, headers: responseHeaders }));
+        },
+      );
       req.on('error', reject);
       req.end(init.body);
     });

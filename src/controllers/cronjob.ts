@@ -17,7 +17,8 @@ type CJ = Writable<CronJob>;
 type JobT = Writable<Job>;
 
 const SCHEDULED_AT = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
-const outcome = (job: JobT) => job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type;
+const outcome = (job: JobT) =>
+  job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type;
 
 export class CronJobController extends QueueController {
   readonly name = 'cronjob';
@@ -49,10 +50,18 @@ export class CronJobController extends QueueController {
     let active = owned.filter((j) => !outcome(j) && !j.metadata?.deletionTimestamp);
     const status = structuredClone(cj.status ?? {});
     const successes = owned.filter((j) => outcome(j) === 'Complete');
-    const lastSuccess = successes.map((j) => j.status?.completionTime ?? '').sort().pop();
+    const lastSuccess = successes
+      .map((j) => j.status?.completionTime ?? '')
+      .sort()
+      .pop();
     if (lastSuccess) status.lastSuccessfulTime = lastSuccess;
     for (const job of owned.filter((j) => outcome(j) && status.active?.some((r) => r.uid === j.metadata?.uid))) {
-      this.recorder.event(withType(cronJobs, cj), 'Normal', 'SawCompletedJob', `Saw completed job: ${job.metadata!.name}, condition: ${outcome(job)}`);
+      this.recorder.event(
+        withType(cronJobs, cj),
+        'Normal',
+        'SawCompletedJob',
+        `Saw completed job: ${job.metadata!.name}, condition: ${outcome(job)}`,
+      );
     }
     await this.trimHistory(cj, owned);
 
@@ -60,18 +69,32 @@ export class CronJobController extends QueueController {
     const tz = cj.spec?.timeZone ?? undefined;
     if (!cj.spec?.suspend) {
       const since = Date.parse(status.lastScheduleTime ?? cj.metadata!.creationTimestamp!);
-      const due = CronExpressionParser.parse(cj.spec!.schedule, { currentDate: new Date(now + 1), tz }).prev().getTime();
+      const due = CronExpressionParser.parse(cj.spec!.schedule, { currentDate: new Date(now + 1), tz })
+        .prev()
+        .getTime();
       const deadline = cj.spec?.startingDeadlineSeconds;
       if (due > since) {
         if (deadline !== undefined && deadline !== null && now - due > deadline * 1000) {
-          this.recorder.event(withType(cronJobs, cj), 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${nowTimestamp(new Date(due))}`);
+          this.recorder.event(
+            withType(cronJobs, cj),
+            'Warning',
+            'MissSchedule',
+            `Missed scheduled time to start a job: ${nowTimestamp(new Date(due))}`,
+          );
           status.lastScheduleTime = nowTimestamp(new Date(due));
         } else if (cj.spec?.concurrencyPolicy === 'Forbid' && active.length) {
-          this.recorder.event(withType(cronJobs, cj), 'Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
+          this.recorder.event(
+            withType(cronJobs, cj),
+            'Normal',
+            'JobAlreadyActive',
+            'Not starting job because prior execution is running and concurrency policy is Forbid',
+          );
         } else {
           if (cj.spec?.concurrencyPolicy === 'Replace') {
             for (const job of active) {
-              await this.jobClient.delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background' }).catch(ignoreNotFound);
+              await this.jobClient
+                .delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background' })
+                .catch(ignoreNotFound);
               this.recorder.event(withType(cronJobs, cj), 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata!.name}`);
             }
             active = [];
@@ -82,9 +105,21 @@ export class CronJobController extends QueueController {
         }
       }
     }
-    status.active = active.length ? active.map((j) => ({ apiVersion: 'batch/v1', kind: 'Job', name: j.metadata!.name, namespace: j.metadata!.namespace, uid: j.metadata!.uid, resourceVersion: j.metadata!.resourceVersion })) : undefined;
-    if (JSON.stringify(status) !== JSON.stringify(cj.status ?? {})) await this.cjClient.updateStatus({ ...cj, status }).catch(ignoreNotFound);
-    const next = CronExpressionParser.parse(cj.spec!.schedule, { currentDate: new Date(now), tz }).next().getTime();
+    status.active = active.length
+      ? active.map((j) => ({
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          name: j.metadata!.name,
+          namespace: j.metadata!.namespace,
+          uid: j.metadata!.uid,
+          resourceVersion: j.metadata!.resourceVersion,
+        }))
+      : undefined;
+    if (JSON.stringify(status) !== JSON.stringify(cj.status ?? {}))
+      await this.cjClient.updateStatus({ ...cj, status }).catch(ignoreNotFound);
+    const next = CronExpressionParser.parse(cj.spec!.schedule, { currentDate: new Date(now), tz })
+      .next()
+      .getTime();
     this.queue.addAfter(key, next - now + 100);
   }
 
@@ -119,12 +154,15 @@ export class CronJobController extends QueueController {
   private async trimHistory(cj: CJ, owned: JobT[]): Promise<void> {
     const limits = { Complete: cj.spec?.successfulJobsHistoryLimit ?? 3, Failed: cj.spec?.failedJobsHistoryLimit ?? 1 };
     for (const [kind, limit] of Object.entries(limits)) {
-      const done = owned.filter((j) => outcome(j) === kind && !j.metadata?.deletionTimestamp).sort((a, b) => (a.status?.startTime ?? '').localeCompare(b.status?.startTime ?? ''));
+      const done = owned
+        .filter((j) => outcome(j) === kind && !j.metadata?.deletionTimestamp)
+        .sort((a, b) => (a.status?.startTime ?? '').localeCompare(b.status?.startTime ?? ''));
       for (const job of done.slice(0, Math.max(0, done.length - limit))) {
-        await this.jobClient.delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background' }).catch(ignoreNotFound);
+        await this.jobClient
+          .delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background' })
+          .catch(ignoreNotFound);
         this.recorder.event(withType(cronJobs, cj), 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata!.name}`);
       }
     }
   }
-
 }

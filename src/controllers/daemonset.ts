@@ -58,20 +58,35 @@ export class DaemonSetController extends QueueController {
     this.sets = ctx.informers.for(daemonSets).on({ add: (d) => this.queue.add(keyOf(d)), update: (_o, d) => this.queue.add(keyOf(d)) });
     this.pods = indexByController(ctx.informers.for(pods)).on(ownerHandlers('DaemonSet', this.queue, { expectations: this.expectations }));
     const all = () => this.sets.list().forEach((d) => this.queue.add(keyOf(d)));
-    this.nodes = ctx.informers.for(nodes).on({ add: all, update: (o, n) => JSON.stringify([o.metadata?.labels, o.spec?.taints]) !== JSON.stringify([n.metadata?.labels, n.spec?.taints]) && all(), delete: all });
+    this.nodes = ctx.informers
+      .for(nodes)
+      .on({
+        add: all,
+        update: (o, n) =>
+          JSON.stringify([o.metadata?.labels, o.spec?.taints]) !== JSON.stringify([n.metadata?.labels, n.spec?.taints]) && all(),
+        delete: all,
+      });
   }
 
   /** Whether the daemon pod belongs on this node: its selector, affinity and (untolerated) taints. */
   private eligible(template: Pod, node: Node): boolean {
     if (!nodeAffinityMatches(template, node)) return false;
-    return !(node.spec?.taints ?? []).some((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(template.spec?.tolerations, t));
+    return !(node.spec?.taints ?? []).some(
+      (t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(template.spec?.tolerations, t),
+    );
   }
 
   protected async reconcile(key: string): Promise<void> {
     const ds = this.sets.get(key);
     if (!ds || ds.metadata?.deletionTimestamp) return;
     const { hash } = await ensureRevision(this.revisions, this.revisionClient, ds, 'DaemonSet');
-    const template: Pod = { metadata: {}, spec: { ...structuredClone(ds.spec!.template!.spec!), tolerations: [...(ds.spec!.template!.spec!.tolerations ?? []), ...DAEMON_TOLERATIONS] } };
+    const template: Pod = {
+      metadata: {},
+      spec: {
+        ...structuredClone(ds.spec!.template!.spec!),
+        tolerations: [...(ds.spec!.template!.spec!.tolerations ?? []), ...DAEMON_TOLERATIONS],
+      },
+    };
     const owned = controlledBy(this.pods, ds);
     const byNode = new Map<string, Pod[]>();
     for (const pod of owned.filter(isActive)) {
@@ -86,7 +101,9 @@ export class DaemonSetController extends QueueController {
       const toDelete = [...byNode].flatMap(([node, list]) => (eligibleNames.has(node) ? list.slice(1) : list));
       // Rolling update: old pods go while no more than maxUnavailable daemon pods are down.
       if (ds.spec?.updateStrategy?.type !== 'OnDelete') {
-        const unavailable = eligible.filter((n) => !(byNode.get(n.metadata!.name!) ?? []).some((p) => isAvailable(p, ds.spec?.minReadySeconds ?? 0))).length;
+        const unavailable = eligible.filter(
+          (n) => !(byNode.get(n.metadata!.name!) ?? []).some((p) => isAvailable(p, ds.spec?.minReadySeconds ?? 0)),
+        ).length;
         let budget = maxUnavailable(ds.spec?.updateStrategy?.rollingUpdate, eligible.length) - unavailable;
         for (const node of eligible) {
           const pod = byNode.get(node.metadata!.name!)?.[0];
@@ -110,7 +127,14 @@ export class DaemonSetController extends QueueController {
       ...toCreate.map(async (node) => {
         const pod = podFromTemplate(ds.spec!.template!, ds.metadata!.namespace!, `${ds.metadata!.name}-`, owner, { [REVISION_HASH]: hash });
         pod.spec!.tolerations = [...(pod.spec!.tolerations ?? []), ...DAEMON_TOLERATIONS];
-        pod.spec!.affinity = { ...pod.spec!.affinity, nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }] } } };
+        pod.spec!.affinity = {
+          ...pod.spec!.affinity,
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }],
+            },
+          },
+        };
         await createPodFor(this.podClient, this.recorder, withType(daemonSets, ds), pod, this.expectations, key);
       }),
       ...toDelete.map(async (pod) => {
@@ -145,10 +169,11 @@ export class DaemonSetController extends QueueController {
     const waits = onEligible.map((p) => msUntilAvailable(p, minReady)).filter((ms): ms is number => ms !== undefined);
     if (waits.length) this.queue.addAfter(keyOf(ds), Math.min(...waits) + 50);
   }
-
 }
 
 /** The node a not-yet-scheduled daemon pod is pinned to. */
 function nodeOfAffinity(pod: Pod): string | undefined {
-  return pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.find((f) => f.key === 'metadata.name')?.values?.[0];
+  return pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.find(
+    (f) => f.key === 'metadata.name',
+  )?.values?.[0];
 }

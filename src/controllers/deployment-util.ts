@@ -78,10 +78,24 @@ export const revisionOf = (rs: RS) => Number(rs.metadata?.annotations?.[REVISION
  * Sets a condition; lastTransitionTime moves only when the status does. `touch` refreshes
  * lastUpdateTime of an unchanged condition (progress was made).
  */
-export function setCondition(conditions: Writable<DeploymentCondition>[], type: string, status: string, reason: string, message: string, touch = false): Writable<DeploymentCondition>[] {
+export function setCondition(
+  conditions: Writable<DeploymentCondition>[],
+  type: string,
+  status: string,
+  reason: string,
+  message: string,
+  touch = false,
+): Writable<DeploymentCondition>[] {
   const old = conditions.find((c) => c.type === type);
   if (!touch && old && old.status === status && old.reason === reason && old.message === message) return conditions;
   const t = nowTimestamp();
-  const next = { type, status, reason, message, lastUpdateTime: t, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : t };
+  const next = {
+    type,
+    status,
+    reason,
+    message,
+    lastUpdateTime: t,
+    lastTransitionTime: old && old.status === status ? old.lastTransitionTime : t,
+  };
   return [...conditions.filter((c) => c.type !== type), next];
 }

@@ -10,12 +10,28 @@ import { keyOf, type Informer } from '../client/informer.js';
 import { deployments, replicaSets, withType } from '../client/resources.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import {
-  DESIRED_REPLICAS, HASH_LABEL, MAX_REPLICAS, REVISION, REVISION_HISTORY,
-  revisionOf, sameTemplate, setCondition, surgeAndUnavailable, templateHash, type D, type RS,
+  DESIRED_REPLICAS,
+  HASH_LABEL,
+  MAX_REPLICAS,
+  REVISION,
+  REVISION_HISTORY,
+  revisionOf,
+  sameTemplate,
+  setCondition,
+  surgeAndUnavailable,
+  templateHash,
+  type D,
+  type RS,
 } from './deployment-util.js';
 import { controlledBy, indexByController, orphansIn, ownerHandlers, QueueController, type ControllerContext } from './runner.js';
 
-const SKIPPED_ANNOTATIONS = new Set([REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS, 'kubectl.kubernetes.io/last-applied-configuration']);
+const SKIPPED_ANNOTATIONS = new Set([
+  REVISION,
+  REVISION_HISTORY,
+  DESIRED_REPLICAS,
+  MAX_REPLICAS,
+  'kubectl.kubernetes.io/last-applied-configuration',
+]);
 
 export class DeploymentController extends QueueController {
   readonly name = 'deployment';
@@ -32,7 +48,9 @@ export class DeploymentController extends QueueController {
     this.dClient = api.resource(deployments);
     this.rsClient = api.resource(replicaSets);
     this.recorder = ctx.recorder('deployment-controller');
-    this.deployments = ctx.informers.for(deployments).on({ add: (d) => this.queue.add(keyOf(d)), update: (_o, d) => this.queue.add(keyOf(d)), delete: (d) => this.queue.add(keyOf(d)) });
+    this.deployments = ctx.informers
+      .for(deployments)
+      .on({ add: (d) => this.queue.add(keyOf(d)), update: (_o, d) => this.queue.add(keyOf(d)), delete: (d) => this.queue.add(keyOf(d)) });
     this.sets = indexByController(ctx.informers.for(replicaSets)).on(ownerHandlers('Deployment', this.queue));
   }
 
@@ -46,7 +64,11 @@ export class DeploymentController extends QueueController {
     // Scaled (also while paused or mid-rollout): every active ReplicaSet grows or shrinks in proportion.
     if (d.spec?.paused || this.isScalingEvent(d, sets)) {
       if (this.isScalingEvent(d, sets)) await this.scaleProportionally(d, newRS, olds);
-      return this.syncStatus(d, sets.map((rs) => this.sets.get(keyOf(rs)) ?? rs), newRS);
+      return this.syncStatus(
+        d,
+        sets.map((rs) => this.sets.get(keyOf(rs)) ?? rs),
+        newRS,
+      );
     }
     const recreate = d.spec?.strategy?.type === 'Recreate';
     if (!newRS || revisionOf(newRS) <= Math.max(0, ...olds.map(revisionOf))) newRS = await this.ensureNewRS(d, newRS, olds, recreate);
@@ -54,12 +76,18 @@ export class DeploymentController extends QueueController {
     newRS = await this.syncAnnotations(d, newRS);
     // The deployment carries its current revision too; `kubectl rollout undo` patches it.
     if (d.metadata?.annotations?.[REVISION] !== String(revisionOf(newRS))) {
-      await this.dClient.patch(d.metadata!.namespace, d.metadata!.name!, { metadata: { annotations: { [REVISION]: String(revisionOf(newRS)) } } });
+      await this.dClient.patch(d.metadata!.namespace, d.metadata!.name!, {
+        metadata: { annotations: { [REVISION]: String(revisionOf(newRS)) } },
+      });
     }
     if (recreate) await this.recreate(d, newRS, olds);
     else await this.rollingUpdate(d, newRS, olds);
     await this.cleanup(d, olds);
-    return this.syncStatus(d, all.map((rs) => this.sets.get(keyOf(rs)) ?? rs), newRS);
+    return this.syncStatus(
+      d,
+      all.map((rs) => this.sets.get(keyOf(rs)) ?? rs),
+      newRS,
+    );
   }
 
   /** ReplicaSets this deployment controls, adopting orphans its selector matches. */
@@ -69,7 +97,14 @@ export class DeploymentController extends QueueController {
     for (const rs of orphansIn(this.sets, d.metadata?.namespace)) {
       if (selector?.length && !d.metadata?.deletionTimestamp && !rs.metadata?.deletionTimestamp && matches(selector, rs.metadata?.labels)) {
         const refs = [...(rs.metadata?.ownerReferences ?? []), ownerRefTo(d, 'apps/v1', 'Deployment')];
-        out.push(await this.rsClient.patch(rs.metadata!.namespace, rs.metadata!.name!, { metadata: { ownerReferences: refs, uid: rs.metadata!.uid } }, 'strategic'));
+        out.push(
+          await this.rsClient.patch(
+            rs.metadata!.namespace,
+            rs.metadata!.name!,
+            { metadata: { ownerReferences: refs, uid: rs.metadata!.uid } },
+            'strategic',
+          ),
+        );
       }
     }
     return out;
@@ -95,15 +130,26 @@ export class DeploymentController extends QueueController {
   private async ensureNewRS(d: D, existing: RS | undefined, olds: RS[], recreate: boolean): Promise<RS> {
     const revision = Math.max(0, ...olds.map(revisionOf)) + 1;
     if (existing) {
-      const next = await this.rsClient.patch(existing.metadata!.namespace, existing.metadata!.name!, { metadata: { annotations: this.annotationsFor(d, revision, existing) } });
-      this.recorder.event(withType(deployments, d), 'Normal', 'DeploymentRollback', `Rolled back deployment "${d.metadata!.name}" to revision ${revisionOf(existing)}`);
+      const next = await this.rsClient.patch(existing.metadata!.namespace, existing.metadata!.name!, {
+        metadata: { annotations: this.annotationsFor(d, revision, existing) },
+      });
+      this.recorder.event(
+        withType(deployments, d),
+        'Normal',
+        'DeploymentRollback',
+        `Rolled back deployment "${d.metadata!.name}" to revision ${revisionOf(existing)}`,
+      );
       return next;
     }
     const collisions = d.status?.collisionCount ?? 0;
     const hash = templateHash(d.spec?.template, collisions);
     const template = structuredClone(d.spec!.template!);
     template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [HASH_LABEL]: hash } };
-    const initial = recreate ? (olds.some((rs) => (rs.status?.replicas ?? 0) > 0 || (rs.spec?.replicas ?? 0) > 0) ? 0 : (d.spec?.replicas ?? 1)) : this.newReplicas(d, 0, olds);
+    const initial = recreate
+      ? olds.some((rs) => (rs.status?.replicas ?? 0) > 0 || (rs.spec?.replicas ?? 0) > 0)
+        ? 0
+        : (d.spec?.replicas ?? 1)
+      : this.newReplicas(d, 0, olds);
     const rs: RS = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
@@ -123,8 +169,19 @@ export class DeploymentController extends QueueController {
     };
     try {
       const created = await this.rsClient.create(rs);
-      this.recorder.event(withType(deployments, d), 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${rs.metadata!.name} from 0 to ${initial}`);
-      const conditions = setCondition(d.status?.conditions ?? [], 'Progressing', 'True', 'NewReplicaSetCreated', `Created new replica set "${rs.metadata!.name}"`);
+      this.recorder.event(
+        withType(deployments, d),
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled up replica set ${rs.metadata!.name} from 0 to ${initial}`,
+      );
+      const conditions = setCondition(
+        d.status?.conditions ?? [],
+        'Progressing',
+        'True',
+        'NewReplicaSetCreated',
+        `Created new replica set "${rs.metadata!.name}"`,
+      );
       await this.dClient.patch(d.metadata!.namespace, d.metadata!.name!, { status: { conditions } }, 'merge', 'status');
       return created;
     } catch (err) {
@@ -194,9 +251,18 @@ export class DeploymentController extends QueueController {
   private async scaleTo(d: D, rs: RS, replicas: number): Promise<RS> {
     const from = rs.spec?.replicas ?? 0;
     if (from === replicas && rs.metadata?.annotations?.[DESIRED_REPLICAS] === String(d.spec?.replicas ?? 1)) return rs;
-    const annotations = { [DESIRED_REPLICAS]: String(d.spec?.replicas ?? 1), [MAX_REPLICAS]: String((d.spec?.replicas ?? 1) + (d.spec?.strategy?.type === 'Recreate' ? 0 : surgeAndUnavailable(d)[0])) };
+    const annotations = {
+      [DESIRED_REPLICAS]: String(d.spec?.replicas ?? 1),
+      [MAX_REPLICAS]: String((d.spec?.replicas ?? 1) + (d.spec?.strategy?.type === 'Recreate' ? 0 : surgeAndUnavailable(d)[0])),
+    };
     const next = await this.rsClient.patch(rs.metadata!.namespace, rs.metadata!.name!, { metadata: { annotations }, spec: { replicas } });
-    if (from !== replicas) this.recorder.event(withType(deployments, d), 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata!.name} from ${from} to ${replicas}`);
+    if (from !== replicas)
+      this.recorder.event(
+        withType(deployments, d),
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata!.name} from ${from} to ${replicas}`,
+      );
     return next;
   }
 
@@ -244,7 +310,9 @@ export class DeploymentController extends QueueController {
   /** Old, empty ReplicaSets beyond revisionHistoryLimit are deleted, oldest revision first. */
   private async cleanup(d: D, olds: RS[]): Promise<void> {
     const limit = d.spec?.revisionHistoryLimit ?? 10;
-    const empty = olds.filter((rs) => !rs.metadata?.deletionTimestamp && (rs.spec?.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0).sort((a, b) => revisionOf(a) - revisionOf(b));
+    const empty = olds
+      .filter((rs) => !rs.metadata?.deletionTimestamp && (rs.spec?.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0)
+      .sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of empty.slice(0, Math.max(0, empty.length - limit))) {
       await this.rsClient.delete(rs.metadata!.namespace, rs.metadata!.name!, { propagationPolicy: 'Background' }).catch(ignoreNotFound);
     }
@@ -265,9 +333,16 @@ export class DeploymentController extends QueueController {
       conditions: d.status?.conditions ?? [],
     };
     const minAvailable = d.spec?.strategy?.type === 'Recreate' ? replicas : replicas - maxUnavailable;
-    status.conditions = status.availableReplicas >= minAvailable
-      ? setCondition(status.conditions, 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')
-      : setCondition(status.conditions, 'Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.');
+    status.conditions =
+      status.availableReplicas >= minAvailable
+        ? setCondition(status.conditions, 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')
+        : setCondition(
+            status.conditions,
+            'Available',
+            'False',
+            'MinimumReplicasUnavailable',
+            'Deployment does not have minimum availability.',
+          );
     const progressing = status.conditions.find((c) => c.type === 'Progressing');
     const deadline = d.spec?.progressDeadlineSeconds ?? 600;
     let recheck: number | undefined;
@@ -275,20 +350,57 @@ export class DeploymentController extends QueueController {
       status.conditions = setCondition(status.conditions, 'Progressing', 'Unknown', 'DeploymentPaused', 'Deployment is paused');
     } else if (newRS) {
       const name = newRS.metadata!.name;
-      const complete = status.updatedReplicas === replicas && status.availableReplicas === replicas && status.replicas === replicas && (newRS.status?.observedGeneration ?? 0) >= (newRS.metadata?.generation ?? 0);
-      if (complete) status.conditions = setCondition(status.conditions, 'Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${name}" has successfully progressed.`);
+      const complete =
+        status.updatedReplicas === replicas &&
+        status.availableReplicas === replicas &&
+        status.replicas === replicas &&
+        (newRS.status?.observedGeneration ?? 0) >= (newRS.metadata?.generation ?? 0);
+      if (complete)
+        status.conditions = setCondition(
+          status.conditions,
+          'Progressing',
+          'True',
+          'NewReplicaSetAvailable',
+          `ReplicaSet "${name}" has successfully progressed.`,
+        );
       else if (progressing?.reason === 'ProgressDeadlineExceeded') {
         // Stays failed until something changes the rollout.
       } else {
-        const moved = JSON.stringify([d.status?.replicas, d.status?.updatedReplicas, d.status?.readyReplicas, d.status?.availableReplicas]) !== JSON.stringify([status.replicas, status.updatedReplicas, status.readyReplicas, status.availableReplicas]);
+        const moved =
+          JSON.stringify([d.status?.replicas, d.status?.updatedReplicas, d.status?.readyReplicas, d.status?.availableReplicas]) !==
+          JSON.stringify([status.replicas, status.updatedReplicas, status.readyReplicas, status.availableReplicas]);
         const reason = progressing?.reason === 'DeploymentPaused' ? 'DeploymentResumed' : 'ReplicaSetUpdated';
         const since = progressing?.lastUpdateTime ? Date.parse(progressing.lastUpdateTime) : Date.now();
-        if (moved || !progressing || progressing.reason === 'NewReplicaSetAvailable' || progressing.reason === 'DeploymentPaused' || progressing.status !== 'True') {
-          status.conditions = setCondition(status.conditions, 'Progressing', 'True', reason, reason === 'DeploymentResumed' ? 'Deployment is resumed' : `ReplicaSet "${name}" is progressing.`, moved);
+        if (
+          moved ||
+          !progressing ||
+          progressing.reason === 'NewReplicaSetAvailable' ||
+          progressing.reason === 'DeploymentPaused' ||
+          progressing.status !== 'True'
+        ) {
+          status.conditions = setCondition(
+            status.conditions,
+            'Progressing',
+            'True',
+            reason,
+            reason === 'DeploymentResumed' ? 'Deployment is resumed' : `ReplicaSet "${name}" is progressing.`,
+            moved,
+          );
           recheck = deadline * 1000;
         } else if (Date.now() - since > deadline * 1000) {
-          status.conditions = setCondition(status.conditions, 'Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${name}" has timed out progressing.`);
-          this.recorder.event(withType(deployments, d), 'Warning', 'ProgressDeadlineExceeded', `Deployment "${d.metadata!.name}" has timed out progressing.`);
+          status.conditions = setCondition(
+            status.conditions,
+            'Progressing',
+            'False',
+            'ProgressDeadlineExceeded',
+            `ReplicaSet "${name}" has timed out progressing.`,
+          );
+          this.recorder.event(
+            withType(deployments, d),
+            'Warning',
+            'ProgressDeadlineExceeded',
+            `Deployment "${d.metadata!.name}" has timed out progressing.`,
+          );
         } else recheck = since + deadline * 1000 - Date.now();
       }
     }
@@ -300,10 +412,11 @@ export class DeploymentController extends QueueController {
       if (!isNotFound(err)) throw err;
     }
   }
-
 }
 
-const byAge = (a: RS, b: RS) => (a.metadata?.creationTimestamp ?? '').localeCompare(b.metadata?.creationTimestamp ?? '') || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '');
+const byAge = (a: RS, b: RS) =>
+  (a.metadata?.creationTimestamp ?? '').localeCompare(b.metadata?.creationTimestamp ?? '') ||
+  (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '');
 
 /** The current values of the keys the new status has, to tell whether anything changed. */
 function pick(current: object | undefined, like: object): object {

@@ -33,9 +33,16 @@ function portsFor(svc: Service, pod: Pod): Writable<EndpointPort>[] {
     const target = p.targetPort ?? p.port;
     let port: number | undefined = typeof target === 'number' ? target : undefined;
     if (typeof target === 'string') {
-      for (const c of pod.spec?.containers ?? []) port ??= c.ports?.find((cp) => cp.name === target && (cp.protocol ?? 'TCP') === (p.protocol ?? 'TCP'))?.containerPort;
+      for (const c of pod.spec?.containers ?? [])
+        port ??= c.ports?.find((cp) => cp.name === target && (cp.protocol ?? 'TCP') === (p.protocol ?? 'TCP'))?.containerPort;
     }
-    if (port !== undefined) out.push({ ...(p.name ? { name: p.name } : {}), port, protocol: p.protocol ?? 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) });
+    if (port !== undefined)
+      out.push({
+        ...(p.name ? { name: p.name } : {}),
+        port,
+        protocol: p.protocol ?? 'TCP',
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      });
   }
   return out;
 }
@@ -56,7 +63,9 @@ export class EndpointsController extends QueueController {
     const api = ctx.api.as('endpoint-controller');
     this.epClient = api.resource(endpoints);
     this.sliceClient = api.resource(endpointSlices);
-    this.services = ctx.informers.for(services).on({ add: (s) => this.queue.add(keyOf(s)), update: (_o, s) => this.queue.add(keyOf(s)), delete: (s) => this.queue.add(keyOf(s)) });
+    this.services = ctx.informers
+      .for(services)
+      .on({ add: (s) => this.queue.add(keyOf(s)), update: (_o, s) => this.queue.add(keyOf(s)), delete: (s) => this.queue.add(keyOf(s)) });
     const touched = (pod: Pod) => {
       for (const svc of this.services.list(pod.metadata?.namespace)) {
         const sel = svc.spec?.selector && fromLabelSelector({ matchLabels: svc.spec.selector });
@@ -71,7 +80,7 @@ export class EndpointsController extends QueueController {
   protected async reconcile(key: string): Promise<void> {
     const svc = this.services.get(key);
     const [namespace, name] = splitKey(key);
-    if (!svc || !svc.spec?.selector || svc.metadata?.deletionTimestamp) {
+    if (!svc?.spec?.selector || svc.metadata?.deletionTimestamp) {
       // Endpoints of a deleted service go with it (slices follow their owner through the GC).
       if (!svc && this.endpoints.get(key)) await this.epClient.delete(namespace, name).catch(ignoreNotFound);
       return;
@@ -79,7 +88,14 @@ export class EndpointsController extends QueueController {
     const sel = fromLabelSelector({ matchLabels: svc.spec.selector })!;
     const members: Member[] = this.pods
       .list(namespace)
-      .filter((p) => p.status?.podIP && matches(sel, p.metadata?.labels) && p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed' && !p.metadata?.deletionTimestamp)
+      .filter(
+        (p) =>
+          p.status?.podIP &&
+          matches(sel, p.metadata?.labels) &&
+          p.status.phase !== 'Succeeded' &&
+          p.status.phase !== 'Failed' &&
+          !p.metadata?.deletionTimestamp,
+      )
       .map((pod) => ({ pod, ready: !!svc.spec?.publishNotReadyAddresses || isReady(pod) }))
       .sort((a, b) => a.pod.status!.podIP!.localeCompare(b.pod.status!.podIP!));
     await this.syncEndpoints(svc, members);
@@ -88,7 +104,12 @@ export class EndpointsController extends QueueController {
 
   private address(svc: Service, pod: Pod): Writable<EndpointAddress> {
     const hostname = pod.spec?.hostname && pod.spec.subdomain === svc.metadata?.name ? pod.spec.hostname : undefined;
-    return { ip: pod.status!.podIP!, ...(hostname ? { hostname } : {}), ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}), targetRef: { kind: 'Pod', namespace: pod.metadata!.namespace, name: pod.metadata!.name, uid: pod.metadata!.uid } };
+    return {
+      ip: pod.status!.podIP!,
+      ...(hostname ? { hostname } : {}),
+      ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+      targetRef: { kind: 'Pod', namespace: pod.metadata!.namespace, name: pod.metadata!.name, uid: pod.metadata!.uid },
+    };
   }
 
   /** Pods grouped by the ports they resolve to (usually one group). */
@@ -107,25 +128,44 @@ export class EndpointsController extends QueueController {
     const subsets = [...this.groups(svc, members).values()].map(({ ports, members: ms }) => {
       const ready = ms.filter((m) => m.ready).map((m) => this.address(svc, m.pod));
       const notReady = ms.filter((m) => !m.ready).map((m) => this.address(svc, m.pod));
-      return { ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}), ...(ports.length ? { ports } : {}) };
+      return {
+        ...(ready.length ? { addresses: ready } : {}),
+        ...(notReady.length ? { notReadyAddresses: notReady } : {}),
+        ...(ports.length ? { ports } : {}),
+      };
     });
     const current = this.endpoints.get(keyOf(svc));
     if (current && sameJson(current.subsets ?? [], subsets) && sameJson(current.metadata?.labels, svc.metadata?.labels)) return;
-    const body: EP = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: svc.metadata!.name, namespace: svc.metadata!.namespace, labels: svc.metadata?.labels }, subsets };
-    if (current) await this.epClient.update({ ...body, metadata: { ...current.metadata, labels: svc.metadata?.labels } }).catch(ignoreNotFound);
-    else await this.epClient.create(body).catch((err) => {
-      if (!isAlreadyExists(err)) throw err;
-    });
+    const body: EP = {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: svc.metadata!.name, namespace: svc.metadata!.namespace, labels: svc.metadata?.labels },
+      subsets,
+    };
+    if (current)
+      await this.epClient.update({ ...body, metadata: { ...current.metadata, labels: svc.metadata?.labels } }).catch(ignoreNotFound);
+    else
+      await this.epClient.create(body).catch((err) => {
+        if (!isAlreadyExists(err)) throw err;
+      });
   }
 
   private async syncSlices(svc: Service, members: Member[]): Promise<void> {
-    const existing = this.slices.list(svc.metadata?.namespace).filter((s) => s.metadata?.labels?.[MANAGED_BY] === MANAGER && isControlledBy(s, svc));
+    const existing = this.slices
+      .list(svc.metadata?.namespace)
+      .filter((s) => s.metadata?.labels?.[MANAGED_BY] === MANAGER && isControlledBy(s, svc));
     const wanted = [...this.groups(svc, members).values()].map(({ ports, members: ms }) => ({
       // Slices always name their ports, "" when the service port has no name (kubectl relies on it).
       ports: ports.map((p) => ({ ...p, name: p.name ?? '' })) as Writable<SlicePort>[],
       endpoints: ms.map((m) => {
         const a = this.address(svc, m.pod);
-        return { addresses: [a.ip], conditions: { ready: m.ready, serving: m.ready, terminating: false }, ...(a.hostname ? { hostname: a.hostname } : {}), ...(a.nodeName ? { nodeName: a.nodeName } : {}), targetRef: a.targetRef };
+        return {
+          addresses: [a.ip],
+          conditions: { ready: m.ready, serving: m.ready, terminating: false },
+          ...(a.hostname ? { hostname: a.hostname } : {}),
+          ...(a.nodeName ? { nodeName: a.nodeName } : {}),
+          targetRef: a.targetRef,
+        };
       }),
     }));
     if (!wanted.length) wanted.push({ ports: [], endpoints: [] });
@@ -136,8 +176,23 @@ export class EndpointsController extends QueueController {
       if (!want) {
         await this.sliceClient.delete(have!.metadata!.namespace, have!.metadata!.name!).catch(ignoreNotFound);
       } else if (!have) {
-        await this.sliceClient.create({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { generateName: `${svc.metadata!.name}-`, namespace: svc.metadata!.namespace, labels, ownerReferences: [ownerRefTo(svc, 'v1', 'Service')] }, addressType: 'IPv4', ...want });
-      } else if (!sameJson(have.endpoints, want.endpoints) || !sameJson(have.ports, want.ports) || !sameJson(have.metadata?.labels, labels)) {
+        await this.sliceClient.create({
+          apiVersion: 'discovery.k8s.io/v1',
+          kind: 'EndpointSlice',
+          metadata: {
+            generateName: `${svc.metadata!.name}-`,
+            namespace: svc.metadata!.namespace,
+            labels,
+            ownerReferences: [ownerRefTo(svc, 'v1', 'Service')],
+          },
+          addressType: 'IPv4',
+          ...want,
+        });
+      } else if (
+        !sameJson(have.endpoints, want.endpoints) ||
+        !sameJson(have.ports, want.ports) ||
+        !sameJson(have.metadata?.labels, labels)
+      ) {
         await this.sliceClient.update({ ...have, metadata: { ...have.metadata, labels }, ...want }).catch(ignoreNotFound);
       }
     }

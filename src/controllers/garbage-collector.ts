@@ -68,7 +68,8 @@ export class GarbageCollector extends QueueController {
         this.wakeUp = undefined;
       }
       this.discoveryRequested = false;
-      if (!signal.aborted) await this.discover(signal).catch((err: Error) => log.warn({ err: err.message }, 'garbage collector: discovery failed'));
+      if (!signal.aborted)
+        await this.discover(signal).catch((err: Error) => log.warn({ err: err.message }, 'garbage collector: discovery failed'));
     }
   }
 
@@ -78,12 +79,18 @@ export class GarbageCollector extends QueueController {
    * of their own that keep only metadata: the graph needs nothing else.
    */
   private async discover(signal: AbortSignal): Promise<void> {
-    const fresh = (await deletableResources(this.api)).filter((t) => !this.watched.has(`${t.group}/${t.resource}`) && t.resource !== 'events');
+    const fresh = (await deletableResources(this.api)).filter(
+      (t) => !this.watched.has(`${t.group}/${t.resource}`) && t.resource !== 'events',
+    );
     const informers = fresh.map((type) => {
       this.watched.set(`${type.group}/${type.resource}`, type);
-      const informer = this.ctx.informers.has(type) ? this.ctx.informers.for(type) : new Informer(this.api.resource(type), { transform: metadataOnly });
+      const informer = this.ctx.informers.has(type)
+        ? this.ctx.informers.for(type)
+        : new Informer(this.api.resource(type), { transform: metadataOnly });
       signal.addEventListener('abort', () => informer.stop(), { once: true });
-      return informer.on({ add: (o) => this.upsert(type, o), update: (_old, o) => this.upsert(type, o), delete: (o) => this.remove(o) }).start();
+      return informer
+        .on({ add: (o) => this.upsert(type, o), update: (_old, o) => this.upsert(type, o), delete: (o) => this.remove(o) })
+        .start();
     });
     await Promise.all(informers.map((i) => i.synced()));
   }
@@ -105,7 +112,9 @@ export class GarbageCollector extends QueueController {
       if (!this.dependents.has(ref.uid)) this.dependents.set(ref.uid, new Set());
       this.dependents.get(ref.uid)!.add(uid);
     }
-    const hasWork = (node.deleting && (node.finalizers.includes(ORPHAN) || node.finalizers.includes(FOREGROUND))) || node.owners.some((r) => !this.nodes.has(r.uid) || this.nodes.get(r.uid)!.deleting);
+    const hasWork =
+      (node.deleting && (node.finalizers.includes(ORPHAN) || node.finalizers.includes(FOREGROUND))) ||
+      node.owners.some((r) => !this.nodes.has(r.uid) || this.nodes.get(r.uid)!.deleting);
     if (hasWork) this.queue.add(uid);
   }
 
@@ -130,12 +139,18 @@ export class GarbageCollector extends QueueController {
     const absent: string[] = [];
     for (const ref of node.owners) if (!(await this.ownerExists(node, ref))) absent.push(ref.uid);
     if (absent.length === node.owners.length) {
-      await this.client(node).delete(node.namespace, node.name, { propagationPolicy: 'Background', preconditions: { uid } }).catch(ignoreNotFoundOrReplaced);
+      await this.client(node)
+        .delete(node.namespace, node.name, { propagationPolicy: 'Background', preconditions: { uid } })
+        .catch(ignoreNotFoundOrReplaced);
     } else if (absent.length) {
       const owners = node.owners.filter((r) => !absent.includes(r.uid));
-      await this.client(node).patch(node.namespace, node.name, { metadata: { ownerReferences: owners.length ? owners : null, uid } }, 'merge').catch(ignoreNotFoundOrReplaced);
+      await this.client(node)
+        .patch(node.namespace, node.name, { metadata: { ownerReferences: owners.length ? owners : null, uid } }, 'merge')
+        .catch(ignoreNotFoundOrReplaced);
     } else if (node.owners.every((r) => this.nodes.get(r.uid)?.deleting && this.nodes.get(r.uid)!.finalizers.includes(FOREGROUND))) {
-      await this.client(node).delete(node.namespace, node.name, { propagationPolicy: 'Foreground', preconditions: { uid } }).catch(ignoreNotFoundOrReplaced);
+      await this.client(node)
+        .delete(node.namespace, node.name, { propagationPolicy: 'Foreground', preconditions: { uid } })
+        .catch(ignoreNotFoundOrReplaced);
     }
   }
 
@@ -159,7 +174,9 @@ export class GarbageCollector extends QueueController {
       const d = this.nodes.get(dep);
       if (!d) continue;
       const owners = d.owners.filter((r) => r.uid !== uid);
-      await this.client(d).patch(d.namespace, d.name, { metadata: { ownerReferences: owners.length ? owners : null, uid: dep } }, 'merge').catch(ignoreNotFoundOrReplaced);
+      await this.client(d)
+        .patch(d.namespace, d.name, { metadata: { ownerReferences: owners.length ? owners : null, uid: dep } }, 'merge')
+        .catch(ignoreNotFoundOrReplaced);
     }
     await this.removeFinalizer(node, uid, ORPHAN);
   }
@@ -167,7 +184,10 @@ export class GarbageCollector extends QueueController {
   private async deleteDependentsFirst(uid: string, node: GraphNode): Promise<void> {
     const deps = [...(this.dependents.get(uid) ?? [])].map((dep) => [dep, this.nodes.get(dep)] as const).filter(([, d]) => d);
     for (const [dep, d] of deps) {
-      if (!d!.deleting) await this.client(d!).delete(d!.namespace, d!.name, { propagationPolicy: 'Foreground', preconditions: { uid: dep } }).catch(ignoreNotFoundOrReplaced);
+      if (!d!.deleting)
+        await this.client(d!)
+          .delete(d!.namespace, d!.name, { propagationPolicy: 'Foreground', preconditions: { uid: dep } })
+          .catch(ignoreNotFoundOrReplaced);
     }
     const blocking = deps.filter(([, d]) => d!.owners.some((r) => r.uid === uid && r.blockOwnerDeletion));
     if (!blocking.length) await this.removeFinalizer(node, uid, FOREGROUND);

@@ -62,7 +62,8 @@ function failureAction(rules: Writable<PodFailurePolicyRule>[] | undefined, pod:
       });
       if (hit) return rule.action;
     }
-    if (rule.onPodConditions?.some((pc) => pod.status?.conditions?.some((c) => c.type === pc.type && c.status === (pc.status ?? 'True')))) return rule.action;
+    if (rule.onPodConditions?.some((pc) => pod.status?.conditions?.some((c) => c.type === pc.type && c.status === (pc.status ?? 'True'))))
+      return rule.action;
   }
   return 'Count';
 }
@@ -92,7 +93,11 @@ export class JobController extends QueueController {
     if (!job) {
       // The job is gone: nothing will count its pods any more, so let them go.
       const [namespace, name] = splitKey(key);
-      return this.releaseFinished(this.pods.list(namespace).filter((p) => p.metadata?.ownerReferences?.some((r) => r.controller && r.kind === 'Job' && r.name === name)));
+      return this.releaseFinished(
+        this.pods
+          .list(namespace)
+          .filter((p) => p.metadata?.ownerReferences?.some((r) => r.controller && r.kind === 'Job' && r.name === name)),
+      );
     }
     const owned = controlledBy(this.pods, job);
     const done = job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
@@ -105,7 +110,10 @@ export class JobController extends QueueController {
     const indexed = job.spec?.completionMode === 'Indexed';
 
     // Count finished pods once: uids recorded as uncounted become counts once their finalizer is off.
-    const uncounted = { succeeded: [...(status.uncountedTerminatedPods?.succeeded ?? [])], failed: [...(status.uncountedTerminatedPods?.failed ?? [])] };
+    const uncounted = {
+      succeeded: [...(status.uncountedTerminatedPods?.succeeded ?? [])],
+      failed: [...(status.uncountedTerminatedPods?.failed ?? [])],
+    };
     const stillTracked = new Set(owned.filter((p) => p.metadata?.finalizers?.includes(TRACKING_FINALIZER)).map((p) => p.metadata!.uid!));
     const completed = parseIndexes(status.completedIndexes);
     let failJob: string | undefined;
@@ -135,7 +143,11 @@ export class JobController extends QueueController {
     const succeeded = (status.succeeded ?? 0) + uncounted.succeeded.length;
     const failed = (status.failed ?? 0) + uncounted.failed.length;
     const completions = job.spec?.completions;
-    const complete = indexed ? completed.size >= (completions ?? 1) : completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0;
+    const complete = indexed
+      ? completed.size >= (completions ?? 1)
+      : completions !== undefined
+        ? succeeded >= completions
+        : succeeded > 0 && active.length === 0;
     const deadline = job.spec?.activeDeadlineSeconds;
     const overDeadline = deadline !== undefined && Date.now() - Date.parse(status.startTime) > deadline * 1000;
     let conditions = status.conditions ?? [];
@@ -144,7 +156,11 @@ export class JobController extends QueueController {
     // once every finished pod has been counted.
     if (!isTrue('FailureTarget') && !isTrue('SuccessCriteriaMet')) {
       if (failJob || failed > (job.spec?.backoffLimit ?? 6) || overDeadline) {
-        const [reason, message] = failJob ? ['PodFailurePolicy', failJob] : overDeadline ? ['DeadlineExceeded', 'Job was active longer than specified deadline'] : ['BackoffLimitExceeded', 'Job has reached the specified backoff limit'];
+        const [reason, message] = failJob
+          ? ['PodFailurePolicy', failJob]
+          : overDeadline
+            ? ['DeadlineExceeded', 'Job was active longer than specified deadline']
+            : ['BackoffLimitExceeded', 'Job has reached the specified backoff limit'];
         conditions = setCondition(conditions, 'FailureTarget', reason, message);
         this.recorder.event(withType(jobs, job), 'Warning', reason, message);
       } else if (complete) {
@@ -175,7 +191,15 @@ export class JobController extends QueueController {
     status.terminating = owned.filter((p) => p.metadata?.deletionTimestamp && !finished(p)).length;
     if (JSON.stringify(status) !== JSON.stringify(job.status ?? {})) await this.jobClient.updateStatus({ ...job, status });
     // Only after the counts are stored may the pods go.
-    await this.releaseFinished(owned.filter((p) => ended(p) && (status.uncountedTerminatedPods?.succeeded?.includes(p.metadata!.uid!) || status.uncountedTerminatedPods?.failed?.includes(p.metadata!.uid!) || failureAction(job.spec?.podFailurePolicy?.rules, p) === 'Ignore')));
+    await this.releaseFinished(
+      owned.filter(
+        (p) =>
+          ended(p) &&
+          (status.uncountedTerminatedPods?.succeeded?.includes(p.metadata!.uid!) ||
+            status.uncountedTerminatedPods?.failed?.includes(p.metadata!.uid!) ||
+            failureAction(job.spec?.podFailurePolicy?.rules, p) === 'Ignore'),
+      ),
+    );
     if (deadline !== undefined && !target) this.queue.addAfter(key, Date.parse(status.startTime) + deadline * 1000 - Date.now() + 50);
   }
 
@@ -195,7 +219,14 @@ export class JobController extends QueueController {
     }
     if (active.length === want) return;
     if (failed > 0) {
-      const lastFailure = Math.max(...owned.filter((p) => p.status?.phase === 'Failed').map((p) => Date.parse(p.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt ?? p.metadata?.creationTimestamp ?? '') || 0), 0);
+      const lastFailure = Math.max(
+        ...owned
+          .filter((p) => p.status?.phase === 'Failed')
+          .map(
+            (p) => Date.parse(p.status?.containerStatuses?.[0]?.state?.terminated?.finishedAt ?? p.metadata?.creationTimestamp ?? '') || 0,
+          ),
+        0,
+      );
       const wait = lastFailure + Math.min(BACKOFF_BASE_MS * 2 ** (failed - 1), BACKOFF_MAX_MS) - Date.now();
       if (wait > 0) {
         this.queue.addAfter(key, wait);
@@ -206,7 +237,8 @@ export class JobController extends QueueController {
     if (indexed) {
       const busy = new Set(active.map(indexOf));
       const free: number[] = [];
-      for (let i = 0; i < (completions ?? 1) && free.length < want - active.length; i++) if (!completed.has(i) && !busy.has(i)) free.push(i);
+      for (let i = 0; i < (completions ?? 1) && free.length < want - active.length; i++)
+        if (!completed.has(i) && !busy.has(i)) free.push(i);
       indexes = free;
     }
     this.expectations.expect(key, indexes.length, 0);
@@ -220,7 +252,11 @@ export class JobController extends QueueController {
           pod.metadata!.annotations = { ...pod.metadata!.annotations, [INDEX]: String(index) };
           pod.metadata!.labels = { ...pod.metadata!.labels, [INDEX]: String(index) };
           pod.spec!.hostname ??= `${job.metadata!.name}-${index}`;
-          for (const c of [...(pod.spec!.containers ?? []), ...(pod.spec!.initContainers ?? [])]) c.env = [...(c.env ?? []), { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${INDEX}']` } } }];
+          for (const c of [...(pod.spec!.containers ?? []), ...(pod.spec!.initContainers ?? [])])
+            c.env = [
+              ...(c.env ?? []),
+              { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${INDEX}']` } } },
+            ];
         }
         await createPodFor(this.podClient, this.recorder, withType(jobs, job), pod, this.expectations, key);
       }),
@@ -230,10 +266,12 @@ export class JobController extends QueueController {
   private async deletePods(job: JobT, list: Pod[]): Promise<void> {
     await Promise.all(
       list.map(async (pod) => {
-        await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch((err) => {
-          this.expectations.deletionObserved(keyOf(job));
-          if (!isNotFound(err)) throw err;
-        });
+        await this.podClient
+          .delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } })
+          .catch((err) => {
+            this.expectations.deletionObserved(keyOf(job));
+            if (!isNotFound(err)) throw err;
+          });
       }),
     );
   }
@@ -244,19 +282,25 @@ export class JobController extends QueueController {
       const finalizers = pod.metadata?.finalizers ?? [];
       if (!finalizers.includes(TRACKING_FINALIZER)) continue;
       const rest = finalizers.filter((f) => f !== TRACKING_FINALIZER);
-      await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { metadata: { finalizers: rest.length ? rest : null, resourceVersion: pod.metadata!.resourceVersion } }).catch(ignoreNotFound);
+      await this.podClient
+        .patch(pod.metadata!.namespace, pod.metadata!.name!, {
+          metadata: { finalizers: rest.length ? rest : null, resourceVersion: pod.metadata!.resourceVersion },
+        })
+        .catch(ignoreNotFound);
     }
   }
 
   private async expireAfterTtl(job: JobT): Promise<void> {
     const ttl = job.spec?.ttlSecondsAfterFinished;
-    const finishedAt = job.status?.completionTime ?? job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True')?.lastTransitionTime;
+    const finishedAt =
+      job.status?.completionTime ?? job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True')?.lastTransitionTime;
     if (ttl === undefined || !finishedAt || job.metadata?.deletionTimestamp) return;
     const left = Date.parse(finishedAt) + ttl * 1000 - Date.now();
     if (left > 0) return this.queue.addAfter(keyOf(job), left + 50);
-    await this.jobClient.delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background', preconditions: { uid: job.metadata!.uid } }).catch(ignoreNotFound);
+    await this.jobClient
+      .delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background', preconditions: { uid: job.metadata!.uid } })
+      .catch(ignoreNotFound);
   }
-
 }
 
 function setCondition(conditions: Condition[], type: string, reason: string, message: string): Condition[] {

@@ -69,7 +69,13 @@ export async function runControllers(api: ApiClient, signal: AbortSignal, settin
 }
 
 /** A loop that runs only on the server holding the named Lease in kube-system. */
-export function runLeaderElected(api: ApiClient, lease: string, work: (signal: AbortSignal) => Promise<void>, signal: AbortSignal, timing: LeaseTiming = {}): Promise<void> {
+export function runLeaderElected(
+  api: ApiClient,
+  lease: string,
+  work: (signal: AbortSignal) => Promise<void>,
+  signal: AbortSignal,
+  timing: LeaseTiming = {},
+): Promise<void> {
   const elector = new LeaderElector(api, {
     namespace: 'kube-system',
     name: lease,

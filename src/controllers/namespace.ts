@@ -39,7 +39,9 @@ export class NamespaceController extends QueueController {
     }
     const spec = { ...ns.spec, finalizers: ns.spec.finalizers.filter((f) => f !== FINALIZER) };
     try {
-      await this.api.resource(namespaces).subresource('PUT', undefined, name, 'finalize', { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec });
+      await this.api
+        .resource(namespaces)
+        .subresource('PUT', undefined, name, 'finalize', { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -51,7 +53,9 @@ export class NamespaceController extends QueueController {
     const { items } = await client.list(namespace);
     for (const obj of items) {
       if (obj.metadata?.deletionTimestamp) continue;
-      await client.delete(namespace, obj.metadata!.name!, { propagationPolicy: 'Background', preconditions: { uid: obj.metadata!.uid } }).catch(ignoreNotFoundOrReplaced);
+      await client
+        .delete(namespace, obj.metadata!.name!, { propagationPolicy: 'Background', preconditions: { uid: obj.metadata!.uid } })
+        .catch(ignoreNotFoundOrReplaced);
     }
     return items.length;
   }

@@ -43,10 +43,13 @@ export class NodeLifecycleController implements Controller {
     this.podClient = api.resource(pods);
     this.recorder = ctx.recorder('node-controller');
     const beat = (name: string) => this.heartbeats.set(name, Date.now());
-    this.nodes = ctx.informers.for(nodes).on({ add: (n) => beat(n.metadata!.name!), delete: (n) => this.heartbeats.delete(n.metadata!.name!) });
+    this.nodes = ctx.informers
+      .for(nodes)
+      .on({ add: (n) => beat(n.metadata!.name!), delete: (n) => this.heartbeats.delete(n.metadata!.name!) });
     ctx.informers.for(leases).on({
       add: (l: Lease) => l.metadata?.namespace === 'kube-node-lease' && beat(l.metadata.name!),
-      update: (old: Lease, l: Lease) => l.metadata?.namespace === 'kube-node-lease' && old.spec?.renewTime !== l.spec?.renewTime && beat(l.metadata.name!),
+      update: (old: Lease, l: Lease) =>
+        l.metadata?.namespace === 'kube-node-lease' && old.spec?.renewTime !== l.spec?.renewTime && beat(l.metadata.name!),
     });
     this.pods = ctx.informers.for(pods);
   }
@@ -54,7 +57,9 @@ export class NodeLifecycleController implements Controller {
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       for (const node of this.nodes.list()) {
-        await this.monitor(node).catch((err: Error) => log.warn({ node: node.metadata?.name, err: err.message }, 'node lifecycle: check failed'));
+        await this.monitor(node).catch((err: Error) =>
+          log.warn({ node: node.metadata?.name, err: err.message }, 'node lifecycle: check failed'),
+        );
       }
       await sleep(this.timings.nodeMonitorPeriodMs, signal);
     }
@@ -66,7 +71,12 @@ export class NodeLifecycleController implements Controller {
     const silentFor = Date.now() - (this.heartbeats.get(name) ?? Date.now());
     if (silentFor > this.timings.nodeMonitorGracePeriodMs && ready?.status !== 'Unknown') {
       node = await this.markUnknown(node);
-      this.recorder.event({ ...node, apiVersion: 'v1', kind: 'Node', metadata: { ...node.metadata, namespace: undefined } }, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
+      this.recorder.event(
+        { ...node, apiVersion: 'v1', kind: 'Node', metadata: { ...node.metadata, namespace: undefined } },
+        'Normal',
+        'NodeNotReady',
+        `Node ${name} status is now: NodeNotReady`,
+      );
     }
     node = await this.syncTaints(node);
     await this.evict(node);
@@ -75,13 +85,19 @@ export class NodeLifecycleController implements Controller {
   private async markUnknown(node: Node): Promise<Node> {
     const t = nowTimestamp();
     const conditions = (node.status?.conditions ?? []).map((c) =>
-      CONDITIONS.includes(c.type) ? { ...c, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: t } : c,
+      CONDITIONS.includes(c.type)
+        ? { ...c, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: t }
+        : c,
     );
     const updated = await this.nodeClient.patch(undefined, node.metadata!.name!, { status: { conditions } }, 'strategic', 'status');
     // Its pods cannot be trusted to serve: no longer Ready.
     for (const pod of this.podsOn(node.metadata!.name!)) {
-      const podConditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' && c.status === 'True' ? { ...c, status: 'False', lastTransitionTime: t } : c));
-      await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { conditions: podConditions } }, 'strategic', 'status').catch(ignoreNotFoundOrReplaced);
+      const podConditions = (pod.status?.conditions ?? []).map((c) =>
+        c.type === 'Ready' && c.status === 'True' ? { ...c, status: 'False', lastTransitionTime: t } : c,
+      );
+      await this.podClient
+        .patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { conditions: podConditions } }, 'strategic', 'status')
+        .catch(ignoreNotFoundOrReplaced);
     }
     return updated;
   }
@@ -94,12 +110,23 @@ export class NodeLifecycleController implements Controller {
     const status = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
     const wanted = status === 'Unknown' ? UNREACHABLE : status === 'False' ? NOT_READY : undefined;
     const taints = node.spec?.taints ?? [];
-    const ours = (t: Writable<Taint>) => (t.key === UNREACHABLE || t.key === NOT_READY) && (t.effect === 'NoExecute' || t.effect === 'NoSchedule');
+    const ours = (t: Writable<Taint>) =>
+      (t.key === UNREACHABLE || t.key === NOT_READY) && (t.effect === 'NoExecute' || t.effect === 'NoSchedule');
     const kept = taints.filter((t) => !ours(t) || t.key === wanted);
-    const missing = wanted ? (['NoSchedule', 'NoExecute'] as const).filter((effect) => !kept.some((t) => t.key === wanted && t.effect === effect)) : [];
-    const next: Writable<Taint>[] = [...kept, ...missing.map((effect) => ({ key: wanted!, effect, ...(effect === 'NoExecute' ? { timeAdded: nowTimestamp() } : {}) }))];
+    const missing = wanted
+      ? (['NoSchedule', 'NoExecute'] as const).filter((effect) => !kept.some((t) => t.key === wanted && t.effect === effect))
+      : [];
+    const next: Writable<Taint>[] = [
+      ...kept,
+      ...missing.map((effect) => ({ key: wanted!, effect, ...(effect === 'NoExecute' ? { timeAdded: nowTimestamp() } : {}) })),
+    ];
     if (next.length === taints.length && next.every((t, i) => t === taints[i])) return node;
-    return this.nodeClient.patch(undefined, node.metadata!.name!, { metadata: { resourceVersion: node.metadata!.resourceVersion }, spec: { taints: next.length ? next : null } }, 'merge');
+    return this.nodeClient.patch(
+      undefined,
+      node.metadata!.name!,
+      { metadata: { resourceVersion: node.metadata!.resourceVersion }, spec: { taints: next.length ? next : null } },
+      'merge',
+    );
   }
 
   /** Pods that do not tolerate the node's NoExecute taints go: at once, or after tolerationSeconds. */
@@ -118,8 +145,15 @@ export class NodeLifecycleController implements Controller {
         } else deadline = Math.max(deadline, Infinity);
       }
       if (deadline > Date.now()) continue;
-      await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch(ignoreNotFoundOrReplaced);
-      this.recorder.event(withType(pods, pod), 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
+      await this.podClient
+        .delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } })
+        .catch(ignoreNotFoundOrReplaced);
+      this.recorder.event(
+        withType(pods, pod),
+        'Normal',
+        'TaintManagerEviction',
+        `Marking for deletion Pod ${pod.metadata!.namespace}/${pod.metadata!.name}`,
+      );
     }
   }
 

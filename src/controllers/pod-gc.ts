@@ -38,7 +38,12 @@ export class PodGarbageCollector implements Controller {
   }
 
   private async sweep(): Promise<void> {
-    const orphanedOn = new Set(this.pods.list().map((p) => p.spec?.nodeName).filter((n): n is string => !!n && !this.nodes.get(n)));
+    const orphanedOn = new Set(
+      this.pods
+        .list()
+        .map((p) => p.spec?.nodeName)
+        .filter((n): n is string => !!n && !this.nodes.get(n)),
+    );
     for (const node of orphanedOn) await this.sweepNode(node);
     const finished = this.pods.list().filter((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
     if (finished.length <= TERMINATED_THRESHOLD) return;
@@ -58,6 +63,8 @@ export class PodGarbageCollector implements Controller {
   }
 
   private async forceDelete(pod: Pod): Promise<void> {
-    await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } }).catch(ignoreNotFoundOrReplaced);
+    await this.podClient
+      .delete(pod.metadata!.namespace, pod.metadata!.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } })
+      .catch(ignoreNotFoundOrReplaced);
   }
 }

@@ -34,7 +34,13 @@ export function msUntilAvailable(pod: P, minReadySeconds: number, now = Date.now
   return left > 0 ? left : undefined;
 }
 
-export function podFromTemplate(template: Writable<PodTemplateSpec>, namespace: string, generateName: string, owner: OwnerReference, extraLabels: Record<string, string> = {}): P {
+export function podFromTemplate(
+  template: Writable<PodTemplateSpec>,
+  namespace: string,
+  generateName: string,
+  owner: OwnerReference,
+  extraLabels: Record<string, string> = {},
+): P {
   const meta = template.metadata ?? {};
   return {
     apiVersion: 'v1',
@@ -56,7 +62,11 @@ export function podFromTemplate(template: Writable<PodTemplateSpec>, namespace: 
  * pending, then not ready, then the newest.
  */
 export function deletionOrder(a: P, b: P): number {
-  const rank = (p: P) => [p.spec?.nodeName ? 1 : 0, p.status?.phase === 'Pending' ? 0 : p.status?.phase === 'Unknown' ? 1 : 2, isReady(p) ? 1 : 0];
+  const rank = (p: P) => [
+    p.spec?.nodeName ? 1 : 0,
+    p.status?.phase === 'Pending' ? 0 : p.status?.phase === 'Unknown' ? 1 : 2,
+    isReady(p) ? 1 : 0,
+  ];
   const [ra, rb] = [rank(a), rank(b)];
   for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
   return Date.parse(b.metadata?.creationTimestamp ?? '') - Date.parse(a.metadata?.creationTimestamp ?? '');
@@ -66,7 +76,14 @@ export function deletionOrder(a: P, b: P): number {
  * Creates a pod for a controller, recording SuccessfulCreate or FailedCreate on `owner`; a failed
  * create is one fewer creation to expect under `key`.
  */
-export async function createPodFor(client: ResourceClient<P>, recorder: EventRecorder, owner: KubeObject, pod: P, expectations: Expectations, key: string): Promise<P> {
+export async function createPodFor(
+  client: ResourceClient<P>,
+  recorder: EventRecorder,
+  owner: KubeObject,
+  pod: P,
+  expectations: Expectations,
+  key: string,
+): Promise<P> {
   try {
     const created = await client.create(pod);
     recorder.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata!.name}`);

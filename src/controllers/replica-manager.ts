@@ -70,7 +70,9 @@ export class ReplicaManager<T extends Replicated> extends QueueController {
         this.queue.add(keyOf(o));
       },
     });
-    this.pods = indexByController(ctx.informers.for(pods)).on(ownerHandlers(kind.type.kind, this.queue, { expectations: this.expectations, orphan: (pod) => this.enqueueMatching(pod) }));
+    this.pods = indexByController(ctx.informers.for(pods)).on(
+      ownerHandlers(kind.type.kind, this.queue, { expectations: this.expectations, orphan: (pod) => this.enqueueMatching(pod) }),
+    );
   }
 
   private enqueueMatching(pod: Pod): void {
@@ -112,14 +114,24 @@ export class ReplicaManager<T extends Replicated> extends QueueController {
 
   private async adopt(owner: T, pod: Pod): Promise<Pod> {
     const refs = [...(pod.metadata?.ownerReferences ?? []), this.ref(owner)];
-    return this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { metadata: { ownerReferences: refs, uid: pod.metadata!.uid } }, 'strategic');
+    return this.podClient.patch(
+      pod.metadata!.namespace,
+      pod.metadata!.name!,
+      { metadata: { ownerReferences: refs, uid: pod.metadata!.uid } },
+      'strategic',
+    );
   }
 
   /** Drops its reference from a pod whose labels left the selector (the uid guards against a new pod of the same name). */
   private async release(owner: T, pod: Pod): Promise<void> {
     const refs = (pod.metadata?.ownerReferences ?? []).filter((r) => r.uid !== owner.metadata?.uid);
     try {
-      await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { metadata: { ownerReferences: refs.length ? refs : null, uid: pod.metadata!.uid } }, 'merge');
+      await this.podClient.patch(
+        pod.metadata!.namespace,
+        pod.metadata!.name!,
+        { metadata: { ownerReferences: refs.length ? refs : null, uid: pod.metadata!.uid } },
+        'merge',
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -137,10 +149,15 @@ export class ReplicaManager<T extends Replicated> extends QueueController {
       // Doubling batches: a template that cannot be created fails once, not hundreds of times.
       for (let batch = 1; created < count; batch = Math.min(batch * 2, count - created)) {
         const size = Math.min(batch, count - created);
-        const results = await Promise.allSettled(Array.from({ length: size }, () => this.podClient.create(podFromTemplate(owner.spec!.template!, owner.metadata!.namespace!, `${owner.metadata!.name}-`, ref))));
+        const results = await Promise.allSettled(
+          Array.from({ length: size }, () =>
+            this.podClient.create(podFromTemplate(owner.spec!.template!, owner.metadata!.namespace!, `${owner.metadata!.name}-`, ref)),
+          ),
+        );
         const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
         created += size - failed.length;
-        for (const r of results) if (r.status === 'fulfilled') this.recorder.event(typed, 'Normal', 'SuccessfulCreate', `Created pod: ${r.value.metadata!.name}`);
+        for (const r of results)
+          if (r.status === 'fulfilled') this.recorder.event(typed, 'Normal', 'SuccessfulCreate', `Created pod: ${r.value.metadata!.name}`);
         if (failed.length) {
           for (let i = 0; i < count - created; i++) this.expectations.creationObserved(key);
           const message = (failed[0]!.reason as Error).message;
@@ -169,7 +186,9 @@ export class ReplicaManager<T extends Replicated> extends QueueController {
     const minReady = owner.spec?.minReadySeconds ?? 0;
     const status = replicaStatus(owner, active);
     const current: Record<string, unknown> = owner.status ?? {};
-    const same = (Object.keys(status) as (keyof typeof status)[]).every((k) => JSON.stringify(current[k] ?? 0) === JSON.stringify(status[k] ?? 0));
+    const same = (Object.keys(status) as (keyof typeof status)[]).every(
+      (k) => JSON.stringify(current[k] ?? 0) === JSON.stringify(status[k] ?? 0),
+    );
     if (!same) {
       try {
         await this.ownerClient.updateStatus({ ...owner, status } as T);

@@ -16,7 +16,12 @@ interface Owner extends KubeObject {
 }
 
 /** The current template's revision (created or renumbered as needed); answers its hash and name. */
-export async function ensureRevision(revisions: Informer<Revision>, client: ResourceClient<Revision>, owner: Owner, kind: 'StatefulSet' | 'DaemonSet'): Promise<{ hash: string; name: string }> {
+export async function ensureRevision(
+  revisions: Informer<Revision>,
+  client: ResourceClient<Revision>,
+  owner: Owner,
+  kind: 'StatefulSet' | 'DaemonSet',
+): Promise<{ hash: string; name: string }> {
   const hash = templateHash(owner.spec?.template);
   const name = `${owner.metadata!.name}-${hash}`;
   const history = revisions.list(owner.metadata?.namespace).filter((r) => isControlledBy(r, owner));
@@ -28,7 +33,18 @@ export async function ensureRevision(revisions: Informer<Revision>, client: Reso
   }
   const data = { spec: { template: { ...(owner.spec!.template as object), $patch: 'replace' } } };
   await client
-    .create({ apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name, namespace: owner.metadata!.namespace, labels: owner.spec?.selector?.matchLabels, ownerReferences: [ownerRefTo(owner, 'apps/v1', kind)] }, data, revision: newest + 1 })
+    .create({
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: {
+        name,
+        namespace: owner.metadata!.namespace,
+        labels: owner.spec?.selector?.matchLabels,
+        ownerReferences: [ownerRefTo(owner, 'apps/v1', kind)],
+      },
+      data,
+      revision: newest + 1,
+    })
     .catch((err) => {
       if (!isAlreadyExists(err)) throw err;
     });

@@ -42,7 +42,20 @@ export class RootCaPublisher extends QueueController {
     if (current?.data?.['ca.crt'] === this.caPem) return;
     try {
       if (current) await this.client.update({ ...current, data: { 'ca.crt': this.caPem } });
-      else await this.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: NAME, namespace, annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } }, data: { 'ca.crt': this.caPem } });
+      else
+        await this.client.create({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: NAME,
+            namespace,
+            annotations: {
+              'kubernetes.io/description':
+                'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+            },
+          },
+          data: { 'ca.crt': this.caPem },
+        });
     } catch (err) {
       if (!isAlreadyExists(err) && !isNotFound(err)) throw err;
     }

@@ -42,7 +42,10 @@ export abstract class QueueController implements Controller {
         await this.reconcile(key);
         this.queue.forget(key);
       } catch (err) {
-        log.warn({ controller: this.name, key, err: (err as Error).message, retries: this.queue.requeues(key) }, 'reconcile failed, will retry');
+        log.warn(
+          { controller: this.name, key, err: (err as Error).message, retries: this.queue.requeues(key) },
+          'reconcile failed, will retry',
+        );
         this.queue.addRateLimited(key);
       } finally {
         this.queue.done(key);
@@ -59,7 +62,8 @@ export function indexByController<T extends Owned>(informer: Informer<T>): Infor
 }
 
 /** What `owner` controls, from an informer indexed with indexByController. */
-export const controlledBy = <T extends Owned>(informer: Informer<T>, owner: Owned): T[] => informer.byIndex('controller', owner.metadata!.uid!);
+export const controlledBy = <T extends Owned>(informer: Informer<T>, owner: Owned): T[] =>
+  informer.byIndex('controller', owner.metadata!.uid!);
 
 /** Objects in a namespace that no controller owns (candidates for adoption). */
 export const orphansIn = <T extends Owned>(informer: Informer<T>, namespace: string | undefined): T[] =>
@@ -73,7 +77,11 @@ type Dependent = Owned & { metadata?: { deletionTimestamp?: string } };
  * and deleted; a dependent marked for deletion counts as deleted (on a dead node it may never go).
  * `orphan` hears of objects that no `kind` controls.
  */
-export function ownerHandlers<T extends Dependent>(kind: string, queue: WorkQueue<string>, opts: { expectations?: Expectations; orphan?: (obj: T) => void } = {}): InformerHandlers<T> {
+export function ownerHandlers<T extends Dependent>(
+  kind: string,
+  queue: WorkQueue<string>,
+  opts: { expectations?: Expectations; orphan?: (obj: T) => void } = {},
+): InformerHandlers<T> {
   const ownerKey = (o: T) => {
     const ref = controllerRef(o);
     return ref?.kind === kind ? `${o.metadata!.namespace}/${ref.name}` : undefined;

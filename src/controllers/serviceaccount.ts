@@ -18,7 +18,9 @@ export class ServiceAccountController extends QueueController {
     super();
     this.client = ctx.api.as('service-account-controller').resource(serviceAccounts);
     this.namespaces = ctx.informers.for(namespaces).on({ add: (ns) => this.queue.add(ns.metadata!.name!) });
-    this.accounts = ctx.informers.for(serviceAccounts).on({ delete: (sa) => sa.metadata?.name === 'default' && this.queue.add(sa.metadata.namespace!) });
+    this.accounts = ctx.informers
+      .for(serviceAccounts)
+      .on({ delete: (sa) => sa.metadata?.name === 'default' && this.queue.add(sa.metadata.namespace!) });
   }
 
   protected async reconcile(namespace: string): Promise<void> {

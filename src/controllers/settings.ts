@@ -28,7 +28,12 @@ export function timingsFromArgs(args: string[]): ControllerTimings {
   for (const arg of args) {
     const [name, value] = arg.replace(/^--/, '').split('=', 2);
     const key = ARGS[name!];
-    if (!key || value === undefined) throw new Error(`unsupported --kube-controller-manager-arg "${arg}": supported are ${Object.keys(ARGS).map((a) => `${a}=<duration>`).join(', ')}`);
+    if (!key || value === undefined)
+      throw new Error(
+        `unsupported --kube-controller-manager-arg "${arg}": supported are ${Object.keys(ARGS)
+          .map((a) => `${a}=<duration>`)
+          .join(', ')}`,
+      );
     out[key] = parseDuration(value);
   }
   return out;

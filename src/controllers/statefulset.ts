@@ -74,16 +74,30 @@ export class StatefulSetController extends QueueController {
       } else if (!parallel && !runningAndReady(pod)) blocked = true;
     }
     // Scale down from the highest ordinal, one at a time unless Parallel.
-    const extra = owned.filter((p) => { const o = ordinalOf(set, p); return o < start || o >= start + replicas; }).sort((a, b) => ordinalOf(set, b) - ordinalOf(set, a));
+    const extra = owned
+      .filter((p) => {
+        const o = ordinalOf(set, p);
+        return o < start || o >= start + replicas;
+      })
+      .sort((a, b) => ordinalOf(set, b) - ordinalOf(set, a));
     if (!blocked) {
       const terminating = extra.some((p) => p.metadata?.deletionTimestamp);
-      for (const pod of parallel ? extra : terminating ? [] : extra.slice(0, 1)) if (!pod.metadata?.deletionTimestamp) await this.deletePod(set, pod);
+      for (const pod of parallel ? extra : terminating ? [] : extra.slice(0, 1))
+        if (!pod.metadata?.deletionTimestamp) await this.deletePod(set, pod);
     }
     // Rolling update: the highest out-of-date ordinal at or above the partition goes when all are ready.
     const inRange = [...byOrdinal].filter(([o]) => o >= start && o < start + replicas).map(([, p]) => p);
-    if (!blocked && !extra.length && set.spec?.updateStrategy?.type !== 'OnDelete' && inRange.length === replicas && inRange.every(runningAndReady)) {
+    if (
+      !blocked &&
+      !extra.length &&
+      set.spec?.updateStrategy?.type !== 'OnDelete' &&
+      inRange.length === replicas &&
+      inRange.every(runningAndReady)
+    ) {
       const partition = set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
-      const stale = inRange.filter((p) => ordinalOf(set, p) >= start + partition && p.metadata?.labels?.[REVISION_HASH] !== updateRevision).sort((a, b) => ordinalOf(set, b) - ordinalOf(set, a));
+      const stale = inRange
+        .filter((p) => ordinalOf(set, p) >= start + partition && p.metadata?.labels?.[REVISION_HASH] !== updateRevision)
+        .sort((a, b) => ordinalOf(set, b) - ordinalOf(set, a));
       if (stale.length) await this.deletePod(set, stale[0]!);
     }
     await this.updateStatus(set, owned.filter(isActive), updateRevision);
@@ -91,7 +105,11 @@ export class StatefulSetController extends QueueController {
 
   private async createPod(set: STS, ordinal: number, revision: string): Promise<void> {
     const name = `${set.metadata!.name}-${ordinal}`;
-    const pod = podFromTemplate(set.spec!.template!, set.metadata!.namespace!, '', ownerRefTo(set, 'apps/v1', 'StatefulSet'), { [POD_NAME]: name, [POD_INDEX]: String(ordinal), [REVISION_HASH]: revision });
+    const pod = podFromTemplate(set.spec!.template!, set.metadata!.namespace!, '', ownerRefTo(set, 'apps/v1', 'StatefulSet'), {
+      [POD_NAME]: name,
+      [POD_INDEX]: String(ordinal),
+      [REVISION_HASH]: revision,
+    });
     delete pod.metadata!.generateName;
     pod.metadata!.name = name;
     pod.spec!.hostname = name;
@@ -99,8 +117,20 @@ export class StatefulSetController extends QueueController {
     for (const template of set.spec?.volumeClaimTemplates ?? []) {
       const claim = `${template.metadata!.name}-${name}`;
       await this.pvcClient
-        .create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: claim, namespace: set.metadata!.namespace, labels: { ...set.spec?.selector?.matchLabels } }, spec: structuredClone(template.spec) })
-        .then(() => this.recorder.event(withType(statefulSets, set), 'Normal', 'SuccessfulCreate', `create Claim ${claim} Pod ${name} in StatefulSet ${set.metadata!.name} success`))
+        .create({
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: claim, namespace: set.metadata!.namespace, labels: { ...set.spec?.selector?.matchLabels } },
+          spec: structuredClone(template.spec),
+        })
+        .then(() =>
+          this.recorder.event(
+            withType(statefulSets, set),
+            'Normal',
+            'SuccessfulCreate',
+            `create Claim ${claim} Pod ${name} in StatefulSet ${set.metadata!.name} success`,
+          ),
+        )
         .catch((err) => {
           if (!isAlreadyExists(err)) throw err;
         });
@@ -109,17 +139,34 @@ export class StatefulSetController extends QueueController {
     }
     try {
       await this.podClient.create(pod);
-      this.recorder.event(withType(statefulSets, set), 'Normal', 'SuccessfulCreate', `create Pod ${name} in StatefulSet ${set.metadata!.name} successful`);
+      this.recorder.event(
+        withType(statefulSets, set),
+        'Normal',
+        'SuccessfulCreate',
+        `create Pod ${name} in StatefulSet ${set.metadata!.name} successful`,
+      );
     } catch (err) {
       if (isAlreadyExists(err)) return;
-      this.recorder.event(withType(statefulSets, set), 'Warning', 'FailedCreate', `create Pod ${name} in StatefulSet ${set.metadata!.name} failed error: ${(err as Error).message}`);
+      this.recorder.event(
+        withType(statefulSets, set),
+        'Warning',
+        'FailedCreate',
+        `create Pod ${name} in StatefulSet ${set.metadata!.name} failed error: ${(err as Error).message}`,
+      );
       throw err;
     }
   }
 
   private async deletePod(set: STS, pod: Pod): Promise<void> {
-    await this.podClient.delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } }).catch(ignoreNotFound);
-    this.recorder.event(withType(statefulSets, set), 'Normal', 'SuccessfulDelete', `delete Pod ${pod.metadata!.name} in StatefulSet ${set.metadata!.name} successful`);
+    await this.podClient
+      .delete(pod.metadata!.namespace, pod.metadata!.name!, { preconditions: { uid: pod.metadata!.uid } })
+      .catch(ignoreNotFound);
+    this.recorder.event(
+      withType(statefulSets, set),
+      'Normal',
+      'SuccessfulDelete',
+      `delete Pod ${pod.metadata!.name} in StatefulSet ${set.metadata!.name} successful`,
+    );
   }
 
   private async updateStatus(set: STS, active: Pod[], updateRevision: string): Promise<void> {
@@ -143,5 +190,4 @@ export class StatefulSetController extends QueueController {
       await this.setClient.updateStatus({ ...set, status }).catch(ignoreNotFound);
     }
   }
-
 }

@@ -80,39 +80,50 @@ export class CriClient {
   }
 
   private error(method: string, err: grpc.ServiceError, timeoutMs: number): CriError {
-    if (err.code === grpc.status.UNAVAILABLE) return new CriError(`the container runtime is not reachable at ${this.target}: ${err.details}`, err.code);
-    if (err.code === grpc.status.DEADLINE_EXCEEDED) return new CriError(`CRI ${method} got no answer within ${timeoutMs / 1000} s from ${this.target}`, err.code);
+    if (err.code === grpc.status.UNAVAILABLE)
+      return new CriError(`the container runtime is not reachable at ${this.target}: ${err.details}`, err.code);
+    if (err.code === grpc.status.DEADLINE_EXCEEDED)
+      return new CriError(`CRI ${method} got no answer within ${timeoutMs / 1000} s from ${this.target}`, err.code);
     return new CriError(`CRI ${method}: ${err.details}`, err.code);
   }
 
   // RuntimeService
   version = () => this.call('RuntimeService', 'Version', { version: 'v1' });
   status = (verbose = false) => this.call('RuntimeService', 'Status', { verbose });
-  runPodSandbox = (config: CriMessage, runtimeHandler = '') => this.call('RuntimeService', 'RunPodSandbox', { config, runtimeHandler }, 4 * this.timeoutMs);
+  runPodSandbox = (config: CriMessage, runtimeHandler = '') =>
+    this.call('RuntimeService', 'RunPodSandbox', { config, runtimeHandler }, 4 * this.timeoutMs);
   stopPodSandbox = (podSandboxId: string) => this.call('RuntimeService', 'StopPodSandbox', { podSandboxId });
   removePodSandbox = (podSandboxId: string) => this.call('RuntimeService', 'RemovePodSandbox', { podSandboxId });
   podSandboxStatus = (podSandboxId: string, verbose = false) => this.call('RuntimeService', 'PodSandboxStatus', { podSandboxId, verbose });
   listPodSandbox = (filter?: CriMessage) => this.call('RuntimeService', 'ListPodSandbox', { filter }).then((r) => r.items as CriMessage[]);
-  createContainer = (podSandboxId: string, config: CriMessage, sandboxConfig: CriMessage) => this.call('RuntimeService', 'CreateContainer', { podSandboxId, config, sandboxConfig });
+  createContainer = (podSandboxId: string, config: CriMessage, sandboxConfig: CriMessage) =>
+    this.call('RuntimeService', 'CreateContainer', { podSandboxId, config, sandboxConfig });
   startContainer = (containerId: string) => this.call('RuntimeService', 'StartContainer', { containerId });
   /** Stops with SIGTERM, then SIGKILL after `timeoutSeconds` (the call waits that long too). */
-  stopContainer = (containerId: string, timeoutSeconds: number) => this.call('RuntimeService', 'StopContainer', { containerId, timeout: timeoutSeconds }, timeoutSeconds * 1000 + this.timeoutMs);
+  stopContainer = (containerId: string, timeoutSeconds: number) =>
+    this.call('RuntimeService', 'StopContainer', { containerId, timeout: timeoutSeconds }, timeoutSeconds * 1000 + this.timeoutMs);
   removeContainer = (containerId: string) => this.call('RuntimeService', 'RemoveContainer', { containerId });
-  listContainers = (filter?: CriMessage) => this.call('RuntimeService', 'ListContainers', { filter }).then((r) => r.containers as CriMessage[]);
+  listContainers = (filter?: CriMessage) =>
+    this.call('RuntimeService', 'ListContainers', { filter }).then((r) => r.containers as CriMessage[]);
   containerStatus = (containerId: string, verbose = false) => this.call('RuntimeService', 'ContainerStatus', { containerId, verbose });
   containerStats = (containerId: string) => this.call('RuntimeService', 'ContainerStats', { containerId });
-  listContainerStats = (filter?: CriMessage) => this.call('RuntimeService', 'ListContainerStats', { filter }).then((r) => r.stats as CriMessage[]);
-  execSync = (containerId: string, cmd: string[], timeoutSeconds = 10) => this.call('RuntimeService', 'ExecSync', { containerId, cmd, timeout: timeoutSeconds }, timeoutSeconds * 1000 + this.timeoutMs);
+  listContainerStats = (filter?: CriMessage) =>
+    this.call('RuntimeService', 'ListContainerStats', { filter }).then((r) => r.stats as CriMessage[]);
+  execSync = (containerId: string, cmd: string[], timeoutSeconds = 10) =>
+    this.call('RuntimeService', 'ExecSync', { containerId, cmd, timeout: timeoutSeconds }, timeoutSeconds * 1000 + this.timeoutMs);
   /** Streaming URLs on containerd's streaming server, for exec, attach and port-forward. */
   exec = (request: CriMessage) => this.call('RuntimeService', 'Exec', request).then((r) => r.url as string);
   attach = (request: CriMessage) => this.call('RuntimeService', 'Attach', request).then((r) => r.url as string);
-  portForward = (podSandboxId: string, port: number[]) => this.call('RuntimeService', 'PortForward', { podSandboxId, port }).then((r) => r.url as string);
+  portForward = (podSandboxId: string, port: number[]) =>
+    this.call('RuntimeService', 'PortForward', { podSandboxId, port }).then((r) => r.url as string);
 
   // ImageService
   listImages = (filter?: CriMessage) => this.call('ImageService', 'ListImages', { filter }).then((r) => r.images as CriMessage[]);
   /** The image, or undefined when the runtime does not have it. */
-  imageStatus = (image: string) => this.call('ImageService', 'ImageStatus', { image: { image } }).then((r) => (r.image as CriMessage | null) ?? undefined);
-  pullImage = (image: string, sandboxConfig?: CriMessage, timeoutMs = 10 * 60_000) => this.call('ImageService', 'PullImage', { image: { image }, sandboxConfig }, timeoutMs).then((r) => r.imageRef as string);
+  imageStatus = (image: string) =>
+    this.call('ImageService', 'ImageStatus', { image: { image } }).then((r) => (r.image as CriMessage | null) ?? undefined);
+  pullImage = (image: string, sandboxConfig?: CriMessage, timeoutMs = 10 * 60_000) =>
+    this.call('ImageService', 'PullImage', { image: { image }, sandboxConfig }, timeoutMs).then((r) => r.imageRef as string);
   removeImage = (image: string) => this.call('ImageService', 'RemoveImage', { image: { image } });
   imageFsInfo = () => this.call('ImageService', 'ImageFsInfo');
 }

@@ -84,7 +84,16 @@ export const conflict = (r: ResourceName, name: string, why: string) =>
 /** One invalid field, in the shape Kubernetes reports them. */
 export interface FieldError {
   field: string;
-  type: 'FieldValueRequired' | 'FieldValueNotFound' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueDuplicate' | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueTooMany' | 'FieldValueTypeInvalid';
+  type:
+    | 'FieldValueRequired'
+    | 'FieldValueNotFound'
+    | 'FieldValueInvalid'
+    | 'FieldValueNotSupported'
+    | 'FieldValueDuplicate'
+    | 'FieldValueForbidden'
+    | 'FieldValueTooLong'
+    | 'FieldValueTooMany'
+    | 'FieldValueTypeInvalid';
   /** The human part, e.g. `Required value` or `Invalid value: "x": must be ...`. */
   detail: string;
 }

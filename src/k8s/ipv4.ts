@@ -12,6 +12,8 @@ export function intToIp(n: number): string {
 
 /** The first non-loopback IPv4 address: a node's IP, or where the API server is reached, when not given. */
 export function firstHostIPv4(): string {
-  const ips = Object.values(os.networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4' && !i.internal);
+  const ips = Object.values(os.networkInterfaces())
+    .flat()
+    .filter((i) => i && i.family === 'IPv4' && !i.internal);
   return ips[0]?.address ?? '127.0.0.1';
 }

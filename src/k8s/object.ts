@@ -5,7 +5,11 @@ import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 export type Meta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
 
 /** kubernetes-types marks every field read-only; the objects a component builds and edits are its own. */
-export type Writable<T> = T extends readonly (infer U)[] ? Writable<U>[] : T extends object ? { -readonly [K in keyof T]: Writable<T[K]> } : T;
+export type Writable<T> = T extends readonly (infer U)[]
+  ? Writable<U>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: Writable<T[K]> }
+    : T;
 
 export interface KObject {
   apiVersion?: string;

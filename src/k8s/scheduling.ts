@@ -29,7 +29,10 @@ export function termMatches(term: Writable<NodeSelectorTerm>, node: Writable<Nod
   const exprs = term.matchExpressions ?? [];
   const fields = term.matchFields ?? [];
   if (!exprs.length && !fields.length) return false;
-  return exprs.every((r) => requirementMatches(r, node.metadata?.labels?.[r.key])) && fields.every((r) => requirementMatches(r, r.key === 'metadata.name' ? node.metadata?.name : undefined));
+  return (
+    exprs.every((r) => requirementMatches(r, node.metadata?.labels?.[r.key])) &&
+    fields.every((r) => requirementMatches(r, r.key === 'metadata.name' ? node.metadata?.name : undefined))
+  );
 }
 
 /** nodeSelector and required node affinity together. */

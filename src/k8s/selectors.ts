@@ -11,7 +11,7 @@ export type Requirement =
 export type Selector = Requirement[];
 
 function matchesOne(r: Requirement, labels: Record<string, string>): boolean {
-  const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+  const has = Object.hasOwn(labels, r.key);
   const v = labels[r.key];
   switch (r.op) {
     case 'eq':
@@ -61,7 +61,10 @@ export function parseLabelSelector(text: string | undefined): Selector {
       return { key: m[1]!, op: m[2] === '!=' ? 'neq' : 'eq', value: m[3]! };
     }
     if ((m = term.match(new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`)))) {
-      const values = m[3]!.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const values = m[3]!
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       return { key: m[1]!, op: m[2] as 'in' | 'notin', values };
     }
     if ((m = term.match(new RegExp(`^(!?)\\s*(${KEY})$`)))) return { key: m[2]!, op: m[1] ? 'notexists' : 'exists' };

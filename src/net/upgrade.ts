@@ -5,12 +5,18 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-export function replayUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, upstream: Duplex, target: { path: string; host: string }): void {
+export function replayUpgrade(
+  req: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+  upstream: Duplex,
+  target: { path: string; host: string },
+): void {
   const lines = [`${req.method} ${target.path} HTTP/1.1`, `Host: ${target.host}`];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     if (!/^(host|authorization)$/i.test(req.rawHeaders[i]!)) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
   }
-  upstream.write(lines.join('\r\n') + '\r\n\r\n');
+  upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
   if (head.length) upstream.write(head);
   upstream.pipe(client).pipe(upstream);
   const close = () => {
@@ -23,7 +29,9 @@ export function replayUpgrade(req: IncomingMessage, client: Duplex, head: Buffer
 
 /** Answers an upgrade request that will not be upgraded, on the raw socket. */
 export function refuseUpgrade(socket: Duplex, code: number, reason: string, contentType: string, body: string): void {
-  socket.end(`HTTP/1.1 ${code} ${reason}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${code} ${reason}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 export interface UpgradeAnswer {
@@ -40,9 +48,12 @@ export interface UpgradeAnswer {
  * Sends an upgrade request on a fresh connection and reads the answer: 101 with what followed it, or
  * another status with its body (read to its content-length or to the end of the connection).
  */
-export function requestUpgrade(socket: Duplex, req: { method: string; path: string; host: string; headers: [string, string][] }): Promise<UpgradeAnswer> {
+export function requestUpgrade(
+  socket: Duplex,
+  req: { method: string; path: string; host: string; headers: [string, string][] },
+): Promise<UpgradeAnswer> {
   const lines = [`${req.method} ${req.path} HTTP/1.1`, `Host: ${req.host}`, ...req.headers.map(([k, v]) => `${k}: ${v}`)];
-  socket.write(lines.join('\r\n') + '\r\n\r\n');
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     let head: { status: number; headers: Record<string, string>; bodyAt: number } | undefined;

@@ -36,7 +36,7 @@ async function importKey(pem: string): Promise<CryptoKey> {
   return webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decode(pem)[0]!, ALG, true, ['sign']);
 }
 
-const serial = () => '01' + randomBytes(15).toString('hex');
+const serial = () => `01${randomBytes(15).toString('hex')}`;
 /** Distinguished names are built, not parsed, so that odd characters in a user name stay literal. */
 const dn = (cn: string, orgs: string[] = []) => [{ CN: [cn] }, ...orgs.map((o) => ({ O: [o] }))] as x509.JsonName;
 
@@ -79,7 +79,11 @@ export async function issueCertificate(ca: KeyPair, req: LeafRequest): Promise<K
     await x509.AuthorityKeyIdentifierExtension.create(caCert),
   ];
   if (req.sans?.length) {
-    extensions.push(new x509.SubjectAlternativeNameExtension(req.sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s }))));
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension(
+        req.sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s })),
+      ),
+    );
   }
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),

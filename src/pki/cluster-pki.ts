@@ -21,7 +21,15 @@ export interface ClusterPki {
 /** The API server's identity toward nodes (the name kubeadm gives it too). */
 export const KUBELET_CLIENT_NAME = 'kube-apiserver-kubelet-client';
 
-export const KUBERNETES_SANS = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost', '127.0.0.1', '::1'];
+export const KUBERNETES_SANS = [
+  'kubernetes',
+  'kubernetes.default',
+  'kubernetes.default.svc',
+  'kubernetes.default.svc.cluster.local',
+  'localhost',
+  '127.0.0.1',
+  '::1',
+];
 
 /** Host name, every non-internal address of this machine, the in-cluster names, and --tls-san. */
 export function wantedSans(extra: string[]): string[] {
@@ -61,7 +69,12 @@ function write(dir: string, name: string, pair: KeyPair): KeyPair {
   return pair;
 }
 
-async function ensurePair(dir: string, name: string, make: () => Promise<KeyPair>, stillGood: (p: KeyPair) => boolean = () => true): Promise<KeyPair> {
+async function ensurePair(
+  dir: string,
+  name: string,
+  make: () => Promise<KeyPair>,
+  stillGood: (p: KeyPair) => boolean = () => true,
+): Promise<KeyPair> {
   const existing = read(dir, name);
   if (existing && stillGood(existing) && daysLeft(existing.certPem) > 30) return existing;
   return write(dir, name, await make());
@@ -83,8 +96,12 @@ export async function ensureClusterPki(dataDir: string, opts: { sans: string[] }
       return sans.every((s) => have.has(canonical(s)));
     },
   );
-  const admin = await ensurePair(dir, 'client-admin', () => issueCertificate(clientCa, { commonName: 'system:admin', organizations: ['system:masters'], usage: 'client' }));
-  const kubeletClient = await ensurePair(dir, 'client-kube-apiserver', () => issueCertificate(clientCa, { commonName: KUBELET_CLIENT_NAME, organizations: ['system:masters'], usage: 'client' }));
+  const admin = await ensurePair(dir, 'client-admin', () =>
+    issueCertificate(clientCa, { commonName: 'system:admin', organizations: ['system:masters'], usage: 'client' }),
+  );
+  const kubeletClient = await ensurePair(dir, 'client-kube-apiserver', () =>
+    issueCertificate(clientCa, { commonName: KUBELET_CLIENT_NAME, organizations: ['system:masters'], usage: 'client' }),
+  );
   const saKeyFile = path.join(dir, 'service.key');
   if (!fs.existsSync(saKeyFile)) fs.writeFileSync(saKeyFile, await keyToPem((await generateKey()).privateKey), { mode: 0o600 });
   return { dir, serverCa, clientCa, serving, admin, kubeletClient, serviceAccountKeyPem: fs.readFileSync(saKeyFile, 'utf8') };

@@ -53,6 +53,6 @@ export function ensureJoinToken(dataDir: string, caPem: string, secret?: string)
   if (fs.existsSync(file) && !secret) return fs.readFileSync(file, 'utf8').trim();
   const token = formatJoinToken(caPem, secret ? parseJoinToken(secret).password : randomBytes(32).toString('hex'));
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, token + '\n', { mode: 0o600 });
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
 }

@@ -27,17 +27,23 @@ interface SpreadState {
 
 type Filter = (state: CycleState, info: NodeInfo) => string[] | undefined;
 
-const nodeName: Filter = ({ pod }, { node }) => (pod.spec?.nodeName && pod.spec.nodeName !== node.metadata?.name ? ["node(s) didn't match the requested node name"] : undefined);
+const nodeName: Filter = ({ pod }, { node }) =>
+  pod.spec?.nodeName && pod.spec.nodeName !== node.metadata?.name ? ["node(s) didn't match the requested node name"] : undefined;
 
 const unschedulable: Filter = ({ pod }, { node }) =>
-  node.spec?.unschedulable && !tolerates(pod.spec?.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }) ? ['node(s) were unschedulable'] : undefined;
+  node.spec?.unschedulable && !tolerates(pod.spec?.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })
+    ? ['node(s) were unschedulable']
+    : undefined;
 
 const taints: Filter = ({ pod }, { node }) => {
-  const taint = (node.spec?.taints ?? []).find((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod.spec?.tolerations, t));
+  const taint = (node.spec?.taints ?? []).find(
+    (t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !tolerates(pod.spec?.tolerations, t),
+  );
   return taint ? [`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`] : undefined;
 };
 
-const nodeAffinity: Filter = ({ pod }, { node }) => (nodeAffinityMatches(pod, node) ? undefined : ["node(s) didn't match Pod's node affinity/selector"]);
+const nodeAffinity: Filter = ({ pod }, { node }) =>
+  nodeAffinityMatches(pod, node) ? undefined : ["node(s) didn't match Pod's node affinity/selector"];
 
 const fit: Filter = ({ pod }, info) => {
   const reasons: string[] = [];
@@ -50,7 +56,9 @@ const fit: Filter = ({ pod }, info) => {
 
 const ports: Filter = ({ pod }, info) => {
   const clash = hostPorts(pod).some(({ protocol, hostIP, port }) =>
-    hostIP === '0.0.0.0' ? [...info.ports].some((u) => u.startsWith(`${protocol}/`) && u.endsWith(`/${port}`)) : info.ports.has(`${protocol}/${hostIP}/${port}`) || info.ports.has(`${protocol}/0.0.0.0/${port}`),
+    hostIP === '0.0.0.0'
+      ? [...info.ports].some((u) => u.startsWith(`${protocol}/`) && u.endsWith(`/${port}`))
+      : info.ports.has(`${protocol}/${hostIP}/${port}`) || info.ports.has(`${protocol}/0.0.0.0/${port}`),
   );
   return clash ? ["node(s) didn't have free ports for the requested pod ports"] : undefined;
 };
@@ -68,13 +76,15 @@ const podAffinity: Filter = (state, info) => {
   });
   if (!ok) return ["node(s) didn't match pod affinity rules"];
   const anti = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
-  if (anti.some((term, i) => labels[term.topologyKey] !== undefined && state.antiAffinityDomains[i]!.has(labels[term.topologyKey]!))) return ["node(s) didn't match pod anti-affinity rules"];
+  if (anti.some((term, i) => labels[term.topologyKey] !== undefined && state.antiAffinityDomains[i]!.has(labels[term.topologyKey]!)))
+    return ["node(s) didn't match pod anti-affinity rules"];
   // Pods already placed whose anti-affinity rejects the newcomer in their domain.
   for (const other of state.infos.values()) {
     for (const existing of other.pods) {
       for (const term of existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
         const domain = other.node.metadata?.labels?.[term.topologyKey];
-        if (domain !== undefined && labels[term.topologyKey] === domain && termSelects(term, existing, pod)) return ["node(s) didn't satisfy existing pods anti-affinity rules"];
+        if (domain !== undefined && labels[term.topologyKey] === domain && termSelects(term, existing, pod))
+          return ["node(s) didn't satisfy existing pods anti-affinity rules"];
       }
     }
   }
@@ -87,7 +97,8 @@ const topologySpread: Filter = (state, info) => {
     const domain = info.node.metadata?.labels?.[s.constraint.topologyKey];
     if (domain === undefined) return ["node(s) didn't match pod topology spread constraints (missing required label)"];
     const min = s.counts.size && (s.constraint.minDomains ?? 1) <= s.counts.size ? Math.min(...s.counts.values()) : 0;
-    if ((s.counts.get(domain) ?? 0) + (s.selfMatches ? 1 : 0) - min > s.constraint.maxSkew) return ["node(s) didn't match pod topology spread constraints"];
+    if ((s.counts.get(domain) ?? 0) + (s.selfMatches ? 1 : 0) - min > s.constraint.maxSkew)
+      return ["node(s) didn't match pod topology spread constraints"];
   }
   return undefined;
 };
@@ -107,7 +118,9 @@ export function cycleState(pod: PodT, infos: Map<string, NodeInfo>): CycleState 
       const domain = info.node.metadata?.labels?.[constraint.topologyKey];
       // Only nodes the pod could go to by its node affinity count as domains (nodeAffinityPolicy Honor).
       if (domain === undefined || (constraint.nodeAffinityPolicy !== 'Ignore' && !nodeAffinityMatches(pod, info.node))) continue;
-      const n = info.pods.filter((p) => p.metadata?.namespace === pod.metadata?.namespace && !!sel && matches(sel, p.metadata?.labels)).length;
+      const n = info.pods.filter(
+        (p) => p.metadata?.namespace === pod.metadata?.namespace && !!sel && matches(sel, p.metadata?.labels),
+      ).length;
       counts.set(domain, (counts.get(domain) ?? 0) + n);
     }
     return { constraint, counts, selfMatches: !!sel && matches(sel, pod.metadata?.labels) };

@@ -6,7 +6,10 @@
 import { cycleState, filterNode } from './filters.js';
 import { buildSnapshot, type NodeInfo, type PodT } from './snapshot.js';
 
-const REMOVABLE = (reason: string) => reason.startsWith('Insufficient ') || reason === 'Too many pods' || reason === "node(s) didn't have free ports for the requested pod ports";
+const REMOVABLE = (reason: string) =>
+  reason.startsWith('Insufficient ') ||
+  reason === 'Too many pods' ||
+  reason === "node(s) didn't have free ports for the requested pod ports";
 
 export interface Preemption {
   node: string;
@@ -40,7 +43,12 @@ export function findPreemption(pod: PodT, infos: Map<string, NodeInfo>, failures
       if (fits(pod, info, [...kept, p])) kept.push(p);
       else victims.push(p);
     }
-    candidates.push({ node: name, victims, top: Math.max(...victims.map(priorityOf)), sum: victims.reduce((n, p) => n + priorityOf(p), 0) });
+    candidates.push({
+      node: name,
+      victims,
+      top: Math.max(...victims.map(priorityOf)),
+      sum: victims.reduce((n, p) => n + priorityOf(p), 0),
+    });
   }
   candidates.sort((a, b) => a.top - b.top || a.sum - b.sum || a.victims.length - b.victims.length);
   const best = candidates[0];

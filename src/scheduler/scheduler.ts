@@ -17,7 +17,12 @@ import { nowTimestamp } from '../k8s/time.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
-const wantsUs = (pod: PodT, name: string) => !pod.spec?.nodeName && !pod.metadata?.deletionTimestamp && (pod.spec?.schedulerName ?? DEFAULT_SCHEDULER) === name && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+const wantsUs = (pod: PodT, name: string) =>
+  !pod.spec?.nodeName &&
+  !pod.metadata?.deletionTimestamp &&
+  (pod.spec?.schedulerName ?? DEFAULT_SCHEDULER) === name &&
+  pod.status?.phase !== 'Succeeded' &&
+  pod.status?.phase !== 'Failed';
 
 export class Scheduler {
   private readonly queue = new SchedulingQueue();
@@ -42,7 +47,12 @@ export class Scheduler {
       update: (old, pod) => {
         this.podChanged(pod, old);
         // A pod that stopped or left frees room.
-        if (old.spec?.nodeName && (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') && old.status?.phase !== pod.status?.phase) this.queue.moveAllToActive();
+        if (
+          old.spec?.nodeName &&
+          (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') &&
+          old.status?.phase !== pod.status?.phase
+        )
+          this.queue.moveAllToActive();
       },
       delete: (pod) => {
         this.queue.remove(keyOf(pod));
@@ -50,7 +60,9 @@ export class Scheduler {
         if (pod.spec?.nodeName) this.queue.moveAllToActive();
       },
     });
-    const nodeInformer = informers.for(nodes).on({ add: () => this.queue.moveAllToActive(), update: (old, node) => this.nodeChanged(old, node) });
+    const nodeInformer = informers
+      .for(nodes)
+      .on({ add: () => this.queue.moveAllToActive(), update: (old, node) => this.nodeChanged(old, node) });
     informers.start();
     signal.addEventListener('abort', () => (this.queue.close(), informers.stop()), { once: true });
     await informers.synced();
@@ -71,14 +83,18 @@ export class Scheduler {
       this.queue.remove(key);
     } else if (wantsUs(pod, this.name)) {
       // Our own status writes must not wake a parked pod; a changed spec or labels may.
-      const changed = !old || JSON.stringify(old.spec) !== JSON.stringify(pod.spec) || JSON.stringify(old.metadata?.labels) !== JSON.stringify(pod.metadata?.labels);
+      const changed =
+        !old ||
+        JSON.stringify(old.spec) !== JSON.stringify(pod.spec) ||
+        JSON.stringify(old.metadata?.labels) !== JSON.stringify(pod.metadata?.labels);
       if (changed) this.queue.add(key, pod);
       else this.queue.refresh(key, pod);
     } else this.queue.remove(key);
   }
 
   private nodeChanged(old: NodeT, node: NodeT): void {
-    const relevant = (n: NodeT) => JSON.stringify([n.metadata?.labels, n.spec, n.status?.allocatable, n.status?.conditions?.map((c) => [c.type, c.status])]);
+    const relevant = (n: NodeT) =>
+      JSON.stringify([n.metadata?.labels, n.spec, n.status?.allocatable, n.status?.conditions?.map((c) => [c.type, c.status])]);
     if (relevant(old) !== relevant(node)) this.queue.moveAllToActive();
   }
 
@@ -131,12 +147,16 @@ export class Scheduler {
   /** Evicts the victims and nominates the node; the pod is placed once they are gone. */
   private async preempt(key: string, pod: PodT, { node, victims }: Preemption): Promise<void> {
     for (const victim of victims) {
-      await this.podClient.delete(victim.metadata!.namespace, victim.metadata!.name!, { preconditions: { uid: victim.metadata!.uid } }).catch(ignoreNotFoundOrReplaced);
+      await this.podClient
+        .delete(victim.metadata!.namespace, victim.metadata!.name!, { preconditions: { uid: victim.metadata!.uid } })
+        .catch(ignoreNotFoundOrReplaced);
       this.recorder.event(withType(pods, victim), 'Normal', 'Preempted', `Preempted by pod ${pod.metadata!.uid} on node ${node}`);
     }
-    await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { nominatedNodeName: node } }, 'merge', 'status').catch((err) => {
-      if (!isNotFound(err)) log.warn({ pod: key, err: (err as Error).message }, 'could not nominate a node');
-    });
+    await this.podClient
+      .patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { nominatedNodeName: node } }, 'merge', 'status')
+      .catch((err) => {
+        if (!isNotFound(err)) log.warn({ pod: key, err: (err as Error).message }, 'could not nominate a node');
+      });
   }
 
   private async unschedulable(key: string, pod: PodT, nodeCount: number, reasons: Map<string, number>): Promise<void> {
@@ -146,7 +166,14 @@ export class Scheduler {
     const current = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (current?.status === 'False' && current.message === message) return;
     this.recorder.event(withType(pods, pod), 'Warning', 'FailedScheduling', message);
-    const condition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: nowTimestamp() };
+    const condition = {
+      type: 'PodScheduled',
+      status: 'False',
+      reason: 'Unschedulable',
+      message,
+      lastProbeTime: null,
+      lastTransitionTime: nowTimestamp(),
+    };
     const conditions = [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), condition];
     try {
       await this.podClient.patch(pod.metadata!.namespace, pod.metadata!.name!, { status: { conditions } }, 'merge', 'status');

@@ -39,11 +39,21 @@ function normalize(raw: number[], reverse = false): number[] {
 }
 
 const preferredNodeAffinity: Score = ({ pod }, nodes) =>
-  normalize(nodes.map((info) => (pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).reduce((sum, p) => sum + (termMatches(p.preference, info.node) ? p.weight : 0), 0)));
+  normalize(
+    nodes.map((info) =>
+      (pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).reduce(
+        (sum, p) => sum + (termMatches(p.preference, info.node) ? p.weight : 0),
+        0,
+      ),
+    ),
+  );
 
 const preferNoScheduleTaints: Score = ({ pod }, nodes) =>
   normalize(
-    nodes.map((info) => (info.node.spec?.taints ?? []).filter((t) => t.effect === 'PreferNoSchedule' && !tolerates(pod.spec?.tolerations, t)).length),
+    nodes.map(
+      (info) =>
+        (info.node.spec?.taints ?? []).filter((t) => t.effect === 'PreferNoSchedule' && !tolerates(pod.spec?.tolerations, t)).length,
+    ),
     true,
   );
 

@@ -54,11 +54,16 @@ export interface NodeInfo {
 }
 
 export const hostPorts = (pod: PodT) =>
-  (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort).map((p) => ({ protocol: p.protocol ?? 'TCP', hostIP: p.hostIP || '0.0.0.0', port: p.hostPort! })));
+  (pod.spec?.containers ?? []).flatMap((c) =>
+    (c.ports ?? [])
+      .filter((p) => p.hostPort)
+      .map((p) => ({ protocol: p.protocol ?? 'TCP', hostIP: p.hostIP || '0.0.0.0', port: p.hostPort! })),
+  );
 
 export function buildSnapshot(nodes: NodeT[], pods: PodT[]): Map<string, NodeInfo> {
   const infos = new Map<string, NodeInfo>();
-  for (const node of nodes) infos.set(node.metadata!.name!, { node, pods: [], requested: { pods: 0 }, allocatable: allocatable(node), ports: new Set() });
+  for (const node of nodes)
+    infos.set(node.metadata!.name!, { node, pods: [], requested: { pods: 0 }, allocatable: allocatable(node), ports: new Set() });
   for (const pod of pods) {
     const info = infos.get(pod.spec?.nodeName ?? '');
     if (!info || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;

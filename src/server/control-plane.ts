@@ -22,7 +22,15 @@ export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {})
   const client = (username: string) => new ApiClient(inProcessTransport(app, { username, groups: ['system:authenticated'] }), username);
   if (opts.controllers !== false) {
     const api = client('system:kube-controller-manager');
-    loops.push(runLeaderElected(api, 'kube-controller-manager', (signal) => runControllers(api, signal, { clusterCaPem: opts.clusterCaPem, timings: opts.timings, clusterCIDR: opts.clusterCIDR }), abort.signal, opts.leaseTiming));
+    loops.push(
+      runLeaderElected(
+        api,
+        'kube-controller-manager',
+        (signal) => runControllers(api, signal, { clusterCaPem: opts.clusterCaPem, timings: opts.timings, clusterCIDR: opts.clusterCIDR }),
+        abort.signal,
+        opts.leaseTiming,
+      ),
+    );
   }
   if (opts.scheduler !== false) {
     const api = client('system:kube-scheduler');

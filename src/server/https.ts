@@ -16,7 +16,10 @@ export interface HttpsOptions {
   onUpgrade?: UpgradeHandler;
 }
 
-export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{ server: https.Server; port: number; close(): Promise<void> }> {
+export async function listenHttps(
+  app: Hono<any>,
+  opts: HttpsOptions,
+): Promise<{ server: https.Server; port: number; close(): Promise<void> }> {
   const server = createAdaptorServer({
     fetch: app.fetch,
     createServer: https.createServer,
@@ -29,7 +32,12 @@ export async function listenHttps(app: Hono<any>, opts: HttpsOptions): Promise<{
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need root)' : err.message;
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'the address is already in use'
+          : err.code === 'EACCES'
+            ? 'permission denied (ports below 1024 need root)'
+            : err.message;
       reject(new Error(`cannot listen on ${opts.host}:${opts.port}: ${why}`));
     });
     server.listen(opts.port, opts.host, () => resolve());

@@ -52,15 +52,29 @@ export async function runServer(settings: Settings): Promise<void> {
   // Bad agent settings (labels, registries file, ...) stop the server before it opens anything.
   const nodeSettings = settings['disable-agent'] ? undefined : serverNodeSettings(settings);
   // Each node gets a /24 of the cluster range, so the range must hold at least one.
-  if (Number((settings['cluster-cidr'] as string).split('/')[1]) > 24) throw new UsageError(`invalid --cluster-cidr ${String(settings['cluster-cidr'])}: it must be a /24 or larger (each node gets a /24)`);
+  if (Number((settings['cluster-cidr'] as string).split('/')[1]) > 24)
+    throw new UsageError(`invalid --cluster-cidr ${String(settings['cluster-cidr'])}: it must be a /24 or larger (each node gets a /24)`);
   const dataDir = settings['data-dir'] as string;
   const dbFile = path.join(dataDir, 'server', 'db', 'state.db');
   const store = await openSqliteStore({ file: dbFile });
   const bindAddress = settings['bind-address'] as string;
-  const pki = await ensureClusterPki(dataDir, { sans: [...(settings['tls-san'] as string[]), ...(bindAddress.startsWith('0.0.0.0') || bindAddress === '::' ? [] : [bindAddress])] });
+  const pki = await ensureClusterPki(dataDir, {
+    sans: [...(settings['tls-san'] as string[]), ...(bindAddress.startsWith('0.0.0.0') || bindAddress === '::' ? [] : [bindAddress])],
+  });
   const token = ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
-  const join = { caPem: pki.serverCa.certPem, clientCaPem: pki.clientCa.certPem, token, issueNodeCertificate: (name: string) => issueClientCertificate(pki, `system:node:${name}`, ['system:nodes']) };
-  const stack = await createApiServer({ store, serviceAccountKeyPem: pki.serviceAccountKeyPem, serviceCIDR: settings['service-cidr'] as string, join, kubeletClient: pki.kubeletClient });
+  const join = {
+    caPem: pki.serverCa.certPem,
+    clientCaPem: pki.clientCa.certPem,
+    token,
+    issueNodeCertificate: (name: string) => issueClientCertificate(pki, `system:node:${name}`, ['system:nodes']),
+  };
+  const stack = await createApiServer({
+    store,
+    serviceAccountKeyPem: pki.serviceAccountKeyPem,
+    serviceCIDR: settings['service-cidr'] as string,
+    join,
+    kubeletClient: pki.kubeletClient,
+  });
   const https = await listenHttps(stack.app, {
     port: settings['https-listen-port'] as number,
     host: bindAddress,
@@ -72,11 +86,30 @@ export async function runServer(settings: Settings): Promise<void> {
   const server = `https://${clientHost(bindAddress)}:${https.port}`;
   await stack.publishApiServer(advertiseAddress(settings, bindAddress), https.port);
   const kubeconfig = settings['write-kubeconfig'] as string;
-  writeKubeconfig(kubeconfig, settings['write-kubeconfig-mode'] as number, { server, caPem: pki.serverCa.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
-  const controlPlane = startControlPlane(stack.app, { scheduler: !settings['disable-scheduler'], controllers: !settings['disable-controller-manager'], clusterCaPem: pki.serverCa.certPem, timings, clusterCIDR: settings['cluster-cidr'] as string });
+  writeKubeconfig(kubeconfig, settings['write-kubeconfig-mode'] as number, {
+    server,
+    caPem: pki.serverCa.certPem,
+    certPem: pki.admin.certPem,
+    keyPem: pki.admin.keyPem,
+  });
+  const controlPlane = startControlPlane(stack.app, {
+    scheduler: !settings['disable-scheduler'],
+    controllers: !settings['disable-controller-manager'],
+    clusterCaPem: pki.serverCa.certPem,
+    timings,
+    clusterCIDR: settings['cluster-cidr'] as string,
+  });
   // The local agent talks to the API in-process, as its node: system:node:<name>.
   const nodeName = settings['node-name'] as string;
-  const agent = nodeSettings && (await startNodeAgent(new ApiClient(inProcessTransport(stack.app, { username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] })), nodeSettings, pki.clientCa.certPem));
+  const agent =
+    nodeSettings &&
+    (await startNodeAgent(
+      new ApiClient(
+        inProcessTransport(stack.app, { username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] }),
+      ),
+      nodeSettings,
+      pki.clientCa.certPem,
+    ));
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision(), agent: !!agent }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {

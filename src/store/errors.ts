@@ -9,7 +9,10 @@ export class StoreError extends Error {
 
 /** create() of a key that already exists. */
 export class KeyExistsError extends StoreError {
-  constructor(readonly key: string, readonly revision: number) {
+  constructor(
+    readonly key: string,
+    readonly revision: number,
+  ) {
     super(`key ${key} already exists (revision ${revision})`);
   }
 }
@@ -23,17 +26,22 @@ export class KeyNotFoundError extends StoreError {
 
 /** The expected-revision precondition of update()/delete() did not hold. */
 export class ConflictError extends StoreError {
-  constructor(readonly key: string, readonly expected: number, readonly actual: number) {
+  constructor(
+    readonly key: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
     super(`key ${key} is at revision ${actual}, not the expected ${expected}`);
   }
 }
 
 /** A read or watch asked for history that compaction has removed. */
 export class CompactedError extends StoreError {
-  constructor(readonly requested: number, readonly compactRevision: number) {
-    super(
-      `revision ${requested} has been compacted; the oldest revision available is ${compactRevision + 1}`,
-    );
+  constructor(
+    readonly requested: number,
+    readonly compactRevision: number,
+  ) {
+    super(`revision ${requested} has been compacted; the oldest revision available is ${compactRevision + 1}`);
   }
   get oldestAvailable(): number {
     return this.compactRevision + 1;
@@ -42,14 +50,20 @@ export class CompactedError extends StoreError {
 
 /** A read at a revision the store has not reached yet. */
 export class FutureRevisionError extends StoreError {
-  constructor(readonly requested: number, readonly current: number) {
+  constructor(
+    readonly requested: number,
+    readonly current: number,
+  ) {
     super(`revision ${requested} is newer than the current revision ${current}`);
   }
 }
 
 /** A watcher fell too far behind and was closed; it must re-list and watch again. */
 export class WatcherTooSlowError extends StoreError {
-  constructor(readonly prefix: string, readonly buffered: number) {
+  constructor(
+    readonly prefix: string,
+    readonly buffered: number,
+  ) {
     super(`watcher on ${prefix} fell ${buffered} events behind and was closed`);
   }
 }

@@ -65,7 +65,13 @@ function toEvent(row: RowWithPrev): WatchEvent {
   const prev: KeyValue | undefined =
     row.prev_value === null
       ? undefined
-      : { key: row.name, value: row.prev_value, createRevision: row.prev_create_revision!, modRevision: row.prev_revision, lease: row.prev_lease! };
+      : {
+          key: row.name,
+          value: row.prev_value,
+          createRevision: row.prev_create_revision!,
+          modRevision: row.prev_revision,
+          lease: row.prev_lease!,
+        };
   if (row.deleted) return { type: 'delete', kv: { ...toKeyValue(row), value: EMPTY, lease: 0 }, prev };
   return { type: 'put', kv: toKeyValue(row), prev };
 }
@@ -179,7 +185,15 @@ export class KineStore implements Store {
     return this.write(() => {
       const prev = this.current(key, expectedRevision);
       const lease = this.leaseFor(opts);
-      const id = this.append({ name: key, created: 0, deleted: 0, create_revision: prev.createRevision, prev_revision: prev.modRevision, lease, value });
+      const id = this.append({
+        name: key,
+        created: 0,
+        deleted: 0,
+        create_revision: prev.createRevision,
+        prev_revision: prev.modRevision,
+        lease,
+        value,
+      });
       const kv: KeyValue = { key, value, createRevision: prev.createRevision, modRevision: id, lease };
       return { result: { revision: id }, events: [{ type: 'put', kv, prev }] };
     });
@@ -201,7 +215,15 @@ export class KineStore implements Store {
   }
 
   private tombstone(prev: KeyValue): { result: DeleteResult; events: WatchEvent[] } {
-    const id = this.append({ name: prev.key, created: 0, deleted: 1, create_revision: prev.createRevision, prev_revision: prev.modRevision, lease: 0, value: EMPTY });
+    const id = this.append({
+      name: prev.key,
+      created: 0,
+      deleted: 1,
+      create_revision: prev.createRevision,
+      prev_revision: prev.modRevision,
+      lease: 0,
+      value: EMPTY,
+    });
     const kv: KeyValue = { key: prev.key, value: EMPTY, createRevision: prev.createRevision, modRevision: id, lease: 0 };
     return { result: { revision: id, prev }, events: [{ type: 'delete', kv, prev }] };
   }

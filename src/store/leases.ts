@@ -7,7 +7,10 @@ export class LeaseTable {
   private readonly leases = new Map<number, { ttl: number; expiresAt: number }>();
   private lastId = 0;
 
-  constructor(saved: { id: number; ttl: number }[], private readonly now: () => number = Date.now) {
+  constructor(
+    saved: { id: number; ttl: number }[],
+    private readonly now: () => number = Date.now,
+  ) {
     for (const { id, ttl } of saved) this.grant(id, ttl);
   }
 

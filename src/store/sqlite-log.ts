@@ -48,7 +48,7 @@ const WITH_PREV = `SELECT k.*, p.value AS prev_value, p.create_revision AS prev_
 export function prefixEnd(prefix: string): string {
   const last = prefix.charCodeAt(prefix.length - 1);
   if (prefix.length > 0 && last < 0xd7ff) return prefix.slice(0, -1) + String.fromCharCode(last + 1);
-  return prefix + '\u{10ffff}';
+  return `${prefix}\u{10ffff}`;
 }
 
 function openDatabase(file: string): Database.Database {
@@ -71,7 +71,8 @@ function openDatabase(file: string): Database.Database {
     db.close();
     const code = (err as { code?: string }).code;
     if (code === 'SQLITE_BUSY') throw new StoreOpenError(`datastore ${file} is in use by another running skiff server`);
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new StoreOpenError(`datastore ${file} is corrupt (not a database): left untouched`);
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+      throw new StoreOpenError(`datastore ${file} is corrupt (not a database): left untouched`);
     throw new StoreOpenError(`cannot open datastore ${file}: ${(err as Error).message}`);
   }
   let check: string;

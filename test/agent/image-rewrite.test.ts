@@ -29,9 +29,20 @@ t.test('rewrites: first matching rule, each endpoint that an image name can reac
 `,
     'r.yaml',
   );
-  t.same(rewrittenNames(r, 'rancher/coredns-coredns:1.6.3'), ['registry.example.com:5000/mirrorproject/rancher-images/coredns-coredns:1.6.3', 'plain.local:81/mirrorproject/rancher-images/coredns-coredns:1.6.3'], 'as in K3s`s example; an endpoint with a root of its own is skipped');
+  t.same(
+    rewrittenNames(r, 'rancher/coredns-coredns:1.6.3'),
+    [
+      'registry.example.com:5000/mirrorproject/rancher-images/coredns-coredns:1.6.3',
+      'plain.local:81/mirrorproject/rancher-images/coredns-coredns:1.6.3',
+    ],
+    'as in K3s`s example; an endpoint with a root of its own is skipped',
+  );
   t.same(rewrittenNames(r, 'busybox'), ['registry.example.com:5000/official/busybox:latest', 'plain.local:81/official/busybox:latest']);
-  t.same(rewrittenNames(r, 'other.local/x/y@sha256:abc'), ['127.0.0.1:5001/all/x/y@sha256:abc'], '"*" for registries without their own entry');
+  t.same(
+    rewrittenNames(r, 'other.local/x/y@sha256:abc'),
+    ['127.0.0.1:5001/all/x/y@sha256:abc'],
+    '"*" for registries without their own entry',
+  );
   t.same(rewrittenNames(r, 'plain.invalid/x:1'), [], 'no rewrite rules: containerd pulls through the mirror as usual');
   t.same(rewrittenNames(parseRegistries('configs: {}\n', 'r.yaml'), 'busybox'), []);
   // Rewritten pulls name endpoint hosts directly: a plain-http one gets a file saying so.

@@ -53,7 +53,8 @@ function follow(file: string, opts = {}) {
   return {
     got: () => got,
     /** Waits until the output ends with `tail`. */
-    until: (tail: string) => eventually(() => got.endsWith(tail), { timeout: 20_000, what: `the follower to print ${JSON.stringify(tail)}` }),
+    until: (tail: string) =>
+      eventually(() => got.endsWith(tail), { timeout: 20_000, what: `the follower to print ${JSON.stringify(tail)}` }),
     /** The container exits: the follower drains what is left and ends by itself. */
     async exit() {
       alive = false;
@@ -100,7 +101,11 @@ t.test('a follower goes on in the new file after each rotation, losing and repea
   for (const old of fs.readdirSync(dir).filter((x) => x !== '0.log')) fs.rmSync(path.join(dir, old));
   w.lines(10);
   await f.until(`line ${w.written}\n`);
-  t.equal(f.got(), numbers(w.written - 10) + 'a long line across files\n' + numbers(w.written, w.written - 9), 'a line split across the rotation is joined');
+  t.equal(
+    f.got(),
+    `${numbers(w.written - 10)}a long line across files\n${numbers(w.written, w.written - 9)}`,
+    'a line split across the rotation is joined',
+  );
 
   // Two rotations while the follower was busy, and the file it was reading already pruned: what is
   // left was rotated after it, and is read before the current file.

@@ -9,6 +9,9 @@ t.test('--node-label and --node-taint', async (t) => {
     { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' },
     { key: 'edge', effect: 'PreferNoSchedule' },
   ]);
-  t.throws(() => parseNodeTaints(['dedicated=gpu']), /^invalid --node-taint "dedicated=gpu": expected key\[=value\]:Effect with Effect one of NoSchedule, PreferNoSchedule, NoExecute$/);
+  t.throws(
+    () => parseNodeTaints(['dedicated=gpu']),
+    /^invalid --node-taint "dedicated=gpu": expected key\[=value\]:Effect with Effect one of NoSchedule, PreferNoSchedule, NoExecute$/,
+  );
   t.throws(() => parseNodeTaints(['dedicated=gpu:Sometimes']), /invalid --node-taint/);
 });

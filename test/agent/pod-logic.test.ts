@@ -15,57 +15,127 @@ import { tempDir } from '../helpers/tmp.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const info = (over: Partial<ContainerInfo>): ContainerInfo => ({
-  id: 'c1', sandboxId: 's1', name: 'app', restartCount: 0, state: 'CONTAINER_RUNNING', createdAt: 1, startedAt: '2026-01-01T00:00:00Z', finishedMs: 0,
-  exitCode: 0, reason: '', message: '', image: 'img', imageRef: 'sha256:1', logPath: '', ...over,
+  id: 'c1',
+  sandboxId: 's1',
+  name: 'app',
+  restartCount: 0,
+  state: 'CONTAINER_RUNNING',
+  createdAt: 1,
+  startedAt: '2026-01-01T00:00:00Z',
+  finishedMs: 0,
+  exitCode: 0,
+  reason: '',
+  message: '',
+  image: 'img',
+  imageRef: 'sha256:1',
+  logPath: '',
+  ...over,
 });
 const facts = (over: Partial<ContainerFacts>): ContainerFacts => ({ name: 'app', image: 'img', ready: false, started: false, ...over });
-const pod = (restartPolicy: string, init = false) => ({ metadata: { name: 'p', namespace: 'default', uid: 'u' }, spec: { restartPolicy, containers: [{ name: 'app' }], ...(init ? { initContainers: [{ name: 'init' }] } : {}) }, status: { conditions: [{ type: 'PodScheduled', status: 'True' }] } });
+const pod = (restartPolicy: string, init = false) => ({
+  metadata: { name: 'p', namespace: 'default', uid: 'u' },
+  spec: { restartPolicy, containers: [{ name: 'app' }], ...(init ? { initContainers: [{ name: 'init' }] } : {}) },
+  status: { conditions: [{ type: 'PodScheduled', status: 'True' }] },
+});
 const base = { podIPs: ['10.42.0.5'], hostIPs: ['192.0.2.1'], sandboxReady: true, init: [] };
 const cond = (s: any, type: string) => s.conditions.find((c: any) => c.type === type);
 
 t.test('pod status follows the kubelet: phases, states and conditions', async (t) => {
   const running = podStatus(pod('Always') as any, { ...base, containers: [facts({ latest: info({}), ready: true, started: true })] });
   t.equal(running.phase, 'Running');
-  t.match(running, { podIP: '10.42.0.5', hostIP: '192.0.2.1', containerStatuses: [{ ready: true, containerID: 'containerd://c1', state: { running: { startedAt: '2026-01-01T00:00:00Z' } } }] });
+  t.match(running, {
+    podIP: '10.42.0.5',
+    hostIP: '192.0.2.1',
+    containerStatuses: [{ ready: true, containerID: 'containerd://c1', state: { running: { startedAt: '2026-01-01T00:00:00Z' } } }],
+  });
   t.equal(cond(running, 'Ready').status, 'True');
   t.equal(cond(running, 'PodScheduled').status, 'True', 'conditions of others are kept');
 
   const exited = info({ state: 'CONTAINER_EXITED', exitCode: 2, reason: 'Error', finishedAt: '2026-01-01T00:01:00Z' });
-  const crashLoop = podStatus(pod('Always') as any, { ...base, containers: [facts({ latest: exited, waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s' } })] });
+  const crashLoop = podStatus(pod('Always') as any, {
+    ...base,
+    containers: [facts({ latest: exited, waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s' } })],
+  });
   t.equal(crashLoop.phase, 'Running', 'restarting after a failure counts as running');
-  t.match(crashLoop.containerStatuses![0], { state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 2, reason: 'Error' } } });
+  t.match(crashLoop.containerStatuses![0], {
+    state: { waiting: { reason: 'CrashLoopBackOff' } },
+    lastState: { terminated: { exitCode: 2, reason: 'Error' } },
+  });
   t.match(cond(crashLoop, 'Ready'), { status: 'False', reason: 'ContainersNotReady', message: 'containers with unready status: [app]' });
 
   t.equal(podStatus(pod('Never') as any, { ...base, containers: [facts({ latest: exited })] }).phase, 'Failed');
-  t.equal(podStatus(pod('OnFailure') as any, { ...base, containers: [facts({ latest: info({ state: 'CONTAINER_EXITED', exitCode: 0 }) })] }).phase, 'Succeeded');
-  const done = podStatus(pod('Never') as any, { ...base, containers: [facts({ latest: info({ state: 'CONTAINER_EXITED', exitCode: 0 }) })] });
+  t.equal(
+    podStatus(pod('OnFailure') as any, { ...base, containers: [facts({ latest: info({ state: 'CONTAINER_EXITED', exitCode: 0 }) })] })
+      .phase,
+    'Succeeded',
+  );
+  const done = podStatus(pod('Never') as any, {
+    ...base,
+    containers: [facts({ latest: info({ state: 'CONTAINER_EXITED', exitCode: 0 }) })],
+  });
   t.match(done, { phase: 'Succeeded', containerStatuses: [{ state: { terminated: { exitCode: 0, reason: 'Completed' } } }] });
   t.match(cond(done, 'Ready'), { status: 'False', reason: 'PodCompleted' });
 
-  const initializing = podStatus(pod('Always', true) as any, { ...base, init: [facts({ name: 'init', latest: info({ name: 'init' }) })], containers: [facts({})] });
+  const initializing = podStatus(pod('Always', true) as any, {
+    ...base,
+    init: [facts({ name: 'init', latest: info({ name: 'init' }) })],
+    containers: [facts({})],
+  });
   t.equal(initializing.phase, 'Pending');
-  t.match(cond(initializing, 'Initialized'), { status: 'False', reason: 'ContainersNotInitialized', message: 'containers with incomplete status: [init]' });
+  t.match(cond(initializing, 'Initialized'), {
+    status: 'False',
+    reason: 'ContainersNotInitialized',
+    message: 'containers with incomplete status: [init]',
+  });
   t.match(initializing.containerStatuses![0], { state: { waiting: { reason: 'PodInitializing' } } });
-  const initFailed = podStatus(pod('Never', true) as any, { ...base, init: [facts({ name: 'init', latest: info({ name: 'init', state: 'CONTAINER_EXITED', exitCode: 1 }) })], containers: [facts({})] });
+  const initFailed = podStatus(pod('Never', true) as any, {
+    ...base,
+    init: [facts({ name: 'init', latest: info({ name: 'init', state: 'CONTAINER_EXITED', exitCode: 1 }) })],
+    containers: [facts({})],
+  });
   t.equal(initFailed.phase, 'Failed', 'a failed init container fails a pod that never restarts');
 
   // A sidecar counts as initialized once started, and does not keep a finished pod running.
-  const withSidecar = { ...pod('Never'), spec: { restartPolicy: 'Never', containers: [{ name: 'app' }], initContainers: [{ name: 'side', restartPolicy: 'Always' }] } };
+  const withSidecar = {
+    ...pod('Never'),
+    spec: { restartPolicy: 'Never', containers: [{ name: 'app' }], initContainers: [{ name: 'side', restartPolicy: 'Always' }] },
+  };
   const sidecarUp = facts({ name: 'side', latest: info({ id: 's', name: 'side' }), ready: true, started: true });
-  const serving = podStatus(withSidecar as any, { ...base, init: [sidecarUp], containers: [facts({ latest: info({}), ready: true, started: true })] });
+  const serving = podStatus(withSidecar as any, {
+    ...base,
+    init: [sidecarUp],
+    containers: [facts({ latest: info({}), ready: true, started: true })],
+  });
   t.match(serving, { phase: 'Running' });
   t.equal(cond(serving, 'Initialized').status, 'True');
-  t.equal(podStatus(withSidecar as any, { ...base, init: [sidecarUp], containers: [facts({ latest: info({ state: 'CONTAINER_EXITED', exitCode: 0 }) })] }).phase, 'Succeeded');
-  const sidecarNotReady = podStatus(withSidecar as any, { ...base, init: [{ ...sidecarUp, ready: false }], containers: [facts({ latest: info({}), ready: true, started: true })] });
+  t.equal(
+    podStatus(withSidecar as any, {
+      ...base,
+      init: [sidecarUp],
+      containers: [facts({ latest: info({ state: 'CONTAINER_EXITED', exitCode: 0 }) })],
+    }).phase,
+    'Succeeded',
+  );
+  const sidecarNotReady = podStatus(withSidecar as any, {
+    ...base,
+    init: [{ ...sidecarUp, ready: false }],
+    containers: [facts({ latest: info({}), ready: true, started: true })],
+  });
   t.match(cond(sidecarNotReady, 'Ready'), { status: 'False', message: 'containers with unready status: [side]' });
 
   // Transition times stay while a condition holds.
-  const again = podStatus({ ...pod('Always'), status: running } as any, { ...base, containers: [facts({ latest: info({}), ready: true, started: true })] });
+  const again = podStatus({ ...pod('Always'), status: running } as any, {
+    ...base,
+    containers: [facts({ latest: info({}), ready: true, started: true })],
+  });
   t.same(again.conditions, running.conditions);
 });
 
 t.test('$(VAR) expansion', async (t) => {
-  const vars = new Map([['A', 'one'], ['B_2', 'two']]);
+  const vars = new Map([
+    ['A', 'one'],
+    ['B_2', 'two'],
+  ]);
   t.equal(expand('$(A)-$(B_2)', vars), 'one-two');
   t.equal(expand('$$(A) $(MISSING)', vars), '$(A) $(MISSING)', '$$ escapes and unknown names stay');
 });
@@ -101,12 +171,25 @@ t.test('restart backoff: immediate, then 10 s doubling to 5 min', async (t) => {
 
 t.test('volume files change atomically and only when needed', async (t) => {
   const dir = tempDir(t);
-  t.equal(writeAtomically(dir, [{ path: 'a', data: '1' }, { path: 'sub/b', data: '2', mode: 0o600 }]), true);
+  t.equal(
+    writeAtomically(dir, [
+      { path: 'a', data: '1' },
+      { path: 'sub/b', data: '2', mode: 0o600 },
+    ]),
+    true,
+  );
   t.equal(fs.readFileSync(path.join(dir, 'a'), 'utf8'), '1');
   t.equal(fs.readFileSync(path.join(dir, 'sub/b'), 'utf8'), '2');
   t.equal(fs.statSync(path.join(dir, 'sub/b')).mode & 0o777, 0o600);
   t.equal(fs.readlinkSync(path.join(dir, 'a')), '..data/a', 'names point through ..data');
-  t.equal(writeAtomically(dir, [{ path: 'a', data: '1' }, { path: 'sub/b', data: '2', mode: 0o600 }]), false, 'nothing changed, nothing written');
+  t.equal(
+    writeAtomically(dir, [
+      { path: 'a', data: '1' },
+      { path: 'sub/b', data: '2', mode: 0o600 },
+    ]),
+    false,
+    'nothing changed, nothing written',
+  );
   t.equal(writeAtomically(dir, [{ path: 'a', data: 'new' }]), true);
   t.equal(fs.readFileSync(path.join(dir, 'a'), 'utf8'), 'new');
   t.notOk(fs.existsSync(path.join(dir, 'sub')), 'a key that went away is gone');
@@ -116,7 +199,16 @@ t.test('volume files change atomically and only when needed', async (t) => {
 
 t.test('CRI log files read as kubectl logs asks', async (t) => {
   const file = path.join(tempDir(t), '0.log');
-  fs.writeFileSync(file, ['2026-01-01T00:00:01.000000001Z stdout F first', '2026-01-01T00:00:02.000000001Z stderr P sec', '2026-01-01T00:00:02.500000001Z stderr F ond', '2026-01-01T00:00:03.000000001Z stdout F third', ''].join('\n'));
+  fs.writeFileSync(
+    file,
+    [
+      '2026-01-01T00:00:01.000000001Z stdout F first',
+      '2026-01-01T00:00:02.000000001Z stderr P sec',
+      '2026-01-01T00:00:02.500000001Z stderr F ond',
+      '2026-01-01T00:00:03.000000001Z stdout F third',
+      '',
+    ].join('\n'),
+  );
   const read = async (opts: object, running = async () => false) => {
     let out = '';
     for await (const chunk of containerLog(file, opts, running, new AbortController().signal)) out += chunk;
@@ -162,7 +254,11 @@ t.test('log rotation keeps the newest files and tells containerd to reopen', asy
 
 t.test('--kubelet-arg settings', async (t) => {
   t.same(kubeletArgs([]), { port: 10250, containerLogMaxSize: 10 * 1024 * 1024, containerLogMaxFiles: 5 });
-  t.same(kubeletArgs(['port=10300', '--container-log-max-size=1Mi', 'container-log-max-files=3']), { port: 10300, containerLogMaxSize: 1024 * 1024, containerLogMaxFiles: 3 });
+  t.same(kubeletArgs(['port=10300', '--container-log-max-size=1Mi', 'container-log-max-files=3']), {
+    port: 10300,
+    containerLogMaxSize: 1024 * 1024,
+    containerLogMaxFiles: 3,
+  });
   for (const bad of ['port=x', 'container-log-max-size=lots', 'container-log-max-files=1', 'eviction-hard=memory.available<100Mi']) {
     t.throws(() => kubeletArgs([bad]), new RegExp(`^unsupported --kubelet-arg "${bad.replace(/[.<]/g, '\\$&')}": supported are port=`));
   }

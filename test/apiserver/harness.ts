@@ -9,7 +9,12 @@ import { generateKey, keyToPem } from '../../src/pki/certificates.js';
 export const admin: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
 
 export interface Harness extends ApiServer {
-  request(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  request(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   raw(method: string, url: string, body?: BodyInit, headers?: Record<string, string>): Promise<Response>;
 }
 
@@ -27,7 +32,10 @@ export async function apiHarness(t: Test): Promise<Harness> {
     ...stack,
     raw,
     async request(method, url, body, headers = {}) {
-      const res = await raw(method, url, body === undefined ? undefined : JSON.stringify(body), { 'content-type': 'application/json', ...headers });
+      const res = await raw(method, url, body === undefined ? undefined : JSON.stringify(body), {
+        'content-type': 'application/json',
+        ...headers,
+      });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
     },

@@ -9,24 +9,68 @@ const msg = (build: (w: protobuf.Writer) => void) => {
   return w.finish();
 };
 const envelope = (apiVersion: string, kind: string, raw: Uint8Array) =>
-  Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from(msg((w) => {
-    w.uint32((1 << 3) | 2).bytes(msg((m) => m.uint32((1 << 3) | 2).string(apiVersion).uint32((2 << 3) | 2).string(kind)));
-    w.uint32((2 << 3) | 2).bytes(raw);
-  }))]);
+  Buffer.concat([
+    Buffer.from('k8s\0', 'latin1'),
+    Buffer.from(
+      msg((w) => {
+        w.uint32((1 << 3) | 2).bytes(
+          msg((m) =>
+            m
+              .uint32((1 << 3) | 2)
+              .string(apiVersion)
+              .uint32((2 << 3) | 2)
+              .string(kind),
+          ),
+        );
+        w.uint32((2 << 3) | 2).bytes(raw);
+      }),
+    ),
+  ]);
 
 t.test('a pod with an inline volume source, an int-or-string port and a timestamp', async (t) => {
   const meta = msg((w) => {
     w.uint32((1 << 3) | 2).string('p');
     w.uint32((8 << 3) | 2).bytes(msg((m) => m.uint32((1 << 3) | 0).int64(1700000000))); // creationTimestamp
-    w.uint32((11 << 3) | 2).bytes(msg((m) => m.uint32((1 << 3) | 2).string('app').uint32((2 << 3) | 2).string('web'))); // labels
+    w.uint32((11 << 3) | 2).bytes(
+      msg((m) =>
+        m
+          .uint32((1 << 3) | 2)
+          .string('app')
+          .uint32((2 << 3) | 2)
+          .string('web'),
+      ),
+    ); // labels
   });
   const probe = msg((w) => {
     // Probe.handler (1, inline ProbeHandler) -> httpGet (2) -> port (2, IntOrString{type 1, strVal 3})
-    w.uint32((1 << 3) | 2).bytes(msg((h) => h.uint32((2 << 3) | 2).bytes(msg((g) => g.uint32((1 << 3) | 2).string('/healthz').uint32((2 << 3) | 2).bytes(msg((p) => p.uint32((1 << 3) | 0).int64(1).uint32((3 << 3) | 2).string('http')))))));
+    w.uint32((1 << 3) | 2).bytes(
+      msg((h) =>
+        h.uint32((2 << 3) | 2).bytes(
+          msg((g) =>
+            g
+              .uint32((1 << 3) | 2)
+              .string('/healthz')
+              .uint32((2 << 3) | 2)
+              .bytes(
+                msg((p) =>
+                  p
+                    .uint32((1 << 3) | 0)
+                    .int64(1)
+                    .uint32((3 << 3) | 2)
+                    .string('http'),
+                ),
+              ),
+          ),
+        ),
+      ),
+    );
     w.uint32((2 << 3) | 0).int32(0); // initialDelaySeconds: a zero of a non-pointer field
   });
   const container = msg((w) => {
-    w.uint32((1 << 3) | 2).string('c').uint32((2 << 3) | 2).string('busybox');
+    w.uint32((1 << 3) | 2)
+      .string('c')
+      .uint32((2 << 3) | 2)
+      .string('busybox');
     w.uint32((10 << 3) | 2).bytes(probe); // livenessProbe
     w.uint32((16 << 3) | 0).bool(false); // tty: false, dropped like JSON's omitempty
   });
@@ -40,7 +84,13 @@ t.test('a pod with an inline volume source, an int-or-string port and a timestam
     w.uint32((2 << 3) | 2).bytes(container);
     w.uint32((4 << 3) | 0).int64(0); // terminationGracePeriodSeconds: 0 is a pointer's explicit zero
   });
-  const pod = msg((w) => w.uint32((1 << 3) | 2).bytes(meta).uint32((2 << 3) | 2).bytes(spec));
+  const pod = msg((w) =>
+    w
+      .uint32((1 << 3) | 2)
+      .bytes(meta)
+      .uint32((2 << 3) | 2)
+      .bytes(spec),
+  );
   t.same(decodeProtobufObject(envelope('v1', 'Pod', pod)), {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -54,13 +104,29 @@ t.test('a pod with an inline volume source, an int-or-string port and a timestam
 });
 
 t.test('secret bytes become base64, as in JSON', async (t) => {
-  const secret = msg((w) => w.uint32((2 << 3) | 2).bytes(msg((e) => e.uint32((1 << 3) | 2).string('k').uint32((2 << 3) | 2).bytes(Buffer.from('hi')))));
+  const secret = msg((w) =>
+    w.uint32((2 << 3) | 2).bytes(
+      msg((e) =>
+        e
+          .uint32((1 << 3) | 2)
+          .string('k')
+          .uint32((2 << 3) | 2)
+          .bytes(Buffer.from('hi')),
+      ),
+    ),
+  );
   t.same(decodeProtobufObject(envelope('v1', 'Secret', secret)), { apiVersion: 'v1', kind: 'Secret', data: { k: 'aGk=' } });
 });
 
 t.test('bad bodies are 400s that say what is wrong', async (t) => {
   t.throws(() => decodeProtobufObject(Buffer.from('{"kind":"Pod"}')), { code: 400, message: /magic number/ });
-  t.throws(() => decodeProtobufObject(envelope('v1', 'Frobnicator', new Uint8Array())), { code: 400, message: /no decoding known for message k8s\.io\.api\.core\.v1\.Frobnicator/ });
+  t.throws(() => decodeProtobufObject(envelope('v1', 'Frobnicator', new Uint8Array())), {
+    code: 400,
+    message: /no decoding known for message k8s\.io\.api\.core\.v1\.Frobnicator/,
+  });
   t.throws(() => decodeProtobufObject(envelope('v1', 'Pod', Buffer.from([0x0a, 0x50, 0x01]))), { code: 400, message: /malformed/ });
-  t.throws(() => decodeProtobufObject(Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x12, 0x00])])), { code: 400, message: /apiVersion and kind/ });
+  t.throws(() => decodeProtobufObject(Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x12, 0x00])])), {
+    code: 400,
+    message: /apiVersion and kind/,
+  });
 });

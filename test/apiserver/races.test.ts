@@ -3,7 +3,12 @@
 import t from 'tap';
 import { apiHarness, type Harness } from './harness.js';
 
-const cm = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...extra }, data: { a: '1' } });
+const cm = (name: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, ...extra },
+  data: { a: '1' },
+});
 const url = (name: string) => `/api/v1/namespaces/default/configmaps/${name}`;
 
 /** Makes the next `times` datastore writes lose a race: another writer changes the object first. */
@@ -59,12 +64,16 @@ t.test('unconditional PUT and PATCH apply to the latest object; a pinned PUT con
   const put = await h.request('PUT', url('x'), { ...created.body, metadata: meta, data: { a: 'put' } });
   t.equal(put.status, 200, 'a PUT without resourceVersion is retried against the latest object');
   t.equal(put.body.data.a, 'put');
-  t.equal(put.body.metadata.labels, undefined, 'the unconditional PUT replaced the racing writer\'s labels, as upstream');
+  t.equal(put.body.metadata.labels, undefined, "the unconditional PUT replaced the racing writer's labels, as upstream");
 
   interfere(h, 'x', 2);
   const patched = await h.request('PATCH', url('x'), { data: { b: 'patch' } }, { 'content-type': 'application/merge-patch+json' });
   t.equal(patched.status, 200);
-  t.match(patched.body, { data: { a: 'put', b: 'patch' }, metadata: { labels: { bump: '2' } } }, 'the patch applied over both racing writes');
+  t.match(
+    patched.body,
+    { data: { a: 'put', b: 'patch' }, metadata: { labels: { bump: '2' } } },
+    'the patch applied over both racing writes',
+  );
 
   interfere(h, 'x', 1);
   const pinned = await h.request('PUT', url('x'), { ...patched.body, data: { a: 'pinned' } });

@@ -8,7 +8,11 @@ t.test('create, get, list, update, delete a configmap', async (t) => {
   const h = await apiHarness(t);
   const created = await h.request('POST', '/api/v1/namespaces/default/configmaps', cm('one'));
   t.equal(created.status, 201);
-  t.match(created.body, { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'one', namespace: 'default', uid: /^[0-9a-f-]{36}$/, resourceVersion: /^\d+$/ } });
+  t.match(created.body, {
+    kind: 'ConfigMap',
+    apiVersion: 'v1',
+    metadata: { name: 'one', namespace: 'default', uid: /^[0-9a-f-]{36}$/, resourceVersion: /^\d+$/ },
+  });
   t.notOk(created.body.metadata.generation, 'no generation for kinds without spec');
 
   const got = await h.request('GET', '/api/v1/namespaces/default/configmaps/one');
@@ -16,7 +20,10 @@ t.test('create, get, list, update, delete a configmap', async (t) => {
 
   const listed = await h.request('GET', '/api/v1/namespaces/default/configmaps');
   t.equal(listed.body.kind, 'ConfigMapList');
-  t.same(listed.body.items.map((i: any) => i.metadata.name), ['one']);
+  t.same(
+    listed.body.items.map((i: any) => i.metadata.name),
+    ['one'],
+  );
 
   const stale = { ...created.body, data: { a: '2' } };
   const updated = await h.request('PUT', '/api/v1/namespaces/default/configmaps/one', stale);
@@ -37,11 +44,35 @@ t.test('bad input gets a Status with the right code and stores nothing', async (
   const h = await apiHarness(t);
   const cases: [string, string, string | undefined, number, RegExp][] = [
     ['POST', '/api/v1/namespaces/default/configmaps', '{"kind": ', 400, /not valid JSON/],
-    ['POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ ...cm('x'), kind: 'Secret' }), 400, /kind in the data \(Secret\) does not match/],
-    ['POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ ...cm('x'), metadata: { name: 'x', namespace: 'other' } }), 400, /namespace of the provided object does not match/],
-    ['POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ kind: 'ConfigMap', metadata: {} }), 422, /name or generateName is required/],
+    [
+      'POST',
+      '/api/v1/namespaces/default/configmaps',
+      JSON.stringify({ ...cm('x'), kind: 'Secret' }),
+      400,
+      /kind in the data \(Secret\) does not match/,
+    ],
+    [
+      'POST',
+      '/api/v1/namespaces/default/configmaps',
+      JSON.stringify({ ...cm('x'), metadata: { name: 'x', namespace: 'other' } }),
+      400,
+      /namespace of the provided object does not match/,
+    ],
+    [
+      'POST',
+      '/api/v1/namespaces/default/configmaps',
+      JSON.stringify({ kind: 'ConfigMap', metadata: {} }),
+      422,
+      /name or generateName is required/,
+    ],
     ['POST', '/api/v1/namespaces/nope/configmaps', JSON.stringify(cm('x')), 404, /namespaces "nope" not found/],
-    ['POST', '/api/v1/namespaces/default/configmaps', JSON.stringify(cm('x', { big: 'x'.repeat(3 * 1024 * 1024) })), 413, /larger than the limit/],
+    [
+      'POST',
+      '/api/v1/namespaces/default/configmaps',
+      JSON.stringify(cm('x', { big: 'x'.repeat(3 * 1024 * 1024) })),
+      413,
+      /larger than the limit/,
+    ],
     ['GET', '/api/v1/namespaces/default/frobnicators', undefined, 404, /could not find the requested resource/],
   ];
   for (const [method, url, body, code, re] of cases) {
@@ -57,7 +88,9 @@ t.test('bad input gets a Status with the right code and stores nothing', async (
 t.test('generateName, labels and field selectors, pagination', async (t) => {
   const h = await apiHarness(t);
   for (let i = 0; i < 5; i++) {
-    await h.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { generateName: 'gen-', labels: { app: i % 2 ? 'odd' : 'even' } } });
+    await h.request('POST', '/api/v1/namespaces/default/configmaps', {
+      metadata: { generateName: 'gen-', labels: { app: i % 2 ? 'odd' : 'even' } },
+    });
   }
   const all = await h.request('GET', '/api/v1/namespaces/default/configmaps');
   t.equal(all.body.items.length, 5);
@@ -68,7 +101,10 @@ t.test('generateName, labels and field selectors, pagination', async (t) => {
   t.equal(notOdd.body.items.length, 3);
   const name = all.body.items[0].metadata.name;
   const byName = await h.request('GET', `/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3D${name}`);
-  t.same(byName.body.items.map((i: any) => i.metadata.name), [name]);
+  t.same(
+    byName.body.items.map((i: any) => i.metadata.name),
+    [name],
+  );
   const badField = await h.request('GET', '/api/v1/namespaces/default/configmaps?fieldSelector=spec.nope%3Dx');
   t.equal(badField.status, 400);
 
@@ -88,7 +124,10 @@ t.test('finalizers hold deletion until removed', async (t) => {
   t.ok(del.body.metadata.deletionTimestamp);
   const still = await h.request('GET', '/api/v1/namespaces/default/configmaps/held');
   t.equal(still.status, 200);
-  const released = await h.request('PUT', '/api/v1/namespaces/default/configmaps/held', { ...still.body, metadata: { ...still.body.metadata, finalizers: [] } });
+  const released = await h.request('PUT', '/api/v1/namespaces/default/configmaps/held', {
+    ...still.body,
+    metadata: { ...still.body.metadata, finalizers: [] },
+  });
   t.equal(released.status, 200);
   t.equal((await h.request('GET', '/api/v1/namespaces/default/configmaps/held')).status, 404);
 });
@@ -100,8 +139,14 @@ t.test('table output for kubectl get', async (t) => {
     accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json',
   });
   t.equal(res.body.kind, 'Table');
-  t.same(res.body.columnDefinitions.map((c: any) => c.name), ['Name', 'Data', 'Age']);
-  t.match(res.body.rows[0], { cells: ['t1', 2, /^\d+s$/], object: { kind: 'PartialObjectMetadata', metadata: { name: 't1', namespace: 'default' } } });
+  t.same(
+    res.body.columnDefinitions.map((c: any) => c.name),
+    ['Name', 'Data', 'Age'],
+  );
+  t.match(res.body.rows[0], {
+    cells: ['t1', 2, /^\d+s$/],
+    object: { kind: 'PartialObjectMetadata', metadata: { name: 't1', namespace: 'default' } },
+  });
 });
 
 t.test('watch: initial state, live events, resume from a resourceVersion, 410 when compacted', async (t) => {
@@ -126,9 +171,15 @@ t.test('watch: initial state, live events, resume from a resourceVersion, 410 wh
   t.match(await next(), { type: 'DELETED', object: { metadata: { name: 'w1' } } });
   await reader.cancel();
 
-  const resumed = await h.raw('GET', `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${first.body.metadata.resourceVersion}`);
+  const resumed = await h.raw(
+    'GET',
+    `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${first.body.metadata.resourceVersion}`,
+  );
   const text = await readLines(resumed, 2);
-  t.same(text.map((e: any) => `${e.type} ${e.object.metadata.name}`), ['ADDED w2', 'DELETED w1']);
+  t.same(
+    text.map((e: any) => `${e.type} ${e.object.metadata.name}`),
+    ['ADDED w2', 'DELETED w1'],
+  );
 
   await h.objects.store.compact();
   const gone = await h.raw('GET', `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${first.body.metadata.resourceVersion}`);
@@ -142,12 +193,23 @@ async function readLines(res: Response, n: number): Promise<any[]> {
   let text = '';
   while (text.split('\n').length <= n) text += decoder.decode((await reader.read()).value);
   await reader.cancel();
-  return text.split('\n').slice(0, n).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .slice(0, n)
+    .map((l) => JSON.parse(l));
 }
 
 t.test('events expire: they are written on a lease of their TTL (one hour)', async (t) => {
   const h = await apiHarness(t);
-  const event = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e1' }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'Tested', message: 'm', type: 'Normal' };
+  const event = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: 'e1' },
+    involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' },
+    reason: 'Tested',
+    message: 'm',
+    type: 'Normal',
+  };
   t.equal((await h.request('POST', '/api/v1/namespaces/default/events', event)).status, 201);
   t.equal((await h.request('POST', '/api/v1/namespaces/default/configmaps', cm('plain'))).status, 201);
   const events = h.registry.byResource('', 'v1', 'events')!;
@@ -158,6 +220,9 @@ t.test('events expire: they are written on a lease of their TTL (one hour)', asy
   // The same mechanism with a one-second TTL: the object is gone soon after.
   const shortLived = { ...events, ttlSeconds: 1 };
   await h.objects.create(shortLived, 'default', { ...event, metadata: { name: 'e2' } });
-  const gone = await eventually(async () => (await h.objects.tryGet(shortLived, 'default', 'e2')) === undefined, { timeout: 10_000, what: 'the event to expire' });
+  const gone = await eventually(async () => (await h.objects.tryGet(shortLived, 'default', 'e2')) === undefined, {
+    timeout: 10_000,
+    what: 'the event to expire',
+  });
   t.ok(gone, 'expired and deleted');
 });

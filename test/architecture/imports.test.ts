@@ -16,8 +16,13 @@ function importGraph(): Map<string, string[]> {
       if (entry.isDirectory()) walk(full);
       else if (entry.name.endsWith('.ts')) {
         const text = fs.readFileSync(full, 'utf8');
-        const deps = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) => path.relative(SRC, path.resolve(path.dirname(full), m[1]!)).replace(/\.js$/, '.ts'));
-        graph.set(path.relative(SRC, full), deps.filter((d) => !d.startsWith('..')));
+        const deps = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) =>
+          path.relative(SRC, path.resolve(path.dirname(full), m[1]!)).replace(/\.js$/, '.ts'),
+        );
+        graph.set(
+          path.relative(SRC, full),
+          deps.filter((d) => !d.startsWith('..')),
+        );
       }
     }
   };
@@ -68,7 +73,11 @@ t.test('each folder imports only the folders below it', async (t) => {
     }
   }
   t.same(broken, [], 'no import crosses a boundary the wrong way');
-  t.same(Object.keys(ALLOWED).sort(), [...new Set([...graph.keys()].map(folder))].filter((f) => !f.endsWith('.ts')).sort(), 'every folder has its rule');
+  t.same(
+    Object.keys(ALLOWED).sort(),
+    [...new Set([...graph.keys()].map(folder))].filter((f) => !f.endsWith('.ts')).sort(),
+    'every folder has its rule',
+  );
 });
 
 t.test('no module takes part in an import cycle', async (t) => {

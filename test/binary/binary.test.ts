@@ -14,7 +14,12 @@ const QEMU = ['qemu-aarch64-static', '-L', '/usr/aarch64-linux-gnu'];
 async function build(t: Test): Promise<void> {
   const r = await finish(spawn(process.execPath, ['scripts/build-binary.mjs'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
   t.equal(r.code, 0, `build-binary: ${r.stderr.slice(-2000)}`);
-  t.comment(r.stdout.split('\n').filter((l) => l.startsWith('build-binary:')).join('\n'));
+  t.comment(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('build-binary:'))
+      .join('\n'),
+  );
 }
 
 function alone(t: Test, arch: string): { dir: string; argv: string[]; env: NodeJS.ProcessEnv } {
@@ -47,12 +52,35 @@ t.test('single executables', async (t) => {
 
       const port = await freePort();
       const kubeconfig = path.join(dir, 'kubeconfig.yaml');
-      const server = spawn(argv[0]!, [...argv.slice(1), 'server', '--data-dir', path.join(dir, 'data'), '--config', '/dev/null', '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--disable-agent'], { env: qemuPath, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const server = spawn(
+        argv[0]!,
+        [
+          ...argv.slice(1),
+          'server',
+          '--data-dir',
+          path.join(dir, 'data'),
+          '--config',
+          '/dev/null',
+          '--https-listen-port',
+          String(port),
+          '--bind-address',
+          '127.0.0.1',
+          '--write-kubeconfig',
+          kubeconfig,
+          '--disable-agent',
+        ],
+        { env: qemuPath, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       t.teardown(() => void server.kill('SIGKILL'));
       await waitForLine(server, /skiff server ready/);
       t.ok(fs.existsSync(path.join(dir, 'data/server/db/state.db')), 'the SQLite datastore was created');
       const ns = await new Promise<string>((resolve) =>
-        execFile('kubectl', ['--kubeconfig', kubeconfig, 'get', 'namespaces', '-o', 'name'], { env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(dir, 'kc') } }, (err, stdout, stderr) => resolve(err ? stderr : stdout)),
+        execFile(
+          'kubectl',
+          ['--kubeconfig', kubeconfig, 'get', 'namespaces', '-o', 'name'],
+          { env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(dir, 'kc') } },
+          (err, stdout, stderr) => resolve(err ? stderr : stdout),
+        ),
       );
       t.match(ns, /namespace\/kube-system/, 'the real kubectl talks to it');
       const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));

@@ -19,7 +19,11 @@ t.test('the built-in pause binary sleeps until killed, on both architectures', a
     t.teardown(() => void child.kill('SIGKILL'));
     const exit = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     // Asleep in the kernel: it got to its pause, where it would have returned from had it meant to.
-    await eventually(() => procState(child.pid!) === 'S', { timeout: 20_000, what: `pause-${arch} asleep`, explain: () => `state ${procState(child.pid!)}` });
+    await eventually(() => procState(child.pid!) === 'S', {
+      timeout: 20_000,
+      what: `pause-${arch} asleep`,
+      explain: () => `state ${procState(child.pid!)}`,
+    });
     t.equal(child.exitCode, null, `${arch}: still running, asleep`);
     child.kill('SIGKILL');
     t.equal(await exit, 'SIGKILL');
@@ -28,5 +32,8 @@ t.test('the built-in pause binary sleeps until killed, on both architectures', a
   // .ci/run installs qemu-user-static for the arm64 build; run the other architecture under it.
   const qemu = process.arch === 'x64' ? '/usr/bin/qemu-aarch64-static' : '/usr/bin/qemu-x86_64-static';
   await run(process.arch === 'x64' ? 'arm64' : 'amd64', [qemu]);
-  t.throws(() => pauseBinary('riscv64'), /no built-in pause binary for riscv64; import a pause image for it and name it with --pause-image/);
+  t.throws(
+    () => pauseBinary('riscv64'),
+    /no built-in pause binary for riscv64; import a pause image for it and name it with --pause-image/,
+  );
 });

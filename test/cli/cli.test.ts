@@ -21,7 +21,18 @@ t.test('--help on each command lists its flags', async (t) => {
   t.match(top.stdout, /agent/);
   const server = await runSkiff(['server', '--help']);
   t.equal(server.code, 0);
-  for (const flag of ['--data-dir', '--https-listen-port', '--bind-address', '--write-kubeconfig', '--write-kubeconfig-mode', '--token', '--node-name', '--disable-agent', '--debug', '--config']) {
+  for (const flag of [
+    '--data-dir',
+    '--https-listen-port',
+    '--bind-address',
+    '--write-kubeconfig',
+    '--write-kubeconfig-mode',
+    '--token',
+    '--node-name',
+    '--disable-agent',
+    '--debug',
+    '--config',
+  ]) {
     t.match(server.stdout, flag);
   }
   const agent = await runSkiff(['agent', '--help']);
@@ -34,7 +45,10 @@ t.test('bad command lines: one clear line, exit 2', async (t) => {
   const cases: [string[], RegExp][] = [
     [['server', '--no-such-flag'], /unknown option '--no-such-flag'/],
     [['server', '--https-listen-port', 'abc'], /invalid value "abc" for --https-listen-port \(command line\): expected a port number/],
-    [['server', '--service-cidr', '10.43.0.0/33'], /invalid value "10.43.0.0\/33" for --service-cidr \(command line\): expected an IPv4 range such as 10.43.0.0\/16/],
+    [
+      ['server', '--service-cidr', '10.43.0.0/33'],
+      /invalid value "10.43.0.0\/33" for --service-cidr \(command line\): expected an IPv4 range such as 10.43.0.0\/16/,
+    ],
     [['server', '--https-listen-port', '70000'], /--https-listen-port/],
     [['server', '--write-kubeconfig-mode', '999'], /--write-kubeconfig-mode/],
     [['frobnicate'], /unknown command 'frobnicate'/],
@@ -74,7 +88,10 @@ t.test('config file problems: one clear line, exit 2', async (t) => {
 t.test('precedence: flag > environment > config file > default', async (t) => {
   const dir = tempDir(t);
   const config = path.join(dir, 'config.yaml');
-  fs.writeFileSync(config, 'https-listen-port: 7001\nbind-address: 10.0.0.1\nnode-name: from-file\ntls-san: [a.example, b.example]\nwrite-kubeconfig-mode: "0644"\n');
+  fs.writeFileSync(
+    config,
+    'https-listen-port: 7001\nbind-address: 10.0.0.1\nnode-name: from-file\ntls-san: [a.example, b.example]\nwrite-kubeconfig-mode: "0644"\n',
+  );
   const env = { SKIFF_CONFIG: config, SKIFF_BIND_ADDRESS: '10.0.0.2', SKIFF_DISABLE_AGENT: 'true' };
   const s = resolveSettings('server', { 'node-name': 'from-flag' }, env);
   t.equal(s['https-listen-port'], 7001, 'file beats default');
@@ -92,7 +109,20 @@ t.test('skiff server opens its datastore under --data-dir and stops on SIGTERM',
   const dir = tempDir(t);
   const dataDir = path.join(dir, 'data');
   const port = String(await freePort());
-  const args = (data: string) => ['server', '--data-dir', data, '--config', '/dev/null', '--https-listen-port', port, '--bind-address', '127.0.0.1', '--write-kubeconfig', path.join(dir, 'kubeconfig.yaml'), '--disable-agent'];
+  const args = (data: string) => [
+    'server',
+    '--data-dir',
+    data,
+    '--config',
+    '/dev/null',
+    '--https-listen-port',
+    port,
+    '--bind-address',
+    '127.0.0.1',
+    '--write-kubeconfig',
+    path.join(dir, 'kubeconfig.yaml'),
+    '--disable-agent',
+  ];
   const child = spawnTs('src/cli/main.ts', args(dataDir));
   t.teardown(() => child.kill('SIGKILL'));
   const line = await waitForLine(child, /skiff server ready/);
@@ -117,11 +147,31 @@ t.test('skiff agent: missing settings are usage errors', async (t) => {
 
 t.test('a server whose node cannot run containers says what is missing, in one line', async (t) => {
   const dir = tempDir(t);
-  const args = ['server', '--data-dir', path.join(dir, 'data'), '--config', '/dev/null', '--https-listen-port', String(await freePort()), '--bind-address', '127.0.0.1', '--write-kubeconfig', path.join(dir, 'kubeconfig.yaml')];
+  const args = [
+    'server',
+    '--data-dir',
+    path.join(dir, 'data'),
+    '--config',
+    '/dev/null',
+    '--https-listen-port',
+    String(await freePort()),
+    '--bind-address',
+    '127.0.0.1',
+    '--write-kubeconfig',
+    path.join(dir, 'kubeconfig.yaml'),
+  ];
   const r = await runSkiff(args, { PATH: '/nonexistent' });
   t.equal(r.code, 1);
   t.equal(r.stderr.split('\n').filter((l) => l.startsWith('skiff: ')).length, 1);
   // As root the missing runtime is named; otherwise root is what is missing first (the unit run is not root).
-  if (process.getuid?.() === 0) t.match(r.stderr, /^skiff: containerd, runc and ctr not found on PATH: install Debian's containerd and runc packages, or run the server with --disable-agent, or give --container-runtime-endpoint$/m);
-  else t.match(r.stderr, /^skiff: running pods needs root \(containerd, mounts, pod networking\): run skiff as root, or run the server with --disable-agent, or give --container-runtime-endpoint$/m);
+  if (process.getuid?.() === 0)
+    t.match(
+      r.stderr,
+      /^skiff: containerd, runc and ctr not found on PATH: install Debian's containerd and runc packages, or run the server with --disable-agent, or give --container-runtime-endpoint$/m,
+    );
+  else
+    t.match(
+      r.stderr,
+      /^skiff: running pods needs root \(containerd, mounts, pod networking\): run skiff as root, or run the server with --disable-agent, or give --container-runtime-endpoint$/m,
+    );
 });

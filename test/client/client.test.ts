@@ -18,7 +18,10 @@ t.test('typed REST client: CRUD, status, patches, errors, watch', async (t) => {
   const created = await maps.create(cm('one'));
   t.match(created.metadata, { name: 'one', namespace: 'default', uid: /^[0-9a-f-]{36}$/ });
   t.equal((await maps.get('default', 'one')).data?.a, '1');
-  t.same((await maps.list('default')).items.map((i) => i.metadata?.name), ['one']);
+  t.same(
+    (await maps.list('default')).items.map((i) => i.metadata?.name),
+    ['one'],
+  );
 
   created.data = { a: '2' };
   const updated = await maps.update(created);
@@ -29,15 +32,25 @@ t.test('typed REST client: CRUD, status, patches, errors, watch', async (t) => {
 
   t.equal((await maps.patch('default', 'one', { data: { b: '3' } })).data?.b, '3');
   t.equal((await maps.patch('default', 'one', [{ op: 'remove', path: '/data/b' }], 'json')).data?.b, undefined);
-  const applied = await maps.patch('default', 'one', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'one' }, data: { c: '4' } }), 'apply');
+  const applied = await maps.patch(
+    'default',
+    'one',
+    JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'one' }, data: { c: '4' } }),
+    'apply',
+  );
   t.equal(applied.data?.c, '4');
-  t.ok(applied.metadata?.managedFields?.some((f) => f.manager === 'client-test' && f.operation === 'Apply'), 'writes as its field manager');
+  t.ok(
+    applied.metadata?.managedFields?.some((f) => f.manager === 'client-test' && f.operation === 'Apply'),
+    'writes as its field manager',
+  );
 
   const missing = await maps.get('default', 'nope').catch((e) => e);
   t.ok(missing instanceof ApiError && isNotFound(missing));
   t.equal(missing.message, 'configmaps "nope" not found');
 
-  const pod = await api.resource(pods).create({ metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  const pod = await api
+    .resource(pods)
+    .create({ metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
   pod.status = { ...pod.status, phase: 'Running' };
   t.equal((await api.resource(pods).updateStatus(pod)).status?.phase, 'Running');
 
@@ -71,20 +84,35 @@ t.test('informer: cache, handlers, resuming, relisting after 410 Gone', async (t
     if (path.includes('watch=true')) {
       if (watches++ === 0) {
         await maps.delete('default', 'b');
-        return new Response(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' }), { status: 410 });
+        return new Response(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            reason: 'Expired',
+            code: 410,
+            message: 'too old resource version',
+          }),
+          { status: 410 },
+        );
       }
     } else if (method === 'GET' && path.split('?')[0]!.endsWith('/configmaps')) lists++;
     return base(method, path, init);
   };
   const informer = new Informer(new ApiClient(gone).resource(configMaps), { namespace: 'default', watchTimeoutSeconds: 1 });
   const log: string[] = [];
-  informer.on({ add: (o) => log.push(`add ${keyOf(o)}`), update: (_o, n) => log.push(`update ${keyOf(n)} ${n.data?.a}`), delete: (o) => log.push(`delete ${keyOf(o)}`) });
+  informer.on({
+    add: (o) => log.push(`add ${keyOf(o)}`),
+    update: (_o, n) => log.push(`update ${keyOf(n)} ${n.data?.a}`),
+    delete: (o) => log.push(`delete ${keyOf(o)}`),
+  });
   informer.start();
   t.teardown(() => informer.stop());
   await informer.synced();
   t.same(log.slice(0, 2).sort(), ['add default/a', 'add default/b']);
 
-  const logged = async (what: string) => t.ok(await eventually(() => log.includes(what), { what, timeout: 10_000, explain: () => log.join('\n') }), what);
+  const logged = async (what: string) =>
+    t.ok(await eventually(() => log.includes(what), { what, timeout: 10_000, explain: () => log.join('\n') }), what);
   await logged('delete default/b');
   t.equal(informer.get('default/b'), undefined);
   t.equal(lists, 2, 'the 410 made the informer list again');
@@ -129,6 +157,15 @@ t.test('event recorder: events for describe, repeats counted', async (t) => {
     { what: 'the repeat counted and the second event' },
   );
   const poked = list.items.find((e) => e.reason === 'Poked')!;
-  t.match(poked, { type: 'Normal', message: 'poked once', count: 2, involvedObject: { kind: 'ConfigMap', name: 'subject', uid: obj.metadata!.uid }, source: { component: 'test-controller', host: 'node-1' } });
-  t.match(list.items.find((e) => e.reason === 'Failed'), { type: 'Warning', count: 1 });
+  t.match(poked, {
+    type: 'Normal',
+    message: 'poked once',
+    count: 2,
+    involvedObject: { kind: 'ConfigMap', name: 'subject', uid: obj.metadata!.uid },
+    source: { component: 'test-controller', host: 'node-1' },
+  });
+  t.match(
+    list.items.find((e) => e.reason === 'Failed'),
+    { type: 'Warning', count: 1 },
+  );
 });

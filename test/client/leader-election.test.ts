@@ -10,7 +10,8 @@ import { ManualClock } from '../helpers/manual-clock.js';
 const timing = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
 
 /** Work that lasts the whole term, as a real loop does. */
-const untilAborted = (signal: AbortSignal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 
 t.test('one of two candidates leads; the other takes over when the leader dies', async (t) => {
   const h = await apiHarness(t);
@@ -85,10 +86,22 @@ t.test('a leader that stops on purpose releases the lease at once', async (t) =>
   const stopA = new AbortController();
   const stopB = new AbortController();
   let aLeads = false;
-  const a = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'a', ...slow, onStartedLeading: (signal) => ((aLeads = true), untilAborted(signal)) });
+  const a = new LeaderElector(api, {
+    namespace: 'kube-system',
+    name: 'lock',
+    identity: 'a',
+    ...slow,
+    onStartedLeading: (signal) => ((aLeads = true), untilAborted(signal)),
+  });
   const runningA = a.run(stopA.signal);
   t.ok(await eventually(() => aLeads));
-  const runningB = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'b', ...slow, onStartedLeading: (signal) => ((bLeads = true), untilAborted(signal)) }).run(stopB.signal);
+  const runningB = new LeaderElector(api, {
+    namespace: 'kube-system',
+    name: 'lock',
+    identity: 'b',
+    ...slow,
+    onStartedLeading: (signal) => ((bLeads = true), untilAborted(signal)),
+  }).run(stopB.signal);
   // Both asleep: b has looked at the lease and found it held.
   await clock.settled(2);
   t.equal(bLeads, false);
@@ -122,9 +135,17 @@ t.test('a leader whose work fails gives up the lease, and tries again later', as
     },
   }).run(stopA.signal);
   t.ok(await eventually(() => aTerms === 1), 'a leads and its work fails');
-  const lease = await eventually(async () => (await api.resource(leases).get('kube-system', 'lock')).spec?.holderIdentity === '', { what: 'the lease released' });
+  const lease = await eventually(async () => (await api.resource(leases).get('kube-system', 'lock')).spec?.holderIdentity === '', {
+    what: 'the lease released',
+  });
   t.ok(lease, 'a released the lease instead of renewing it while doing nothing');
-  const runningB = new LeaderElector(api, { namespace: 'kube-system', name: 'lock', identity: 'b', ...slow, onStartedLeading: (signal) => ((bLeads = true), untilAborted(signal)) }).run(stopB.signal);
+  const runningB = new LeaderElector(api, {
+    namespace: 'kube-system',
+    name: 'lock',
+    identity: 'b',
+    ...slow,
+    onStartedLeading: (signal) => ((bLeads = true), untilAborted(signal)),
+  }).run(stopB.signal);
   t.ok(await eventually(() => bLeads), 'b takes the released lease');
   stopB.abort();
   await runningB;

@@ -38,7 +38,11 @@ async function setup(t: Test) {
   await informers.synced();
   void controller.run(stop.signal);
   const jobNames = async () => (await api.resource(jobs).list('default')).items.map((j) => j.metadata!.name!).sort();
-  const versions = (items: { metadata?: { name?: string; resourceVersion?: string } }[]) => items.map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort().join(' ');
+  const versions = (items: { metadata?: { name?: string; resourceVersion?: string } }[]) =>
+    items
+      .map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`)
+      .sort()
+      .join(' ');
   /** The controller's caches hold what the API holds. */
   const inSync = async () =>
     versions((await api.resource(cronJobs).list('default')).items) === versions(informers!.for(cronJobs).list('default')) &&
@@ -67,7 +71,11 @@ const cronJob = (name: string, spec: object) => ({
   apiVersion: 'batch/v1' as const,
   kind: 'CronJob' as const,
   metadata: { name, namespace: 'default' },
-  spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } }, ...spec },
+  spec: {
+    schedule: '*/5 * * * *',
+    jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } },
+    ...spec,
+  },
 });
 
 const nextFive = (ms: number) => Math.ceil((ms + 1) / (5 * MINUTE)) * 5 * MINUTE;
@@ -86,7 +94,10 @@ t.test('fires at each scheduled time, once, named by the minute', async (t) => {
   t.equal(cj.status?.lastScheduleTime, new Date(first).toISOString().replace('.000Z', 'Z'));
   t.equal(cj.status?.active?.length, 1);
   const job = await s.api.resource(jobs).get('default', `tick-${first / MINUTE}`);
-  t.match(job.metadata, { ownerReferences: [{ kind: 'CronJob', name: 'tick', controller: true }], annotations: { 'batch.kubernetes.io/cronjob-scheduled-timestamp': new Date(first).toISOString().replace('.000Z', 'Z') } });
+  t.match(job.metadata, {
+    ownerReferences: [{ kind: 'CronJob', name: 'tick', controller: true }],
+    annotations: { 'batch.kubernetes.io/cronjob-scheduled-timestamp': new Date(first).toISOString().replace('.000Z', 'Z') },
+  });
 });
 
 t.test('concurrencyPolicy Forbid skips while a job runs; Replace swaps it', async (t) => {
@@ -100,7 +111,10 @@ t.test('concurrencyPolicy Forbid skips while a job runs; Replace swaps it', asyn
   await s.at(first + 10 * MINUTE + 1000);
   const names = await s.jobNames();
   t.ok(names.includes(`tick-${first / MINUTE + 10}`), 'Replace: the new run starts');
-  const old = await s.api.resource(jobs).get('default', `tick-${first / MINUTE}`).catch(ignoreNotFound);
+  const old = await s.api
+    .resource(jobs)
+    .get('default', `tick-${first / MINUTE}`)
+    .catch(ignoreNotFound);
   t.ok(!old || old.metadata?.deletionTimestamp, 'and the running one is deleted');
 });
 
@@ -131,7 +145,17 @@ t.test('history limits keep the newest finished jobs', async (t) => {
     const job = await s.api.resource(jobs).get('default', name);
     const type = i < 2 ? 'Complete' : 'Failed';
     const stamp = new Date(time + 2000).toISOString().replace(/\.\d+Z$/, 'Z');
-    await s.api.resource(jobs).updateStatus({ ...job, status: { startTime: stamp, ...(type === 'Complete' ? { completionTime: stamp, succeeded: 1 } : { failed: 1 }), conditions: [{ type: type === 'Complete' ? 'SuccessCriteriaMet' : 'FailureTarget', status: 'True' }, { type, status: 'True' }] } });
+    await s.api.resource(jobs).updateStatus({
+      ...job,
+      status: {
+        startTime: stamp,
+        ...(type === 'Complete' ? { completionTime: stamp, succeeded: 1 } : { failed: 1 }),
+        conditions: [
+          { type: type === 'Complete' ? 'SuccessCriteriaMet' : 'FailureTarget', status: 'True' },
+          { type, status: 'True' },
+        ],
+      },
+    });
     time += 5 * MINUTE;
   }
   await s.at(time - 5 * MINUTE + 3000);

@@ -19,14 +19,25 @@ t.test('scaling a deployment mid-rollout resizes both ReplicaSets in proportion,
   const api = new ApiClient(inProcessTransport(h.app, admin));
   running = runControllers(api, stop.signal);
   const labels = { app: 'web' };
-  await api.resource(deployments).create({ metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 10, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } });
+  await api
+    .resource(deployments)
+    .create({
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        replicas: 10,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+      },
+    });
   const sizes = async () => {
     const sets = (await api.resource(replicaSets).list('default')).items;
     return Object.fromEntries(sets.map((rs) => [rs.spec!.template!.spec!.containers[0]!.image!, rs.spec!.replicas!]));
   };
   t.same(await eventually(async () => ((await sizes()).busybox === 10 ? sizes() : undefined)), { busybox: 10 });
 
-  await api.resource(deployments).patch('default', 'web', { spec: { template: { spec: { containers: [{ name: 'c', image: 'busybox:2' }] } } } }, 'strategic');
+  await api
+    .resource(deployments)
+    .patch('default', 'web', { spec: { template: { spec: { containers: [{ name: 'c', image: 'busybox:2' }] } } } }, 'strategic');
   // 25% surge (3) and 25% unavailable (2): the old set (none of it available) shrinks to 8 and the
   // new one grows into the room, to 5: 13 pods, 10 + 3, and there it stays.
   const stalled = await eventually(async () => {
@@ -43,11 +54,18 @@ t.test('scaling a deployment mid-rollout resizes both ReplicaSets in proportion,
   });
   t.same(grown, { busybox: 15, 'busybox:2': 10 }, 'both sets grew in proportion, to replicas + maxSurge in all');
   const rsList = (await api.resource(replicaSets).list('default')).items;
-  t.ok(rsList.every((rs) => rs.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'] === '20'), 'each set records the size it was scaled for');
+  t.ok(
+    rsList.every((rs) => rs.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'] === '20'),
+    'each set records the size it was scaled for',
+  );
 
   await api.resource(deployments).patch('default', 'web', { spec: { replicas: 0 } });
-  t.same(await eventually(async () => {
-    const s = await sizes();
-    return Object.values(s).every((n) => n === 0) ? s : undefined;
-  }), { busybox: 0, 'busybox:2': 0 }, 'scaled to zero, every set goes to zero');
+  t.same(
+    await eventually(async () => {
+      const s = await sizes();
+      return Object.values(s).every((n) => n === 0) ? s : undefined;
+    }),
+    { busybox: 0, 'busybox:2': 0 },
+    'scaled to zero, every set goes to zero',
+  );
 });

@@ -10,8 +10,14 @@ import { ManualClock } from '../helpers/manual-clock.js';
 const timings = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
 
 const rs = (replicas: number) => ({
-  apiVersion: 'apps/v1' as const, kind: 'ReplicaSet' as const, metadata: { name: 'web', namespace: 'default' },
-  spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+  apiVersion: 'apps/v1' as const,
+  kind: 'ReplicaSet' as const,
+  metadata: { name: 'web', namespace: 'default' },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: 'web' } },
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+  },
 });
 
 t.test('two controller managers: one leads and acts; the other takes over when it dies', async (t) => {
@@ -46,7 +52,10 @@ t.test('two controller managers: one leads and acts; the other takes over when i
   await clock.settled(2);
 
   await api.resource(replicaSets).create(rs(3));
-  t.ok(await eventually(async () => (await api.resource(pods).list('default')).items.length === 3, { what: 'three pods' }), 'the leader creates the pods');
+  t.ok(
+    await eventually(async () => (await api.resource(pods).list('default')).items.length === 3, { what: 'three pods' }),
+    'the leader creates the pods',
+  );
   // Twice the lease duration by the electors' clock: the standby would have taken over by then,
   // had the leader not renewed.
   for (let passed = 0; passed < 2 * timing.leaseDurationMs; passed += timing.retryPeriodMs) await tick();
@@ -58,7 +67,10 @@ t.test('two controller managers: one leads and acts; the other takes over when i
   const takeover = (await holder()) !== holderA;
   t.ok(takeover, 'the standby takes the lease');
   await api.resource(replicaSets).patch('default', 'web', { spec: { replicas: 5 } });
-  t.ok(await eventually(async () => (await api.resource(pods).list('default')).items.length === 5, { what: 'five pods' }), 'and runs the controllers');
+  t.ok(
+    await eventually(async () => (await api.resource(pods).list('default')).items.length === 5, { what: 'five pods' }),
+    'and runs the controllers',
+  );
   const lease = await api.resource(leases).get('kube-system', 'kube-controller-manager');
   t.equal(lease.spec?.leaseTransitions, 1);
   await stopAll();

@@ -57,7 +57,10 @@ t.test('images: a locally built image is listed, has a status, and can be remove
   const image = await c.cri.imageStatus('skiff.local/busybox:test');
   t.match(image, { id: /^sha256:[0-9a-f]{64}$/, repoTags: ['skiff.local/busybox:test'], size: Number });
   t.ok(image!.size > 500_000, `it holds busybox (${image!.size} bytes)`);
-  t.same((await c.cri.listImages()).map((i) => i.repoTags).flat(), ['skiff.local/busybox:test']);
+  t.same(
+    (await c.cri.listImages()).flatMap((i) => i.repoTags),
+    ['skiff.local/busybox:test'],
+  );
   await c.cri.removeImage('skiff.local/busybox:test');
   t.equal(await c.cri.imageStatus('skiff.local/busybox:test'), undefined, 'removed');
 });
@@ -71,7 +74,12 @@ t.test('a pod through CRI: sandbox on a CNI bridge, a container from a local ima
   await importImages(c.socket, `${c.dir}/images`);
 
   const logs = `${c.dir}/logs`;
-  const sandboxConfig = { metadata: { name: 'web', namespace: 'default', uid: 'uid-web', attempt: 0 }, hostname: 'web', logDirectory: logs, linux: {} };
+  const sandboxConfig = {
+    metadata: { name: 'web', namespace: 'default', uid: 'uid-web', attempt: 0 },
+    hostname: 'web',
+    logDirectory: logs,
+    linux: {},
+  };
   const { podSandboxId } = await c.cri.runPodSandbox(sandboxConfig);
   t.teardown(async () => {
     await c.cri.stopPodSandbox(podSandboxId).catch(() => {});
@@ -84,7 +92,12 @@ t.test('a pod through CRI: sandbox on a CNI bridge, a container from a local ima
 
   const { containerId } = await c.cri.createContainer(
     podSandboxId,
-    { metadata: { name: 'httpd', attempt: 0 }, image: { image: 'skiff.local/busybox:test' }, command: ['sh', '-c', 'echo started; mkdir -p /www; echo hello from the pod > /www/index.html; exec httpd -f -p 8080 -h /www'], logPath: 'httpd/0.log' },
+    {
+      metadata: { name: 'httpd', attempt: 0 },
+      image: { image: 'skiff.local/busybox:test' },
+      command: ['sh', '-c', 'echo started; mkdir -p /www; echo hello from the pod > /www/index.html; exec httpd -f -p 8080 -h /www'],
+      logPath: 'httpd/0.log',
+    },
     sandboxConfig,
   );
   await c.cri.startContainer(containerId);
@@ -94,7 +107,10 @@ t.test('a pod through CRI: sandbox on a CNI bridge, a container from a local ima
   t.equal(Buffer.from(hostname.stdout).toString().trim(), 'web');
 
   // The host reaches the pod's address.
-  const body = await eventually(() => fetch(`http://${ip}:8080/`).then((r) => r.text()), { timeout: 10_000, what: `http://${ip}:8080/ to answer` });
+  const body = await eventually(() => fetch(`http://${ip}:8080/`).then((r) => r.text()), {
+    timeout: 10_000,
+    what: `http://${ip}:8080/ to answer`,
+  });
   t.equal(body, 'hello from the pod\n');
   t.match(readFileSync(`${logs}/httpd/0.log`, 'utf8'), /^\S+ stdout F started$/m, 'container output goes to its CRI log file');
 

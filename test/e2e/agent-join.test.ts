@@ -8,7 +8,20 @@ import { spawnTs, waitForLine } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const agent = (t: Test, server: string, token: string, node: string) => {
-  const child = spawnTs('src/cli/main.ts', ['agent', '--hollow', '--server', server, '--token', token, '--node-name', node, '--data-dir', tempDir(t), '--config', '/dev/null']);
+  const child = spawnTs('src/cli/main.ts', [
+    'agent',
+    '--hollow',
+    '--server',
+    server,
+    '--token',
+    token,
+    '--node-name',
+    node,
+    '--data-dir',
+    tempDir(t),
+    '--config',
+    '/dev/null',
+  ]);
   t.teardown(() => child.kill('SIGKILL'));
   return child;
 };
@@ -35,7 +48,10 @@ t.test('skiff agent --hollow joins with the token and runs pods', async (t) => {
   wrong.stdout!.on('data', (d: Buffer) => (wrongLog += d));
   t.match(await waitForLine(wrong, /cannot join/), /cannot join: https:\/\/127\.0\.0\.1:\d+ refused the join token/);
   const otherCa = agent(t, server, token.replace(/^K10[0-9a-f]{64}/, `K10${'0'.repeat(64)}`), 'intruder2');
-  t.match(await waitForLine(otherCa, /cannot join/), /the CA of https:\/\/127\.0\.0\.1:\d+ does not match the hash in the token: refusing to send it the secret/);
+  t.match(
+    await waitForLine(otherCa, /cannot join/),
+    /the CA of https:\/\/127\.0\.0\.1:\d+ does not match the hash in the token: refusing to send it the secret/,
+  );
   // Its whole output is kept, so a retry logged while the test did other things is not missed.
   t.ok(await eventually(async () => wrongLog.includes('"retryInMs":2000'), { timeout: 20_000 }), 'the agent keeps retrying with backoff');
   t.equal(wrong.exitCode, null, 'and keeps running');

@@ -25,7 +25,20 @@ t.test('a joined agent runs a Deployment that kubectl can reach', async (t) => {
   const c = await startCluster(t, node.serverArgs);
   const token = fs.readFileSync(path.join(c.dataDir, 'server', 'token'), 'utf8').trim();
   const startAgent = async () => {
-    const child = spawnTs('src/cli/main.ts', ['agent', '--server', `https://127.0.0.1:${c.port}`, '--token', token, '--node-name', 'worker', '--data-dir', dataDir, '--config', '/dev/null', ...node.args]);
+    const child = spawnTs('src/cli/main.ts', [
+      'agent',
+      '--server',
+      `https://127.0.0.1:${c.port}`,
+      '--token',
+      token,
+      '--node-name',
+      'worker',
+      '--data-dir',
+      dataDir,
+      '--config',
+      '/dev/null',
+      ...node.args,
+    ]);
     await waitForLine(child, /skiff agent ready/);
     return child;
   };
@@ -76,14 +89,20 @@ spec:
   const failed = await c.kubectl(['exec', name, '--', 'sh', '-c', 'echo oops >&2; exit 4']);
   t.equal(failed.code, 4, 'exec passes the exit code on');
   t.match(failed.stderr, /oops\n[\s\S]*command terminated with exit code 4/);
-  t.equal((await c.kubectl(['exec', '-i', name, '--', 'cat'], { input: 'piped in\n' })).stdout, 'piped in\n', 'stdin reaches the container');
+  t.equal(
+    (await c.kubectl(['exec', '-i', name, '--', 'cat'], { input: 'piped in\n' })).stdout,
+    'piped in\n',
+    'stdin reaches the container',
+  );
   // A client library's exec (WebSocket, no SPDY fallback) works too.
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(c.kubeconfig);
   let out = '';
   const status = await new Promise<any>((resolve, reject) => {
     const stdout = new Writable({ write: (chunk, _enc, done) => ((out += chunk), done()) });
-    new k8s.Exec(kc).exec('default', name, 'httpd', ['sh', '-c', 'echo from client-node; exit 2'], stdout, null, null, false, resolve).catch(reject);
+    new k8s.Exec(kc)
+      .exec('default', name, 'httpd', ['sh', '-c', 'echo from client-node; exit 2'], stdout, null, null, false, resolve)
+      .catch(reject);
   });
   t.equal(out, 'from client-node\n');
   t.match(status, { status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '2' }] } });
@@ -114,10 +133,13 @@ spec:
   let attached = '';
   attach.stdout.on('data', (d: Buffer) => (attached += d));
   attach.stderr.on('data', (d: Buffer) => (attached += d));
-  const seen = await eventually(async () => {
-    await fetch(`http://${pods[0].status.podIP}:8080/attached`).catch(() => undefined);
-    return attached.includes('/attached') ? 'seen' : undefined;
-  }, { timeout: 30_000 });
+  const seen = await eventually(
+    async () => {
+      await fetch(`http://${pods[0].status.podIP}:8080/attached`).catch(() => undefined);
+      return attached.includes('/attached') ? 'seen' : undefined;
+    },
+    { timeout: 30_000 },
+  );
   t.equal(seen, 'seen', 'attach streams the container output');
 
   // The agent's port takes calls from the API server only: plain HTTP gets no HTTP answer, and
@@ -133,17 +155,27 @@ spec:
   });
   t.notMatch(refused, /^HTTP\//, 'a plain connection is not served');
   const direct = await new Promise<number | string>((resolve) => {
-    https.get({ host: '127.0.0.1', port: agentPort, path: `/containerLogs/default/${name}/httpd`, rejectUnauthorized: false }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', (e) => resolve(e.message));
+    https
+      .get(
+        { host: '127.0.0.1', port: agentPort, path: `/containerLogs/default/${name}/httpd`, rejectUnauthorized: false },
+        (res) => (res.resume(), resolve(res.statusCode!)),
+      )
+      .on('error', (e) => resolve(e.message));
   });
   t.equal(direct, 403, 'without the API server certificate the agent refuses');
 
   // Deleting the Deployment leaves nothing behind in containerd.
   const uids = pods.map((p: any) => p.metadata.uid);
   await c.k('delete', 'deployment', 'web');
-  const left = await eventually(async () => {
-    const found = [...(await cri.listContainers()), ...(await cri.listPodSandbox())].filter((x) => uids.includes(x.labels?.['io.kubernetes.pod.uid']));
-    return found.length === 0 ? 'none' : undefined;
-  }, { timeout: 60_000 });
+  const left = await eventually(
+    async () => {
+      const found = [...(await cri.listContainers()), ...(await cri.listPodSandbox())].filter((x) =>
+        uids.includes(x.labels?.['io.kubernetes.pod.uid']),
+      );
+      return found.length === 0 ? 'none' : undefined;
+    },
+    { timeout: 60_000 },
+  );
   t.equal(left, 'none', 'no container or sandbox of the Deployment is left');
 
   // A pod deleted while the agent was down is cleaned up when it comes back.
@@ -153,7 +185,10 @@ spec:
   await stopAgent();
   await c.k('delete', 'pod', 'orphan', '--force', '--grace-period=0');
   agent = await startAgent();
-  const gone = await eventually(async () => ((await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': orphanUid } })).length === 0 ? 'gone' : undefined), { timeout: 30_000 });
+  const gone = await eventually(
+    async () => ((await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': orphanUid } })).length === 0 ? 'gone' : undefined),
+    { timeout: 30_000 },
+  );
   t.equal(gone, 'gone', 'the restarted agent removed the sandbox of a pod the API no longer has');
   t.same(await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': orphanUid } }), []);
 });

@@ -9,5 +9,8 @@ t.test('@kubernetes/client-node lists and watches', async (t) => {
   t.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   t.match(lines[0], /^listed existing,kube-root-ca\.crt at \d+$|^listed existing at \d+$/);
-  t.same(lines.filter((l) => l.startsWith('event')), ['event ADDED from-program', 'event MODIFIED from-program', 'event DELETED from-program']);
+  t.same(
+    lines.filter((l) => l.startsWith('event')),
+    ['event ADDED from-program', 'event MODIFIED from-program', 'event DELETED from-program'],
+  );
 });

@@ -7,7 +7,10 @@ const commands: [string, string[]][] = [
   ['deployment/web', ['create', 'deployment', 'web', '--image=busybox:1.36', '--replicas=0', '--port=8080']],
   ['configmap/conf', ['create', 'configmap', 'conf', '--from-literal=a=1', '--from-literal=b=two']],
   ['secret/creds', ['create', 'secret', 'generic', 'creds', '--from-literal=user=admin', '--from-literal=pass=s3cr3t']],
-  ['secret/pull', ['create', 'secret', 'docker-registry', 'pull', '--docker-server=registry.local', '--docker-username=u', '--docker-password=p']],
+  [
+    'secret/pull',
+    ['create', 'secret', 'docker-registry', 'pull', '--docker-server=registry.local', '--docker-username=u', '--docker-password=p'],
+  ],
   ['service/front', ['create', 'service', 'clusterip', 'front', '--tcp=80:8080']],
   ['service/edge', ['create', 'service', 'nodeport', 'edge', '--tcp=443:8443']],
   ['service/outside', ['create', 'service', 'externalname', 'outside', '--external-name=example.com']],
@@ -27,7 +30,12 @@ const commands: [string, string[]][] = [
 function comparable(obj: Record<string, any>, rendered: Record<string, any>): unknown {
   const pick = (src: any, shape: any): any => {
     if (Array.isArray(shape)) return shape.map((s, i) => pick(src?.[i], s));
-    if (shape && typeof shape === 'object') return Object.fromEntries(Object.keys(shape).filter((k) => shape[k] !== null && !(k === 'status' && Object.keys(shape[k]).length === 0)).map((k) => [k, pick(src?.[k], shape[k])]));
+    if (shape && typeof shape === 'object')
+      return Object.fromEntries(
+        Object.keys(shape)
+          .filter((k) => shape[k] !== null && !(k === 'status' && Object.keys(shape[k]).length === 0))
+          .map((k) => [k, pick(src?.[k], shape[k])]),
+      );
     return src;
   };
   const { metadata, ...rest } = rendered;

@@ -14,19 +14,44 @@ t.test('output formats, selectors and all namespaces', async (t) => {
   await c.k('-n', 'team', 'create', 'configmap', 'a', '--from-literal=k=v');
   await c.k('-n', 'team', 'create', 'configmap', 'b', '--from-literal=k=v');
   await c.k('-n', 'team', 'label', 'configmap', 'a', 'tier=front');
-  t.match(YAML.parse(await c.k('-n', 'team', 'get', 'cm', 'a', '-o', 'yaml')), { kind: 'ConfigMap', metadata: { name: 'a', labels: { tier: 'front' } }, data: { k: 'v' } });
+  t.match(YAML.parse(await c.k('-n', 'team', 'get', 'cm', 'a', '-o', 'yaml')), {
+    kind: 'ConfigMap',
+    metadata: { name: 'a', labels: { tier: 'front' } },
+    data: { k: 'v' },
+  });
   t.equal(await c.k('-n', 'team', 'get', 'cm', '-l', 'tier=front', '-o', 'name'), 'configmap/a\n');
   t.equal(await c.k('-n', 'team', 'get', 'cm', '--field-selector', 'metadata.name=b', '-o', 'jsonpath={.items[*].metadata.name}'), 'b');
-  t.match(await c.k('-n', 'team', 'get', 'cm', '-o', 'custom-columns=NAME:.metadata.name,VALUE:.data.k', '--sort-by=.metadata.name'), /^NAME\s+VALUE\na\s+v\nb\s+v\n$/);
+  t.match(
+    await c.k('-n', 'team', 'get', 'cm', '-o', 'custom-columns=NAME:.metadata.name,VALUE:.data.k', '--sort-by=.metadata.name'),
+    /^NAME\s+VALUE\na\s+v\nb\s+v\n$/,
+  );
   const all = await c.k('get', 'cm', '-A');
   t.match(all, /^NAMESPACE\s+NAME\s+DATA\s+AGE\n/);
   t.match(all, /\nteam\s+a\s+1\s+\d+s\n/);
-  t.match((await c.kubectl(['get', 'pods', '--field-selector', 'spec.nope=x'])).stderr, /field label not supported: spec\.nope|"spec\.nope" is not a known field selector/);
+  t.match(
+    (await c.kubectl(['get', 'pods', '--field-selector', 'spec.nope=x'])).stderr,
+    /field label not supported: spec\.nope|"spec\.nope" is not a known field selector/,
+  );
 });
 
 t.test('get -w sees objects added, modified and deleted', async (t) => {
   const c = await startCluster(t, API_ONLY);
-  const watcher = spawn('kubectl', ['--kubeconfig', c.kubeconfig, '-v=6', 'get', 'configmaps', '-w', '--output-watch-events', '-o', 'custom-columns=EVENT:.type,NAME:.object.metadata.name', '--no-headers'], { env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(c.dataDir, '..', 'kc-w') } });
+  const watcher = spawn(
+    'kubectl',
+    [
+      '--kubeconfig',
+      c.kubeconfig,
+      '-v=6',
+      'get',
+      'configmaps',
+      '-w',
+      '--output-watch-events',
+      '-o',
+      'custom-columns=EVENT:.type,NAME:.object.metadata.name',
+      '--no-headers',
+    ],
+    { env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(c.dataDir, '..', 'kc-w') } },
+  );
   t.teardown(() => void watcher.kill());
   let out = '';
   let log = '';
@@ -63,21 +88,36 @@ t.test('edit, replace, diff, server-side apply of a changed deployment', async (
   t.equal((await c.kubectl(['replace', '-f', '-'], { input: YAML.stringify(current) })).stdout, 'deployment.apps/web replaced\n');
   const stale = await c.kubectl(['replace', '-f', '-'], { input: YAML.stringify(current) });
   t.equal(stale.code, 1, 'a stale resourceVersion is a conflict');
-  t.match(stale.stderr, /Operation cannot be fulfilled on deployments\.apps "web": the object has been modified; please apply your changes to the latest version and try again/);
+  t.match(
+    stale.stderr,
+    /Operation cannot be fulfilled on deployments\.apps "web": the object has been modified; please apply your changes to the latest version and try again/,
+  );
 });
 
 t.test('delete waits for finalizers; configmaps and secrets from files', async (t) => {
   const c = await startCluster(t, API_ONLY);
-  await c.kubectl(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [example.com/hold]\n' });
+  await c.kubectl(['apply', '-f', '-'], {
+    input: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [example.com/hold]\n',
+  });
   t.equal(await c.k('delete', 'configmap', 'held', '--wait=false'), 'configmap "held" deleted\n');
   t.match(await c.k('get', 'cm', 'held', '-o', 'jsonpath={.metadata.deletionTimestamp}'), /^\d{4}-/, 'still there, marked');
-  const deleting = spawn('kubectl', ['--kubeconfig', c.kubeconfig, '-v=6', 'delete', 'configmap', 'held', '--timeout=60s'], { env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(c.dataDir, '..', 'kc-d') } });
+  const deleting = spawn('kubectl', ['--kubeconfig', c.kubeconfig, '-v=6', 'delete', 'configmap', 'held', '--timeout=60s'], {
+    env: { PATH: process.env.PATH, KUBECACHEDIR: path.join(c.dataDir, '..', 'kc-d') },
+  });
   let done = false;
-  const exited = new Promise<number | null>((r) => deleting.on('exit', (code) => { done = true; r(code); }));
+  const exited = new Promise<number | null>((r) =>
+    deleting.on('exit', (code) => {
+      done = true;
+      r(code);
+    }),
+  );
   let log = '';
   deleting.stderr.on('data', (d: Buffer) => (log += d));
   // kubectl has deleted and watches for the object to go: that is the wait (without it, it would have exited).
-  await eventually(() => /DELETE \S+\/configmaps\/held 2\d\d [\s\S]*\bGET \S+[?&]watch=true/.test(log), { what: 'kubectl delete to wait for the deletion', explain: () => log });
+  await eventually(() => /DELETE \S+\/configmaps\/held 2\d\d [\s\S]*\bGET \S+[?&]watch=true/.test(log), {
+    what: 'kubectl delete to wait for the deletion',
+    explain: () => log,
+  });
   t.notOk(done, 'kubectl delete waits while a finalizer remains');
   await c.k('patch', 'configmap', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":null}}');
   t.equal(await exited, 0);
@@ -97,7 +137,10 @@ t.test('delete waits for finalizers; configmaps and secrets from files', async (
 
 t.test('run and expose', async (t) => {
   const c = await startCluster(t, API_ONLY);
-  t.equal(await c.k('run', 'web', '--image=busybox:1.36', '--port=8080', '--labels=app=web', '--', 'httpd', '-f', '-p', '8080'), 'pod/web created\n');
+  t.equal(
+    await c.k('run', 'web', '--image=busybox:1.36', '--port=8080', '--labels=app=web', '--', 'httpd', '-f', '-p', '8080'),
+    'pod/web created\n',
+  );
   const pod = JSON.parse(await c.k('get', 'pod', 'web', '-o', 'json'));
   t.same(pod.spec.containers[0].args, ['httpd', '-f', '-p', '8080']);
   t.match(await c.k('get', 'pods'), /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\nweb\s+0\/1\s+Pending\s+0\s+\d+s\n$/);
@@ -105,6 +148,9 @@ t.test('run and expose', async (t) => {
   const svc = JSON.parse(await c.k('get', 'svc', 'web', '-o', 'json'));
   t.match(svc.spec, { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], type: 'ClusterIP' });
   t.match(svc.spec.clusterIP, /^10\.43\.\d+\.\d+$/, 'a cluster IP from --service-cidr');
-  t.match(await c.k('get', 'svc', 'web'), /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\nweb\s+ClusterIP\s+10\.43\.\d+\.\d+\s+<none>\s+80\/TCP\s+\d+s\n$/);
+  t.match(
+    await c.k('get', 'svc', 'web'),
+    /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\nweb\s+ClusterIP\s+10\.43\.\d+\.\d+\s+<none>\s+80\/TCP\s+\d+s\n$/,
+  );
   t.equal(await c.k('delete', 'pod', 'web'), 'pod "web" deleted\n', 'an unbound pod goes at once');
 });

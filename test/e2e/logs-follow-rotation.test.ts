@@ -12,9 +12,12 @@ const ROTATED = /^0\.log\.\d{8}-\d{6}$/;
 
 t.test('kubectl logs -f follows a container log across rotations', async (t) => {
   // Small files and room to keep them all, so that every rotation can be counted.
-  const c = await startCluster(t, ['--kubelet-arg', 'container-log-max-size=16Ki', '--kubelet-arg', 'container-log-max-files=10'], { agent: true });
+  const c = await startCluster(t, ['--kubelet-arg', 'container-log-max-size=16Ki', '--kubelet-arg', 'container-log-max-files=10'], {
+    agent: true,
+  });
   // Numbered lines, ten at a time, until the test asks the container to stop.
-  const script = 'i=0; while [ ! -e /tmp/stop ]; do for j in 0 1 2 3 4 5 6 7 8 9; do i=$((i+1)); echo "line $i of a container whose log rotates"; done; sleep 0.05; done';
+  const script =
+    'i=0; while [ ! -e /tmp/stop ]; do for j in 0 1 2 3 4 5 6 7 8 9; do i=$((i+1)); echo "line $i of a container whose log rotates"; done; sleep 0.05; done';
   await c.k('run', 'counter', `--image=${BUSYBOX}`, '--restart=Never', '--', 'sh', '-c', script);
   t.teardown(() => c.kubectl(['delete', 'pod', 'counter', '--ignore-not-found', '--grace-period=1']));
   const pod = await eventually(
@@ -27,7 +30,9 @@ t.test('kubectl logs -f follows a container log across rotations', async (t) => 
   const dir = path.join(c.dataDir, 'agent', 'logs', `default_counter_${pod.metadata.uid}`, 'counter');
   const rotated = () => fs.readdirSync(dir).filter((f) => ROTATED.test(f));
 
-  const follower = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'logs', '-f', 'counter'], { env: { PATH: process.env.PATH, HOME: path.dirname(c.kubeconfig) } });
+  const follower = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'logs', '-f', 'counter'], {
+    env: { PATH: process.env.PATH, HOME: path.dirname(c.kubeconfig) },
+  });
   t.teardown(() => follower.kill());
   let out = '';
   let err = '';
@@ -39,7 +44,10 @@ t.test('kubectl logs -f follows a container log across rotations', async (t) => 
   await eventually(() => out.includes('\n'), { timeout: 30_000, what: `kubectl logs -f to print (stderr: ${err})` });
   const before = new Set(rotated());
   const during = () => rotated().filter((f) => !before.has(f));
-  const rotations = await eventually(() => (during().length >= 3 ? during() : undefined), { timeout: 120_000, what: 'three rotations of the followed log' });
+  const rotations = await eventually(() => (during().length >= 3 ? during() : undefined), {
+    timeout: 120_000,
+    what: 'three rotations of the followed log',
+  });
   t.pass(`the log was rotated three times while followed (${rotations.join(', ')}; ${before.size} before)`);
 
   await c.k('exec', 'counter', '--', 'touch', '/tmp/stop');
@@ -54,7 +62,11 @@ t.test('kubectl logs -f follows a container log across rotations', async (t) => 
   // The container's last line, as it is on the node's disk (in the newest file that has any).
   const newest = ['0.log', ...rotated().sort().reverse()].map((f) => fs.readFileSync(path.join(dir, f), 'utf8').trimEnd()).find(Boolean)!;
   const last = newest.split('\n').pop()!;
-  t.equal(`line ${numbers.at(-1)} of a container whose log rotates`, last.replace(/^\S+ stdout F /, ''), 'up to the container\'s very last line');
+  t.equal(
+    `line ${numbers.at(-1)} of a container whose log rotates`,
+    last.replace(/^\S+ stdout F /, ''),
+    "up to the container's very last line",
+  );
   t.comment(`followed ${numbers.length} lines across ${during().length} rotations (${before.size} before the follower started)`);
 
   await c.k('delete', 'pod', 'counter', '--grace-period=1');

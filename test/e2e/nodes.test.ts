@@ -3,15 +3,23 @@ import { startCluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/eventually.js';
 import { startHollowNodes } from '../helpers/hollow.js';
 
-const FAST = ['--kube-controller-manager-arg', 'node-monitor-grace-period=3s', '--kube-controller-manager-arg', 'node-monitor-period=500ms'];
+const FAST = [
+  '--kube-controller-manager-arg',
+  'node-monitor-grace-period=3s',
+  '--kube-controller-manager-arg',
+  'node-monitor-period=500ms',
+];
 
 t.test('a lost node goes NotReady, is tainted, and its pods are replaced after their toleration', async (t) => {
   const c = await startCluster(t, FAST);
   const [lost] = await startHollowNodes(t, c, ['n1', 'n2', 'n3'], { leaseRenewMs: 500 });
   const deployment = {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
     spec: {
-      replicas: 6, selector: { matchLabels: { app: 'web' } },
+      replicas: 6,
+      selector: { matchLabels: { app: 'web' } },
       template: {
         metadata: { labels: { app: 'web' } },
         spec: {
@@ -29,14 +37,38 @@ t.test('a lost node goes NotReady, is tainted, and its pods are replaced after t
   lost!.kill();
   const notReady = await eventually(async () => /^n1\s+NotReady\s/m.test(await c.k('get', 'nodes')));
   t.ok(notReady, 'n1 becomes NotReady once its lease is not renewed for the grace period');
-  t.match(await c.k('get', 'node', 'n1', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].reason}'), 'Unknown NodeStatusUnknown');
-  t.ok(await eventually(async () => (await c.k('get', 'node', 'n1', '-o', 'jsonpath={.spec.taints[*].key}')).includes('node.kubernetes.io/unreachable')), 'and gets the unreachable taint');
+  t.match(
+    await c.k(
+      'get',
+      'node',
+      'n1',
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].reason}',
+    ),
+    'Unknown NodeStatusUnknown',
+  );
+  t.ok(
+    await eventually(async () =>
+      (await c.k('get', 'node', 'n1', '-o', 'jsonpath={.spec.taints[*].key}')).includes('node.kubernetes.io/unreachable'),
+    ),
+    'and gets the unreachable taint',
+  );
 
   // After the 2 s toleration the pods there are evicted and replaced elsewhere.
   const replaced = await eventually(
     async () => {
-      const out = await c.k('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.nodeName},{.status.phase},{.metadata.deletionTimestamp}{"\\n"}{end}');
-      const live = out.split('\n').map((l) => l.split(',')).filter(([node, phase, deleting]) => node && node !== 'n1' && phase === 'Running' && !deleting);
+      const out = await c.k(
+        'get',
+        'pods',
+        '-l',
+        'app=web',
+        '-o',
+        'jsonpath={range .items[*]}{.spec.nodeName},{.status.phase},{.metadata.deletionTimestamp}{"\\n"}{end}',
+      );
+      const live = out
+        .split('\n')
+        .map((l) => l.split(','))
+        .filter(([node, phase, deleting]) => node && node !== 'n1' && phase === 'Running' && !deleting);
       return live.length === 6;
     },
     { what: 'six replicas running off n1', explain: () => c.k('get', 'pods,replicasets,nodes', '-o', 'wide') },
@@ -48,7 +80,10 @@ t.test('a lost node goes NotReady, is tainted, and its pods are replaced after t
 
   // Deleting the dead node removes what was left of its pods.
   await c.k('delete', 'node', 'n1');
-  t.ok(await eventually(async () => (await c.k('get', 'pods', '-A', '--field-selector=spec.nodeName=n1', '-o', 'name')) === ''), 'pods of the deleted node are gone');
+  t.ok(
+    await eventually(async () => (await c.k('get', 'pods', '-A', '--field-selector=spec.nodeName=n1', '-o', 'name')) === ''),
+    'pods of the deleted node are gone',
+  );
 });
 
 t.test('a node that comes back is Ready again and loses the taint', async (t) => {
@@ -76,7 +111,10 @@ t.test('every node gets its own /24 of --cluster-cidr, and its pods get addresse
     return out.length === 3 ? out : undefined;
   });
   t.same([...cidrs!].sort(), ['10.44.0.0/24', '10.44.1.0/24', '10.44.2.0/24'], 'three different ranges');
-  t.equal(await c.k('get', 'node', 'a', '-o', 'jsonpath={.spec.podCIDRs[0]}'), await c.k('get', 'node', 'a', '-o', 'jsonpath={.spec.podCIDR}'));
+  t.equal(
+    await c.k('get', 'node', 'a', '-o', 'jsonpath={.spec.podCIDRs[0]}'),
+    await c.k('get', 'node', 'a', '-o', 'jsonpath={.spec.podCIDR}'),
+  );
   await c.k('run', 'p', '--image=busybox', '--overrides={"spec":{"nodeName":"b"}}');
   const ip = await eventually(async () => c.k('get', 'pod', 'p', '-o', 'jsonpath={.status.podIP}'));
   const bRange = (await c.k('get', 'node', 'b', '-o', 'jsonpath={.spec.podCIDR}')).split('.').slice(0, 3).join('.');
@@ -108,7 +146,15 @@ t.test('kubectl cordon, drain (through evictions) and uncordon', async (t) => {
   t.match(await c.k('get', 'node', 'n1'), /^n1\s+Ready,SchedulingDisabled\s+/m);
   await c.k('rollout', 'status', 'deployment/web', '--timeout=60s');
   const nodesOfPods = await eventually(async () => {
-    const out = await c.k('get', 'pods', '-l', 'app=web', '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[*].spec.nodeName}');
+    const out = await c.k(
+      'get',
+      'pods',
+      '-l',
+      'app=web',
+      '--field-selector=status.phase=Running',
+      '-o',
+      'jsonpath={.items[*].spec.nodeName}',
+    );
     return out.split(' ').length === 4 ? out : undefined;
   });
   t.equal(nodesOfPods, 'n2 n2 n2 n2', 'the replicas moved to n2');

@@ -11,12 +11,24 @@ import { CriClient } from '../../src/cri/client.js';
 
 const json = async (c: Cluster, ...args: string[]) => JSON.parse(await c.k('get', ...args, '-o', 'json'));
 
-
 const apply = (c: Cluster, yaml: string) => c.kubectl(['apply', '-f', '-'], { input: yaml });
 
 t.test('a node runs real pods: registration, env and volumes, init containers, probes, restarts, adoption', async (t) => {
   // Small log files, so that rotation can be seen.
-  const c = await startCluster(t, ['--kubelet-arg', 'container-log-max-size=4Ki', '--kubelet-arg', 'container-log-max-files=2', '--node-label', 'zone=lab', '--node-taint', 'dedicated=tests:PreferNoSchedule'], { agent: true });
+  const c = await startCluster(
+    t,
+    [
+      '--kubelet-arg',
+      'container-log-max-size=4Ki',
+      '--kubelet-arg',
+      'container-log-max-files=2',
+      '--node-label',
+      'zone=lab',
+      '--node-taint',
+      'dedicated=tests:PreferNoSchedule',
+    ],
+    { agent: true },
+  );
   const cri = new CriClient(c.node!.socket);
   t.teardown(() => cri.close());
 
@@ -26,11 +38,27 @@ t.test('a node runs real pods: registration, env and volumes, init containers, p
       return n?.spec?.podCIDR && n.status.conditions.find((x: any) => x.type === 'Ready')?.status === 'True' ? n : undefined;
     });
     t.ok(node, 'the node is Ready once its pod network is configured');
-    t.match(node.status.nodeInfo, { containerRuntimeVersion: /^containerd:\/\/\d+\.\d+/, kubeletVersion: /^v1\.32\./, operatingSystem: 'linux', kernelVersion: /\S/, osImage: /\S/ });
+    t.match(node.status.nodeInfo, {
+      containerRuntimeVersion: /^containerd:\/\/\d+\.\d+/,
+      kubeletVersion: /^v1\.32\./,
+      operatingSystem: 'linux',
+      kernelVersion: /\S/,
+      osImage: /\S/,
+    });
     t.match(node.status.capacity, { cpu: /^\d+$/, memory: /^\d+Ki$/, pods: '110', 'ephemeral-storage': /^\d+Ki$/ });
-    t.same(node.status.conditions.map((x: any) => `${x.type}=${x.status}`).sort(), ['DiskPressure=False', 'MemoryPressure=False', 'PIDPressure=False', 'Ready=True']);
+    t.same(node.status.conditions.map((x: any) => `${x.type}=${x.status}`).sort(), [
+      'DiskPressure=False',
+      'MemoryPressure=False',
+      'PIDPressure=False',
+      'Ready=True',
+    ]);
     t.match(node.spec.podCIDR, /^10\.\d+\.0\.0\/24$/);
-    t.match(node.metadata.labels, { zone: 'lab', 'node-role.kubernetes.io/control-plane': 'true', 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': 'skiff' });
+    t.match(node.metadata.labels, {
+      zone: 'lab',
+      'node-role.kubernetes.io/control-plane': 'true',
+      'kubernetes.io/os': 'linux',
+      'node.kubernetes.io/instance-type': 'skiff',
+    });
     t.same(node.spec.taints, [{ key: 'dedicated', value: 'tests', effect: 'PreferNoSchedule' }]);
     t.match(await c.k('get', 'nodes'), /\s+Ready\s+control-plane,master\s+/, 'the server node shows its roles');
     // Idle: the Lease moves, the Node does not. Each beat renews the Lease, then writes the status if
@@ -46,7 +74,11 @@ t.test('a node runs real pods: registration, env and volumes, init containers, p
       { timeout: 45_000, what: 'two renewals of the node lease' },
     );
     t.not(renewed.metadata.resourceVersion, lease.metadata.resourceVersion, 'the lease was renewed');
-    t.equal((await json(c, 'node', node.metadata.name)).metadata.resourceVersion, node.metadata.resourceVersion, 'the node status was not rewritten');
+    t.equal(
+      (await json(c, 'node', node.metadata.name)).metadata.resourceVersion,
+      node.metadata.resourceVersion,
+      'the node status was not rewritten',
+    );
   });
 
   await t.test('configMap and secret values reach the container as files and environment', async (t) => {
@@ -106,25 +138,67 @@ spec:
     t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', `${sa}/namespace`), 'default');
     t.match(await c.k('exec', 'config', '-c', 'main', '--', 'cat', `${sa}/ca.crt`), /^-----BEGIN CERTIFICATE-----/);
     const token = await c.k('exec', 'config', '-c', 'main', '--', 'cat', `${sa}/token`);
-    const asPod = await promisify(execFile)('kubectl', ['--kubeconfig', '/dev/null', '--server', `https://127.0.0.1:${c.port}`, '--insecure-skip-tls-verify', '--token', token, 'get', 'pod', 'config', '-o', 'name']);
+    const asPod = await promisify(execFile)('kubectl', [
+      '--kubeconfig',
+      '/dev/null',
+      '--server',
+      `https://127.0.0.1:${c.port}`,
+      '--insecure-skip-tls-verify',
+      '--token',
+      token,
+      'get',
+      'pod',
+      'config',
+      '-o',
+      'name',
+    ]);
     t.equal(asPod.stdout, 'pod/config\n', 'the pod token authenticates');
     // The init container finished before the main one started.
-    const [initDone, mainStarted] = (await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/work/init-done', '/work/main-started')).trim().split('\n').map(Number);
+    const [initDone, mainStarted] = (await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/work/init-done', '/work/main-started'))
+      .trim()
+      .split('\n')
+      .map(Number);
     t.ok(initDone! <= mainStarted!, `init finished (${initDone}) before main started (${mainStarted})`);
     t.match(pod.status.initContainerStatuses[0], { name: 'prepare', state: { terminated: { exitCode: 0, reason: 'Completed' } } });
-    t.match(pod.status.conditions.find((x: any) => x.type === 'Initialized'), { status: 'True' });
+    t.match(
+      pod.status.conditions.find((x: any) => x.type === 'Initialized'),
+      { status: 'True' },
+    );
     // A changed ConfigMap reaches the mounted file.
     await c.k('patch', 'configmap', 'settings', '-p', '{"data":{"app.conf":"mode=slow"}}');
-    t.equal(await eventually(async () => ((await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/settings/app.conf')) === 'mode=slow' ? 'updated' : undefined), { timeout: 90_000 }), 'updated');
+    t.equal(
+      await eventually(
+        async () =>
+          (await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/settings/app.conf')) === 'mode=slow' ? 'updated' : undefined,
+        { timeout: 90_000 },
+      ),
+      'updated',
+    );
     // A missing key keeps a container from being created, and says why.
-    await apply(c, `apiVersion: v1\nkind: Pod\nmetadata: {name: missing-key}\nspec:\n  containers:\n  - {name: c, image: ${BUSYBOX}, command: [sleep, '3600'], env: [{name: X, valueFrom: {configMapKeyRef: {name: settings, key: nope}}}]}\n`);
-    const stuck = await podWhen(c, 'missing-key', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError');
-    t.match(stuck.status.containerStatuses[0].state.waiting, { reason: 'CreateContainerConfigError', message: "couldn't find key nope in ConfigMap default/settings" });
+    await apply(
+      c,
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: missing-key}\nspec:\n  containers:\n  - {name: c, image: ${BUSYBOX}, command: [sleep, '3600'], env: [{name: X, valueFrom: {configMapKeyRef: {name: settings, key: nope}}}]}\n`,
+    );
+    const stuck = await podWhen(
+      c,
+      'missing-key',
+      (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError',
+    );
+    t.match(stuck.status.containerStatuses[0].state.waiting, {
+      reason: 'CreateContainerConfigError',
+      message: "couldn't find key nope in ConfigMap default/settings",
+    });
     // An image the node lacks and cannot pull (no registry is reachable): ErrImagePull, then back-off.
     await c.k('run', 'no-image', '--image=skiff.invalid/absent:1');
     const pulling = await podWhen(c, 'no-image', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff');
-    t.match(pulling.status.containerStatuses[0].state.waiting, { reason: 'ImagePullBackOff', message: 'Back-off pulling image "skiff.invalid/absent:1"' });
-    t.match(await c.k('get', 'events', '--field-selector', 'involvedObject.name=no-image'), /Failed to pull image "skiff\.invalid\/absent:1"/);
+    t.match(pulling.status.containerStatuses[0].state.waiting, {
+      reason: 'ImagePullBackOff',
+      message: 'Back-off pulling image "skiff.invalid/absent:1"',
+    });
+    t.match(
+      await c.k('get', 'events', '--field-selector', 'involvedObject.name=no-image'),
+      /Failed to pull image "skiff\.invalid\/absent:1"/,
+    );
   });
 
   await t.test('security context, resources, host ports and more kinds of volume', async (t) => {
@@ -169,9 +243,15 @@ spec:
     t.match((await inside('mount')).stdout, /^tmpfs on \/scratch type tmpfs/m, 'emptyDir with medium Memory is a tmpfs');
     fs.writeFileSync(`${dir}/host/from-host`, 'shared');
     fs.writeFileSync(`${dir}/pv/from-pv`, 'persistent');
-    t.equal((await inside('cat /host/from-host /data/from-pv')).stdout, 'sharedpersistent', 'hostPath and a claim bound to a hostPath volume');
+    t.equal(
+      (await inside('cat /host/from-host /data/from-pv')).stdout,
+      'sharedpersistent',
+      'hostPath and a claim bound to a hostPath volume',
+    );
     // Limits reach the container's cgroup (v2 or v1).
-    const memory = (await inside('cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes')).stdout.trim();
+    const memory = (
+      await inside('cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes')
+    ).stdout.trim();
     t.equal(memory, String(64 * 1024 * 1024));
     const cpu = (await inside('cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us')).stdout.trim();
     t.match(cpu, /^25000( 100000)?$/, '250m is a quarter of each 100 ms period');
@@ -245,8 +325,15 @@ spec:
     const ready = await podWhen(c, 'graceful', (p) => p.status?.containerStatuses?.find((s: any) => s.name === 'c')?.ready);
     t.ok(ready.status.containerStatuses.find((s: any) => s.name === 'c').ready, 'a tcpSocket probe makes it ready');
     t.notOk(ready.status.containerStatuses.find((s: any) => s.name === 'g').ready, 'a grpc probe with nothing listening does not');
-    t.match(await c.k('get', 'events', '--field-selector', 'involvedObject.name=graceful'), /Readiness probe failed: failed to connect service/);
-    t.match(await c.k('describe', 'pod', 'graceful'), /Readiness:\s+grpc <pod>:9001 \S* ?delay=0s timeout=1s period=1s #success=1 #failure=1/, 'kubectl describe shows the grpc probe');
+    t.match(
+      await c.k('get', 'events', '--field-selector', 'involvedObject.name=graceful'),
+      /Readiness probe failed: failed to connect service/,
+    );
+    t.match(
+      await c.k('describe', 'pod', 'graceful'),
+      /Readiness:\s+grpc <pod>:9001 \S* ?delay=0s timeout=1s period=1s #success=1 #failure=1/,
+      'kubectl describe shows the grpc probe',
+    );
     const t0 = Date.now();
     await c.k('delete', 'pod', 'graceful');
     const took = (Date.now() - t0) / 1000;
@@ -291,11 +378,21 @@ spec:
   });
 
   await t.test('container logs are rotated and only the newest files kept', async (t) => {
-    await c.k('run', 'chatty', `--image=${BUSYBOX}`, '--', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo "line $i of a chatty container that fills its log"; sleep 0.01; done');
+    await c.k(
+      'run',
+      'chatty',
+      `--image=${BUSYBOX}`,
+      '--',
+      'sh',
+      '-c',
+      'i=0; while true; do i=$((i+1)); echo "line $i of a chatty container that fills its log"; sleep 0.01; done',
+    );
     const pod = await podWhen(c, 'chatty', (p) => p.status?.phase === 'Running');
     const dir = `${c.dataDir}/agent/logs/default_chatty_${pod.metadata.uid}/chatty`;
     const ROTATED = /^0\.log\.\d{8}-\d{6}$/;
-    const rotated = await eventually(async () => (fs.readdirSync(dir).some((f) => ROTATED.test(f)) ? fs.readdirSync(dir) : undefined), { timeout: 30_000 });
+    const rotated = await eventually(async () => (fs.readdirSync(dir).some((f) => ROTATED.test(f)) ? fs.readdirSync(dir) : undefined), {
+      timeout: 30_000,
+    });
     t.ok(rotated, `the log was rotated (${rotated?.join(', ')})`);
     // Once it was rotated again, the older rotated file must go (once the rotation has finished).
     const files = await eventually(
@@ -307,7 +404,11 @@ spec:
     );
     t.ok(files.length <= 2, `at most two files are kept (${files.join(', ')})`);
     t.ok(files.includes('0.log'), 'the container writes on to its log');
-    t.match(await c.k('logs', 'chatty', '--tail', '1'), /^line \d+ of a chatty container that fills its log\n$/, 'and kubectl logs reads it');
+    t.match(
+      await c.k('logs', 'chatty', '--tail', '1'),
+      /^line \d+ of a chatty container that fills its log\n$/,
+      'and kubectl logs reads it',
+    );
     await c.k('delete', 'pod', 'chatty', '--grace-period=1');
   });
 
@@ -335,7 +436,11 @@ spec:
 `,
     );
     t.equal(r.code, 0, r.stderr);
-    const done = await podWhen(c, 'with-sidecar', (p) => p.status?.phase === 'Succeeded' && !p.status.initContainerStatuses?.[0]?.state?.running);
+    const done = await podWhen(
+      c,
+      'with-sidecar',
+      (p) => p.status?.phase === 'Succeeded' && !p.status.initContainerStatuses?.[0]?.state?.running,
+    );
     t.equal(done.status.phase, 'Succeeded', 'the pod completes although its sidecar never exits by itself');
     t.equal(await c.k('logs', 'with-sidecar', '-c', 'main'), 'fed\n', 'the sidecar was running when the container needed it');
     t.ok(done.status.initContainerStatuses[0].state.terminated, 'and it was stopped after the container finished');
@@ -350,12 +455,27 @@ spec:
     t.equal(await c.k('logs', 'once', '--tail', '1'), 'three\n');
     t.match(await c.k('logs', 'once', '--timestamps'), /^\d{4}-\d\d-\d\dT\S+ one$/m);
     const uid = done.metadata.uid;
-    t.equal((await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } })).length, 1, 'the finished container stays for its logs');
-    t.equal((await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } }))[0]?.state, 'SANDBOX_NOTREADY', 'but its sandbox is stopped');
+    t.equal(
+      (await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } })).length,
+      1,
+      'the finished container stays for its logs',
+    );
+    t.equal(
+      (await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } }))[0]?.state,
+      'SANDBOX_NOTREADY',
+      'but its sandbox is stopped',
+    );
     // A finished pod goes from the API at once; the agent then removes what it left behind.
     await c.k('delete', 'pod', 'once');
-    const leftovers = async () => [...(await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } })), ...(await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } }))];
-    t.same(await eventually(async () => ((await leftovers()).length === 0 ? [] : undefined), { timeout: 20_000 }), [], 'no container or sandbox is left');
+    const leftovers = async () => [
+      ...(await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } })),
+      ...(await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } })),
+    ];
+    t.same(
+      await eventually(async () => ((await leftovers()).length === 0 ? [] : undefined), { timeout: 20_000 }),
+      [],
+      'no container or sandbox is left',
+    );
   });
 
   await t.test('an agent restart adopts running containers instead of restarting them', async (t) => {
@@ -366,9 +486,17 @@ spec:
     // pod's syncs never overlap, so the one that wrote the first had ended before the second was seen.
     for (const n of [1, 2]) {
       await c.k('label', 'pod', 'config', `synced=${n}`, '--overwrite');
-      await eventually(async () => (await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/info/labels')).includes(`synced="${n}"`), { timeout: 60_000, what: `the label synced=${n} in the pod's downward API volume` });
+      await eventually(async () => (await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/info/labels')).includes(`synced="${n}"`), {
+        timeout: 60_000,
+        what: `the label synced=${n} in the pod's downward API volume`,
+      });
     }
-    const after = await podWhen(c, 'config', (p) => p.status?.containerStatuses?.[0]?.ready && p.metadata.resourceVersion !== before.metadata.resourceVersion, { timeout: 20_000 });
+    const after = await podWhen(
+      c,
+      'config',
+      (p) => p.status?.containerStatuses?.[0]?.ready && p.metadata.resourceVersion !== before.metadata.resourceVersion,
+      { timeout: 20_000 },
+    );
     t.equal(after.status.containerStatuses[0].containerID, before.status.containerStatuses[0].containerID, 'the same container');
     t.equal(after.status.containerStatuses[0].restartCount, 0);
     t.equal(await c.k('exec', 'config', '-c', 'main', '--', 'cat', '/etc/creds/password'), 's3cret', 'and it still works');

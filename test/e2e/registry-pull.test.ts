@@ -16,20 +16,36 @@ import { CriClient } from '../../src/cri/client.js';
 
 const json = async (c: Cluster, ...args: string[]) => JSON.parse(await c.k('get', ...args, '-o', 'json'));
 
-
 const running = (p: any) => p.status?.containerStatuses?.[0]?.state?.running !== undefined;
 const waiting = (reason: string) => (p: any) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === reason;
-const events = async (c: Cluster, pod: string) => (await json(c, 'events', '--field-selector', `involvedObject.name=${pod}`)).items.map((e: any) => `${e.reason}: ${e.message}`).join('\n');
+const events = async (c: Cluster, pod: string) =>
+  (await json(c, 'events', '--field-selector', `involvedObject.name=${pod}`)).items.map((e: any) => `${e.reason}: ${e.message}`).join('\n');
 
 async function runPod(c: Cluster, name: string, image: string, pullPolicy = 'IfNotPresent'): Promise<void> {
-  const r = await c.kubectl(['apply', '-f', '-'], { input: `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - {name: c, image: "${image}", imagePullPolicy: ${pullPolicy}}\n` });
+  const r = await c.kubectl(['apply', '-f', '-'], {
+    input: `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - {name: c, image: "${image}", imagePullPolicy: ${pullPolicy}}\n`,
+  });
   if (r.code !== 0) throw new Error(r.stderr);
 }
 
 /** Every waiting reason the pod's container shows, in order, as a watch sees the status writes. */
 function watchWaitingReasons(t: Test, c: Cluster, name: string): string[] {
   const reasons: string[] = [];
-  const child = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'get', 'pods', '--watch', '--field-selector', `metadata.name=${name}`, '-o', 'jsonpath={.status.containerStatuses[0].state.waiting.reason}{"\\n"}'], { stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: process.env.PATH, HOME: path.dirname(c.dataDir) } });
+  const child = spawn(
+    'kubectl',
+    [
+      '--kubeconfig',
+      c.kubeconfig,
+      'get',
+      'pods',
+      '--watch',
+      '--field-selector',
+      `metadata.name=${name}`,
+      '-o',
+      'jsonpath={.status.containerStatuses[0].state.waiting.reason}{"\\n"}',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: process.env.PATH, HOME: path.dirname(c.dataDir) } },
+  );
   let rest = '';
   child.stdout.on('data', (d: Buffer) => {
     const lines = (rest + d.toString()).split('\n');
@@ -88,7 +104,11 @@ t.test('pods pull their images from registries configured as in K3s', async (t) 
     await plain.push('busybox:1');
     await runPod(c, 'mirrored', 'example.invalid/busybox:1');
     t.ok(running(await podWhen(c, 'mirrored', running)), 'pulled through the mirror');
-    t.match((await json(c, 'pod', 'mirrored')).status.containerStatuses[0].image, /example\.invalid\/busybox:1$/, 'the image keeps the name the pod asked for');
+    t.match(
+      (await json(c, 'pod', 'mirrored')).status.containerStatuses[0].image,
+      /example\.invalid\/busybox:1$/,
+      'the image keeps the name the pod asked for',
+    );
     await deletePods(c, 'mirrored');
   });
 
@@ -101,7 +121,10 @@ t.test('pods pull their images from registries configured as in K3s', async (t) 
     const cri = new CriClient(c.node!.socket);
     const tags = (await cri.listImages().finally(() => cri.close())).flatMap((i) => i.repoTags as string[]);
     t.ok(tags.includes('rewrite.invalid/team/busybox:1'), 'the node has the image under the name the pod asked for');
-    t.notOk(tags.some((n) => n.includes('mirrored/busybox')), 'and under that name only');
+    t.notOk(
+      tags.some((n) => n.includes('mirrored/busybox')),
+      'and under that name only',
+    );
     await deletePods(c, 'rewritten');
   });
 
@@ -110,9 +133,15 @@ t.test('pods pull their images from registries configured as in K3s', async (t) 
     await runPod(c, 'late', `${late.host}/busybox:1`);
     const backingOff = await podWhen(c, 'late', waiting('ImagePullBackOff'));
     // ErrImagePull lasts until the worker's next sync: a watch sees it, polling may not.
-    t.ok(await eventually(async () => reasons.join(' ').includes('ErrImagePull ImagePullBackOff'), { timeout: 30_000 }), `ErrImagePull, then ImagePullBackOff (seen: ${reasons.join(', ')})`);
+    t.ok(
+      await eventually(async () => reasons.join(' ').includes('ErrImagePull ImagePullBackOff'), { timeout: 30_000 }),
+      `ErrImagePull, then ImagePullBackOff (seen: ${reasons.join(', ')})`,
+    );
     t.match(await events(c, 'late'), new RegExp(`Failed to pull image "${late.host}/busybox:1": .*connection refused`));
-    t.match(backingOff.status.containerStatuses[0].state.waiting, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${late.host}/busybox:1"` });
+    t.match(backingOff.status.containerStatuses[0].state.waiting, {
+      reason: 'ImagePullBackOff',
+      message: `Back-off pulling image "${late.host}/busybox:1"`,
+    });
     await late.start();
     await late.push('busybox:1');
     // The back-off is short this early (10 s, then 20 s); wait well beyond it.
@@ -130,7 +159,11 @@ t.test('pods pull their images from registries configured as in K3s', async (t) 
       const e = await events(c, 'no-creds');
       return /Failed to pull image/.test(e) ? e : undefined;
     });
-    t.match(said, new RegExp(`Failed to pull image "localhost:${secure.port}/busybox:1": .*401 Unauthorized`), 'the event says the registry wants credentials');
+    t.match(
+      said,
+      new RegExp(`Failed to pull image "localhost:${secure.port}/busybox:1": .*401 Unauthorized`),
+      'the event says the registry wants credentials',
+    );
     t.notMatch(said, /certificate|x509|tls/i, 'TLS itself was fine');
     await runPod(c, 'with-creds', `${secure.host}/busybox:1`);
     t.ok(running(await podWhen(c, 'with-creds', running)), 'with credentials it runs');

@@ -17,11 +17,21 @@ t.test('objects survive SIGKILL of the server; watches resume from their resourc
   t.equal(names.length, 19);
   t.notOk(names.includes('configmap/cm-0'));
   t.match(await c.k('-n', 'keep', 'get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas}'), '2');
-  t.equal(await c.k('get', 'namespace', 'keep', '-o', 'jsonpath={.metadata.uid}'), uidBefore, 'the same namespace, not a new one of the same name');
+  t.equal(
+    await c.k('get', 'namespace', 'keep', '-o', 'jsonpath={.metadata.uid}'),
+    uidBefore,
+    'the same namespace, not a new one of the same name',
+  );
 
   // A watch from before the restart replays what happened since.
   const watch = await c.kubectl(['get', '--raw', `/api/v1/namespaces/keep/configmaps?watch=1&resourceVersion=${rv}&timeoutSeconds=1`]);
   t.equal(watch.code, 0, watch.stderr);
-  const events = watch.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
-  t.same(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['DELETED cm-0']);
+  const events = watch.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
+  t.same(
+    events.map((e) => `${e.type} ${e.object.metadata.name}`),
+    ['DELETED cm-0'],
+  );
 });

@@ -40,7 +40,9 @@ function assertWebSocketOnly(t: Test, log: string, what: string): void {
 }
 
 function spawnKubectl(c: Cluster, args: string[]): ChildProcess & { log: () => string } {
-  const child = spawn('kubectl', ['--kubeconfig', c.kubeconfig, ...args], { env: { PATH: process.env.PATH, HOME: path.dirname(c.kubeconfig) } });
+  const child = spawn('kubectl', ['--kubeconfig', c.kubeconfig, ...args], {
+    env: { PATH: process.env.PATH, HOME: path.dirname(c.kubeconfig) },
+  });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d));
   child.stderr!.on('data', (d: Buffer) => (log += d));
@@ -94,10 +96,13 @@ t.test('WebSocket exec, attach, cp and port-forward through the API server', asy
   t.test('kubectl attach sees what the container writes', async (t) => {
     const attach = spawnKubectl(c, ['attach', '-v=8', 'ws']);
     t.teardown(() => attach.kill());
-    const seen = await eventually(async () => {
-      await fetch(`http://${podIP}:8080/attached`).catch(() => undefined);
-      return attach.log().includes('/attached') ? 'seen' : undefined;
-    }, { timeout: 60_000 });
+    const seen = await eventually(
+      async () => {
+        await fetch(`http://${podIP}:8080/attached`).catch(() => undefined);
+        return attach.log().includes('/attached') ? 'seen' : undefined;
+      },
+      { timeout: 60_000 },
+    );
     t.equal(seen, 'seen', 'httpd -vv logs the request, and attach shows it');
     assertWebSocketOnly(t, attach.log(), 'attach');
   });
@@ -108,7 +113,11 @@ t.test('WebSocket exec, attach, cp and port-forward through the API server', asy
     t.teardown(() => pf.kill());
     await waitForLine(pf, /Forwarding from 127\.0\.0\.1/);
     t.equal(await (await fetch(`http://127.0.0.1:${local}/`)).text(), 'hello-ws\n');
-    t.equal(await (await fetch(`http://127.0.0.1:${local}/`, { headers: { connection: 'close' } })).text(), 'hello-ws\n', 'a second connection too');
+    t.equal(
+      await (await fetch(`http://127.0.0.1:${local}/`, { headers: { connection: 'close' } })).text(),
+      'hello-ws\n',
+      'a second connection too',
+    );
     t.match(pf.log(), /Sec-Websocket-Protocol: SPDY\/3\.1\+portforward\.k8s\.io/i);
     assertWebSocketOnly(t, pf.log(), 'port-forward');
   });
@@ -135,9 +144,18 @@ t.test('WebSocket exec, attach, cp and port-forward through the API server', asy
         ws.on('error', () => {});
       });
     };
-    t.match(await refused('/api/v1/namespaces/default/pods/ws/exec?command=true&stdout=true', ['v9.channel.k8s.io']), { code: 400, body: { kind: 'Status', reason: 'BadRequest', message: /requested protocol\(s\) are not supported/ } });
-    t.match(await refused('/api/v1/namespaces/default/pods/ws/portforward', ['v4.channel.k8s.io']), { code: 400, body: { kind: 'Status', message: /"ports" is required/ } });
-    t.match(await refused('/api/v1/namespaces/default/pods/ws/exec?command=true&stdout=maybe', ['v5.channel.k8s.io']), { code: 400, body: { kind: 'Status', message: /stdout/ } });
+    t.match(await refused('/api/v1/namespaces/default/pods/ws/exec?command=true&stdout=true', ['v9.channel.k8s.io']), {
+      code: 400,
+      body: { kind: 'Status', reason: 'BadRequest', message: /requested protocol\(s\) are not supported/ },
+    });
+    t.match(await refused('/api/v1/namespaces/default/pods/ws/portforward', ['v4.channel.k8s.io']), {
+      code: 400,
+      body: { kind: 'Status', message: /"ports" is required/ },
+    });
+    t.match(await refused('/api/v1/namespaces/default/pods/ws/exec?command=true&stdout=maybe', ['v5.channel.k8s.io']), {
+      code: 400,
+      body: { kind: 'Status', message: /stdout/ },
+    });
   });
 
   t.test('@kubernetes/client-node Exec and PortForward', async (t) => {
@@ -167,12 +185,19 @@ t.test('WebSocket exec, attach, cp and port-forward through the API server', asy
 
     const output = collect();
     const input = new PassThrough();
-    const ws = (await new k8s.PortForward(kc).portForward('default', 'ws', [8080], output, null, input)) as unknown as { on(e: string, f: () => void): void; protocol: string };
+    const ws = (await new k8s.PortForward(kc).portForward('default', 'ws', [8080], output, null, input)) as unknown as {
+      on(e: string, f: () => void): void;
+      protocol: string;
+    };
     const closed = new Promise<void>((resolve) => ws.on('close', resolve));
     input.write('GET / HTTP/1.0\r\nHost: pod\r\n\r\n');
     await closed;
     t.equal(ws.protocol, 'v4.channel.k8s.io');
-    t.match(output.text(), /^HTTP\/1\.[01] 200 OK[\s\S]*\r\n\r\nhello-ws\n$/, 'the answer came back, and the socket closed when the pod closed the connection');
+    t.match(
+      output.text(),
+      /^HTTP\/1\.[01] 200 OK[\s\S]*\r\n\r\nhello-ws\n$/,
+      'the answer came back, and the socket closed when the pod closed the connection',
+    );
     input.end();
   });
 

@@ -67,12 +67,29 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
     t.teardown(() => node.cleanup());
     t.teardown(() => node.drain());
   }
-  const args = ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1', '--write-kubeconfig', kubeconfig, '--config', '/dev/null', ...(node ? [...node.args, ...node.serverArgs] : ['--disable-agent']), ...extraArgs];
+  const args = [
+    'server',
+    '--data-dir',
+    dataDir,
+    '--https-listen-port',
+    String(port),
+    '--bind-address',
+    '127.0.0.1',
+    '--write-kubeconfig',
+    kubeconfig,
+    '--config',
+    '/dev/null',
+    ...(node ? [...node.args, ...node.serverArgs] : ['--disable-agent']),
+    ...extraArgs,
+  ];
 
   let stopping = false;
   const launch = async (): Promise<ChildProcess> => {
     stopping = false;
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
     child.on('exit', (code, signal) => {
@@ -93,7 +110,11 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
         const child = execFile(
           opts.bin ?? 'kubectl',
           ['--kubeconfig', kubeconfig, ...kargs],
-          { env: { PATH: process.env.PATH, HOME: root, KUBECACHEDIR: cacheDir, ...opts.env }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+          {
+            env: { PATH: process.env.PATH, HOME: root, KUBECACHEDIR: cacheDir, ...opts.env },
+            maxBuffer: 64 * 1024 * 1024,
+            timeout: 120_000,
+          },
           (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
         if (opts.input !== undefined) child.stdin!.end(opts.input);

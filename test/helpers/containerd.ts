@@ -20,7 +20,10 @@ export interface Containerd {
 }
 
 /** A containerd; with `network`, a CNI bridge network (its own bridge and /24) for pod sandboxes. */
-export async function startContainerd(t: Test, opts: { network?: boolean; sandboxImage?: string; registries?: Registries } = {}): Promise<Containerd> {
+export async function startContainerd(
+  t: Test,
+  opts: { network?: boolean; sandboxImage?: string; registries?: Registries } = {},
+): Promise<Containerd> {
   try {
     execFileSync('containerd', ['--version'], { stdio: 'ignore' });
   } catch {
@@ -29,11 +32,23 @@ export async function startContainerd(t: Test, opts: { network?: boolean; sandbo
   // Short path: unix socket paths are limited to about 100 bytes.
   const dir = fs.mkdtempSync('/tmp/skc-');
   const cniConfDir = path.join(dir, 'cni');
-  const id = path.basename(dir).slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x');
+  const id = path
+    .basename(dir)
+    .slice(-6)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, 'x');
   const n = parseInt(id, 36);
   const subnet = opts.network ? `10.${90 + (n % 60)}.${n % 250}.0/24` : undefined;
   const supervisor = new ContainerdSupervisor(
-    { root: path.join(dir, 'root'), state: path.join(dir, 'state'), socket: path.join(dir, 'c.sock'), cniBinDir: '/usr/lib/cni', cniConfDir, pauseImage: opts.sandboxImage ?? 'skiff.local/pause:test', registries: opts.registries },
+    {
+      root: path.join(dir, 'root'),
+      state: path.join(dir, 'state'),
+      socket: path.join(dir, 'c.sock'),
+      cniBinDir: '/usr/lib/cni',
+      cniConfDir,
+      pauseImage: opts.sandboxImage ?? 'skiff.local/pause:test',
+      registries: opts.registries,
+    },
     path.join(dir, 'containerd.log'),
   );
   t.teardown(async () => {
@@ -50,6 +65,13 @@ export async function startContainerd(t: Test, opts: { network?: boolean; sandbo
   });
   await supervisor.start();
   // The agent's own network config, on a bridge and range of the test's own, not masqueraded.
-  if (opts.network) writeCniConfig(cniConfDir, { podCIDR: subnet!, bridge: `sk${id}`, name: `skiff-test-${id}`, ipamDataDir: `${dir}/ipam`, ipMasq: false });
+  if (opts.network)
+    writeCniConfig(cniConfDir, {
+      podCIDR: subnet!,
+      bridge: `sk${id}`,
+      name: `skiff-test-${id}`,
+      ipamDataDir: `${dir}/ipam`,
+      ipMasq: false,
+    });
   return { socket: supervisor.socket, dir, subnet, supervisor, cri: supervisor.cri, stop: () => supervisor.stop() };
 }

@@ -32,9 +32,15 @@ export async function eventually<T>(fn: () => T | Promise<T>, opts: EventuallyOp
     await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, end - Date.now()))));
     pause = Math.min(pause * 1.5, 250);
   }
-  const seen = 'error' in last ? `last error: ${last.error instanceof Error ? last.error.message : String(last.error)}` : `last value: ${describe(last.value)}`;
+  const seen =
+    'error' in last
+      ? `last error: ${last.error instanceof Error ? last.error.message : String(last.error)}`
+      : `last value: ${describe(last.value)}`;
   let message = `timed out after ${timeout} ms waiting for ${opts.what ?? 'a condition'}; ${seen}`;
-  if (opts.explain) message += `\n${await Promise.resolve().then(opts.explain).catch((err: Error) => `(could not explain: ${err.message})`)}`;
+  if (opts.explain)
+    message += `\n${await Promise.resolve()
+      .then(opts.explain)
+      .catch((err: Error) => `(could not explain: ${err.message})`)}`;
   const err = new Error(message);
   if ('error' in last) err.cause = last.error;
   throw err;

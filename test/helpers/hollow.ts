@@ -19,6 +19,11 @@ export async function startHollowNode(t: Test, cluster: Cluster, opts: HollowNod
   return { name: opts.name, kill };
 }
 
-export async function startHollowNodes(t: Test, cluster: Cluster, names: string[], opts: Partial<HollowNodeOptions> = {}): Promise<HollowHandle[]> {
+export async function startHollowNodes(
+  t: Test,
+  cluster: Cluster,
+  names: string[],
+  opts: Partial<HollowNodeOptions> = {},
+): Promise<HollowHandle[]> {
   return Promise.all(names.map((name) => startHollowNode(t, cluster, { ...opts, name })));
 }

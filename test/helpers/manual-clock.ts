@@ -52,6 +52,10 @@ export class ManualClock implements Clock {
 
   /** Waits (in real time) until `n` callers are asleep on this clock: their work up to then is done. */
   async settled(n: number, timeout = 10_000): Promise<void> {
-    await eventually(() => this.sleepers.size === n, { timeout, what: `${n} sleepers on the manual clock`, explain: () => `${this.sleepers.size} asleep at the end` });
+    await eventually(() => this.sleepers.size === n, {
+      timeout,
+      what: `${n} sleepers on the manual clock`,
+      explain: () => `${this.sleepers.size} asleep at the end`,
+    });
   }
 }

@@ -51,7 +51,10 @@ export function prepareNode(dataDir: string, uniq: number): NodeEnv {
       const exited = new Promise((r) => containerd.once('exit', r));
       const cri = new CriClient(socket, { timeoutMs: 5000 });
       try {
-        await eventually(() => cri.version().then(() => true), { timeout: 10_000, what: `the node's containerd to come back to be drained (${config})` });
+        await eventually(() => cri.version().then(() => true), {
+          timeout: 10_000,
+          what: `the node's containerd to come back to be drained (${config})`,
+        });
         for (const s of await cri.listPodSandbox()) {
           await cri.stopPodSandbox(s.id).catch(() => {});
           await cri.removePodSandbox(s.id).catch(() => {});

@@ -9,7 +9,10 @@ import { finish, repoRoot } from './run.js';
 export const PYTHON = '/usr/bin/python3';
 
 export async function runPythonTests(t: Test, module: string, env: Record<string, string>): Promise<void> {
-  const child = spawn(PYTHON, ['-W', 'ignore::ResourceWarning', '-m', 'unittest', '-v', module], { cwd: path.join(repoRoot, 'test/e2e/python'), env: { PATH: process.env.PATH, ...env } });
+  const child = spawn(PYTHON, ['-W', 'ignore::ResourceWarning', '-m', 'unittest', '-v', module], {
+    cwd: path.join(repoRoot, 'test/e2e/python'),
+    env: { PATH: process.env.PATH, ...env },
+  });
   const r = await finish(child);
   // unittest -v prints one line per test: `test_x (module.Class.test_x) ... ok|FAIL|ERROR`.
   const results = [...r.stderr.matchAll(/^(test_\w+) \(.*?\)(?: \.\.\.|\n.*?\.\.\.) (ok|FAIL|ERROR|skipped.*)$/gm)];

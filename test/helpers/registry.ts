@@ -43,10 +43,22 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
   const certDir = path.join(dir, 'skopeo-certs');
   fs.mkdirSync(certDir);
   const pair = (p: KeyPair, base: string) => [write(`${base}.pem`, p.certPem), write(`${base}-key.pem`, p.keyPem)];
-  for (const [name, text] of [['ca.crt', ca.certPem], ['client.cert', client.certPem], ['client.key', client.keyPem]]) fs.writeFileSync(path.join(certDir, name!), text!);
+  for (const [name, text] of [
+    ['ca.crt', ca.certPem],
+    ['client.cert', client.certPem],
+    ['client.key', client.keyPem],
+  ])
+    fs.writeFileSync(path.join(certDir, name!), text!);
   const [certFile, keyFile] = pair(server, 'server');
   const [clientCertFile, clientKeyFile] = pair(client, 'client');
-  return { caFile: write('ca.pem', ca.certPem), certFile: certFile!, keyFile: keyFile!, clientCertFile: clientCertFile!, clientKeyFile: clientKeyFile!, certDir };
+  return {
+    caFile: write('ca.pem', ca.certPem),
+    certFile: certFile!,
+    keyFile: keyFile!,
+    clientCertFile: clientCertFile!,
+    clientKeyFile: clientKeyFile!,
+    certDir,
+  };
 }
 
 export interface TestRegistry {
@@ -69,12 +81,15 @@ export async function testRegistry(t: Test, opts: TestRegistryOptions = {}): Pro
     version: 0.1,
     log: { level: 'warn', accesslog: { disabled: true } },
     storage: { filesystem: { rootdirectory: path.join(dir, 'data') } },
-    http: { addr: host, ...(opts.tls ? { tls: { certificate: opts.tls.certFile, key: opts.tls.keyFile, clientcas: [opts.tls.caFile] } } : {}) },
+    http: {
+      addr: host,
+      ...(opts.tls ? { tls: { certificate: opts.tls.certFile, key: opts.tls.keyFile, clientcas: [opts.tls.caFile] } } : {}),
+    },
   };
   if (opts.user) {
     // bcrypt, the only hash distribution accepts.
     const { stdout } = await run('htpasswd', ['-nbB', opts.user.name, opts.user.password]);
-    fs.writeFileSync(path.join(dir, 'htpasswd'), stdout.trim() + '\n');
+    fs.writeFileSync(path.join(dir, 'htpasswd'), `${stdout.trim()}\n`);
     config.auth = { htpasswd: { realm: 'skiff-test', path: path.join(dir, 'htpasswd') } };
   }
   fs.writeFileSync(path.join(dir, 'config.yml'), YAML.stringify(config));
@@ -132,7 +147,18 @@ function answers(port: number, pki?: TestPki): Promise<boolean> {
       resolve(res.statusCode === 200 || res.statusCode === 401);
     };
     const req = pki
-      ? https.get({ host: '127.0.0.1', port, path: '/v2/', ca: fs.readFileSync(pki.caFile), cert: fs.readFileSync(pki.clientCertFile), key: fs.readFileSync(pki.clientKeyFile), timeout: 2000 }, onResponse)
+      ? https.get(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/v2/',
+            ca: fs.readFileSync(pki.caFile),
+            cert: fs.readFileSync(pki.clientCertFile),
+            key: fs.readFileSync(pki.clientKeyFile),
+            timeout: 2000,
+          },
+          onResponse,
+        )
       : http.get({ host: '127.0.0.1', port, path: '/v2/', timeout: 2000 }, onResponse);
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());

@@ -5,7 +5,15 @@ import http from 'node:http';
 import net from 'node:net';
 import t, { type Test } from 'tap';
 import { WebSocket, WebSocketServer } from 'ws';
-import { decodeMessage, encodeMessage, finalStatus, negotiate, offeredProtocols, resizeEvent, type ChannelProtocol } from '../../src/apiserver/streaming/channel-protocol.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  finalStatus,
+  negotiate,
+  offeredProtocols,
+  resizeEvent,
+  type ChannelProtocol,
+} from '../../src/apiserver/streaming/channel-protocol.js';
 import { bridgeExec, openExecStreams } from '../../src/apiserver/streaming/exec-bridge.js';
 import { parsePorts } from '../../src/apiserver/streaming/portforward-bridge.js';
 import { tunnelledProtocols } from '../../src/apiserver/streaming/spdy-tunnel.js';
@@ -14,7 +22,11 @@ import { encodeControl, encodeData, FLAG_FIN, FrameReader, FrameType, headerBloc
 import { HeaderCompressor, HeaderDecompressor, type SpdyHeaders } from '../../src/net/spdy/header-block.js';
 
 t.test('negotiation picks the first protocol the client offered that is spoken', async (t) => {
-  t.same(offeredProtocols(['v5.channel.k8s.io, v4.channel.k8s.io', 'channel.k8s.io']), ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'channel.k8s.io']);
+  t.same(offeredProtocols(['v5.channel.k8s.io, v4.channel.k8s.io', 'channel.k8s.io']), [
+    'v5.channel.k8s.io',
+    'v4.channel.k8s.io',
+    'channel.k8s.io',
+  ]);
   t.match(negotiate('exec', ['v5.channel.k8s.io', 'v4.channel.k8s.io']), { name: 'v5.channel.k8s.io', version: 5, base64: false });
   t.match(negotiate('exec', ['v4.channel.k8s.io']), { version: 4 });
   t.match(negotiate('exec', ['x', 'v4.base64.channel.k8s.io']), { version: 4, base64: true });
@@ -45,10 +57,20 @@ t.test('messages carry the channel first: a byte, or a digit before base64', asy
 t.test('the final status follows the protocol version', async (t) => {
   const v5: ChannelProtocol = { name: 'v5.channel.k8s.io', version: 5, base64: false };
   const v1: ChannelProtocol = { name: 'channel.k8s.io', version: 1, base64: false };
-  const failure = JSON.stringify({ metadata: {}, status: 'Failure', message: 'command terminated with non-zero exit code: error executing command, exit status 3', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } });
+  const failure = JSON.stringify({
+    metadata: {},
+    status: 'Failure',
+    message: 'command terminated with non-zero exit code: error executing command, exit status 3',
+    reason: 'NonZeroExitCode',
+    details: { causes: [{ reason: 'ExitCode', message: '3' }] },
+  });
   t.equal(finalStatus(v5, failure)!.toString(), failure, 'v4+: the Status as JSON');
   t.same(JSON.parse(finalStatus(v5, '')!.toString()), { metadata: {}, status: 'Success' }, 'v4+: Success when the node said nothing');
-  t.equal(finalStatus(v1, failure)!.toString(), 'command terminated with non-zero exit code: error executing command, exit status 3', 'v1-v3: the message');
+  t.equal(
+    finalStatus(v1, failure)!.toString(),
+    'command terminated with non-zero exit code: error executing command, exit status 3',
+    'v1-v3: the message',
+  );
   t.equal(finalStatus(v1, JSON.stringify({ metadata: {}, status: 'Success' })), undefined, 'v1-v3: nothing on success');
   t.equal(finalStatus(v1, ''), undefined);
   t.equal(finalStatus(v1, 'plain words')!.toString(), 'plain words');
@@ -88,12 +110,19 @@ function fakeNode(): Promise<{ port: number; server: net.Server; resizes: string
         } else if (f.kind === 'data') {
           const type = types.get(f.streamId);
           const exit = type === 'stdin' && (f.flags & FLAG_FIN || f.data.toString() === 'exit');
-          if (type === 'stdin' && f.data.length && !exit) socket.write(encodeData(byType('stdout')!, Buffer.from(f.data.toString().toUpperCase())));
+          if (type === 'stdin' && f.data.length && !exit)
+            socket.write(encodeData(byType('stdout')!, Buffer.from(f.data.toString().toUpperCase())));
           if (type === 'resize' && f.data.length) resizes.push(f.data.toString());
           if (exit) {
             if (byType('stderr')) socket.write(encodeData(byType('stderr')!, Buffer.from('bye\n'), true));
             socket.write(encodeData(byType('stdout')!, Buffer.alloc(0), true));
-            const status = { metadata: {}, status: 'Failure', message: 'exit 3', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } };
+            const status = {
+              metadata: {},
+              status: 'Failure',
+              message: 'exit 3',
+              reason: 'NonZeroExitCode',
+              details: { causes: [{ reason: 'ExitCode', message: '3' }] },
+            };
             socket.write(encodeData(byType('error')!, Buffer.from(JSON.stringify(status)), true));
             socket.end();
           }
@@ -102,7 +131,9 @@ function fakeNode(): Promise<{ port: number; server: net.Server; resizes: string
     });
     socket.on('error', () => {});
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, server, resizes })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, server, resizes })),
+  );
 }
 
 async function execThroughBridge(t: Test, protocol: string, opts: { tty?: boolean } = {}) {
@@ -160,11 +191,11 @@ t.test('the exec bridge: v5 with stdin closed by the client', async (t) => {
 
 t.test('the exec bridge: base64 channels and a v1 status', async (t) => {
   const { ws, messages, message, closed } = await execThroughBridge(t, 'base64.channel.k8s.io');
-  ws.send('0' + Buffer.from('abc').toString('base64'));
-  await message((m) => m === '1' + Buffer.from('ABC').toString('base64'));
+  ws.send(`0${Buffer.from('abc').toString('base64')}`);
+  await message((m) => m === `1${Buffer.from('ABC').toString('base64')}`);
   t.equal(messages[0], '1', 'the hello as a text message');
-  ws.send('0' + Buffer.from('exit').toString('base64'));
+  ws.send(`0${Buffer.from('exit').toString('base64')}`);
   t.equal(await closed, 1000);
-  t.equal(messages.at(-2), '2' + Buffer.from('bye\n').toString('base64'), 'stderr in base64');
-  t.equal(messages.at(-1), '3' + Buffer.from('exit 3').toString('base64'), 'v1: the error message alone, in base64');
+  t.equal(messages.at(-2), `2${Buffer.from('bye\n').toString('base64')}`, 'stderr in base64');
+  t.equal(messages.at(-1), `3${Buffer.from('exit 3').toString('base64')}`, 'v1: the error message alone, in base64');
 });

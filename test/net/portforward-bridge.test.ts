@@ -41,10 +41,15 @@ function fakeNode(seen: Record<string, string[]>[]): Promise<{ port: number; ser
     });
     socket.on('error', () => {});
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, server })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, server })),
+  );
 }
 
-async function serve(t: Test, onUpgrade: (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void): Promise<number> {
+async function serve(
+  t: Test,
+  onUpgrade: (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void,
+): Promise<number> {
   const server = http.createServer();
   server.on('upgrade', onUpgrade);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -73,13 +78,27 @@ t.test('channel port-forward: one SPDY pair per port, the port first on each cha
   ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('hello')]));
   ws.send(Buffer.concat([Buffer.from([2]), Buffer.from('there')]));
   t.equal(await closed, 1000, 'closed once both ports are done');
-  t.same(messages.slice(0, 4), [Buffer.from([0, 0x90, 0x1f]), Buffer.from([1, 0x90, 0x1f]), Buffer.from([2, 0x82, 0x23]), Buffer.from([3, 0x82, 0x23])], 'port numbers, little-endian, on data and error channels');
-  const text = (ch: number) => messages.slice(4).filter((m) => m[0] === ch).map((m) => m.subarray(1).toString()).join('');
+  t.same(
+    messages.slice(0, 4),
+    [Buffer.from([0, 0x90, 0x1f]), Buffer.from([1, 0x90, 0x1f]), Buffer.from([2, 0x82, 0x23]), Buffer.from([3, 0x82, 0x23])],
+    'port numbers, little-endian, on data and error channels',
+  );
+  const text = (ch: number) =>
+    messages
+      .slice(4)
+      .filter((m) => m[0] === ch)
+      .map((m) => m.subarray(1).toString())
+      .join('');
   t.equal(text(0), 'port 8080 got: hello');
   t.equal(text(2), 'port 9090 got: there');
   t.same(
     seen.map((h) => [h.streamtype![0], h.port![0], h.requestid![0]]),
-    [['error', '8080', '0'], ['data', '8080', '0'], ['error', '9090', '1'], ['data', '9090', '1']],
+    [
+      ['error', '8080', '0'],
+      ['data', '8080', '0'],
+      ['error', '9090', '1'],
+      ['data', '9090', '1'],
+    ],
     'streams as client-go opens them: error then data, with port and requestID',
   );
 });
@@ -103,11 +122,17 @@ t.test('the SPDY tunnel copies bytes both ways and takes binary messages only', 
   });
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
   const messages: Buffer[] = [];
-  const second = new Promise<void>((resolve) => ws.on('message', (d: Buffer, isBinary) => (messages.push(d), t.ok(isBinary), messages.length === 2 && resolve())));
+  const second = new Promise<void>((resolve) =>
+    ws.on('message', (d: Buffer, isBinary) => (messages.push(d), t.ok(isBinary), messages.length === 2 && resolve())),
+  );
   await new Promise((r) => ws.once('open', r));
   ws.send(Buffer.from([0x80, 0x03, 0x00, 0x01]));
   await second;
-  t.same(messages, [Buffer.from('first'), Buffer.from([...Buffer.from('echo:'), 0x80, 0x03, 0x00, 0x01])], 'bytes after the upgrade answer, then the echo');
+  t.same(
+    messages,
+    [Buffer.from('first'), Buffer.from([...Buffer.from('echo:'), 0x80, 0x03, 0x00, 0x01])],
+    'bytes after the upgrade answer, then the echo',
+  );
   t.same(Buffer.concat(received), Buffer.from([0x80, 0x03, 0x00, 0x01]));
   const closed = new Promise<number>((r) => ws.once('close', r));
   ws.send('text is not SPDY');

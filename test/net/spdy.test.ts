@@ -6,12 +6,33 @@ import zlib from 'node:zlib';
 import t from 'tap';
 import { SpdyConnection } from '../../src/net/spdy/connection.js';
 import { SPDY3_DICTIONARY } from '../../src/net/spdy/dictionary.js';
-import { encodeControl, encodeData, encodeRstStream, encodeSynStream, FLAG_FIN, FrameReader, FrameType, headerBlockOf, RstStatus, streamIdOf, type Frame } from '../../src/net/spdy/frames.js';
-import { decodeHeaderBlock, encodeHeaderBlock, HeaderCompressor, HeaderDecompressor, type SpdyHeaders } from '../../src/net/spdy/header-block.js';
+import {
+  encodeControl,
+  encodeData,
+  encodeRstStream,
+  encodeSynStream,
+  FLAG_FIN,
+  FrameReader,
+  FrameType,
+  headerBlockOf,
+  RstStatus,
+  streamIdOf,
+  type Frame,
+} from '../../src/net/spdy/frames.js';
+import {
+  decodeHeaderBlock,
+  encodeHeaderBlock,
+  HeaderCompressor,
+  HeaderDecompressor,
+  type SpdyHeaders,
+} from '../../src/net/spdy/header-block.js';
 
 t.test('the SPDY/3 dictionary is the spec one', async (t) => {
   t.equal(SPDY3_DICTIONARY.length, 1423);
-  t.equal(crypto.createHash('sha256').update(SPDY3_DICTIONARY).digest('hex'), '51d27341373f923f3cd88e1eb7162aeaa3723d7585ff2399201dc06498407f02');
+  t.equal(
+    crypto.createHash('sha256').update(SPDY3_DICTIONARY).digest('hex'),
+    '51d27341373f923f3cd88e1eb7162aeaa3723d7585ff2399201dc06498407f02',
+  );
 });
 
 t.test('header blocks', async (t) => {
@@ -25,7 +46,9 @@ t.test('header blocks', async (t) => {
   // One context per direction: later blocks refer back to earlier ones, so order matters.
   const c = new HeaderCompressor();
   const d = new HeaderDecompressor();
-  const blocks = [h, { streamtype: ['stdout'] }, h, { ':status': ['200'], 'x-stream-protocol-version': ['v4.channel.k8s.io'] }].map((x) => [x, c.compress(x)] as const);
+  const blocks = [h, { streamtype: ['stdout'] }, h, { ':status': ['200'], 'x-stream-protocol-version': ['v4.channel.k8s.io'] }].map(
+    (x) => [x, c.compress(x)] as const,
+  );
   t.ok(blocks[2]![1].length < blocks[0]![1].length, 'a repeated block compresses better the second time');
   for (const [x, block] of blocks) t.same(d.decompress(block), x);
 
@@ -80,13 +103,15 @@ t.test('frames encode and decode, however the bytes are cut', async (t) => {
   check(frames);
   const uneven = new FrameReader();
   const frames2: Frame[] = [];
-  for (let i = 0, n = 3; i < bytes.length; i += n, n = (n * 7) % 5000 + 1) frames2.push(...uneven.push(bytes.subarray(i, i + n)));
+  for (let i = 0, n = 3; i < bytes.length; i += n, n = ((n * 7) % 5000) + 1) frames2.push(...uneven.push(bytes.subarray(i, i + n)));
   check(frames2);
   t.throws(() => encodeData(1, Buffer.alloc(0x1000000)), /24-bit/);
 });
 
 /** A tiny SPDY server: accepts streams, echoes their data upper-cased, ends them when they end. */
-function peer(onFrame?: (f: Frame, socket: net.Socket, deflate: HeaderCompressor) => boolean): Promise<{ port: number; server: net.Server; seen: Frame[] }> {
+function peer(
+  onFrame?: (f: Frame, socket: net.Socket, deflate: HeaderCompressor) => boolean,
+): Promise<{ port: number; server: net.Server; seen: Frame[] }> {
   const seen: Frame[] = [];
   const server = net.createServer((socket) => {
     const reader = new FrameReader();
@@ -95,7 +120,8 @@ function peer(onFrame?: (f: Frame, socket: net.Socket, deflate: HeaderCompressor
     socket.on('data', (chunk: Buffer) => {
       for (const f of reader.push(chunk)) {
         seen.push(f);
-        if (f.kind === 'control' && (f.type === FrameType.SynStream || f.type === FrameType.SynReply || f.type === FrameType.Headers)) inflate.decompress(headerBlockOf(f.type, f.payload));
+        if (f.kind === 'control' && (f.type === FrameType.SynStream || f.type === FrameType.SynReply || f.type === FrameType.Headers))
+          inflate.decompress(headerBlockOf(f.type, f.payload));
         if (onFrame?.(f, socket, deflate)) continue;
         if (f.kind === 'control' && f.type === FrameType.SynStream) {
           const id = Buffer.alloc(4);
@@ -108,7 +134,9 @@ function peer(onFrame?: (f: Frame, socket: net.Socket, deflate: HeaderCompressor
     });
     socket.on('error', () => {});
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, server, seen })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as net.AddressInfo).port, server, seen })),
+  );
 }
 
 const connect = (port: number) =>
@@ -124,7 +152,8 @@ t.test('a connection opens streams, moves data, half-closes and answers pings', 
       return true;
     }
     // Once a stream has been opened, the peer pings (an even id, as a server's are).
-    if (f.kind === 'control' && f.type === FrameType.SynStream && streamIdOf(f.payload) === 3) socket.write(encodeControl(FrameType.Ping, 0, Buffer.from([0, 0, 0, 2])));
+    if (f.kind === 'control' && f.type === FrameType.SynStream && streamIdOf(f.payload) === 3)
+      socket.write(encodeControl(FrameType.Ping, 0, Buffer.from([0, 0, 0, 2])));
     return false;
   });
   t.teardown(() => server.close());
@@ -176,10 +205,14 @@ t.test('a reset or a closed connection ends streams, and pushed streams are refu
   await new Promise((r) => (refused.readableEnded ? r(null) : refused.once('end', r).resume()));
   refused.write('dropped quietly');
   const waitRst = async () => {
-    for (let i = 0; i < 200 && !seen.some((f) => f.kind === 'control' && f.type === FrameType.RstStream); i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 200 && !seen.some((f) => f.kind === 'control' && f.type === FrameType.RstStream); i++)
+      await new Promise((r) => setImmediate(r));
   };
   await waitRst();
-  t.ok(seen.some((f) => f.kind === 'control' && f.type === FrameType.RstStream && streamIdOf(f.payload) === 2), 'the pushed stream got RST_STREAM');
+  t.ok(
+    seen.some((f) => f.kind === 'control' && f.type === FrameType.RstStream && streamIdOf(f.payload) === 2),
+    'the pushed stream got RST_STREAM',
+  );
 
   const open = conn.openStream({ streamtype: ['stdout'] });
   await open.reply;

@@ -14,9 +14,18 @@ const registry = new Registry(builtinResources());
 t.test('generated definitions carry descriptions, kinds and merge metadata', async (t) => {
   const d = definitions['io.k8s.api.apps.v1.Deployment']!;
   t.same(d['x-kubernetes-group-version-kind'], [{ group: 'apps', version: 'v1', kind: 'Deployment' }]);
-  t.match(definitions['io.k8s.api.apps.v1.DeploymentSpec']!.properties!.replicas, { type: 'integer', description: /Number of desired pods/ });
-  t.match(definitions['io.k8s.api.core.v1.PodSpec']!.properties!.containers, { type: 'array', 'x-kubernetes-patch-merge-key': 'name', 'x-kubernetes-list-type': 'map' });
-  t.match(definitions['io.k8s.api.core.v1.ServicePort']!.properties!.targetPort, { allOf: [{ $ref: '#/components/schemas/io.k8s.apimachinery.pkg.util.intstr.IntOrString' }] });
+  t.match(definitions['io.k8s.api.apps.v1.DeploymentSpec']!.properties!.replicas, {
+    type: 'integer',
+    description: /Number of desired pods/,
+  });
+  t.match(definitions['io.k8s.api.core.v1.PodSpec']!.properties!.containers, {
+    type: 'array',
+    'x-kubernetes-patch-merge-key': 'name',
+    'x-kubernetes-list-type': 'map',
+  });
+  t.match(definitions['io.k8s.api.core.v1.ServicePort']!.properties!.targetPort, {
+    allOf: [{ $ref: '#/components/schemas/io.k8s.apimachinery.pkg.util.intstr.IntOrString' }],
+  });
   t.same(definitions['io.k8s.api.core.v1.Container']!.required, ['name']);
 });
 
@@ -24,7 +33,10 @@ t.test('v3 group-version documents declare what kubectl looks for', async (t) =>
   const doc = groupVersionDocument(registry, 'apps', 'v1') as any;
   const patch = doc.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch;
   t.ok(patch.requestBody.content['application/strategic-merge-patch+json'], 'strategic merge for built-in kinds');
-  t.ok(patch.parameters.some((p: { name: string }) => p.name === 'fieldValidation'), 'fieldValidation: kubectl lets the server validate');
+  t.ok(
+    patch.parameters.some((p: { name: string }) => p.name === 'fieldValidation'),
+    'fieldValidation: kubectl lets the server validate',
+  );
   t.ok(doc.components.schemas['io.k8s.api.core.v1.PodSpec'], 'referenced definitions are included');
   t.notOk(doc.components.schemas['io.k8s.api.batch.v1.Job'], 'unreferenced ones are not');
   t.equal(groupVersionDocument(registry, 'nope', 'v1'), undefined);
@@ -38,19 +50,49 @@ t.test('custom kinds get their CRD schema, typed metadata and no strategic merge
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: 'boats.skiff.example.com' },
-    spec: { group: 'skiff.example.com', scope: 'Namespaced', names: { plural: 'boats', kind: 'Boat' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { length: { type: 'integer', minimum: 1 } } } } } } }] },
+    spec: {
+      group: 'skiff.example.com',
+      scope: 'Namespaced',
+      names: { plural: 'boats', kind: 'Boat' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: { spec: { type: 'object', properties: { length: { type: 'integer', minimum: 1 } } } },
+            },
+          },
+        },
+      ],
+    },
   });
   const r = new Registry([...builtinResources(), ...crds]);
   const doc = groupVersionDocument(r, 'skiff.example.com', 'v1') as any;
   const schema = doc.components.schemas['com.example.skiff.v1.Boat'];
   t.same(schema['x-kubernetes-group-version-kind'], [{ group: 'skiff.example.com', version: 'v1', kind: 'Boat' }]);
   t.ok(doc.components.schemas['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta']);
-  t.notOk(doc.paths['/apis/skiff.example.com/v1/namespaces/{namespace}/boats/{name}'].patch.requestBody.content['application/strategic-merge-patch+json']);
+  t.notOk(
+    doc.paths['/apis/skiff.example.com/v1/namespaces/{namespace}/boats/{name}'].patch.requestBody.content[
+      'application/strategic-merge-patch+json'
+    ],
+  );
 });
 
 t.test('unknown fields are found, named by path and removed', async (t) => {
-  const obj: any = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', labelz: {} }, spec: { replicass: 2, template: { spec: { containers: [{ name: 'c', imagee: 'x', resources: { limits: { cpu: '1' } } }] } } } };
-  t.same(pruneUnknownFields(obj, definitions['io.k8s.api.apps.v1.Deployment']!).sort(), ['metadata.labelz', 'spec.replicass', 'spec.template.spec.containers[0].imagee']);
+  const obj: any = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'd', labelz: {} },
+    spec: { replicass: 2, template: { spec: { containers: [{ name: 'c', imagee: 'x', resources: { limits: { cpu: '1' } } }] } } },
+  };
+  t.same(pruneUnknownFields(obj, definitions['io.k8s.api.apps.v1.Deployment']!).sort(), [
+    'metadata.labelz',
+    'spec.replicass',
+    'spec.template.spec.containers[0].imagee',
+  ]);
   t.same(obj.spec, { template: { spec: { containers: [{ name: 'c', resources: { limits: { cpu: '1' } } }] } } });
   const raw: any = { metadata: { name: 'r' }, revision: 1, data: { anything: { goes: true } } };
   t.same(pruneUnknownFields(raw, definitions['io.k8s.api.apps.v1.ControllerRevision']!), [], 'RawExtension keeps what it holds');
@@ -65,7 +107,11 @@ t.test('custom resources are validated against their schema in Kubernetes words'
       spec: {
         type: 'object',
         required: ['length'],
-        properties: { length: { type: 'integer', minimum: 1 } as SchemaNode, sail: { type: 'string', enum: ['red', 'white'] }, crew: { type: 'array', items: { type: 'string' }, maxItems: 2 } as SchemaNode },
+        properties: {
+          length: { type: 'integer', minimum: 1 } as SchemaNode,
+          sail: { type: 'string', enum: ['red', 'white'] },
+          crew: { type: 'array', items: { type: 'string' }, maxItems: 2 } as SchemaNode,
+        },
       },
     },
   };

@@ -7,7 +7,9 @@ import { spawn } from 'node:child_process';
 import { tempDir } from '../helpers/tmp.js';
 
 function install(env: Record<string, string>) {
-  return finish(spawn('sh', [path.join(repoRoot, 'packaging/install.sh')], { env: { PATH: process.env.PATH, SKIFF_SKIP_START: 'true', ...env } }));
+  return finish(
+    spawn('sh', [path.join(repoRoot, 'packaging/install.sh')], { env: { PATH: process.env.PATH, SKIFF_SKIP_START: 'true', ...env } }),
+  );
 }
 
 /** Stands in for the single executable: the bundled program run by this Node. */
@@ -35,9 +37,17 @@ t.test('an agent install needs a token and writes the agent unit', async (t) => 
   const missing = await install({ SKIFF_ROOT: root, SKIFF_BINARY: binary, SKIFF_URL: 'https://10.0.0.1:6443' });
   t.equal(missing.code, 1);
   t.equal(missing.stderr, 'skiff install: SKIFF_URL is set: an agent also needs SKIFF_TOKEN\n');
-  const r = await install({ SKIFF_ROOT: root, SKIFF_BINARY: binary, SKIFF_URL: 'https://10.0.0.1:6443', SKIFF_TOKEN: 'K10abc::server:secret' });
+  const r = await install({
+    SKIFF_ROOT: root,
+    SKIFF_BINARY: binary,
+    SKIFF_URL: 'https://10.0.0.1:6443',
+    SKIFF_TOKEN: 'K10abc::server:secret',
+  });
   t.equal(r.code, 0, r.stderr);
-  t.match(fs.readFileSync(path.join(root, 'etc/systemd/system/skiff-agent.service'), 'utf8'), /^ExecStart=\/usr\/local\/bin\/skiff agent$/m);
+  t.match(
+    fs.readFileSync(path.join(root, 'etc/systemd/system/skiff-agent.service'), 'utf8'),
+    /^ExecStart=\/usr\/local\/bin\/skiff agent$/m,
+  );
   const envFile = path.join(root, 'etc/default/skiff-agent');
   t.equal(fs.readFileSync(envFile, 'utf8'), 'SKIFF_SERVER=https://10.0.0.1:6443\nSKIFF_TOKEN=K10abc::server:secret\n');
   t.equal(fs.statSync(envFile).mode & 0o777, 0o600, 'the token is readable by root only');

@@ -20,7 +20,14 @@ t.test('first start creates the CA, serving and admin certificates; restarts reu
   const ca = new X509Certificate(pki.serverCa.certPem);
   const serving = new X509Certificate(pki.serving.certPem);
   t.ok(serving.checkIssued(ca) && serving.verify(ca.publicKey), 'serving cert signed by the server CA');
-  for (const san of ['DNS:kubernetes.default.svc', 'DNS:localhost', 'IP Address:127.0.0.1', 'DNS:skiff.example.com', 'IP Address:192.0.2.7']) t.match(serving.subjectAltName, san);
+  for (const san of [
+    'DNS:kubernetes.default.svc',
+    'DNS:localhost',
+    'IP Address:127.0.0.1',
+    'DNS:skiff.example.com',
+    'IP Address:192.0.2.7',
+  ])
+    t.match(serving.subjectAltName, san);
   const admin = new X509Certificate(pki.admin.certPem);
   t.ok(admin.verify(new X509Certificate(pki.clientCa.certPem).publicKey), 'admin cert signed by the client CA');
   t.match(admin.subject, /CN=system:admin/);
@@ -39,21 +46,29 @@ t.test('first start creates the CA, serving and admin certificates; restarts reu
 t.test('a TLS server with the client CA learns user and groups from the certificate', async (t) => {
   const pki = await ensureClusterPki(tempDir(t), { sans: [] });
   const user = await issueClientCertificate(pki, 'system:node:n1', ['system:nodes']);
-  const server = https.createServer({ cert: pki.serving.certPem, key: pki.serving.keyPem, ca: pki.clientCa.certPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    const socket = req.socket as TLSSocket;
-    const subject = socket.getPeerCertificate().subject;
-    res.end(JSON.stringify({ authorized: socket.authorized, cn: subject?.CN, o: subject?.O }));
-  });
+  const server = https.createServer(
+    { cert: pki.serving.certPem, key: pki.serving.keyPem, ca: pki.clientCa.certPem, requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      const socket = req.socket as TLSSocket;
+      const subject = socket.getPeerCertificate().subject;
+      res.end(JSON.stringify({ authorized: socket.authorized, cn: subject?.CN, o: subject?.O }));
+    },
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => server.close());
   const port = (server.address() as AddressInfo).port;
   const get = (cert?: { certPem: string; keyPem: string }) =>
     new Promise<string>((resolve, reject) => {
-      https.get({ host: '127.0.0.1', port, ca: pki.serverCa.certPem, servername: 'localhost', cert: cert?.certPem, key: cert?.keyPem }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve(body));
-      }).on('error', reject);
+      https
+        .get(
+          { host: '127.0.0.1', port, ca: pki.serverCa.certPem, servername: 'localhost', cert: cert?.certPem, key: cert?.keyPem },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve(body));
+          },
+        )
+        .on('error', reject);
     });
   t.same(JSON.parse(await get(user)), { authorized: true, cn: 'system:node:n1', o: 'system:nodes' });
   t.same(JSON.parse(await get(pki.admin)), { authorized: true, cn: 'system:admin', o: 'system:masters' });
@@ -65,7 +80,16 @@ t.test('kubeconfig: K3s layout, written whole with the asked mode', async (t) =>
   writeKubeconfig(file, 0o600, { server: 'https://127.0.0.1:6443', caPem: 'CA', certPem: 'CERT', keyPem: 'KEY' });
   t.equal(fs.statSync(file).mode & 0o777, 0o600);
   const kc = YAML.parse(fs.readFileSync(file, 'utf8'));
-  t.match(kc, { 'current-context': 'default', clusters: [{ name: 'default', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': Buffer.from('CA').toString('base64') } }], users: [{ name: 'default', user: { 'client-key-data': Buffer.from('KEY').toString('base64') } }] });
+  t.match(kc, {
+    'current-context': 'default',
+    clusters: [
+      {
+        name: 'default',
+        cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': Buffer.from('CA').toString('base64') },
+      },
+    ],
+    users: [{ name: 'default', user: { 'client-key-data': Buffer.from('KEY').toString('base64') } }],
+  });
   writeKubeconfig(file, 0o644, { server: 'https://10.0.0.1:6443', caPem: 'CA', token: 'tok' });
   t.equal(fs.statSync(file).mode & 0o777, 0o644);
   t.match(YAML.parse(kubeconfigYaml({ server: 's', caPem: 'c', token: 'tok' })).users[0].user, { token: 'tok' });
@@ -80,7 +104,7 @@ t.test('join token: K10 format carrying the CA hash', async (t) => {
   t.ok(tokenAccepted(token, token, 'CA PEM'));
   t.ok(tokenAccepted(parseJoinToken(token).password, token, 'CA PEM'), 'the bare secret works too');
   t.notOk(tokenAccepted(token, token, 'OTHER CA'), 'a CA hash mismatch is refused');
-  t.notOk(tokenAccepted('K10' + '0'.repeat(64) + '::server:wrong', token, 'CA PEM'));
+  t.notOk(tokenAccepted(`K10${'0'.repeat(64)}::server:wrong`, token, 'CA PEM'));
   t.throws(() => parseJoinToken('K10zz::x'), /malformed/);
   t.match(ensureJoinToken(tempDir(t), 'CA PEM', 'my-secret'), /::server:my-secret$/, '--token becomes the secret');
 });
@@ -91,12 +115,20 @@ t.test('service account tokens', async (t) => {
   const tokens = new ServiceAccountTokens(key, async (ns, name, uid) => live && ns === 'default' && name === 'robot' && uid === 'uid-1');
   const { token, expirationTimestamp } = await tokens.issue({ namespace: 'default', name: 'robot', uid: 'uid-1', expirationSeconds: 3600 });
   t.ok(Date.parse(expirationTimestamp) > Date.now() + 3500_000);
-  t.same(await tokens.verify(token), { username: 'system:serviceaccount:default:robot', uid: 'uid-1', groups: ['system:serviceaccounts', 'system:serviceaccounts:default'] });
+  t.same(await tokens.verify(token), {
+    username: 'system:serviceaccount:default:robot',
+    uid: 'uid-1',
+    groups: ['system:serviceaccounts', 'system:serviceaccounts:default'],
+  });
   const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
-  t.match(payload, { iss: 'https://kubernetes.default.svc.cluster.local', sub: 'system:serviceaccount:default:robot', 'kubernetes.io': { namespace: 'default', serviceaccount: { name: 'robot', uid: 'uid-1' } } });
-  t.equal(await tokens.verify(token.slice(0, -3) + 'abc'), undefined, 'bad signature');
+  t.match(payload, {
+    iss: 'https://kubernetes.default.svc.cluster.local',
+    sub: 'system:serviceaccount:default:robot',
+    'kubernetes.io': { namespace: 'default', serviceaccount: { name: 'robot', uid: 'uid-1' } },
+  });
+  t.equal(await tokens.verify(`${token.slice(0, -3)}abc`), undefined, 'bad signature');
   const other = new ServiceAccountTokens(await keyToPem((await generateKey()).privateKey), async () => true);
-  t.equal(await other.verify(token), undefined, 'another cluster\'s key');
+  t.equal(await other.verify(token), undefined, "another cluster's key");
   const expired = await tokens.issue({ namespace: 'default', name: 'robot', uid: 'uid-1', expirationSeconds: -10 });
   t.equal(await tokens.verify(expired.token), undefined, 'expired');
   t.equal(await tokens.verify(token, 'other-audience'), undefined, 'wrong audience');

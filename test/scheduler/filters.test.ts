@@ -4,7 +4,10 @@ import { scoreNodes } from '../../src/scheduler/scores.js';
 import { buildSnapshot, podRequests, type NodeT, type PodT } from '../../src/scheduler/snapshot.js';
 import { nodeAffinityMatches, tolerates } from '../../src/k8s/scheduling.js';
 
-const node = (name: string, extra: { labels?: Record<string, string>; taints?: any[]; cpu?: string; memory?: string; pods?: string; unschedulable?: boolean } = {}): NodeT => ({
+const node = (
+  name: string,
+  extra: { labels?: Record<string, string>; taints?: any[]; cpu?: string; memory?: string; pods?: string; unschedulable?: boolean } = {},
+): NodeT => ({
   metadata: { name, labels: { 'kubernetes.io/hostname': name, ...extra.labels } },
   spec: { taints: extra.taints, unschedulable: extra.unschedulable },
   status: { allocatable: { cpu: extra.cpu ?? '4', memory: extra.memory ?? '8Gi', pods: extra.pods ?? '110' } },
@@ -26,7 +29,10 @@ const why = (p: PodT, nodes: NodeT[], placed: PodT[] = []) => {
 
 t.test('requests: containers add up, init containers count by their largest, overhead on top', async (t) => {
   const p = pod({
-    containers: [{ name: 'a', resources: { requests: { cpu: '250m', memory: '64Mi' } } }, { name: 'b', resources: { requests: { cpu: '0.5', memory: '1Gi' } } }],
+    containers: [
+      { name: 'a', resources: { requests: { cpu: '250m', memory: '64Mi' } } },
+      { name: 'b', resources: { requests: { cpu: '0.5', memory: '1Gi' } } },
+    ],
     initContainers: [{ name: 'i', resources: { requests: { cpu: '2', memory: '16Mi' } } }],
     overhead: { cpu: '10m' },
   });
@@ -34,10 +40,28 @@ t.test('requests: containers add up, init containers count by their largest, ove
 });
 
 t.test('filters speak Kubernetes: node name, unschedulable, taints, selectors, resources, ports', async (t) => {
-  const nodes = [node('small', { cpu: '1' }), node('tainted', { taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] }), node('off', { unschedulable: true }), node('ssd', { labels: { disk: 'ssd', cores: '8' } })];
-  t.same(why(pod({ nodeName: 'ssd' }), nodes), { small: "node(s) didn't match the requested node name", tainted: "node(s) didn't match the requested node name", off: "node(s) didn't match the requested node name", ssd: 'fits' });
-  t.same(why(pod({ nodeSelector: { disk: 'ssd' } }), nodes), { small: "node(s) didn't match Pod's node affinity/selector", tainted: 'node(s) had untolerated taint {gpu: yes}', off: 'node(s) were unschedulable', ssd: 'fits' });
-  const big = pod({ containers: [{ name: 'c', resources: { requests: { cpu: '2' } } }], tolerations: [{ key: 'gpu', operator: 'Exists' }] });
+  const nodes = [
+    node('small', { cpu: '1' }),
+    node('tainted', { taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] }),
+    node('off', { unschedulable: true }),
+    node('ssd', { labels: { disk: 'ssd', cores: '8' } }),
+  ];
+  t.same(why(pod({ nodeName: 'ssd' }), nodes), {
+    small: "node(s) didn't match the requested node name",
+    tainted: "node(s) didn't match the requested node name",
+    off: "node(s) didn't match the requested node name",
+    ssd: 'fits',
+  });
+  t.same(why(pod({ nodeSelector: { disk: 'ssd' } }), nodes), {
+    small: "node(s) didn't match Pod's node affinity/selector",
+    tainted: 'node(s) had untolerated taint {gpu: yes}',
+    off: 'node(s) were unschedulable',
+    ssd: 'fits',
+  });
+  const big = pod({
+    containers: [{ name: 'c', resources: { requests: { cpu: '2' } } }],
+    tolerations: [{ key: 'gpu', operator: 'Exists' }],
+  });
   t.equal(why(big, nodes).small, 'Insufficient cpu');
   t.equal(why(big, nodes).tainted, 'fits', 'tolerated taint');
   const port = (hostPort: number) => pod({ containers: [{ name: 'c', ports: [{ containerPort: 80, hostPort }] }] });
@@ -49,13 +73,24 @@ t.test('filters speak Kubernetes: node name, unschedulable, taints, selectors, r
 
 t.test('node affinity operators and toleration matching', async (t) => {
   const n = node('n', { labels: { zone: 'a', cores: '8' } });
-  const term = (expr: any) => pod({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [expr] }] } } } });
+  const term = (expr: any) =>
+    pod({
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [expr] }] } } },
+    });
   t.ok(nodeAffinityMatches(term({ key: 'zone', operator: 'In', values: ['a', 'b'] }), n));
   t.notOk(nodeAffinityMatches(term({ key: 'zone', operator: 'NotIn', values: ['a'] }), n));
   t.ok(nodeAffinityMatches(term({ key: 'gpu', operator: 'DoesNotExist' }), n));
   t.ok(nodeAffinityMatches(term({ key: 'cores', operator: 'Gt', values: ['4'] }), n));
   t.notOk(nodeAffinityMatches(term({ key: 'cores', operator: 'Lt', values: ['4'] }), n));
-  const fields = pod({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n'] }] }] } } } });
+  const fields = pod({
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n'] }] }],
+        },
+      },
+    },
+  });
   t.ok(nodeAffinityMatches(fields, n), 'matchFields on metadata.name');
 
   const taint = { key: 'k', value: 'v', effect: 'NoSchedule' };
@@ -68,16 +103,48 @@ t.test('node affinity operators and toleration matching', async (t) => {
 t.test('pod anti-affinity, existing pods anti-affinity, affinity, topology spread', async (t) => {
   const nodes = ['a', 'b'].map((z) => node(`n-${z}`, { labels: { zone: z } }));
   const labelled = (app: string, nodeName: string, spec: Record<string, any> = {}) => onNode(pod(spec, { labels: { app } }), nodeName);
-  const anti = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'zone' }] } };
-  t.same(why(pod({ affinity: anti }, { labels: { app: 'db' } }), nodes, [labelled('db', 'n-a')]), { 'n-a': "node(s) didn't match pod anti-affinity rules", 'n-b': 'fits' });
-  t.same(why(pod({}, { labels: { app: 'db' } }), nodes, [labelled('web', 'n-a', { affinity: anti })]), { 'n-a': "node(s) didn't satisfy existing pods anti-affinity rules", 'n-b': 'fits' });
-  const near = { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'zone' }] } };
-  t.same(why(pod({ affinity: near }), nodes, [labelled('cache', 'n-b')]), { 'n-a': "node(s) didn't match pod affinity rules", 'n-b': 'fits' });
-  t.same(why(pod({ affinity: near }, { labels: { app: 'cache' } }), nodes), { 'n-a': 'fits', 'n-b': 'fits' }, 'the first pod of a self-selecting group may go anywhere');
+  const anti = {
+    podAntiAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'zone' }],
+    },
+  };
+  t.same(why(pod({ affinity: anti }, { labels: { app: 'db' } }), nodes, [labelled('db', 'n-a')]), {
+    'n-a': "node(s) didn't match pod anti-affinity rules",
+    'n-b': 'fits',
+  });
+  t.same(why(pod({}, { labels: { app: 'db' } }), nodes, [labelled('web', 'n-a', { affinity: anti })]), {
+    'n-a': "node(s) didn't satisfy existing pods anti-affinity rules",
+    'n-b': 'fits',
+  });
+  const near = {
+    podAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'zone' }],
+    },
+  };
+  t.same(why(pod({ affinity: near }), nodes, [labelled('cache', 'n-b')]), {
+    'n-a': "node(s) didn't match pod affinity rules",
+    'n-b': 'fits',
+  });
+  t.same(
+    why(pod({ affinity: near }, { labels: { app: 'cache' } }), nodes),
+    { 'n-a': 'fits', 'n-b': 'fits' },
+    'the first pod of a self-selecting group may go anywhere',
+  );
 
-  const spread = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'web' } } }] };
-  t.same(why(pod(spread, { labels: { app: 'web' } }), nodes, [labelled('web', 'n-a')]), { 'n-a': "node(s) didn't match pod topology spread constraints", 'n-b': 'fits' }, 'skew would reach 2 in zone a');
-  t.same(why(pod(spread, { labels: { app: 'web' } }), nodes, [labelled('web', 'n-a'), labelled('web', 'n-b')]), { 'n-a': 'fits', 'n-b': 'fits' });
+  const spread = {
+    topologySpreadConstraints: [
+      { maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'web' } } },
+    ],
+  };
+  t.same(
+    why(pod(spread, { labels: { app: 'web' } }), nodes, [labelled('web', 'n-a')]),
+    { 'n-a': "node(s) didn't match pod topology spread constraints", 'n-b': 'fits' },
+    'skew would reach 2 in zone a',
+  );
+  t.same(why(pod(spread, { labels: { app: 'web' } }), nodes, [labelled('web', 'n-a'), labelled('web', 'n-b')]), {
+    'n-a': 'fits',
+    'n-b': 'fits',
+  });
 });
 
 t.test('scores prefer the emptier node, preferred affinity and untainted nodes', async (t) => {
@@ -95,14 +162,23 @@ t.test('scores prefer the emptier node, preferred affinity and untainted nodes',
   const soft = node('soft', { taints: [{ key: 'x', effect: 'PreferNoSchedule' }] });
   const withTaint = score(pod(), [node('clean'), soft]);
   t.ok(withTaint.clean! > withTaint.soft!, 'PreferNoSchedule taints count against a node');
-  const prefers = pod({ affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] } }] } } });
+  const prefers = pod({
+    affinity: {
+      nodeAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 100, preference: { matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] } },
+        ],
+      },
+    },
+  });
   const pref = score(prefers, [node('plain'), idle]);
   t.ok(pref.idle! > pref.plain!, 'preferred node affinity adds up');
 });
 
 t.test('preemption picks the node whose victims matter least, and spares what still fits', async (t) => {
   const { findPreemption } = await import('../../src/scheduler/preemption.js');
-  const withPriority = (priority: number, cpu: string, nodeName: string) => onNode(pod({ priority, containers: [{ name: 'c', resources: { requests: { cpu } } }] }), nodeName);
+  const withPriority = (priority: number, cpu: string, nodeName: string) =>
+    onNode(pod({ priority, containers: [{ name: 'c', resources: { requests: { cpu } } }] }), nodeName);
   const nodes = [node('a', { cpu: '2' }), node('b', { cpu: '2' })];
   const placed = [withPriority(10, '1', 'a'), withPriority(5, '1', 'a'), withPriority(50, '1', 'b'), withPriority(1, '1', 'b')];
   const incoming = pod({ priority: 100, containers: [{ name: 'c', resources: { requests: { cpu: '1' } } }] });
@@ -112,8 +188,15 @@ t.test('preemption picks the node whose victims matter least, and spares what st
   // On a, evicting the priority-5 pod is enough (the 10 is spared); on b, the priority-1 pod (the
   // 50 is spared). The highest victim priority decides: 1 on b beats 5 on a.
   t.equal(choice.node, 'b');
-  t.same(choice.victims.map((p) => p.spec?.priority), [1]);
-  t.equal(findPreemption({ ...incoming, spec: { ...incoming.spec!, preemptionPolicy: 'Never' } }, infos, failures), undefined, 'preemptionPolicy Never');
+  t.same(
+    choice.victims.map((p) => p.spec?.priority),
+    [1],
+  );
+  t.equal(
+    findPreemption({ ...incoming, spec: { ...incoming.spec!, preemptionPolicy: 'Never' } }, infos, failures),
+    undefined,
+    'preemptionPolicy Never',
+  );
   const equal = pod({ priority: 1, containers: [{ name: 'c', resources: { requests: { cpu: '1' } } }] });
   t.equal(findPreemption(equal, infos, failures), undefined, 'only strictly lower priorities can be evicted');
 });

@@ -15,7 +15,10 @@ t.test('compaction removes history but keeps the current state', async (t) => {
   t.equal(store.compactRevision(), rev);
   t.equal((await store.get('/a'))!.value.toString(), '2');
   t.equal(await store.get('/b'), undefined);
-  t.same((await store.list('/')).items.map((kv) => kv.key), ['/a', '/c']);
+  t.same(
+    (await store.list('/')).items.map((kv) => kv.key),
+    ['/a', '/c'],
+  );
   await t.rejects(store.get('/a', { revision: 1 }), CompactedError);
   await store.update('/a', b('3'));
   t.equal(store.currentRevision(), rev + 1, 'revisions continue after compaction');

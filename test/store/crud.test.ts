@@ -1,11 +1,5 @@
 import t from 'tap';
-import {
-  ConflictError,
-  FutureRevisionError,
-  InvalidContinueError,
-  KeyExistsError,
-  KeyNotFoundError,
-} from '../../src/store/index.js';
+import { ConflictError, FutureRevisionError, InvalidContinueError, KeyExistsError, KeyNotFoundError } from '../../src/store/index.js';
 import { b, newStore } from './helpers.js';
 
 t.test('create, get, update, delete with revisions', async (t) => {
@@ -74,12 +68,18 @@ t.test('reads at an older revision show the state then', async (t) => {
   await store.update('/p/a', b('a2'));
   await store.delete('/p/b');
   t.equal((await store.get('/p/a', { revision: r1 }))!.value.toString(), 'a1');
-  t.equal((await store.get('/p/b', { revision: r1 })), undefined, 'b did not exist yet');
+  t.equal(await store.get('/p/b', { revision: r1 }), undefined, 'b did not exist yet');
   const then = await store.list('/p/', { revision: r2 });
-  t.same(then.items.map((kv) => `${kv.key}=${kv.value}`), ['/p/a=a1', '/p/b=b1']);
+  t.same(
+    then.items.map((kv) => `${kv.key}=${kv.value}`),
+    ['/p/a=a1', '/p/b=b1'],
+  );
   t.equal(then.revision, r2);
   const now = await store.list('/p/');
-  t.same(now.items.map((kv) => `${kv.key}=${kv.value}`), ['/p/a=a2']);
+  t.same(
+    now.items.map((kv) => `${kv.key}=${kv.value}`),
+    ['/p/a=a2'],
+  );
   await t.rejects(store.get('/p/a', { revision: 99 }), FutureRevisionError);
 });
 
@@ -107,7 +107,10 @@ t.test('list by prefix with limit and continue, and count', async (t) => {
   t.equal(seen[24], '/items/24');
   t.equal(await store.count('/items/'), 25);
   await t.rejects(store.list('/items/', { continue: 'garbage' }), InvalidContinueError);
-  await t.rejects(store.list('/other/', { continue: page.continue ?? Buffer.from(JSON.stringify({ rev: 1, after: '/items/01' })).toString('base64url') }), InvalidContinueError);
+  await t.rejects(
+    store.list('/other/', { continue: page.continue ?? Buffer.from(JSON.stringify({ rev: 1, after: '/items/01' })).toString('base64url') }),
+    InvalidContinueError,
+  );
 });
 
 t.test('values are opaque bytes', async (t) => {

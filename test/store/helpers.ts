@@ -29,5 +29,5 @@ export async function take(w: Watcher, count: number): Promise<WatchEvent[]> {
 }
 
 export function summary(events: WatchEvent[]): string[] {
-  return events.map((e) => `${e.type} ${e.kv.key}@${e.kv.modRevision}${e.type === 'put' ? '=' + e.kv.value.toString() : ''}`);
+  return events.map((e) => `${e.type} ${e.kv.key}@${e.kv.modRevision}${e.type === 'put' ? `=${e.kv.value.toString()}` : ''}`);
 }

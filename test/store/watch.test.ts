@@ -49,9 +49,15 @@ t.test('no gaps, duplicates or reordering while writers race a starting watcher'
   const w2 = store.watch('/race/', { fromRevision: mid + 1 });
   await Promise.all(writes);
   const all = await take(w, 300);
-  t.same(all.map((e) => e.kv.modRevision), Array.from({ length: 300 }, (_, i) => i + 1));
+  t.same(
+    all.map((e) => e.kv.modRevision),
+    Array.from({ length: 300 }, (_, i) => i + 1),
+  );
   const tail = await take(w2, 300 - mid);
-  t.same(tail.map((e) => e.kv.modRevision), Array.from({ length: 300 - mid }, (_, i) => mid + i + 1));
+  t.same(
+    tail.map((e) => e.kv.modRevision),
+    Array.from({ length: 300 - mid }, (_, i) => mid + i + 1),
+  );
 });
 
 t.test('many watchers get the same stream', async (t) => {
@@ -59,7 +65,11 @@ t.test('many watchers get the same stream', async (t) => {
   const watchers = Array.from({ length: 100 }, () => store.watch('/fan/'));
   for (let i = 0; i < 50; i++) await store.create(`/fan/${i}`, b(String(i)));
   const expected = Array.from({ length: 50 }, (_, i) => i + 1);
-  for (const w of watchers) t.same((await take(w, 50)).map((e) => e.kv.modRevision), expected);
+  for (const w of watchers)
+    t.same(
+      (await take(w, 50)).map((e) => e.kv.modRevision),
+      expected,
+    );
 });
 
 t.test('a slow watcher is closed without holding up writers or other watchers', async (t) => {
@@ -93,7 +103,10 @@ t.test('watching from a compacted revision fails and names the oldest available'
   t.type(err, CompactedError);
   t.equal((err as CompactedError).oldestAvailable, 7);
   t.match((err as Error).message, /oldest revision available is 7/);
-  t.same((await take(store.watch('/c/', { fromRevision: 7 }), 4)).map((e) => e.kv.modRevision), [7, 8, 9, 10]);
+  t.same(
+    (await take(store.watch('/c/', { fromRevision: 7 }), 4)).map((e) => e.kv.modRevision),
+    [7, 8, 9, 10],
+  );
 });
 
 t.test('closing a watcher ends its iteration', async (t) => {

@@ -36,7 +36,9 @@ function unchanged(dir: string, files: VolumeFile[]): boolean {
 
 /** Makes `dir` hold exactly `files`; answers whether anything changed. */
 export function writeAtomically(dir: string, files: VolumeFile[]): boolean {
-  for (const f of files) if (path.isAbsolute(f.path) || path.normalize(f.path).startsWith('..')) throw new Error(`invalid path ${f.path}: must be relative and may not contain '..'`);
+  for (const f of files)
+    if (path.isAbsolute(f.path) || path.normalize(f.path).startsWith('..'))
+      throw new Error(`invalid path ${f.path}: must be relative and may not contain '..'`);
   fs.mkdirSync(dir, { recursive: true });
   if (unchanged(dir, files)) return false;
   const fresh = fs.mkdtempSync(path.join(dir, `..${new Date().toISOString().replace(/[^0-9]/g, '_')}`));

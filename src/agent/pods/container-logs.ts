@@ -45,7 +45,12 @@ class LogDecoder {
 }
 
 /** The requested output, chunk by chunk; `running` says whether more may still come. */
-export async function* containerLog(file: string, opts: LogOptions, running: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<string> {
+export async function* containerLog(
+  file: string,
+  opts: LogOptions,
+  running: () => Promise<boolean>,
+  signal: AbortSignal,
+): AsyncGenerator<string> {
   const decoder = new LogDecoder(opts);
   const files = new LogFiles(file);
   const waker = opts.follow ? new LogWaker(file) : undefined;

@@ -55,10 +55,25 @@ export class ContainerProbes {
     const startup = spec.startupProbe;
     const started = () => !startup || workers.some((w) => w.kind === 'startup' && w.ok);
     // After an agent restart a container that was ready stays ready until a probe says otherwise.
-    const wasReady = view.pod.status?.containerStatuses?.some((s) => s.name === spec.name && s.containerID === `containerd://${c.id}` && s.ready);
-    if (startup) workers.push(new ProbeWorker('startup', startup, (ms) => runHandler(startup, target, ms), () => true, this.on));
-    if (spec.livenessProbe) workers.push(new ProbeWorker('liveness', spec.livenessProbe, (ms) => runHandler(spec.livenessProbe!, target, ms), started, this.on));
-    if (spec.readinessProbe) workers.push(new ProbeWorker('readiness', spec.readinessProbe, (ms) => runHandler(spec.readinessProbe!, target, ms), started, this.on, wasReady));
+    const wasReady = view.pod.status?.containerStatuses?.some(
+      (s) => s.name === spec.name && s.containerID === `containerd://${c.id}` && s.ready,
+    );
+    if (startup)
+      workers.push(
+        new ProbeWorker(
+          'startup',
+          startup,
+          (ms) => runHandler(startup, target, ms),
+          () => true,
+          this.on,
+        ),
+      );
+    if (spec.livenessProbe)
+      workers.push(new ProbeWorker('liveness', spec.livenessProbe, (ms) => runHandler(spec.livenessProbe!, target, ms), started, this.on));
+    if (spec.readinessProbe)
+      workers.push(
+        new ProbeWorker('readiness', spec.readinessProbe, (ms) => runHandler(spec.readinessProbe!, target, ms), started, this.on, wasReady),
+      );
     return workers;
   }
 }

@@ -12,7 +12,19 @@ import { ConfigError } from './sources.js';
 import { volumeKind, WRITTEN_KINDS } from './volumes.js';
 
 // What the kubelet masks and makes read-only in unprivileged containers (containerd applies only what it is given).
-const MASKED_PATHS = ['/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'];
+const MASKED_PATHS = [
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 const CPU_PERIOD = 100_000;
@@ -22,7 +34,12 @@ export const allContainers = (pod: P): Writable<Container>[] => [...(pod.spec?.i
 /** The host's resolver settings: without cluster DNS, ClusterFirst falls back to them, as the kubelet's does. */
 function hostDns(): CriMessage {
   const text = fs.existsSync('/etc/resolv.conf') ? fs.readFileSync('/etc/resolv.conf', 'utf8') : '';
-  const values = (key: string) => text.split('\n').filter((l) => l.startsWith(key + ' ')).flatMap((l) => l.split(/\s+/).slice(1)).filter(Boolean);
+  const values = (key: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${key} `))
+      .flatMap((l) => l.split(/\s+/).slice(1))
+      .filter(Boolean);
   return { servers: values('nameserver'), searches: values('search'), options: values('options') };
 }
 
@@ -31,7 +48,11 @@ const specOf = (pod: P): Writable<PodSpec> => pod.spec ?? { containers: [] };
 const sandboxNamespaces = (pod: P) => {
   const spec = specOf(pod);
   const mode = (name: string) => criEnum('NamespaceMode', name);
-  return { network: mode(spec.hostNetwork ? 'NODE' : 'POD'), pid: mode(spec.hostPID ? 'NODE' : spec.shareProcessNamespace ? 'POD' : 'CONTAINER'), ipc: mode(spec.hostIPC ? 'NODE' : 'POD') };
+  return {
+    network: mode(spec.hostNetwork ? 'NODE' : 'POD'),
+    pid: mode(spec.hostPID ? 'NODE' : spec.shareProcessNamespace ? 'POD' : 'CONTAINER'),
+    ipc: mode(spec.hostIPC ? 'NODE' : 'POD'),
+  };
 };
 
 export function sandboxConfig(pod: P, attempt: number, logDirectory: string): CriMessage {
@@ -45,7 +66,14 @@ export function sandboxConfig(pod: P, attempt: number, logDirectory: string): Cr
     dns.options.push(...(spec.dnsConfig.options ?? []).map((o) => (o.value !== undefined ? `${o.name}:${o.value}` : o.name)));
   }
   const portMappings = allContainers(pod).flatMap((c) =>
-    (c.ports ?? []).filter((p) => p.hostPort).map((p) => ({ protocol: criEnum('Protocol', p.protocol ?? 'TCP'), containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIP ?? '' })),
+    (c.ports ?? [])
+      .filter((p) => p.hostPort)
+      .map((p) => ({
+        protocol: criEnum('Protocol', p.protocol ?? 'TCP'),
+        containerPort: p.containerPort,
+        hostPort: p.hostPort,
+        hostIp: p.hostIP ?? '',
+      })),
   );
   const psc = spec.securityContext ?? {};
   return {
@@ -74,13 +102,23 @@ export function sandboxConfig(pod: P, attempt: number, logDirectory: string): Cr
 function linuxResources(container: Writable<Container>, qosClass: string | undefined, nodeMemory: number): CriMessage {
   const requests = container.resources?.requests ?? {};
   const limits = container.resources?.limits ?? {};
-  const cpuRequest = requests.cpu !== undefined ? milliValue(requests.cpu as string) : limits.cpu !== undefined ? milliValue(limits.cpu as string) : 0;
+  const cpuRequest =
+    requests.cpu !== undefined ? milliValue(requests.cpu as string) : limits.cpu !== undefined ? milliValue(limits.cpu as string) : 0;
   const memoryRequest = requests.memory !== undefined ? parseQuantity(requests.memory as string) : 0;
   const out: CriMessage = { cpuShares: cpuRequest ? Math.max(2, Math.floor((cpuRequest * 1024) / 1000)) : 2 };
-  if (limits.cpu !== undefined) Object.assign(out, { cpuPeriod: CPU_PERIOD, cpuQuota: Math.max(1000, Math.floor((milliValue(limits.cpu as string) * CPU_PERIOD) / 1000)) });
+  if (limits.cpu !== undefined)
+    Object.assign(out, {
+      cpuPeriod: CPU_PERIOD,
+      cpuQuota: Math.max(1000, Math.floor((milliValue(limits.cpu as string) * CPU_PERIOD) / 1000)),
+    });
   if (limits.memory !== undefined) out.memoryLimitInBytes = Math.floor(parseQuantity(limits.memory as string));
   // OOM score: Guaranteed pods last, BestEffort first, Burstable by their share of memory.
-  out.oomScoreAdj = qosClass === 'Guaranteed' ? -997 : qosClass === 'BestEffort' ? 1000 : Math.min(999, Math.max(2, 1000 - Math.floor((1000 * memoryRequest) / (nodeMemory || 1))));
+  out.oomScoreAdj =
+    qosClass === 'Guaranteed'
+      ? -997
+      : qosClass === 'BestEffort'
+        ? 1000
+        : Math.min(999, Math.max(2, 1000 - Math.floor((1000 * memoryRequest) / (nodeMemory || 1))));
   return out;
 }
 
@@ -127,12 +165,23 @@ export function containerConfig(pod: P, container: Writable<Container>, inputs: 
       hostPath = `${base}/${sub}`;
       if (!fs.existsSync(hostPath)) fs.mkdirSync(hostPath, { recursive: true, mode: 0o755 });
     }
-    const propagation = m.mountPropagation === 'Bidirectional' ? 'PROPAGATION_BIDIRECTIONAL' : m.mountPropagation === 'HostToContainer' ? 'PROPAGATION_HOST_TO_CONTAINER' : 'PROPAGATION_PRIVATE';
-    return { containerPath: m.mountPath, hostPath, readonly: !!m.readOnly || WRITTEN_KINDS.includes(volumeKind(volume)), propagation: criEnum('MountPropagation', propagation) };
+    const propagation =
+      m.mountPropagation === 'Bidirectional'
+        ? 'PROPAGATION_BIDIRECTIONAL'
+        : m.mountPropagation === 'HostToContainer'
+          ? 'PROPAGATION_HOST_TO_CONTAINER'
+          : 'PROPAGATION_PRIVATE';
+    return {
+      containerPath: m.mountPath,
+      hostPath,
+      readonly: !!m.readOnly || WRITTEN_KINDS.includes(volumeKind(volume)),
+      propagation: criEnum('MountPropagation', propagation),
+    };
   });
   const path = container.terminationMessagePath ?? '/dev/termination-log';
   if (!mounts.some((m) => m.containerPath === path)) mounts.push({ containerPath: path, hostPath: inputs.terminationMessageFile });
-  if (inputs.hostsFile && !mounts.some((m) => m.containerPath === '/etc/hosts')) mounts.push({ containerPath: '/etc/hosts', hostPath: inputs.hostsFile });
+  if (inputs.hostsFile && !mounts.some((m) => m.containerPath === '/etc/hosts'))
+    mounts.push({ containerPath: '/etc/hosts', hostPath: inputs.hostsFile });
   return {
     metadata: { name: container.name, attempt: inputs.restartCount },
     image: { image: container.image },
@@ -147,6 +196,9 @@ export function containerConfig(pod: P, container: Writable<Container>, inputs: 
     stdin: !!container.stdin,
     stdinOnce: !!container.stdinOnce,
     tty: !!container.tty,
-    linux: { resources: linuxResources(container, pod.status?.qosClass, inputs.nodeMemory), securityContext: securityContext(pod, container) },
+    linux: {
+      resources: linuxResources(container, pod.status?.qosClass, inputs.nodeMemory),
+      securityContext: securityContext(pod, container),
+    },
   };
 }

@@ -52,13 +52,25 @@ export function fieldValue(view: PodView, ref: Writable<ObjectFieldSelector>, vo
 }
 
 /** A container's limit or request in units of the divisor, rounded up; limits default to the node's allocatable. */
-export function resourceValue(view: PodView, container: Writable<Container> | undefined, ref: Writable<ResourceFieldSelector>, allocatable: Record<string, string>): string {
-  const named = ref.containerName ? [...(view.pod.spec?.containers ?? []), ...(view.pod.spec?.initContainers ?? [])].find((c) => c.name === ref.containerName) : container;
+export function resourceValue(
+  view: PodView,
+  container: Writable<Container> | undefined,
+  ref: Writable<ResourceFieldSelector>,
+  allocatable: Record<string, string>,
+): string {
+  const named = ref.containerName
+    ? [...(view.pod.spec?.containers ?? []), ...(view.pod.spec?.initContainers ?? [])].find((c) => c.name === ref.containerName)
+    : container;
   if (!named) throw new ConfigError(`resourceFieldRef names container ${ref.containerName ?? '(none)'}, which the pod does not have`);
   const [kind, resource] = ref.resource.split('.') as [string, string];
   if ((kind !== 'limits' && kind !== 'requests') || !resource) throw new ConfigError(`unsupported resource: ${ref.resource}`);
   const given = named.resources?.[kind]?.[resource];
-  const value = given !== undefined ? parseQuantity(given as string) : kind === 'limits' && allocatable[resource] ? parseQuantity(allocatable[resource]) : 0;
+  const value =
+    given !== undefined
+      ? parseQuantity(given as string)
+      : kind === 'limits' && allocatable[resource]
+        ? parseQuantity(allocatable[resource])
+        : 0;
   const divisor = parseQuantity((ref.divisor as string | undefined) ?? '1') || 1;
   return String(Math.ceil(value / divisor - 1e-9));
 }

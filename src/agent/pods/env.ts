@@ -9,7 +9,9 @@ import { ConfigError, type PodSources } from './sources.js';
 
 /** Replaces $(NAME) with a defined variable's value; $$(NAME) is a literal $(NAME). */
 export function expand(text: string, vars: Map<string, string>): string {
-  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) => (name === undefined ? '$' : (vars.get(name) ?? whole)));
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) =>
+    name === undefined ? '$' : (vars.get(name) ?? whole),
+  );
 }
 
 const envName = (name: string) => name.toUpperCase().replace(/-/g, '_');
@@ -59,7 +61,13 @@ async function fromSource(namespace: string, src: Writable<EnvFromSource>, sourc
   return {};
 }
 
-async function valueOf(view: PodView, container: Writable<Container>, env: Writable<EnvVar>, vars: Map<string, string>, sources: PodSources): Promise<string | undefined> {
+async function valueOf(
+  view: PodView,
+  container: Writable<Container>,
+  env: Writable<EnvVar>,
+  vars: Map<string, string>,
+  sources: PodSources,
+): Promise<string | undefined> {
   const from = env.valueFrom;
   const namespace = view.pod.metadata!.namespace!;
   if (!from) return expand(env.value ?? '', vars);

@@ -43,13 +43,20 @@ function httpGet(action: Writable<HTTPGetAction>, t: HandlerTarget, timeoutMs: n
   const headers: Record<string, string> = { 'user-agent': 'kube-probe/1.32', accept: '*/*' };
   for (const h of action.httpHeaders ?? []) headers[h.name.toLowerCase()] = h.value;
   return new Promise((resolve) => {
-    const req = (secure ? https : http).get({ host, port, path: action.path || '/', headers, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
-      res.resume();
-      const code = res.statusCode ?? 0;
-      resolve(code >= 200 && code < 400 ? { ok: true, message: '' } : { ok: false, message: `HTTP probe failed with statuscode: ${code}` });
-    });
+    const req = (secure ? https : http).get(
+      { host, port, path: action.path || '/', headers, timeout: timeoutMs, rejectUnauthorized: false },
+      (res) => {
+        res.resume();
+        const code = res.statusCode ?? 0;
+        resolve(
+          code >= 200 && code < 400 ? { ok: true, message: '' } : { ok: false, message: `HTTP probe failed with statuscode: ${code}` },
+        );
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`context deadline exceeded (Client.Timeout exceeded while awaiting headers)`)));
-    req.on('error', (err) => resolve({ ok: false, message: `Get "${secure ? 'https' : 'http'}://${host}:${port}${action.path || '/'}": ${err.message}` }));
+    req.on('error', (err) =>
+      resolve({ ok: false, message: `Get "${secure ? 'https' : 'http'}://${host}:${port}${action.path || '/'}": ${err.message}` }),
+    );
   });
 }
 
@@ -87,7 +94,14 @@ function grpcCheck(action: Writable<GRPCAction>, t: HandlerTarget, timeoutMs: nu
           return resolve({ ok: false, message: `failed to connect service "${target}" within ${timeoutMs / 1000}s: ${why}` });
         }
         const status = answer && answer[0] === 0x08 ? answer[1] : 0;
-        resolve(status === 1 ? { ok: true, message: '' } : { ok: false, message: `service unhealthy (responded with "${['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'][status ?? 0] ?? status}")` });
+        resolve(
+          status === 1
+            ? { ok: true, message: '' }
+            : {
+                ok: false,
+                message: `service unhealthy (responded with "${['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'][status ?? 0] ?? status}")`,
+              },
+        );
       },
     );
   });
@@ -96,7 +110,9 @@ function grpcCheck(action: Writable<GRPCAction>, t: HandlerTarget, timeoutMs: nu
 async function exec(action: Writable<ExecAction>, t: HandlerTarget, timeoutMs: number): Promise<HandlerResult> {
   const answer = await t.cri.execSync(t.containerId, action.command ?? [], Math.max(1, Math.ceil(timeoutMs / 1000)));
   if (answer.exitCode === 0) return { ok: true, message: '' };
-  const output = Buffer.concat([Buffer.from(answer.stdout ?? []), Buffer.from(answer.stderr ?? [])]).toString().trim();
+  const output = Buffer.concat([Buffer.from(answer.stdout ?? []), Buffer.from(answer.stderr ?? [])])
+    .toString()
+    .trim();
   return { ok: false, message: `command ${JSON.stringify((action.command ?? []).join(' '))} exited with ${answer.exitCode}: ${output}` };
 }
 

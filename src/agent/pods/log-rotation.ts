@@ -22,7 +22,13 @@ export function rotatedFiles(logPath: string): string[] {
 }
 
 /** Rotates the logs that grew past `maxSize` bytes, keeping `maxFiles` files per container. */
-export async function rotateLogs(cri: Pick<CriClient, 'call'>, logs: RunningLog[], maxSize: number, maxFiles: number, now = new Date()): Promise<void> {
+export async function rotateLogs(
+  cri: Pick<CriClient, 'call'>,
+  logs: RunningLog[],
+  maxSize: number,
+  maxFiles: number,
+  now = new Date(),
+): Promise<void> {
   for (const { containerId, logPath } of logs) {
     const size = fs.statSync(logPath, { throwIfNoEntry: false })?.size ?? 0;
     if (size <= maxSize) continue;

@@ -41,7 +41,16 @@ function terminationMessage(c: ContainerInfo): string | undefined {
 }
 
 function terminated(c: ContainerInfo): Writable<K8sState> {
-  return { terminated: { exitCode: c.exitCode, reason: c.reason || (c.exitCode === 0 ? 'Completed' : 'Error'), message: terminationMessage(c), startedAt: c.startedAt, finishedAt: c.finishedAt, containerID: `containerd://${c.id}` } };
+  return {
+    terminated: {
+      exitCode: c.exitCode,
+      reason: c.reason || (c.exitCode === 0 ? 'Completed' : 'Error'),
+      message: terminationMessage(c),
+      startedAt: c.startedAt,
+      finishedAt: c.finishedAt,
+      containerID: `containerd://${c.id}`,
+    },
+  };
 }
 
 function containerStatus(f: ContainerFacts, defaultWaiting: string): Writable<ContainerStatus> {
@@ -124,13 +133,23 @@ export function podStatus(pod: P, facts: PodFacts): Writable<PodStatus> {
   const condition = (type: string, ok: boolean, reason?: string, message?: string): Writable<PodCondition> => {
     const before = old.conditions?.find((c) => c.type === type);
     const status = ok ? 'True' : 'False';
-    return { type, status, lastTransitionTime: before?.status === status ? before.lastTransitionTime : now, ...(ok ? {} : { reason, message }) };
+    return {
+      type,
+      status,
+      lastTransitionTime: before?.status === status ? before.lastTransitionTime : now,
+      ...(ok ? {} : { reason, message }),
+    };
   };
   const readyReason = finished ? 'PodCompleted' : 'ContainersNotReady';
   const readyMessage = finished ? undefined : `containers with unready status: [${unready.join(' ')}]`;
   const ours = [
     condition('PodReadyToStartContainers', facts.sandboxReady),
-    condition('Initialized', finishedBefore ? old.conditions?.find((c) => c.type === 'Initialized')?.status === 'True' : incomplete.length === 0, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`),
+    condition(
+      'Initialized',
+      finishedBefore ? old.conditions?.find((c) => c.type === 'Initialized')?.status === 'True' : incomplete.length === 0,
+      'ContainersNotInitialized',
+      `containers with incomplete status: [${incomplete.join(' ')}]`,
+    ),
     condition('Ready', unready.length === 0 && !finished, readyReason, readyMessage),
     condition('ContainersReady', unready.length === 0 && !finished, readyReason, readyMessage),
   ];

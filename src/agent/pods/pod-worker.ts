@@ -152,7 +152,8 @@ export class PodWorker {
     const latest = (name: string) => inSandbox.find((c) => c.name === name);
     const policy = pod.spec?.restartPolicy ?? 'Always';
 
-    const keep = (spec: Writable<Container>, restart: (c: ContainerInfo) => boolean) => this.keep(view, spec, latest(spec.name), restart, rt, sandbox.id, volumePaths);
+    const keep = (spec: Writable<Container>, restart: (c: ContainerInfo) => boolean) =>
+      this.keep(view, spec, latest(spec.name), restart, rt, sandbox.id, volumePaths);
 
     // Init containers one at a time; a sidecar (restartPolicy Always) lets the next one go once
     // started, and keeps running beside the containers.
@@ -171,13 +172,22 @@ export class PodWorker {
     }
     if (initDone) {
       for (const sidecar of (pod.spec?.initContainers ?? []).filter(isSidecar)) await keep(sidecar, () => true);
-      for (const spec of pod.spec?.containers ?? []) await keep(spec, (c) => policy === 'Always' || (policy === 'OnFailure' && c.exitCode !== 0));
+      for (const spec of pod.spec?.containers ?? [])
+        await keep(spec, (c) => policy === 'Always' || (policy === 'OnFailure' && c.exitCode !== 0));
     }
     await this.writeStatus(pod, await this.deps.runtime.pod(this.uid), { podIPs, hostIPs, sandboxReady: true, sandboxId: sandbox.id });
   }
 
   /** One step toward `spec` running: start it, watch its health, or restart it when `restart` says so. */
-  private async keep(view: PodView, spec: Writable<Container>, c: ContainerInfo | undefined, restart: (c: ContainerInfo) => boolean, rt: PodRuntime, sandboxId: string, volumePaths: Map<string, string>): Promise<void> {
+  private async keep(
+    view: PodView,
+    spec: Writable<Container>,
+    c: ContainerInfo | undefined,
+    restart: (c: ContainerInfo) => boolean,
+    rt: PodRuntime,
+    sandboxId: string,
+    volumePaths: Map<string, string>,
+  ): Promise<void> {
     if (!c) await this.start(view, spec, rt, sandboxId, volumePaths, this.nextRestartCount(rt, spec.name));
     else if (c.state === 'CONTAINER_RUNNING') await this.watchHealth(view, spec, c);
     else if (c.state === 'CONTAINER_CREATED') await this.replace(view, spec, c, rt, sandboxId, volumePaths);
@@ -191,7 +201,13 @@ export class PodWorker {
     await this.killAll(rt, this.gracePeriod(), 'pod has finished');
     for (const s of rt.sandboxes.filter((s) => s.ready)) await this.deps.cri.stopPodSandbox(s.id);
     // Sidecars stopped just now: their final state belongs in the status too.
-    if (running) await this.writeStatus(pod, await this.deps.runtime.pod(this.uid), { podIPs: (pod.status?.podIPs ?? []).map((p) => p.ip!), hostIPs: this.deps.hostIPs(), sandboxReady: false, sandboxId: rt.sandboxes[0]?.id });
+    if (running)
+      await this.writeStatus(pod, await this.deps.runtime.pod(this.uid), {
+        podIPs: (pod.status?.podIPs ?? []).map((p) => p.ip!),
+        hostIPs: this.deps.hostIPs(),
+        sandboxReady: false,
+        sandboxId: rt.sandboxes[0]?.id,
+      });
   }
 
   /** Stops the running containers: the containers together, then the sidecars, last started first. */
@@ -219,7 +235,10 @@ export class PodWorker {
     await this.deps.volumes.tearDown(this.uid);
     if (pod) fs.rmSync(this.logDir(pod), { recursive: true, force: true });
     this.deps.backoff.forget(`${this.uid}/`);
-    if (pod) await this.deps.pods.delete(pod.metadata!.namespace, pod.metadata!.name!, { gracePeriodSeconds: 0, preconditions: { uid: this.uid } }).catch(ignoreNotFound);
+    if (pod)
+      await this.deps.pods
+        .delete(pod.metadata!.namespace, pod.metadata!.name!, { gracePeriodSeconds: 0, preconditions: { uid: this.uid } })
+        .catch(ignoreNotFound);
     if (this.pod && !this.pod.metadata?.deletionTimestamp) return; // it came back (cannot, uids are unique; defensive)
     this.done = true;
     clearTimeout(this.timer);
@@ -240,7 +259,9 @@ export class PodWorker {
     if (previous) {
       // The sandbox died (its network or pause process is gone): its containers go with it.
       this.event('Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
-      await Promise.all(rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => this.kill(c, this.gracePeriod(), 'sandbox changed')));
+      await Promise.all(
+        rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => this.kill(c, this.gracePeriod(), 'sandbox changed')),
+      );
       await this.deps.cri.stopPodSandbox(previous.id);
     }
     fs.mkdirSync(this.logDir(pod), { recursive: true });
@@ -265,14 +286,29 @@ export class PodWorker {
   }
 
   /** Restarts a stopped container, unless its backoff says to wait (CrashLoopBackOff). */
-  private async restart(view: PodView, spec: Writable<Container>, c: ContainerInfo, rt: PodRuntime, sandboxId: string, volumePaths: Map<string, string>): Promise<void> {
+  private async restart(
+    view: PodView,
+    spec: Writable<Container>,
+    c: ContainerInfo,
+    rt: PodRuntime,
+    sandboxId: string,
+    volumePaths: Map<string, string>,
+  ): Promise<void> {
     const key = `${this.uid}/${spec.name}`;
     const wait = this.deps.backoff.remainingMs(key, c.finishedMs);
     if (wait > 0) {
       const delay = this.deps.backoff.delayMs(key) / 1000;
       const meta = view.pod.metadata!;
-      if (this.waiting.get(spec.name)?.reason !== 'CrashLoopBackOff') this.event('Warning', 'BackOff', `Back-off restarting failed container ${spec.name} in pod ${meta.name}_${meta.namespace}(${this.uid})`);
-      this.waiting.set(spec.name, { reason: 'CrashLoopBackOff', message: `back-off ${delay}s restarting failed container=${spec.name} pod=${meta.name}_${meta.namespace}(${this.uid})` });
+      if (this.waiting.get(spec.name)?.reason !== 'CrashLoopBackOff')
+        this.event(
+          'Warning',
+          'BackOff',
+          `Back-off restarting failed container ${spec.name} in pod ${meta.name}_${meta.namespace}(${this.uid})`,
+        );
+      this.waiting.set(spec.name, {
+        reason: 'CrashLoopBackOff',
+        message: `back-off ${delay}s restarting failed container=${spec.name} pod=${meta.name}_${meta.namespace}(${this.uid})`,
+      });
       this.retryIn(wait);
       return;
     }
@@ -281,15 +317,36 @@ export class PodWorker {
   }
 
   /** A container created but never started (the agent stopped in between): start over. */
-  private async replace(view: PodView, spec: Writable<Container>, c: ContainerInfo, rt: PodRuntime, sandboxId: string, volumePaths: Map<string, string>): Promise<void> {
+  private async replace(
+    view: PodView,
+    spec: Writable<Container>,
+    c: ContainerInfo,
+    rt: PodRuntime,
+    sandboxId: string,
+    volumePaths: Map<string, string>,
+  ): Promise<void> {
     await this.deps.cri.removeContainer(c.id);
     await this.start(view, spec, { ...rt, containers: rt.containers.filter((x) => x.id !== c.id) }, sandboxId, volumePaths, c.restartCount);
   }
 
-  private async start(view: PodView, spec: Writable<Container>, rt: PodRuntime, sandboxId: string, volumePaths: Map<string, string>, restartCount: number): Promise<void> {
+  private async start(
+    view: PodView,
+    spec: Writable<Container>,
+    rt: PodRuntime,
+    sandboxId: string,
+    volumePaths: Map<string, string>,
+    restartCount: number,
+  ): Promise<void> {
     const { pod } = view;
     const sandboxCfg = this.sandboxConfig(pod, rt.sandboxes[0]?.attempt ?? 0);
-    const image = await ensureImage(this.deps.cri, this.deps.backoff, `${this.uid}/${spec.name}/pull`, spec, sandboxCfg, (type, reason, message) => this.event(type, reason, message));
+    const image = await ensureImage(
+      this.deps.cri,
+      this.deps.backoff,
+      `${this.uid}/${spec.name}/pull`,
+      spec,
+      sandboxCfg,
+      (type, reason, message) => this.event(type, reason, message),
+    );
     if (!image.ok) {
       if (image.reason !== 'ImagePullBackOff') return this.failedStart(spec.name, image.reason, image.message, image.retryMs);
       this.waiting.set(spec.name, { reason: image.reason, message: image.message });
@@ -301,7 +358,14 @@ export class PodWorker {
       const env = await containerEnv(view, spec, this.deps.sources);
       fs.mkdirSync(path.dirname(messageFile), { recursive: true });
       fs.writeFileSync(messageFile, '');
-      config = containerConfig(pod, spec, { env, volumePaths, restartCount, terminationMessageFile: messageFile, hostsFile: pod.spec?.hostNetwork ? undefined : this.hostsFile(), nodeMemory: this.deps.nodeMemory });
+      config = containerConfig(pod, spec, {
+        env,
+        volumePaths,
+        restartCount,
+        terminationMessageFile: messageFile,
+        hostsFile: pod.spec?.hostNetwork ? undefined : this.hostsFile(),
+        nodeMemory: this.deps.nodeMemory,
+      });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       return this.failedStart(spec.name, 'CreateContainerConfigError', err.message, 10_000);
@@ -324,7 +388,11 @@ export class PodWorker {
     for (const old of rt.containers.filter((c) => c.name === spec.name && isExited(c)).slice(1)) await this.removeContainer(old);
     const postStart = spec.lifecycle?.postStart;
     if (postStart) {
-      const result = await runHandler(postStart, { cri: this.deps.cri, containerId: id, container: spec, podIP: view.podIPs[0] ?? '' }, 30_000);
+      const result = await runHandler(
+        postStart,
+        { cri: this.deps.cri, containerId: id, container: spec, podIP: view.podIPs[0] ?? '' },
+        30_000,
+      );
       if (!result.ok) {
         this.event('Warning', 'FailedPostStartHook', `PostStartHook failed: ${result.message}`);
         await this.kill({ id, name: spec.name }, this.gracePeriod(), 'FailedPostStartHook');
@@ -352,7 +420,11 @@ export class PodWorker {
     const started = Date.now();
     const preStop = spec?.lifecycle?.preStop;
     if (preStop && spec) {
-      const result = await runHandler(preStop, { cri: this.deps.cri, containerId: c.id, container: spec, podIP: this.pod?.status?.podIP ?? '' }, grace * 1000);
+      const result = await runHandler(
+        preStop,
+        { cri: this.deps.cri, containerId: c.id, container: spec, podIP: this.pod?.status?.podIP ?? '' },
+        grace * 1000,
+      );
       if (!result.ok) this.event('Warning', 'FailedPreStopHook', `PreStopHook failed: ${result.message}`);
     }
     const left = Math.max(0, grace - Math.floor((Date.now() - started) / 1000));
@@ -364,7 +436,11 @@ export class PodWorker {
   private async watchHealth(view: PodView, spec: Writable<Container>, c: ContainerInfo): Promise<void> {
     const failed = this.probes.watch(view, spec, c);
     if (!failed) return;
-    await this.kill(c, view.pod.spec?.terminationGracePeriodSeconds ?? 30, `Container ${spec.name} failed ${failed.kind} probe, will be restarted`);
+    await this.kill(
+      c,
+      view.pod.spec?.terminationGracePeriodSeconds ?? 30,
+      `Container ${spec.name} failed ${failed.kind} probe, will be restarted`,
+    );
     this.again = true;
   }
 
@@ -380,7 +456,11 @@ export class PodWorker {
     return { name: spec.name, image: spec.image ?? '', latest, previous, waiting, ready, started };
   }
 
-  private async writeStatus(pod: P, rt: PodRuntime, o: { podIPs: string[]; hostIPs: string[]; sandboxReady: boolean; sandboxId?: string }): Promise<void> {
+  private async writeStatus(
+    pod: P,
+    rt: PodRuntime,
+    o: { podIPs: string[]; hostIPs: string[]; sandboxReady: boolean; sandboxId?: string },
+  ): Promise<void> {
     const status = podStatus(pod, {
       podIPs: o.podIPs,
       hostIPs: o.hostIPs,
@@ -393,6 +473,7 @@ export class PodWorker {
       ignoreNotFound(err);
       return undefined;
     });
-    if (written && written.metadata?.uid === this.uid && this.pod?.metadata?.resourceVersion === pod.metadata?.resourceVersion) this.pod = written;
+    if (written && written.metadata?.uid === this.uid && this.pod?.metadata?.resourceVersion === pod.metadata?.resourceVersion)
+      this.pod = written;
   }
 }

@@ -53,7 +53,9 @@ export class RuntimeView {
     const filter = { labelSelector: { [POD_UID]: uid } };
     const [sandboxes, containers] = await Promise.all([this.cri.listPodSandbox(filter), this.cri.listContainers(filter)]);
     return {
-      sandboxes: sandboxes.map((s) => ({ id: s.id, attempt: s.metadata.attempt, ready: s.state === 'SANDBOX_READY', createdAt: s.createdAt })).sort(newestFirst),
+      sandboxes: sandboxes
+        .map((s) => ({ id: s.id, attempt: s.metadata.attempt, ready: s.state === 'SANDBOX_READY', createdAt: s.createdAt }))
+        .sort(newestFirst),
       containers: (await Promise.all(containers.map((c) => this.container(c)))).sort(newestFirst),
     };
   }
@@ -99,7 +101,9 @@ export class RuntimeView {
 
   /** The log files of the running containers seen so far (for log rotation). */
   runningLogs(): { containerId: string; logPath: string }[] {
-    return [...this.details].filter(([, d]) => d.state === 'CONTAINER_RUNNING' && d.status.logPath).map(([containerId, d]) => ({ containerId, logPath: d.status.logPath as string }));
+    return [...this.details]
+      .filter(([, d]) => d.state === 'CONTAINER_RUNNING' && d.status.logPath)
+      .map(([containerId, d]) => ({ containerId, logPath: d.status.logPath as string }));
   }
 
   forget(ids: string[]): void {

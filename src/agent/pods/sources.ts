@@ -16,7 +16,11 @@ export interface PodSources {
   services(namespace: string): Promise<Writable<Service>[]>;
   claim(namespace: string, name: string): Promise<Writable<PersistentVolumeClaim> | undefined>;
   volume(name: string): Promise<Writable<PersistentVolume> | undefined>;
-  serviceAccountToken(pod: P, audience: string | undefined, expirationSeconds: number): Promise<{ token: string; expirationTimestamp: string }>;
+  serviceAccountToken(
+    pod: P,
+    audience: string | undefined,
+    expirationSeconds: number,
+  ): Promise<{ token: string; expirationTimestamp: string }>;
   allocatable(): Record<string, string>;
 }
 
@@ -41,9 +45,19 @@ export function apiSources(api: ApiClient, allocatable: () => Record<string, str
       const request = {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenRequest',
-        spec: { audiences: audience ? [audience] : [], expirationSeconds, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, uid: pod.metadata!.uid } },
+        spec: {
+          audiences: audience ? [audience] : [],
+          expirationSeconds,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, uid: pod.metadata!.uid },
+        },
       };
-      const answer = await sas.subresource<{ status: { token: string; expirationTimestamp: string } }>('POST', pod.metadata!.namespace, pod.spec?.serviceAccountName ?? 'default', 'token', request);
+      const answer = await sas.subresource<{ status: { token: string; expirationTimestamp: string } }>(
+        'POST',
+        pod.metadata!.namespace,
+        pod.spec?.serviceAccountName ?? 'default',
+        'token',
+        request,
+      );
       return answer.status;
     },
     allocatable,

@@ -19,7 +19,13 @@ const run = promisify(execFile);
 /** A volume that cannot be set up (yet): the pod waits in ContainerCreating with a FailedMount event. */
 export class VolumeError extends Error {}
 
-const PLUGIN: Record<string, string> = { emptyDir: 'empty-dir', configMap: 'configmap', secret: 'secret', downwardAPI: 'downward-api', projected: 'projected' };
+const PLUGIN: Record<string, string> = {
+  emptyDir: 'empty-dir',
+  configMap: 'configmap',
+  secret: 'secret',
+  downwardAPI: 'downward-api',
+  projected: 'projected',
+};
 
 /** Volume kinds whose content the agent writes: mounted read-only, as upstream. */
 export const WRITTEN_KINDS = ['configMap', 'secret', 'downwardAPI', 'projected'];
@@ -28,11 +34,18 @@ export const volumeKind = (v: Writable<Volume>) => Object.keys(v).find((k) => k 
 
 const TOKEN_DEFAULT_SECONDS = 3600;
 
-const mountPoints = () => fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '');
+const mountPoints = () =>
+  fs
+    .readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '');
 
 /** Mount points below `dir`, deepest first (the order to unmount them in). */
 export function mountsUnder(dir: string): string[] {
-  return mountPoints().filter((m) => m.startsWith(dir + '/')).sort().reverse();
+  return mountPoints()
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort()
+    .reverse();
 }
 
 export class PodVolumes {
@@ -87,7 +100,8 @@ export class PodVolumes {
       case 'emptyDir': {
         fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
         fs.chmodSync(dir, 0o777);
-        if (volume.emptyDir?.medium === 'Memory') await this.tmpfs(dir, '0777', volume.emptyDir.sizeLimit ? parseQuantity(volume.emptyDir.sizeLimit as string) : undefined);
+        if (volume.emptyDir?.medium === 'Memory')
+          await this.tmpfs(dir, '0777', volume.emptyDir.sizeLimit ? parseQuantity(volume.emptyDir.sizeLimit as string) : undefined);
         return dir;
       }
       case 'hostPath':
@@ -111,27 +125,61 @@ export class PodVolumes {
     const ns = view.pod.metadata!.namespace!;
     if (kind === 'configMap') {
       const src = volume.configMap!;
-      return keyFiles(await this.sources.configMap(ns, src.name!), src.items, src.optional, src.defaultMode, `configmap "${src.name}" not found`, configMapData);
+      return keyFiles(
+        await this.sources.configMap(ns, src.name!),
+        src.items,
+        src.optional,
+        src.defaultMode,
+        `configmap "${src.name}" not found`,
+        configMapData,
+      );
     }
     if (kind === 'secret') {
       const src = volume.secret!;
-      return keyFiles(await this.sources.secret(ns, src.secretName!), src.items, src.optional, src.defaultMode, `secret "${src.secretName}" not found`, secretData);
+      return keyFiles(
+        await this.sources.secret(ns, src.secretName!),
+        src.items,
+        src.optional,
+        src.defaultMode,
+        `secret "${src.secretName}" not found`,
+        secretData,
+      );
     }
     if (kind === 'downwardAPI') return downwardFiles(view, volume.downwardAPI!.items ?? [], volume.downwardAPI!.defaultMode, this.sources);
     const files: VolumeFile[] = [];
-    for (const source of volume.projected!.sources ?? []) files.push(...(await this.projectedFiles(view, volume.name, source, volume.projected!.defaultMode)));
+    for (const source of volume.projected!.sources ?? [])
+      files.push(...(await this.projectedFiles(view, volume.name, source, volume.projected!.defaultMode)));
     return files;
   }
 
-  private async projectedFiles(view: PodView, volumeName: string, source: Writable<VolumeProjection>, defaultMode: number | undefined): Promise<VolumeFile[]> {
+  private async projectedFiles(
+    view: PodView,
+    volumeName: string,
+    source: Writable<VolumeProjection>,
+    defaultMode: number | undefined,
+  ): Promise<VolumeFile[]> {
     const ns = view.pod.metadata!.namespace!;
     if (source.configMap) {
       const src = source.configMap;
-      return keyFiles(await this.sources.configMap(ns, src.name!), src.items, src.optional, defaultMode, `configmap "${src.name}" not found`, configMapData);
+      return keyFiles(
+        await this.sources.configMap(ns, src.name!),
+        src.items,
+        src.optional,
+        defaultMode,
+        `configmap "${src.name}" not found`,
+        configMapData,
+      );
     }
     if (source.secret) {
       const src = source.secret;
-      return keyFiles(await this.sources.secret(ns, src.name!), src.items, src.optional, defaultMode, `secret "${src.name}" not found`, secretData);
+      return keyFiles(
+        await this.sources.secret(ns, src.name!),
+        src.items,
+        src.optional,
+        defaultMode,
+        `secret "${src.name}" not found`,
+        secretData,
+      );
     }
     if (source.downwardAPI) return downwardFiles(view, source.downwardAPI.items ?? [], defaultMode, this.sources);
     if (source.serviceAccountToken) {
@@ -162,10 +210,20 @@ export class PodVolumes {
   }
 }
 
-const configMapData = (cm: Writable<ConfigMap>) => ({ ...Object.fromEntries(Object.entries(cm.binaryData ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])), ...cm.data });
+const configMapData = (cm: Writable<ConfigMap>) => ({
+  ...Object.fromEntries(Object.entries(cm.binaryData ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  ...cm.data,
+});
 const secretData = (s: Writable<Secret>) => Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
 
-function keyFiles<T>(obj: T | undefined, items: Writable<KeyToPath>[] | undefined, optional: boolean | undefined, defaultMode: number | undefined, missing: string, data: (obj: T) => Record<string, Buffer | string>): VolumeFile[] {
+function keyFiles<T>(
+  obj: T | undefined,
+  items: Writable<KeyToPath>[] | undefined,
+  optional: boolean | undefined,
+  defaultMode: number | undefined,
+  missing: string,
+  data: (obj: T) => Record<string, Buffer | string>,
+): VolumeFile[] {
   if (!obj) {
     if (optional) return [];
     throw new VolumeError(missing);
@@ -183,9 +241,18 @@ function keyFiles<T>(obj: T | undefined, items: Writable<KeyToPath>[] | undefine
   });
 }
 
-function downwardFiles(view: PodView, items: NonNullable<Writable<Volume>['downwardAPI']>['items'] & object, defaultMode: number | undefined, sources: PodSources): VolumeFile[] {
+function downwardFiles(
+  view: PodView,
+  items: NonNullable<Writable<Volume>['downwardAPI']>['items'] & object,
+  defaultMode: number | undefined,
+  sources: PodSources,
+): VolumeFile[] {
   return items.map((item) => {
-    const data = item.fieldRef ? fieldValue(view, item.fieldRef, true) : item.resourceFieldRef ? resourceValue(view, undefined, item.resourceFieldRef, sources.allocatable()) : '';
+    const data = item.fieldRef
+      ? fieldValue(view, item.fieldRef, true)
+      : item.resourceFieldRef
+        ? resourceValue(view, undefined, item.resourceFieldRef, sources.allocatable())
+        : '';
     return { path: item.path, data, mode: item.mode ?? defaultMode ?? 0o644 };
   });
 }

@@ -12,7 +12,8 @@ export class IPAllocator {
   constructor(readonly cidr: string) {
     const [ip, bits] = cidr.split('/');
     const prefix = Number(bits);
-    if (!ip || !isIPv4(ip) || !Number.isInteger(prefix) || prefix < 8 || prefix > 30) throw new Error(`invalid service CIDR ${cidr}: expected an IPv4 CIDR such as 10.43.0.0/16`);
+    if (!ip || !isIPv4(ip) || !Number.isInteger(prefix) || prefix < 8 || prefix > 30)
+      throw new Error(`invalid service CIDR ${cidr}: expected an IPv4 CIDR such as 10.43.0.0/16`);
     this.size = 2 ** (32 - prefix);
     this.base = ipToInt(ip) & ~(this.size - 1);
   }

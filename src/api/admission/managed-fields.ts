@@ -10,7 +10,15 @@ export function managedFieldsAdmission(schemas: SchemaLookup): AdmissionPlugin {
     resource: '*',
     async admit(def, obj, old, ctx) {
       if (!ctx.manager || ctx.applied || def.virtual) return;
-      trackUpdate({ schema: schemas.forDef(def), resolve: schemas.resolve, old, updated: obj, manager: ctx.manager, apiVersion: apiVersionOf(def.group, def.version), subresource: ctx.subresource });
+      trackUpdate({
+        schema: schemas.forDef(def),
+        resolve: schemas.resolve,
+        old,
+        updated: obj,
+        manager: ctx.manager,
+        apiVersion: apiVersionOf(def.group, def.version),
+        subresource: ctx.subresource,
+      });
     },
   };
 }

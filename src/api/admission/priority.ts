@@ -20,8 +20,16 @@ interface PodSpecPriority {
 
 /** The classes every cluster has, for its own critical pods. */
 export const SYSTEM_PRIORITY_CLASSES = [
-  { name: 'system-node-critical', value: 2000001000, description: 'Used for system critical pods that must not be moved from their current node.' },
-  { name: 'system-cluster-critical', value: 2000000000, description: 'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.' },
+  {
+    name: 'system-node-critical',
+    value: 2000001000,
+    description: 'Used for system critical pods that must not be moved from their current node.',
+  },
+  {
+    name: 'system-cluster-critical',
+    value: 2000000000,
+    description: 'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.',
+  },
 ];
 
 export function priorityAdmission(objects: ObjectReader, registry: Registry): AdmissionPlugin {
@@ -36,7 +44,12 @@ export function priorityAdmission(objects: ObjectReader, registry: Registry): Ad
       let pc: PriorityClass | undefined;
       if (spec.priorityClassName) {
         pc = (await objects.tryGet(classes(), undefined, spec.priorityClassName)) as PriorityClass | undefined;
-        if (!pc) throw new ApiError(403, 'Forbidden', `pods "${obj.metadata?.name ?? ''}" is forbidden: no PriorityClass with name ${spec.priorityClassName} was found`);
+        if (!pc)
+          throw new ApiError(
+            403,
+            'Forbidden',
+            `pods "${obj.metadata?.name ?? ''}" is forbidden: no PriorityClass with name ${spec.priorityClassName} was found`,
+          );
       } else {
         pc = ((await objects.list(classes(), undefined)).items as PriorityClass[]).find((c) => c.globalDefault);
       }

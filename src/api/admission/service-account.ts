@@ -36,7 +36,11 @@ export function serviceAccountAdmission(objects: ObjectReader, registry: Registr
       if (!spec) return;
       let automount = spec.automountServiceAccountToken;
       if (automount === undefined) {
-        const sa = (await objects.tryGet(registry.byResource('', 'v1', 'serviceaccounts')!, obj.metadata?.namespace, spec.serviceAccountName ?? 'default')) as (StoredObject & { automountServiceAccountToken?: boolean }) | undefined;
+        const sa = (await objects.tryGet(
+          registry.byResource('', 'v1', 'serviceaccounts')!,
+          obj.metadata?.namespace,
+          spec.serviceAccountName ?? 'default',
+        )) as (StoredObject & { automountServiceAccountToken?: boolean }) | undefined;
         automount = sa?.automountServiceAccountToken;
       }
       if (automount === false) return;

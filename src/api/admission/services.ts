@@ -47,14 +47,31 @@ export class ServiceAllocations implements AdmissionPlugin {
       if (!spec.clusterIP) {
         const ip = this.ips.allocate();
         if (ip) claimedIP.push((spec.clusterIP = ip));
-        else errors.push({ field: 'spec.clusterIPs', type: 'FieldValueInvalid', detail: `Internal error: failed to allocate a service IP: range ${this.ips.cidr} is full` });
+        else
+          errors.push({
+            field: 'spec.clusterIPs',
+            type: 'FieldValueInvalid',
+            detail: `Internal error: failed to allocate a service IP: range ${this.ips.cidr} is full`,
+          });
       } else if (spec.clusterIP !== oldSpec?.clusterIP) {
         if (oldSpec?.clusterIP && hasClusterIP(oldSpec)) {
-          errors.push({ field: 'spec.clusterIPs[0]', type: 'FieldValueInvalid', detail: `Invalid value: []string{"${spec.clusterIP}"}: may not change once set` });
+          errors.push({
+            field: 'spec.clusterIPs[0]',
+            type: 'FieldValueInvalid',
+            detail: `Invalid value: []string{"${spec.clusterIP}"}: may not change once set`,
+          });
         } else if (!this.ips.contains(spec.clusterIP)) {
-          errors.push({ field: 'spec.clusterIPs', type: 'FieldValueInvalid', detail: `Invalid value: []string{"${spec.clusterIP}"}: failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is ${this.ips.cidr}` });
+          errors.push({
+            field: 'spec.clusterIPs',
+            type: 'FieldValueInvalid',
+            detail: `Invalid value: []string{"${spec.clusterIP}"}: failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is ${this.ips.cidr}`,
+          });
         } else if (!this.ips.claim(spec.clusterIP)) {
-          errors.push({ field: 'spec.clusterIPs', type: 'FieldValueInvalid', detail: `Invalid value: []string{"${spec.clusterIP}"}: failed to allocate IP ${spec.clusterIP}: provided IP is already allocated` });
+          errors.push({
+            field: 'spec.clusterIPs',
+            type: 'FieldValueInvalid',
+            detail: `Invalid value: []string{"${spec.clusterIP}"}: failed to allocate IP ${spec.clusterIP}: provided IP is already allocated`,
+          });
         } else claimedIP.push(spec.clusterIP);
       }
       spec.clusterIPs = [spec.clusterIP!];
@@ -66,12 +83,25 @@ export class ServiceAllocations implements AdmissionPlugin {
         if (!p.nodePort) {
           const port = this.ports.allocate();
           if (port) claimedPorts.push(((p as { nodePort?: number }).nodePort = port));
-          else errors.push({ field: `spec.ports[${i}].nodePort`, type: 'FieldValueInvalid', detail: 'Internal error: failed to allocate a node port: the range is full' });
+          else
+            errors.push({
+              field: `spec.ports[${i}].nodePort`,
+              type: 'FieldValueInvalid',
+              detail: 'Internal error: failed to allocate a node port: the range is full',
+            });
         } else if (!held.has(p.nodePort)) {
           if (!this.ports.contains(p.nodePort)) {
-            errors.push({ field: `spec.ports[${i}].nodePort`, type: 'FieldValueInvalid', detail: `Invalid value: ${p.nodePort}: provided port is not in the valid range. The range of valid ports is ${this.ports.min}-${this.ports.max}` });
+            errors.push({
+              field: `spec.ports[${i}].nodePort`,
+              type: 'FieldValueInvalid',
+              detail: `Invalid value: ${p.nodePort}: provided port is not in the valid range. The range of valid ports is ${this.ports.min}-${this.ports.max}`,
+            });
           } else if (!this.ports.claim(p.nodePort)) {
-            errors.push({ field: `spec.ports[${i}].nodePort`, type: 'FieldValueInvalid', detail: `Invalid value: ${p.nodePort}: provided port is already allocated` });
+            errors.push({
+              field: `spec.ports[${i}].nodePort`,
+              type: 'FieldValueInvalid',
+              detail: `Invalid value: ${p.nodePort}: provided port is already allocated`,
+            });
           } else claimedPorts.push(p.nodePort);
         }
       });
@@ -87,8 +117,9 @@ export class ServiceAllocations implements AdmissionPlugin {
   private releaseDifference(obj: KObject, kept: KObject | undefined): void {
     const spec = specOf(obj);
     const keptSpec = kept ? specOf(kept) : undefined;
-    if (spec.clusterIP && hasClusterIP(spec) && spec.clusterIP !== keptSpec?.clusterIP && this.ips.contains(spec.clusterIP)) this.ips.release(spec.clusterIP);
-    const keptPorts = new Set((keptSpec && needsNodePorts(keptSpec) ? keptSpec.ports ?? [] : []).map((p) => p.nodePort));
+    if (spec.clusterIP && hasClusterIP(spec) && spec.clusterIP !== keptSpec?.clusterIP && this.ips.contains(spec.clusterIP))
+      this.ips.release(spec.clusterIP);
+    const keptPorts = new Set((keptSpec && needsNodePorts(keptSpec) ? (keptSpec.ports ?? []) : []).map((p) => p.nodePort));
     for (const p of spec.ports ?? []) if (p.nodePort && !keptPorts.has(p.nodePort)) this.ports.release(p.nodePort);
   }
 

@@ -17,10 +17,15 @@ const RETRY_MS = 1000;
 type Stored = APIService & StoredObject;
 
 /** A spec with absent and null fields alike, so a stored copy compares equal to the wanted one. */
-const normalized = (spec: APIService['spec']) => Object.fromEntries(Object.entries(spec ?? {}).filter(([, v]) => v !== undefined && v !== null));
+const normalized = (spec: APIService['spec']) =>
+  Object.fromEntries(Object.entries(spec ?? {}).filter(([, v]) => v !== undefined && v !== null));
 
 /** What to do about one name: create, update (spec and label), delete, or nothing. */
-export function plan(desired: APIService | undefined, current: Stored | undefined, atStart: boolean): 'create' | 'update' | 'delete' | undefined {
+export function plan(
+  desired: APIService | undefined,
+  current: Stored | undefined,
+  atStart: boolean,
+): 'create' | 'update' | 'delete' | undefined {
   const managed = current?.metadata.labels?.[AUTOMANAGED_LABEL];
   const wantedManaged = desired?.metadata?.labels?.[AUTOMANAGED_LABEL];
   // Built-in ones are only reconciled at start: one deleted by hand stays deleted until then.
@@ -101,12 +106,20 @@ export class ApiServiceRegistration {
       const action = plan(want, cur, atStart);
       if (action === 'create') await this.createIfMissing(want!);
       else if (action === 'update') {
-        await this.objects.guaranteedUpdate(this.def, undefined, name, (o: StoredObject): KObject => ({
-          ...o,
-          metadata: { ...o.metadata, labels: { ...o.metadata.labels, ...want!.metadata!.labels } },
-          spec: want!.spec,
-        }));
-      } else if (action === 'delete') await this.objects.remove(this.def, cur!).catch((err: Error & { reason?: string }) => (err.reason === 'NotFound' ? undefined : Promise.reject(err)));
+        await this.objects.guaranteedUpdate(
+          this.def,
+          undefined,
+          name,
+          (o: StoredObject): KObject => ({
+            ...o,
+            metadata: { ...o.metadata, labels: { ...o.metadata.labels, ...want!.metadata!.labels } },
+            spec: want!.spec,
+          }),
+        );
+      } else if (action === 'delete')
+        await this.objects
+          .remove(this.def, cur!)
+          .catch((err: Error & { reason?: string }) => (err.reason === 'NotFound' ? undefined : Promise.reject(err)));
     }
   }
 

@@ -24,8 +24,11 @@ export function availableCondition(svc: APIService, service: Service | undefined
     if (!servicePort) return unavailable('ServicePortError', `${where} is not listening on port ${port}`);
     if (!endpoints) return unavailable('EndpointsNotFound', `cannot find endpoints for ${where}`);
     const portName = servicePort.name ?? '';
-    const active = (endpoints.subsets ?? []).some((s) => (s.addresses ?? []).length > 0 && (s.ports ?? []).some((p) => (p.name ?? '') === portName));
-    if (!active) return unavailable('MissingEndpoints', `endpoints for ${where} have no addresses with port name ${JSON.stringify(portName)}`);
+    const active = (endpoints.subsets ?? []).some(
+      (s) => (s.addresses ?? []).length > 0 && (s.ports ?? []).some((p) => (p.name ?? '') === portName),
+    );
+    if (!active)
+      return unavailable('MissingEndpoints', `endpoints for ${where} have no addresses with port name ${JSON.stringify(portName)}`);
   }
   // Everything upstream checks before calling the server is there; Skiff does not call it.
   return unavailable('FailedDiscoveryCheck', `${where} is not reached: skiff does not proxy to aggregated API servers`);
@@ -40,7 +43,13 @@ export function withCondition(svc: APIService, cond: Condition, now = nowTimesta
   const i = conditions.findIndex((c) => c.type === cond.type);
   const old = i >= 0 ? conditions[i] : undefined;
   if (old && old.status === cond.status && old.reason === cond.reason && old.message === cond.message) return undefined;
-  const next: APIServiceCondition = { type: cond.type, status: cond.status, lastTransitionTime: old && old.status === cond.status ? old.lastTransitionTime : now, reason: cond.reason, message: cond.message };
+  const next: APIServiceCondition = {
+    type: cond.type,
+    status: cond.status,
+    lastTransitionTime: old && old.status === cond.status ? old.lastTransitionTime : now,
+    reason: cond.reason,
+    message: cond.message,
+  };
   if (i >= 0) conditions[i] = next;
   else conditions.push(next);
   return { ...svc.status, conditions };

@@ -33,7 +33,12 @@ const CRD_PRIORITY: [number, number] = [1000, 100];
 /** The aggregator serves its own group and registers no APIService for it, as upstream. */
 const SELF = 'apiregistration.k8s.io';
 
-function make(group: string, version: string, [groupPriorityMinimum, versionPriority]: [number, number], managed: 'onstart' | 'true'): APIService {
+function make(
+  group: string,
+  version: string,
+  [groupPriorityMinimum, versionPriority]: [number, number],
+  managed: 'onstart' | 'true',
+): APIService {
   return {
     apiVersion: 'apiregistration.k8s.io/v1',
     kind: 'APIService',

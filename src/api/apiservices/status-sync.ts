@@ -65,14 +65,24 @@ export class ApiServiceStatusSync {
 
   private async check(svc: APIService): Promise<void> {
     const ref = svc.spec?.service;
-    const [service, endpoints] = ref?.namespace && ref.name
-      ? await Promise.all([this.objects.tryGet(this.services, ref.namespace, ref.name), this.objects.tryGet(this.endpoints, ref.namespace, ref.name)])
-      : [undefined, undefined];
+    const [service, endpoints] =
+      ref?.namespace && ref.name
+        ? await Promise.all([
+            this.objects.tryGet(this.services, ref.namespace, ref.name),
+            this.objects.tryGet(this.endpoints, ref.namespace, ref.name),
+          ])
+        : [undefined, undefined];
     const cond = availableCondition(svc, service as Service | undefined, endpoints as Endpoints | undefined);
     if (!withCondition(svc, cond)) return;
     try {
       // Against the latest copy: only the condition is ours to change.
-      await this.objects.guaranteedUpdate(this.def, undefined, svc.metadata!.name!, (cur: StoredObject): KObject => ({ ...cur, status: withCondition(cur as APIService, cond) ?? (cur as APIService).status }), { toStatus: true });
+      await this.objects.guaranteedUpdate(
+        this.def,
+        undefined,
+        svc.metadata!.name!,
+        (cur: StoredObject): KObject => ({ ...cur, status: withCondition(cur as APIService, cond) ?? (cur as APIService).status }),
+        { toStatus: true },
+      );
     } catch (err) {
       if ((err as { reason?: string }).reason !== 'NotFound') throw err;
     }

@@ -36,7 +36,10 @@ export class CrdSync {
     for (const e of first.done ? [] : first.value) await this.handle(e.type, e.object as Crd);
     void (async () => {
       for (let r = await events.next(); !r.done; r = await events.next()) {
-        for (const e of r.value) await this.handle(e.type, e.object as Crd).catch((err: unknown) => log.error({ err, crd: e.object.metadata?.name }, 'custom resource definition sync failed'));
+        for (const e of r.value)
+          await this.handle(e.type, e.object as Crd).catch((err: unknown) =>
+            log.error({ err, crd: e.object.metadata?.name }, 'custom resource definition sync failed'),
+          );
       }
     })();
   }
@@ -83,7 +86,10 @@ export class CrdSync {
       (cur: KObject) => ({
         ...cur,
         status: {
-          conditions: [condition('NamesAccepted', 'NoConflicts', 'no conflicts found'), condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted')],
+          conditions: [
+            condition('NamesAccepted', 'NoConflicts', 'no conflicts found'),
+            condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted'),
+          ],
           acceptedNames: crd.spec.names,
           storedVersions: storage ? [storage] : [],
         },

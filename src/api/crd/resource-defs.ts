@@ -55,13 +55,22 @@ export function crdResourceDefs(crd: CustomResourceDefinition): ResourceDef[] {
         shortNames: names.shortNames,
         categories: names.categories,
         statusSubresource: !!v.subresources?.status,
-        scale: scale ? { specReplicasPath: scale.specReplicasPath, statusReplicasPath: scale.statusReplicasPath, labelSelectorPath: scale.labelSelectorPath } : undefined,
+        scale: scale
+          ? {
+              specReplicasPath: scale.specReplicasPath,
+              statusReplicasPath: scale.statusReplicasPath,
+              labelSelectorPath: scale.labelSelectorPath,
+            }
+          : undefined,
         // With printer columns a CRD shows exactly those after NAME; without, NAME and AGE.
         columns: printer.length > 0 ? printer.map(column) : [],
         noAge: printer.length > 0,
         custom: true,
         schema: v.schema?.openAPIV3Schema as SchemaNode | undefined,
-        validate: (obj) => [...validateObjectMeta(obj, names.plural), ...(v.schema?.openAPIV3Schema ? validateAgainstSchema(obj, v.schema.openAPIV3Schema as SchemaNode) : [])],
+        validate: (obj) => [
+          ...validateObjectMeta(obj, names.plural),
+          ...(v.schema?.openAPIV3Schema ? validateAgainstSchema(obj, v.schema.openAPIV3Schema as SchemaNode) : []),
+        ],
       } satisfies ResourceDef;
     });
 }

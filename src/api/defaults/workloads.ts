@@ -68,14 +68,16 @@ export function defaultStatefulSet(obj: KObject): void {
 export function defaultDaemonSet(obj: KObject): void {
   const spec = specOf(obj);
   spec.updateStrategy ??= { type: 'RollingUpdate' };
-  if (spec.updateStrategy.type === 'RollingUpdate') spec.updateStrategy.rollingUpdate = { maxUnavailable: 1, maxSurge: 0, ...spec.updateStrategy.rollingUpdate };
+  if (spec.updateStrategy.type === 'RollingUpdate')
+    spec.updateStrategy.rollingUpdate = { maxUnavailable: 1, maxSurge: 0, ...spec.updateStrategy.rollingUpdate };
   spec.revisionHistoryLimit ??= 10;
   template(spec);
 }
 
 export function defaultJobSpec(spec: Spec): void {
   spec.parallelism ??= 1;
-  if (spec.completions === undefined && spec.parallelism !== undefined && spec.completionMode !== 'Indexed') spec.completions = spec.parallelism === 1 ? 1 : undefined;
+  if (spec.completions === undefined && spec.parallelism !== undefined && spec.completionMode !== 'Indexed')
+    spec.completions = spec.parallelism === 1 ? 1 : undefined;
   if (spec.completions === undefined) delete spec.completions;
   spec.backoffLimit ??= spec.backoffLimitPerIndex !== undefined ? 2147483647 : 6;
   spec.completionMode ??= 'NonIndexed';

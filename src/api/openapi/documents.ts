@@ -24,7 +24,7 @@ function customDefinition(def: ResourceDef): SchemaNode {
   schema.properties = {
     apiVersion: { type: 'string', description: definitions['io.k8s.api.core.v1.Pod']?.properties?.apiVersion?.description },
     kind: { type: 'string', description: definitions['io.k8s.api.core.v1.Pod']?.properties?.kind?.description },
-    metadata: { allOf: [{ $ref: `#/components/schemas/${OBJECT_META}` }], description: 'Standard object\'s metadata.' },
+    metadata: { allOf: [{ $ref: `#/components/schemas/${OBJECT_META}` }], description: "Standard object's metadata." },
     ...schema.properties,
   };
   schema['x-kubernetes-group-version-kind'] = [{ group: def.group, version: def.version, kind: def.kind }];
@@ -47,11 +47,20 @@ function collectRefs(node: unknown, into: Set<string>): void {
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const query = (name: string, description: string, type = 'string') => ({ name, in: 'query', description, schema: { type }, uniqueItems: true });
+const query = (name: string, description: string, type = 'string') => ({
+  name,
+  in: 'query',
+  description,
+  schema: { type },
+  uniqueItems: true,
+});
 const WRITE_PARAMS = [
   query('dryRun', 'When present, indicates that modifications should not be persisted. Valid value: All.'),
   query('fieldManager', 'fieldManager is a name associated with the actor or entity that is making these changes.'),
-  query('fieldValidation', 'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.'),
+  query(
+    'fieldValidation',
+    'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.',
+  ),
 ];
 
 function operations(def: ResourceDef, schemaName: string): Record<string, unknown> {
@@ -65,7 +74,12 @@ function operations(def: ResourceDef, schemaName: string): Record<string, unknow
     responses: ok,
     ...extra,
   });
-  const patchTypes = ['application/json-patch+json', 'application/merge-patch+json', ...(def.custom ? [] : ['application/strategic-merge-patch+json']), 'application/apply-patch+yaml'];
+  const patchTypes = [
+    'application/json-patch+json',
+    'application/merge-patch+json',
+    ...(def.custom ? [] : ['application/strategic-merge-patch+json']),
+    'application/apply-patch+yaml',
+  ];
   const base = `/${def.group ? `apis/${def.group}` : 'api'}/${def.version}${def.namespaced ? '/namespaces/{namespace}' : ''}/${def.plural}`;
   const paths: Record<string, unknown> = {};
   if (def.virtual) {
@@ -80,7 +94,10 @@ function operations(def: ResourceDef, schemaName: string): Record<string, unknow
   paths[`${base}/{name}`] = {
     get: op('get'),
     put: op('put', { requestBody: body(['application/json', 'application/yaml']), parameters: WRITE_PARAMS }),
-    patch: op('patch', { requestBody: body(patchTypes), parameters: [...WRITE_PARAMS, query('force', 'Force is going to "force" Apply requests.', 'boolean')] }),
+    patch: op('patch', {
+      requestBody: body(patchTypes),
+      parameters: [...WRITE_PARAMS, query('force', 'Force is going to "force" Apply requests.', 'boolean')],
+    }),
     delete: op('delete', { requestBody: { content: { 'application/json': { schema: ref(DELETE_OPTIONS) } } } }),
   };
   if (def.statusSubresource) {
@@ -107,7 +124,10 @@ export function groupVersionDocument(registry: Registry, group: string, version:
     paths = { ...paths, ...operations(def, name) };
   }
   const closure = new Set<string>();
-  collectRefs([...names].map((n) => ({ $ref: `#/components/schemas/${n}` })), closure);
+  collectRefs(
+    [...names].map((n) => ({ $ref: `#/components/schemas/${n}` })),
+    closure,
+  );
   collectRefs(Object.values(schemas), closure);
   for (const n of [...closure].sort()) schemas[n] = definitions[n]!;
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths, components: { schemas } };
@@ -127,7 +147,11 @@ export function swaggerDocument(registry: Registry): Record<string, unknown> {
 
 /** v3 wraps a described reference as `allOf: [{$ref}]`; swagger 2.0 clients (kubectl 1.20) know only `$ref`. */
 const isWrappedRef = (node: unknown): node is SchemaNode =>
-  typeof node === 'object' && node !== null && Array.isArray((node as SchemaNode).allOf) && (node as SchemaNode).allOf!.length === 1 && Object.keys((node as SchemaNode).allOf![0]!).join() === '$ref';
+  typeof node === 'object' &&
+  node !== null &&
+  Array.isArray((node as SchemaNode).allOf) &&
+  (node as SchemaNode).allOf!.length === 1 &&
+  Object.keys((node as SchemaNode).allOf![0]!).join() === '$ref';
 
 function unwrapRef({ allOf, default: _default, ...rest }: SchemaNode): SchemaNode {
   return { $ref: allOf![0]!.$ref, ...rest };

@@ -28,7 +28,8 @@ function walk(value: unknown, node: SchemaNode | undefined, path: string, found:
     if (props?.[key]) walk(value[key], props[key], child, found, false);
     else if (typeof schema.additionalProperties === 'object') walk(value[key], schema.additionalProperties, child, found, false);
     // A schema that does not say it is an object says nothing about fields.
-    else if (schema['x-kubernetes-preserve-unknown-fields'] || schema.additionalProperties === true || (!props && schema.type !== 'object')) continue;
+    else if (schema['x-kubernetes-preserve-unknown-fields'] || schema.additionalProperties === true || (!props && schema.type !== 'object'))
+      continue;
     else {
       found.push(child);
       delete value[key];

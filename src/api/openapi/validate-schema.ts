@@ -20,7 +20,17 @@ function typeMatches(schema: SchemaNode, v: unknown): boolean {
   return t === schema.type || (schema.type === 'number' && t === 'integer');
 }
 
-type Schema = SchemaNode & { minimum?: number; maximum?: number; exclusiveMinimum?: boolean; exclusiveMaximum?: boolean; minLength?: number; maxLength?: number; pattern?: string; minItems?: number; maxItems?: number };
+type Schema = SchemaNode & {
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: boolean;
+  exclusiveMaximum?: boolean;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  minItems?: number;
+  maxItems?: number;
+};
 
 function walk(v: unknown, s: Schema, path: string, errors: FieldError[]): void {
   const at = path || '<root>';
@@ -34,17 +44,24 @@ function walk(v: unknown, s: Schema, path: string, errors: FieldError[]): void {
   }
   if (s.enum && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(v))) errors.push(notSupported(at, v, s.enum.map(String)));
   if (typeof v === 'number') {
-    if (s.minimum !== undefined && (s.exclusiveMinimum ? v <= s.minimum : v < s.minimum)) errors.push(invalidValue(at, v, `${at} in body should be greater than ${s.exclusiveMinimum ? '' : 'or equal to '}${s.minimum}`));
-    if (s.maximum !== undefined && (s.exclusiveMaximum ? v >= s.maximum : v > s.maximum)) errors.push(invalidValue(at, v, `${at} in body should be less than ${s.exclusiveMaximum ? '' : 'or equal to '}${s.maximum}`));
+    if (s.minimum !== undefined && (s.exclusiveMinimum ? v <= s.minimum : v < s.minimum))
+      errors.push(invalidValue(at, v, `${at} in body should be greater than ${s.exclusiveMinimum ? '' : 'or equal to '}${s.minimum}`));
+    if (s.maximum !== undefined && (s.exclusiveMaximum ? v >= s.maximum : v > s.maximum))
+      errors.push(invalidValue(at, v, `${at} in body should be less than ${s.exclusiveMaximum ? '' : 'or equal to '}${s.maximum}`));
   }
   if (typeof v === 'string') {
-    if (s.minLength !== undefined && [...v].length < s.minLength) errors.push(invalidValue(at, v, `${at} in body should be at least ${s.minLength} chars long`));
-    if (s.maxLength !== undefined && [...v].length > s.maxLength) errors.push({ field: at, type: 'FieldValueTooLong', detail: `Too long: may not be more than ${s.maxLength} bytes` });
-    if (s.pattern !== undefined && !new RegExp(s.pattern, 'u').test(v)) errors.push(invalidValue(at, v, `${at} in body should match '${s.pattern}'`));
+    if (s.minLength !== undefined && [...v].length < s.minLength)
+      errors.push(invalidValue(at, v, `${at} in body should be at least ${s.minLength} chars long`));
+    if (s.maxLength !== undefined && [...v].length > s.maxLength)
+      errors.push({ field: at, type: 'FieldValueTooLong', detail: `Too long: may not be more than ${s.maxLength} bytes` });
+    if (s.pattern !== undefined && !new RegExp(s.pattern, 'u').test(v))
+      errors.push(invalidValue(at, v, `${at} in body should match '${s.pattern}'`));
   }
   if (Array.isArray(v)) {
-    if (s.minItems !== undefined && v.length < s.minItems) errors.push(invalidValue(at, v.length, `${at} in body should have at least ${s.minItems} items`));
-    if (s.maxItems !== undefined && v.length > s.maxItems) errors.push({ field: at, type: 'FieldValueTooMany', detail: `Too many: ${v.length}: must have at most ${s.maxItems} items` });
+    if (s.minItems !== undefined && v.length < s.minItems)
+      errors.push(invalidValue(at, v.length, `${at} in body should have at least ${s.minItems} items`));
+    if (s.maxItems !== undefined && v.length > s.maxItems)
+      errors.push({ field: at, type: 'FieldValueTooMany', detail: `Too many: ${v.length}: must have at most ${s.maxItems} items` });
     if (s.items) v.forEach((item, i) => walk(item, s.items as Schema, `${path}[${i}]`, errors));
   }
   if (isObject(v)) {
@@ -62,6 +79,11 @@ export function validateAgainstSchema(obj: Record<string, unknown>, schema: Sche
   const { metadata: _m, apiVersion: _a, kind: _k, ...rest } = obj;
   const { properties, required: req, ...top } = schema;
   const { metadata: _pm, apiVersion: _pa, kind: _pk, ...props } = properties ?? {};
-  walk(rest, { ...top, properties: props, required: (req ?? []).filter((r) => !['metadata', 'apiVersion', 'kind'].includes(r)) } as Schema, '', errors);
+  walk(
+    rest,
+    { ...top, properties: props, required: (req ?? []).filter((r) => !['metadata', 'apiVersion', 'kind'].includes(r)) } as Schema,
+    '',
+    errors,
+  );
   return errors;
 }

@@ -53,7 +53,9 @@ function withDefaultedKeys(value: unknown, schema: SchemaNode | undefined, resol
     });
   }
   if (isObject(value) && !schema?.['x-kubernetes-preserve-unknown-fields']) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withDefaultedKeys(v, propertySchema(schema, k, resolve), resolve)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, withDefaultedKeys(v, propertySchema(schema, k, resolve), resolve)]),
+    );
   }
   return value;
 }
@@ -71,7 +73,13 @@ export interface ApplyInput {
 
 export function serverSideApply(a: ApplyInput): KObject {
   const applied = withDefaultedKeys(a.applied, a.schema, a.resolve) as KObject;
-  const me: Owner = { manager: a.manager, operation: 'Apply', apiVersion: a.apiVersion, subresource: a.subresource, fields: fieldSetOf(applied, a.schema, a.resolve) };
+  const me: Owner = {
+    manager: a.manager,
+    operation: 'Apply',
+    apiVersion: a.apiVersion,
+    subresource: a.subresource,
+    fields: fieldSetOf(applied, a.schema, a.resolve),
+  };
   const owners = readOwners(a.live);
   const previous = owners.find((o) => sameOwner(o, me));
 
@@ -87,9 +95,17 @@ export function serverSideApply(a: ApplyInput): KObject {
     }
   }
   if (conflicts.length && !a.force) {
-    const lines = conflicts.map((c) => `conflict with "${c.owner.manager}"${c.owner.operation === 'Update' ? ` using ${c.owner.apiVersion}` : ''}: ${describePath(c.path)}`);
-    const message = conflicts.length === 1 ? `Apply failed with 1 conflict: ${lines[0]}` : `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
-    throw new ApiError(409, 'Conflict', message, { causes: conflicts.map((c, i) => ({ reason: 'FieldManagerConflict', message: lines[i]!, field: describePath(c.path) })) });
+    const lines = conflicts.map(
+      (c) =>
+        `conflict with "${c.owner.manager}"${c.owner.operation === 'Update' ? ` using ${c.owner.apiVersion}` : ''}: ${describePath(c.path)}`,
+    );
+    const message =
+      conflicts.length === 1
+        ? `Apply failed with 1 conflict: ${lines[0]}`
+        : `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+    throw new ApiError(409, 'Conflict', message, {
+      causes: conflicts.map((c, i) => ({ reason: 'FieldManagerConflict', message: lines[i]!, field: describePath(c.path) })),
+    });
   }
   for (const c of conflicts) c.owner.fields.delete(JSON.stringify(c.path));
 
@@ -102,8 +118,9 @@ export function serverSideApply(a: ApplyInput): KObject {
   const dropped = [...(previous?.fields ?? [])].filter((p) => !me.fields.has(p) && !others.some((o) => o.fields.has(p)));
   // A dropped list item goes whole; removing its fields first would lose the keys that find it.
   const droppedItems = dropped.filter((p) => p.endsWith(',"."]')).map((p) => p.slice(0, -',"."]'.length));
-  const insideDroppedItem = (p: string) => droppedItems.some((item) => p.startsWith(item + ',') && !p.endsWith(',"."]'));
-  for (const p of dropped.filter((p) => !insideDroppedItem(p)).sort((x, y) => y.length - x.length)) removeAt(result, JSON.parse(p) as string[]);
+  const insideDroppedItem = (p: string) => droppedItems.some((item) => p.startsWith(`${item},`) && !p.endsWith(',"."]'));
+  for (const p of dropped.filter((p) => !insideDroppedItem(p)).sort((x, y) => y.length - x.length))
+    removeAt(result, JSON.parse(p) as string[]);
 
   me.time = nowTimestamp();
   writeOwners(result, previous ? owners.map((o) => (o === previous ? me : o)) : [...owners, me]);

@@ -10,7 +10,19 @@ export type FieldSet = Set<string>;
 
 /** Fields the server owns, never part of anyone's set. */
 const SERVER_FIELDS = new Set(['apiVersion', 'kind']);
-const SERVER_META = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'generateName']);
+const SERVER_META = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+  'generateName',
+]);
 
 /** The schema of a property, keeping list/merge extensions written next to a $ref. */
 export function propertySchema(schema: SchemaNode | undefined, key: string, resolve: SchemaResolver): SchemaNode | undefined {
@@ -26,7 +38,9 @@ export type ListKind = { type: 'map'; keys: string[] } | { type: 'set' } | { typ
 
 export function listKind(schema: SchemaNode | undefined): ListKind {
   const type = schema?.['x-kubernetes-list-type'];
-  const keys = schema?.['x-kubernetes-list-map-keys'] ?? (schema?.['x-kubernetes-patch-merge-key'] ? [schema['x-kubernetes-patch-merge-key']] : undefined);
+  const keys =
+    schema?.['x-kubernetes-list-map-keys'] ??
+    (schema?.['x-kubernetes-patch-merge-key'] ? [schema['x-kubernetes-patch-merge-key']] : undefined);
   if ((type === 'map' || (!type && keys)) && keys) return { type: 'map', keys };
   if (type === 'set' || (!type && (schema?.['x-kubernetes-patch-strategy'] ?? '').includes('merge'))) return { type: 'set' };
   return { type: 'atomic' };
@@ -51,7 +65,11 @@ export function fieldSetOf(value: Obj, schema: SchemaNode | undefined, resolve: 
         if (path.length === 1 && path[0] === 'f:metadata' && SERVER_META.has(k)) continue;
         const childPath = [...path, `f:${k}`];
         const cs = propertySchema(s, k, resolve);
-        if ((isObject(x) && Object.keys(x).length > 0 && !isAtomicMap(cs) && !(cs?.['x-kubernetes-preserve-unknown-fields'])) || (Array.isArray(x) && listKind(cs).type !== 'atomic' && x.length > 0)) walk(x, cs, childPath, false);
+        if (
+          (isObject(x) && Object.keys(x).length > 0 && !isAtomicMap(cs) && !cs?.['x-kubernetes-preserve-unknown-fields']) ||
+          (Array.isArray(x) && listKind(cs).type !== 'atomic' && x.length > 0)
+        )
+          walk(x, cs, childPath, false);
         else out.add(JSON.stringify(childPath));
       }
       return;
@@ -136,7 +154,10 @@ export function describePath(path: string[]): string {
     .filter((el) => el !== '.')
     .map((el) => {
       if (el.startsWith('f:')) return `.${el.slice(2)}`;
-      if (el.startsWith('k:')) return `[${Object.entries(JSON.parse(el.slice(2)) as Obj).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+      if (el.startsWith('k:'))
+        return `[${Object.entries(JSON.parse(el.slice(2)) as Obj)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',')}]`;
       return `[=${el.slice(2)}]`;
     })
     .join('');

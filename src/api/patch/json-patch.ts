@@ -7,7 +7,12 @@ import type { KObject } from '../../k8s/object.js';
 export function applyJsonPatch(doc: KObject, ops: unknown): KObject {
   if (!Array.isArray(ops)) throw badRequest('json patch must be a JSON array of operations');
   const invalidOp = jsonpatch.validate(ops as jsonpatch.Operation[]);
-  if (invalidOp && invalidOp.name !== 'OPERATION_PATH_UNRESOLVABLE' && invalidOp.name !== 'TEST_OPERATION_FAILED' && invalidOp.name !== 'OPERATION_FROM_UNRESOLVABLE') {
+  if (
+    invalidOp &&
+    invalidOp.name !== 'OPERATION_PATH_UNRESOLVABLE' &&
+    invalidOp.name !== 'TEST_OPERATION_FAILED' &&
+    invalidOp.name !== 'OPERATION_FROM_UNRESOLVABLE'
+  ) {
     throw badRequest(`invalid json patch: ${invalidOp.message.split('\n')[0]}`);
   }
   try {

@@ -28,8 +28,10 @@ export function readOwners(obj: KObject | undefined): Owner[] {
   }));
 }
 
-export const sameOwner = (a: Pick<Owner, 'manager' | 'operation' | 'subresource'>, b: Pick<Owner, 'manager' | 'operation' | 'subresource'>) =>
-  a.manager === b.manager && a.operation === b.operation && (a.subresource ?? '') === (b.subresource ?? '');
+export const sameOwner = (
+  a: Pick<Owner, 'manager' | 'operation' | 'subresource'>,
+  b: Pick<Owner, 'manager' | 'operation' | 'subresource'>,
+) => a.manager === b.manager && a.operation === b.operation && (a.subresource ?? '') === (b.subresource ?? '');
 
 /** Writes owners back as managedFields; empty entries go, and the oldest updates merge past ten. */
 export function writeOwners(obj: KObject, owners: Owner[]): void {
@@ -37,7 +39,13 @@ export function writeOwners(obj: KObject, owners: Owner[]): void {
   if (kept.length > MAX_ENTRIES) {
     const updates = kept.filter((o) => o.operation === 'Update').sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
     const excess = updates.slice(0, kept.length - MAX_ENTRIES + 1);
-    const ancient: Owner = { manager: 'ancient-changes', operation: 'Update', apiVersion: excess[0]!.apiVersion, time: excess.at(-1)!.time, fields: new Set(excess.flatMap((o) => [...o.fields])) };
+    const ancient: Owner = {
+      manager: 'ancient-changes',
+      operation: 'Update',
+      apiVersion: excess[0]!.apiVersion,
+      time: excess.at(-1)!.time,
+      fields: new Set(excess.flatMap((o) => [...o.fields])),
+    };
     kept = [...kept.filter((o) => !excess.includes(o)), ancient];
   }
   const entries: ManagedFieldsEntry[] = kept.map((o) => ({

@@ -71,7 +71,8 @@ function reorder(list: unknown[], order: unknown[], key: string | undefined): un
 
 export function mergeObject(current: Obj, patch: Obj, schema: SchemaNode | undefined, resolve: SchemaResolver, path = ''): Obj {
   if (patch.$patch === 'replace') return stripDirectives(Object.fromEntries(Object.entries(patch).filter(([k]) => k !== '$patch'))) as Obj;
-  if (patch.$patch !== undefined && patch.$patch !== 'merge') throw badRequest(`${path || 'patch'}: unknown patch type: ${String(patch.$patch)}`);
+  if (patch.$patch !== undefined && patch.$patch !== 'merge')
+    throw badRequest(`${path || 'patch'}: unknown patch type: ${String(patch.$patch)}`);
   const result: Obj = { ...current };
   for (const [key, value] of Object.entries(patch)) {
     if (key === '$patch' || key === '$retainKeys' || key.startsWith(ORDER)) continue;
@@ -79,7 +80,8 @@ export function mergeObject(current: Obj, patch: Obj, schema: SchemaNode | undef
     if (key.startsWith(DELETE_PRIMITIVE)) {
       const field = key.slice(DELETE_PRIMITIVE.length);
       if (!Array.isArray(value)) throw badRequest(`${at}: must be a list`);
-      if (Array.isArray(result[field])) result[field] = (result[field] as unknown[]).filter((x) => !value.some((v) => JSON.stringify(v) === JSON.stringify(x)));
+      if (Array.isArray(result[field]))
+        result[field] = (result[field] as unknown[]).filter((x) => !value.some((v) => JSON.stringify(v) === JSON.stringify(x)));
       continue;
     }
     if (key.startsWith('$')) throw badRequest(`${at}: unknown patch directive`);
@@ -87,14 +89,16 @@ export function mergeObject(current: Obj, patch: Obj, schema: SchemaNode | undef
     if (value === null) delete result[key];
     else if (isObject(value) && value.$patch === 'delete') delete result[key];
     else if (isObject(value)) result[key] = mergeObject(isObject(result[key]) ? (result[key] as Obj) : {}, value, s, resolve, at);
-    else if (Array.isArray(value)) result[key] = mergeList(Array.isArray(result[key]) ? (result[key] as unknown[]) : [], value, s, resolve, at);
+    else if (Array.isArray(value))
+      result[key] = mergeList(Array.isArray(result[key]) ? (result[key] as unknown[]) : [], value, s, resolve, at);
     else result[key] = value;
   }
   for (const [key, order] of Object.entries(patch)) {
     if (!key.startsWith(ORDER)) continue;
     const field = key.slice(ORDER.length);
     if (!Array.isArray(order)) throw badRequest(`${key}: must be a list`);
-    if (Array.isArray(result[field])) result[field] = reorder(result[field] as unknown[], order, child(schema, field, resolve)?.['x-kubernetes-patch-merge-key']);
+    if (Array.isArray(result[field]))
+      result[field] = reorder(result[field] as unknown[], order, child(schema, field, resolve)?.['x-kubernetes-patch-merge-key']);
   }
   if ('$retainKeys' in patch) {
     const keep = patch.$retainKeys;

@@ -66,7 +66,8 @@ export function summarizePod(pod: Pod, now: Date): PodSummary {
         ready++;
       }
     }
-    if (reason === 'Completed' && running) reason = conditions.some((c) => c.type === 'Ready' && c.status === 'True') ? 'Running' : 'NotReady';
+    if (reason === 'Completed' && running)
+      reason = conditions.some((c) => c.type === 'Ready' && c.status === 'True') ? 'Running' : 'NotReady';
   }
   const terminal = status.phase === 'Succeeded' || status.phase === 'Failed';
   if (pod.metadata?.deletionTimestamp && status.reason === 'NodeLost') reason = 'Unknown';

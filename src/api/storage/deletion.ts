@@ -22,7 +22,11 @@ function checkPreconditions(obj: StoredObject, opts: DeleteOptions): void {
     throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${p.uid}, UID in object meta: ${obj.metadata.uid}`);
   }
   if (p?.resourceVersion && p.resourceVersion !== obj.metadata.resourceVersion) {
-    throw new ApiError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${p.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`);
+    throw new ApiError(
+      409,
+      'Conflict',
+      `Precondition failed: ResourceVersion in precondition: ${p.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+    );
   }
 }
 
@@ -68,7 +72,10 @@ export async function deleteObject(
     meta.finalizers = finalizers;
     const marked = { ...marking, metadata: meta };
     if (ctx.dryRun) return { object: marked, pending: true };
-    const unchanged = alreadyMarked && meta.deletionTimestamp === current.metadata.deletionTimestamp && finalizers.length === (current.metadata.finalizers?.length ?? 0);
+    const unchanged =
+      alreadyMarked &&
+      meta.deletionTimestamp === current.metadata.deletionTimestamp &&
+      finalizers.length === (current.metadata.finalizers?.length ?? 0);
     return { object: unchanged ? current : await objects.replaceAsIs(def, current, marked), pending: true };
   }
   if (ctx.dryRun) return { object: current, pending: false };

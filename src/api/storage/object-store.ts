@@ -102,9 +102,14 @@ export class ObjectStore {
     if (!kv) throw notFound({ group: '', resource: 'namespaces' }, namespace);
     const ns = decode(kv) as KObject & { status?: { phase?: string } };
     if (ns.status?.phase === 'Terminating' || ns.metadata?.deletionTimestamp) {
-      throw new ApiError(403, 'Forbidden', `${def.plural}${def.group ? '.' + def.group : ''} "${ns.metadata?.name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
-        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
-      });
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${def.plural}${def.group ? `.${def.group}` : ''} "${ns.metadata?.name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        {
+          causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+        },
+      );
     }
   }
 
@@ -122,7 +127,13 @@ export class ObjectStore {
   }
 
   /** Runs an admitted write, telling admission whether it happened. */
-  private async commit<T>(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext, write: () => Promise<T>): Promise<T> {
+  private async commit<T>(
+    def: ResourceDef,
+    obj: KObject,
+    old: StoredObject | undefined,
+    ctx: WriteContext,
+    write: () => Promise<T>,
+  ): Promise<T> {
     let result: T;
     try {
       result = await write();
@@ -186,7 +197,12 @@ export class ObjectStore {
   }
 
   /** One attempt at writing `next` over `old`, as read; a writer in between makes it a StaleWriteError. */
-  private async updateOver(def: ResourceDef, old: StoredObject, next: KObject, ctx: WriteContext & { toStatus?: boolean }): Promise<StoredObject> {
+  private async updateOver(
+    def: ResourceDef,
+    old: StoredObject,
+    next: KObject,
+    ctx: WriteContext & { toStatus?: boolean },
+  ): Promise<StoredObject> {
     const { name, namespace } = old.metadata;
     const wanted = next.metadata?.resourceVersion;
     if (wanted && wanted !== old.metadata.resourceVersion) throw conflict(resourceName(def), name, MODIFIED);
@@ -198,7 +214,9 @@ export class ObjectStore {
     const stored = await this.commit(def, obj, old, ctx, async () => {
       if (ctx.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion } } as StoredObject;
       // The last finalizer of an object being deleted is gone: the object goes.
-      const { revision } = finished ? await this.store.delete(key, expected) : await this.store.update(key, encode(obj), expected, await this.expiry(def));
+      const { revision } = finished
+        ? await this.store.delete(key, expected)
+        : await this.store.update(key, encode(obj), expected, await this.expiry(def));
       return decode({ value: encode(obj), modRevision: revision });
     });
     if (finished && !ctx.dryRun) await this.admission.released?.(def, stored);
@@ -225,7 +243,11 @@ export class ObjectStore {
   async replaceAsIs(def: ResourceDef, current: StoredObject, obj: KObject): Promise<StoredObject> {
     const name = current.metadata.name;
     try {
-      const { revision } = await this.store.update(keyFor(def, current.metadata.namespace, name), encode(obj), Number(current.metadata.resourceVersion));
+      const { revision } = await this.store.update(
+        keyFor(def, current.metadata.namespace, name),
+        encode(obj),
+        Number(current.metadata.resourceVersion),
+      );
       return decode({ value: encode(obj), modRevision: revision });
     } catch (err) {
       throw toApiError(err, resourceName(def), name);

@@ -56,14 +56,18 @@ export function validateService(svc: Service, old?: Service): FieldError[] {
       if (names.has(p.name)) errors.push(duplicate(`${at}.name`, p.name));
       names.add(p.name);
     }
-    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) errors.push(invalidValue(`${at}.port`, p.port, 'must be between 1 and 65535, inclusive'));
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
+      errors.push(invalidValue(`${at}.port`, p.port, 'must be between 1 and 65535, inclusive'));
     if (p.protocol && !PROTOCOLS.includes(p.protocol)) errors.push(notSupported(`${at}.protocol`, p.protocol, PROTOCOLS));
-    if (p.nodePort !== undefined && type !== 'NodePort' && type !== 'LoadBalancer') errors.push(forbidden(`${at}.nodePort`, 'may not be used when `type` is \'ClusterIP\''));
+    if (p.nodePort !== undefined && type !== 'NodePort' && type !== 'LoadBalancer')
+      errors.push(forbidden(`${at}.nodePort`, "may not be used when `type` is 'ClusterIP'"));
     const target = p.targetPort;
-    if (typeof target === 'number' && (target < 1 || target > 65535)) errors.push(invalidValue(`${at}.targetPort`, target, 'must be between 1 and 65535, inclusive'));
+    if (typeof target === 'number' && (target < 1 || target > 65535))
+      errors.push(invalidValue(`${at}.targetPort`, target, 'must be between 1 and 65535, inclusive'));
   }
   const oldIP = old?.spec?.clusterIP;
-  if (oldIP && old?.spec?.type !== 'ExternalName' && type !== 'ExternalName' && spec.clusterIP !== undefined && spec.clusterIP !== oldIP) errors.push(immutable('spec.clusterIPs[0]', spec.clusterIP));
+  if (oldIP && old?.spec?.type !== 'ExternalName' && type !== 'ExternalName' && spec.clusterIP !== undefined && spec.clusterIP !== oldIP)
+    errors.push(immutable('spec.clusterIPs[0]', spec.clusterIP));
   return errors;
 }
 
@@ -72,23 +76,35 @@ export function validateNamespace(ns: KObject, old?: KObject): FieldError[] {
 }
 
 /** ConfigMaps and Secrets: key syntax, no key in both maps, and `immutable: true` honoured. */
-export function validateConfigMapLike(obj: KObject & { immutable?: boolean; type?: string }, old?: KObject & { immutable?: boolean; type?: string }): FieldError[] {
+export function validateConfigMapLike(
+  obj: KObject & { immutable?: boolean; type?: string },
+  old?: KObject & { immutable?: boolean; type?: string },
+): FieldError[] {
   const errors: FieldError[] = [];
   const data = (obj.data ?? {}) as Record<string, unknown>;
   const binary = (obj.binaryData ?? obj.stringData ?? {}) as Record<string, unknown>;
   for (const field of ['data', 'binaryData', 'stringData'] as const) {
-    for (const key of Object.keys((obj[field] ?? {}) as object)) errors.push(...configKey(key).map((why) => invalidValue(`${field}[${key}]`, key, why)));
+    for (const key of Object.keys((obj[field] ?? {}) as object))
+      errors.push(...configKey(key).map((why) => invalidValue(`${field}[${key}]`, key, why)));
   }
-  if (obj.kind === 'ConfigMap') for (const key of Object.keys(binary)) if (key in data) errors.push(invalidValue('data', key, 'duplicate of key present in binaryData'));
+  if (obj.kind === 'ConfigMap')
+    for (const key of Object.keys(binary))
+      if (key in data) errors.push(invalidValue('data', key, 'duplicate of key present in binaryData'));
   if (old?.immutable) {
-    if (!isDeepStrictEqual(obj.data, old.data) || !isDeepStrictEqual(obj.binaryData, old.binaryData)) errors.push(forbidden('data', 'field is immutable when `immutable` is set'));
+    if (!isDeepStrictEqual(obj.data, old.data) || !isDeepStrictEqual(obj.binaryData, old.binaryData))
+      errors.push(forbidden('data', 'field is immutable when `immutable` is set'));
     if (!obj.immutable) errors.push(forbidden('immutable', 'field is immutable when `immutable` is set'));
   }
   if (old && obj.kind === 'Secret' && old.type !== obj.type) errors.push(immutable('type', obj.type));
   return errors;
 }
 
-export function validateNode(node: KObject & { spec?: { podCIDR?: string } }, old?: KObject & { spec?: { podCIDR?: string } }): FieldError[] {
+export function validateNode(
+  node: KObject & { spec?: { podCIDR?: string } },
+  old?: KObject & { spec?: { podCIDR?: string } },
+): FieldError[] {
   const was = old?.spec?.podCIDR;
-  return was && node.spec?.podCIDR !== was ? [forbidden('spec.podCIDRs', 'node updates may not change podCIDR except from "" to valid')] : [];
+  return was && node.spec?.podCIDR !== was
+    ? [forbidden('spec.podCIDRs', 'node updates may not change podCIDR except from "" to valid')]
+    : [];
 }

@@ -23,7 +23,14 @@ export function validateCrd(crd: CustomResourceDefinition, old?: CustomResourceD
   }
   if (scope !== 'Namespaced' && scope !== 'Cluster') errors.push(notSupported('spec.scope', scope ?? '', ['Cluster', 'Namespaced']));
   if (!versions || versions.length === 0) errors.push(required('spec.versions', 'must have exactly one version marked as storage version'));
-  else if (versions.filter((v) => v.storage).length !== 1) errors.push(invalidValue('spec.versions', versions.map((v) => v.name), 'must have exactly one version marked as storage version'));
+  else if (versions.filter((v) => v.storage).length !== 1)
+    errors.push(
+      invalidValue(
+        'spec.versions',
+        versions.map((v) => v.name),
+        'must have exactly one version marked as storage version',
+      ),
+    );
   for (const [i, v] of (versions ?? []).entries()) {
     if (!v.schema?.openAPIV3Schema) errors.push(required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
   }

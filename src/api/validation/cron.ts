@@ -6,7 +6,8 @@ const DESCRIPTORS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@da
 
 export function parseCron(schedule: string): { error?: string } {
   const text = schedule.trim();
-  if (!text.startsWith('@') && text.split(/\s+/).length !== 5) return { error: `expected exactly 5 fields, found ${text.split(/\s+/).length}: ${text}` };
+  if (!text.startsWith('@') && text.split(/\s+/).length !== 5)
+    return { error: `expected exactly 5 fields, found ${text.split(/\s+/).length}: ${text}` };
   if (text.startsWith('@') && !DESCRIPTORS.has(text)) return { error: `unrecognized descriptor: ${text}` };
   try {
     CronExpressionParser.parse(text);

@@ -2,7 +2,18 @@
 // owner references. `withMeta` joins them with a kind's own checks.
 import type { FieldError } from '../../k8s/errors.js';
 import type { KObject } from '../../k8s/object.js';
-import { check, dns1035Label, dns1123Label, dns1123Subdomain, invalidValue, labelValue, pathSegment, qualifiedName, required, type NameRule } from './names.js';
+import {
+  check,
+  dns1035Label,
+  dns1123Label,
+  dns1123Subdomain,
+  invalidValue,
+  labelValue,
+  pathSegment,
+  qualifiedName,
+  required,
+  type NameRule,
+} from './names.js';
 
 const NAME_RULES: Record<string, NameRule> = {
   namespaces: dns1123Label,
@@ -32,8 +43,14 @@ export function validateObjectMeta(obj: KObject, plural: string): FieldError[] {
     errors.push(...qualifiedName(k.toLowerCase()).map((why) => invalidValue('metadata.annotations', k, why)));
     annotationBytes += Buffer.byteLength(k) + Buffer.byteLength(String(v));
   }
-  if (annotationBytes > MAX_ANNOTATION_BYTES) errors.push({ field: 'metadata.annotations', type: 'FieldValueTooLong', detail: `Too long: must have at most ${MAX_ANNOTATION_BYTES} bytes` });
-  for (const [i, f] of (meta.finalizers ?? []).entries()) errors.push(...qualifiedName(f).map((why) => invalidValue(`metadata.finalizers[${i}]`, f, why)));
+  if (annotationBytes > MAX_ANNOTATION_BYTES)
+    errors.push({
+      field: 'metadata.annotations',
+      type: 'FieldValueTooLong',
+      detail: `Too long: must have at most ${MAX_ANNOTATION_BYTES} bytes`,
+    });
+  for (const [i, f] of (meta.finalizers ?? []).entries())
+    errors.push(...qualifiedName(f).map((why) => invalidValue(`metadata.finalizers[${i}]`, f, why)));
   for (const [i, o] of (meta.ownerReferences ?? []).entries()) {
     const at = `metadata.ownerReferences[${i}]`;
     if (!o.apiVersion) errors.push(invalidValue(`${at}.apiVersion`, o.apiVersion ?? '', 'version must not be empty'));
@@ -41,7 +58,8 @@ export function validateObjectMeta(obj: KObject, plural: string): FieldError[] {
     if (!o.name) errors.push(invalidValue(`${at}.name`, o.name ?? '', 'name must not be empty'));
     if (!o.uid) errors.push(invalidValue(`${at}.uid`, o.uid ?? '', 'uid must not be empty'));
   }
-  if ((meta.ownerReferences ?? []).filter((o) => o.controller).length > 1) errors.push(invalidValue('metadata.ownerReferences', 'controller', 'Only one reference can have Controller set to true'));
+  if ((meta.ownerReferences ?? []).filter((o) => o.controller).length > 1)
+    errors.push(invalidValue('metadata.ownerReferences', 'controller', 'Only one reference can have Controller set to true'));
   return errors;
 }
 

@@ -20,7 +20,9 @@ function selectorMatchesTemplate(spec: WorkloadSpec, at: string): FieldError[] {
   const sel = fromLabelSelector(spec.selector);
   if (!sel || sel.length === 0) return [invalidValue(`${at}.selector`, spec.selector ?? {}, 'empty selector is invalid for deployment')];
   const labels = spec.template?.metadata?.labels;
-  return matches(sel, labels) ? [] : [invalidValue(`${at}.template.metadata.labels`, labels ?? {}, '`selector` does not match template `labels`')];
+  return matches(sel, labels)
+    ? []
+    : [invalidValue(`${at}.template.metadata.labels`, labels ?? {}, '`selector` does not match template `labels`')];
 }
 
 function nonNegative(field: string, v: number | undefined): FieldError[] {
@@ -39,7 +41,12 @@ export function validateWorkload(kind: string) {
     errors.push(...validatePodSpec(spec.template?.spec, 'spec.template.spec', ['Always']));
     if (old?.spec?.selector && !isDeepStrictEqual(old.spec.selector, spec.selector)) errors.push(immutable('spec.selector', spec.selector));
     if (kind === 'StatefulSet' && old && spec.serviceName !== (old.spec as { serviceName?: string } | undefined)?.serviceName) {
-      errors.push({ field: 'spec', type: 'FieldValueForbidden', detail: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden" });
+      errors.push({
+        field: 'spec',
+        type: 'FieldValueForbidden',
+        detail:
+          "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+      });
     }
     return errors;
   };
@@ -70,7 +77,8 @@ export function validateReplicationController(rc: { spec?: RcSpec }): FieldError
     errors.push(invalidValue('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
   }
   const podSpec = spec.template.spec;
-  if (podSpec?.activeDeadlineSeconds !== undefined) errors.push(forbidden('spec.template.spec.activeDeadlineSeconds', 'activeDeadlineSeconds in ReplicationController is not Supported'));
+  if (podSpec?.activeDeadlineSeconds !== undefined)
+    errors.push(forbidden('spec.template.spec.activeDeadlineSeconds', 'activeDeadlineSeconds in ReplicationController is not Supported'));
   // Only Always: a pod that stops for good would leave the controller replacing it forever.
   errors.push(...validatePodSpec(podSpec, 'spec.template.spec', ['Always']));
   return errors;
@@ -89,11 +97,18 @@ export function validateJobSpec(spec: JobSpec | undefined, at: string): FieldErr
   if (!spec) return [required(at)];
   const errors: FieldError[] = [];
   for (const f of ['parallelism', 'completions', 'backoffLimit'] as const) errors.push(...nonNegative(`${at}.${f}`, spec[f]));
-  if (spec.completionMode && !['NonIndexed', 'Indexed'].includes(spec.completionMode)) errors.push(notSupported(`${at}.completionMode`, spec.completionMode, ['NonIndexed', 'Indexed']));
-  if (spec.completionMode === 'Indexed' && spec.completions === undefined) errors.push(required(`${at}.completions`, 'when completion mode is Indexed'));
+  if (spec.completionMode && !['NonIndexed', 'Indexed'].includes(spec.completionMode))
+    errors.push(notSupported(`${at}.completionMode`, spec.completionMode, ['NonIndexed', 'Indexed']));
+  if (spec.completionMode === 'Indexed' && spec.completions === undefined)
+    errors.push(required(`${at}.completions`, 'when completion mode is Indexed'));
   const policy = spec.template?.spec?.restartPolicy;
-  if (policy === 'Always' || policy === undefined) errors.push(notSupported(`${at}.template.spec.restartPolicy`, policy ?? '', ['OnFailure', 'Never']));
-  errors.push(...validatePodSpec(spec.template?.spec, `${at}.template.spec`, ['OnFailure', 'Never']).filter((e) => !e.field.endsWith('restartPolicy')));
+  if (policy === 'Always' || policy === undefined)
+    errors.push(notSupported(`${at}.template.spec.restartPolicy`, policy ?? '', ['OnFailure', 'Never']));
+  errors.push(
+    ...validatePodSpec(spec.template?.spec, `${at}.template.spec`, ['OnFailure', 'Never']).filter(
+      (e) => !e.field.endsWith('restartPolicy'),
+    ),
+  );
   return errors;
 }
 
@@ -107,7 +122,9 @@ export function validateJob(job: { spec?: JobSpec }, old?: { spec?: JobSpec }): 
   return errors;
 }
 
-export function validateCronJob(cj: { spec?: { schedule?: string; timeZone?: string; concurrencyPolicy?: string; jobTemplate?: { spec?: JobSpec } } }): FieldError[] {
+export function validateCronJob(cj: {
+  spec?: { schedule?: string; timeZone?: string; concurrencyPolicy?: string; jobTemplate?: { spec?: JobSpec } };
+}): FieldError[] {
   const spec = cj.spec;
   if (!spec) return [required('spec')];
   const errors: FieldError[] = [];
@@ -115,16 +132,18 @@ export function validateCronJob(cj: { spec?: { schedule?: string; timeZone?: str
   else {
     const problem = parseCron(spec.schedule).error;
     if (problem) errors.push(invalidValue('spec.schedule', spec.schedule, problem));
-    if (/TZ=|CRON_TZ=/.test(spec.schedule)) errors.push(invalidValue('spec.schedule', spec.schedule, 'cannot use both timeZone field and TZ or CRON_TZ in schedule'));
+    if (/TZ=|CRON_TZ=/.test(spec.schedule))
+      errors.push(invalidValue('spec.schedule', spec.schedule, 'cannot use both timeZone field and TZ or CRON_TZ in schedule'));
   }
   if (spec.timeZone !== undefined) {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: spec.timeZone });
     } catch {
-      errors.push(invalidValue('spec.timeZone', spec.timeZone, 'unknown time zone ' + spec.timeZone));
+      errors.push(invalidValue('spec.timeZone', spec.timeZone, `unknown time zone ${spec.timeZone}`));
     }
   }
-  if (spec.concurrencyPolicy && !['Allow', 'Forbid', 'Replace'].includes(spec.concurrencyPolicy)) errors.push(notSupported('spec.concurrencyPolicy', spec.concurrencyPolicy, ['Allow', 'Forbid', 'Replace']));
+  if (spec.concurrencyPolicy && !['Allow', 'Forbid', 'Replace'].includes(spec.concurrencyPolicy))
+    errors.push(notSupported('spec.concurrencyPolicy', spec.concurrencyPolicy, ['Allow', 'Forbid', 'Replace']));
   errors.push(...validateJobSpec(spec.jobTemplate?.spec, 'spec.jobTemplate.spec'));
   return errors;
 }

@@ -16,7 +16,8 @@ function messageName(apiVersion: string, kind: string): string {
 }
 
 export function decodeProtobufObject(bytes: Uint8Array): KObject {
-  if (bytes.length < 4 || MAGIC.some((b, i) => bytes[i] !== b)) throw badRequest('the protobuf body does not start with the Kubernetes magic number k8s\\0');
+  if (bytes.length < 4 || MAGIC.some((b, i) => bytes[i] !== b))
+    throw badRequest('the protobuf body does not start with the Kubernetes magic number k8s\\0');
   let envelope: { typeMeta?: { apiVersion?: string; kind?: string }; raw?: string; contentEncoding?: string };
   try {
     envelope = decodeMessage('k8s.io.apimachinery.pkg.runtime.Unknown', bytes.subarray(4)) as typeof envelope;

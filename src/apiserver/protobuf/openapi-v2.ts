@@ -67,7 +67,19 @@ const any = (value: unknown) => ({ yaml: stringify(value) });
 /** One JSON schema as a gnostic Schema message (fields it has no slot for are left out). */
 function schema(s: Json): Json {
   const out: Json = {};
-  const copy = ['format', 'title', 'description', 'maximum', 'minimum', 'maxLength', 'minLength', 'pattern', 'maxItems', 'minItems', 'required'];
+  const copy = [
+    'format',
+    'title',
+    'description',
+    'maximum',
+    'minimum',
+    'maxLength',
+    'minLength',
+    'pattern',
+    'maxItems',
+    'minItems',
+    'required',
+  ];
   for (const key of copy) if (s[key] !== undefined) out[key] = s[key];
   if (s.$ref) out.ref = s.$ref;
   if (s.readOnly) out.readOnly = true;

@@ -37,7 +37,10 @@ const PORT_FORWARD_PROTOCOLS: ChannelProtocol[] = [
 /** The subprotocols a client offered (Sec-WebSocket-Protocol, comma separated, possibly repeated). */
 export function offeredProtocols(header: string | string[] | undefined): string[] {
   const values = Array.isArray(header) ? header : header ? [header] : [];
-  return values.flatMap((v) => v.split(',')).map((p) => p.trim()).filter(Boolean);
+  return values
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -101,7 +104,7 @@ export function resizeEvent(data: Buffer): Buffer | undefined {
     const w = Number(size.Width ?? 0);
     const h = Number(size.Height ?? 0);
     if (!Number.isInteger(w) || !Number.isInteger(h) || w < 0 || h < 0 || w > 0xffff || h > 0xffff) return undefined;
-    return Buffer.from(JSON.stringify({ Width: w, Height: h }) + '\n');
+    return Buffer.from(`${JSON.stringify({ Width: w, Height: h })}\n`);
   } catch {
     return undefined;
   }

@@ -44,7 +44,8 @@ export async function openExecStreams(conn: SpdyConnection, o: ExecOptions): Pro
   return streams;
 }
 
-const ended = (s: Readable | undefined) => (s && !s.readableEnded ? new Promise<void>((resolve) => s.once('end', resolve).once('close', resolve)) : Promise.resolve());
+const ended = (s: Readable | undefined) =>
+  s && !s.readableEnded ? new Promise<void>((resolve) => s.once('end', resolve).once('close', resolve)) : Promise.resolve();
 
 /** Joins an accepted WebSocket to the node's streams until the command ends or either side goes. */
 export function bridgeExec(ws: WebSocket, p: ChannelProtocol, conn: SpdyConnection, streams: ExecStreams): void {

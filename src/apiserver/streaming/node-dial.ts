@@ -15,10 +15,20 @@ export interface NodeTarget {
 
 export async function connectNode(node: NodeTarget): Promise<tls.TLSSocket> {
   // A kubelet's serving certificate is its own; like kube-apiserver by default, do not verify it.
-  const socket = tls.connect({ host: node.host, port: node.port, cert: node.cert.certPem, key: node.cert.keyPem, rejectUnauthorized: false });
+  const socket = tls.connect({
+    host: node.host,
+    port: node.port,
+    cert: node.cert.certPem,
+    key: node.cert.keyPem,
+    rejectUnauthorized: false,
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('secureConnect', resolve);
-    socket.once('error', (err) => reject(new ApiError(503, 'ServiceUnavailable', `cannot reach the node ${node.nodeName} at ${node.host}:${node.port}: ${err.message}`)));
+    socket.once('error', (err) =>
+      reject(
+        new ApiError(503, 'ServiceUnavailable', `cannot reach the node ${node.nodeName} at ${node.host}:${node.port}: ${err.message}`),
+      ),
+    );
   });
   return socket;
 }
@@ -26,13 +36,23 @@ export async function connectNode(node: NodeTarget): Promise<tls.TLSSocket> {
 /** As long as kube-apiserver waits for a SPDY stream to be accepted. */
 export const ANSWER_TIMEOUT_MS = 30_000;
 
-const REASONS: Record<number, StatusReason> = { 400: 'BadRequest', 403: 'Forbidden', 404: 'NotFound', 500: 'InternalError', 503: 'ServiceUnavailable' };
+const REASONS: Record<number, StatusReason> = {
+  400: 'BadRequest',
+  403: 'Forbidden',
+  404: 'NotFound',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+};
 
 /**
  * Upgrades a connection to the node to SPDY/3.1 with one of `protocols` (X-Stream-Protocol-Version)
  * on `path`. Returns the socket, the protocol the node chose and the bytes that followed its answer.
  */
-export async function upgradeNodeToSpdy(node: NodeTarget, path: string, protocols: string[]): Promise<{ socket: tls.TLSSocket; protocol: string; rest: Buffer }> {
+export async function upgradeNodeToSpdy(
+  node: NodeTarget,
+  path: string,
+  protocols: string[],
+): Promise<{ socket: tls.TLSSocket; protocol: string; rest: Buffer }> {
   const socket = await connectNode(node);
   // A node that takes the connection but never answers must not hold the client forever.
   socket.setTimeout(ANSWER_TIMEOUT_MS, () => socket.destroy(new Error(`no answer within ${ANSWER_TIMEOUT_MS / 1000} s`)));
@@ -41,11 +61,20 @@ export async function upgradeNodeToSpdy(node: NodeTarget, path: string, protocol
       method: 'POST',
       path,
       host: `${node.host}:${node.port}`,
-      headers: [['Connection', 'Upgrade'], ['Upgrade', 'SPDY/3.1'], ...protocols.map((p): [string, string] => ['X-Stream-Protocol-Version', p]), ['Content-Length', '0']],
+      headers: [
+        ['Connection', 'Upgrade'],
+        ['Upgrade', 'SPDY/3.1'],
+        ...protocols.map((p): [string, string] => ['X-Stream-Protocol-Version', p]),
+        ['Content-Length', '0'],
+      ],
     });
     if (answer.status !== 101) {
       const code = REASONS[answer.status] ? answer.status : 500;
-      throw new ApiError(code, REASONS[code]!, answer.body.trim() || `the node ${node.nodeName} answered HTTP ${answer.status} to the upgrade`);
+      throw new ApiError(
+        code,
+        REASONS[code]!,
+        answer.body.trim() || `the node ${node.nodeName} answered HTTP ${answer.status} to the upgrade`,
+      );
     }
     socket.setTimeout(0);
     return { socket, protocol: answer.headers['x-stream-protocol-version'] ?? '', rest: answer.rest };

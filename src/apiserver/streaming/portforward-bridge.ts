@@ -49,7 +49,8 @@ export async function openPortStreams(conn: SpdyConnection, ports: number[]): Pr
   return pairs;
 }
 
-const ended = (s: Readable) => (s.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => s.once('end', resolve).once('close', resolve)));
+const ended = (s: Readable) =>
+  s.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => s.once('end', resolve).once('close', resolve));
 
 export function bridgePortForward(ws: WebSocket, p: ChannelProtocol, conn: SpdyConnection, pairs: PortPair[]): void {
   pairs.forEach((pair, i) => {

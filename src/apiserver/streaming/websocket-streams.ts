@@ -31,7 +31,9 @@ export function isTunnelRequest(req: IncomingMessage): boolean {
 /** `p`, or a failure once the node has kept us waiting for ANSWER_TIMEOUT_MS. */
 function answered<T>(p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_TIMEOUT_MS / 1000} s`)), ANSWER_TIMEOUT_MS)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_TIMEOUT_MS / 1000} s`)), ANSWER_TIMEOUT_MS)),
+  );
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -56,7 +58,14 @@ export class WebSocketStreams {
     if (r.kind === 'portforward' && isTunnelRequest(req)) {
       const node = await upgradeNodeToSpdy(r.node, r.path, tunnelledProtocols(offered));
       const protocol = node.protocol ? TUNNEL_PREFIX + node.protocol : false;
-      return this.accept(req, client, head, protocol, () => node.socket.destroy(), (ws) => bridgeTunnel(ws, node.socket, node.rest));
+      return this.accept(
+        req,
+        client,
+        head,
+        protocol,
+        () => node.socket.destroy(),
+        (ws) => bridgeTunnel(ws, node.socket, node.rest),
+      );
     }
     const p = negotiate(r.kind === 'portforward' ? 'portforward' : 'exec', offered);
     if (typeof p === 'string') throw badRequest(p);
@@ -66,10 +75,24 @@ export class WebSocketStreams {
     try {
       if (r.kind === 'portforward') {
         const pairs = await answered(openPortStreams(conn, r.ports!));
-        this.accept(req, client, head, p.name || false, () => conn.destroy(), (ws) => bridgePortForward(ws, p, conn, pairs));
+        this.accept(
+          req,
+          client,
+          head,
+          p.name || false,
+          () => conn.destroy(),
+          (ws) => bridgePortForward(ws, p, conn, pairs),
+        );
       } else {
         const streams = await answered(openExecStreams(conn, r.options));
-        this.accept(req, client, head, p.name || false, () => conn.destroy(), (ws) => bridgeExec(ws, p, conn, streams));
+        this.accept(
+          req,
+          client,
+          head,
+          p.name || false,
+          () => conn.destroy(),
+          (ws) => bridgeExec(ws, p, conn, streams),
+        );
       }
     } catch (err) {
       conn.destroy();
@@ -79,7 +102,14 @@ export class WebSocketStreams {
   }
 
   /** Answers the client's upgrade with `protocol`; `abandon` runs when the client is gone before that. */
-  private accept(req: IncomingMessage, client: Duplex, head: Buffer, protocol: string | false, abandon: () => void, bridge: (ws: WebSocket) => void): void {
+  private accept(
+    req: IncomingMessage,
+    client: Duplex,
+    head: Buffer,
+    protocol: string | false,
+    abandon: () => void,
+    bridge: (ws: WebSocket) => void,
+  ): void {
     if (client.destroyed || !client.writable) return abandon();
     this.chosen.set(req, protocol);
     delete req.headers['sec-websocket-protocol'];

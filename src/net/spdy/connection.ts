@@ -4,7 +4,21 @@
 // so neither do we: backpressure is the socket's (a full reader pauses the socket).
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { encodeData, encodeGoAway, encodePing, encodeRstStream, encodeSynStream, FLAG_FIN, FrameReader, FrameType, headerBlockOf, MAX_DATA_LENGTH, RstStatus, streamIdOf, type Frame } from './frames.js';
+import {
+  encodeData,
+  encodeGoAway,
+  encodePing,
+  encodeRstStream,
+  encodeSynStream,
+  FLAG_FIN,
+  FrameReader,
+  FrameType,
+  headerBlockOf,
+  MAX_DATA_LENGTH,
+  RstStatus,
+  streamIdOf,
+  type Frame,
+} from './frames.js';
 import { HeaderCompressor, HeaderDecompressor, type SpdyHeaders } from './header-block.js';
 import { SpdyStream, type StreamOwner } from './stream.js';
 
@@ -131,7 +145,9 @@ export class SpdyConnection extends EventEmitter implements StreamOwner {
       }
       case FrameType.RstStream: {
         const status = payload.readUInt32BE(4);
-        this.streams.get(streamIdOf(payload))?.onRemoteEnd(new Error(`the peer reset SPDY stream ${streamIdOf(payload)} (status ${status})`));
+        this.streams
+          .get(streamIdOf(payload))
+          ?.onRemoteEnd(new Error(`the peer reset SPDY stream ${streamIdOf(payload)} (status ${status})`));
         return true;
       }
       case FrameType.Ping: {

@@ -107,7 +107,8 @@ export class FrameReader {
       const first = bytes.readUInt32BE(0);
       const flags = bytes[4]!;
       const body = bytes.subarray(8);
-      if (first & 0x80000000) frames.push({ kind: 'control', version: (first >>> 16) & 0x7fff, type: first & 0xffff, flags, payload: body });
+      if (first & 0x80000000)
+        frames.push({ kind: 'control', version: (first >>> 16) & 0x7fff, type: first & 0xffff, flags, payload: body });
       else frames.push({ kind: 'data', streamId: first & 0x7fffffff, flags, data: body });
     }
     return frames;

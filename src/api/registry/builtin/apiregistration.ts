@@ -15,10 +15,19 @@ function available(s: APIService): string {
 
 export const apiregistrationResources: ResourceDef[] = [
   {
-    group: 'apiregistration.k8s.io', version: 'v1', kind: 'APIService', plural: 'apiservices', singular: 'apiservice', namespaced: false,
-    categories: ['api-extensions'], statusSubresource: true, schemaName: 'io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIService',
+    group: 'apiregistration.k8s.io',
+    version: 'v1',
+    kind: 'APIService',
+    plural: 'apiservices',
+    singular: 'apiservice',
+    namespaced: false,
+    categories: ['api-extensions'],
+    statusSubresource: true,
+    schemaName: 'io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIService',
     columns: [
-      col('Service', (s: APIService) => (s.spec?.service ? `${s.spec.service.namespace}/${s.spec.service.name}` : 'Local'), { description: 'The reference to the service that hosts this API endpoint.' }),
+      col('Service', (s: APIService) => (s.spec?.service ? `${s.spec.service.namespace}/${s.spec.service.name}` : 'Local'), {
+        description: 'The reference to the service that hosts this API endpoint.',
+      }),
       col('Available', available, { description: 'Whether this service is available.' }),
     ],
     defaults: (obj: KObject) => {

@@ -7,11 +7,17 @@ import { withMeta } from '../../validation/object-meta.js';
 import type { ResourceDef } from '../types.js';
 import { age, col, int, labelString, since, workloadWideColumns } from './columns.js';
 
-const batch = (d: Omit<ResourceDef, 'group' | 'version' | 'schemaName'>): ResourceDef => ({ group: 'batch', version: 'v1', schemaName: `io.k8s.api.batch.v1.${d.kind}`, ...d });
+const batch = (d: Omit<ResourceDef, 'group' | 'version' | 'schemaName'>): ResourceDef => ({
+  group: 'batch',
+  version: 'v1',
+  schemaName: `io.k8s.api.batch.v1.${d.kind}`,
+  ...d,
+});
 
 function jobStatus(j: Job): string {
   const has = (type: string) => j.status?.conditions?.some((c) => c.type === type && c.status === 'True');
-  for (const type of ['Complete', 'Failed', 'FailureTarget', 'SuccessCriteriaMet', 'Suspended']) if (has(type)) return type === 'Complete' ? 'Complete' : type;
+  for (const type of ['Complete', 'Failed', 'FailureTarget', 'SuccessCriteriaMet', 'Suspended'])
+    if (has(type)) return type === 'Complete' ? 'Complete' : type;
   return 'Running';
 }
 
@@ -31,14 +37,25 @@ function duration(j: Job, now: Date): string {
 
 export const batchResources: ResourceDef[] = [
   batch({
-    kind: 'Job', plural: 'jobs', singular: 'job', namespaced: true, categories: ['all'], statusSubresource: true,
+    kind: 'Job',
+    plural: 'jobs',
+    singular: 'job',
+    namespaced: true,
+    categories: ['all'],
+    statusSubresource: true,
     selectableFields: { 'status.successful': (o) => String((o as Job).status?.succeeded ?? 0) },
     columns: [col('Status', jobStatus), col('Completions', completions), col('Duration', duration), age, ...workloadWideColumns()],
     defaults: defaultJob,
     validate: withMeta('jobs', validateJob),
   }),
   batch({
-    kind: 'CronJob', plural: 'cronjobs', singular: 'cronjob', namespaced: true, shortNames: ['cj'], categories: ['all'], statusSubresource: true,
+    kind: 'CronJob',
+    plural: 'cronjobs',
+    singular: 'cronjob',
+    namespaced: true,
+    shortNames: ['cj'],
+    categories: ['all'],
+    statusSubresource: true,
     columns: [
       col('Schedule', (c: CronJob) => c.spec?.schedule ?? ''),
       col('Timezone', (c: CronJob) => c.spec?.timeZone ?? '<none>'),

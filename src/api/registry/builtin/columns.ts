@@ -15,11 +15,22 @@ export const age: TableColumn = {
 };
 
 /** A column shown by `kubectl get`; `wide` ones only with `-o wide`. */
-export function col(name: string, cell: (obj: any, now: Date) => Cell, opts: { type?: TableColumn['type']; wide?: boolean; description?: string } = {}): TableColumn {
-  return { name, type: opts.type ?? 'string', priority: opts.wide ? 1 : 0, description: opts.description ?? name, cell: cell as TableColumn['cell'] };
+export function col(
+  name: string,
+  cell: (obj: any, now: Date) => Cell,
+  opts: { type?: TableColumn['type']; wide?: boolean; description?: string } = {},
+): TableColumn {
+  return {
+    name,
+    type: opts.type ?? 'string',
+    priority: opts.wide ? 1 : 0,
+    description: opts.description ?? name,
+    cell: cell as TableColumn['cell'],
+  };
 }
 
-export const int = (name: string, cell: (obj: any) => number | undefined, wide = false) => col(name, (o) => cell(o) ?? 0, { type: 'integer', wide });
+export const int = (name: string, cell: (obj: any) => number | undefined, wide = false) =>
+  col(name, (o) => cell(o) ?? 0, { type: 'integer', wide });
 
 /** "5m" since a timestamp, or `<none>` without one. */
 export function since(ts: string | undefined | null, now: Date, none = '<none>'): string {
@@ -60,7 +71,10 @@ interface PodTemplateLike {
 }
 
 /** The CONTAINERS, IMAGES and SELECTOR wide columns shared by the workload kinds. */
-export function workloadWideColumns(template: (obj: any) => { containers?: { name: string; image?: string }[] } | undefined = (o: PodTemplateLike) => o.spec?.template?.spec, withSelector = true): TableColumn[] {
+export function workloadWideColumns(
+  template: (obj: any) => { containers?: { name: string; image?: string }[] } | undefined = (o: PodTemplateLike) => o.spec?.template?.spec,
+  withSelector = true,
+): TableColumn[] {
   const cols = [
     col('Containers', (o) => joined(template(o)?.containers?.map((c) => c.name)), { wide: true }),
     col('Images', (o) => joined(template(o)?.containers?.map((c) => c.image)), { wide: true }),
@@ -69,4 +83,5 @@ export function workloadWideColumns(template: (obj: any) => { containers?: { nam
   return cols;
 }
 
-export const dataCount = (o: KObject) => Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length;
+export const dataCount = (o: KObject) =>
+  Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length;

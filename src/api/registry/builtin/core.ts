@@ -1,5 +1,14 @@
 // core/v1: the kinds under /api/v1.
-import type { Event, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Secret, Service } from 'kubernetes-types/core/v1.js';
+import type {
+  Event,
+  Node,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  ReplicationController,
+  Secret,
+  Service,
+} from 'kubernetes-types/core/v1.js';
 import { summarizePod } from '../../printers/pod.js';
 import { defaultNamespace, defaultPod, defaultPV, defaultPVC, defaultSecret, defaultService } from '../../defaults/core.js';
 import { validatePod, validateService, validateNamespace, validateConfigMapLike, validateNode } from '../../validation/core.js';
@@ -10,7 +19,12 @@ import type { ResourceDef } from '../types.js';
 import { namespaceDeletion, podDeletion } from './deletion-rules.js';
 import { age, col, labelString, dataCount, int, joined, orNone, since, workloadWideColumns } from './columns.js';
 
-const core = (d: Omit<ResourceDef, 'group' | 'version' | 'schemaName'>): ResourceDef => ({ group: '', version: 'v1', schemaName: `io.k8s.api.core.v1.${d.kind}`, ...d });
+const core = (d: Omit<ResourceDef, 'group' | 'version' | 'schemaName'>): ResourceDef => ({
+  group: '',
+  version: 'v1',
+  schemaName: `io.k8s.api.core.v1.${d.kind}`,
+  ...d,
+});
 
 function servicePorts(s: Service): string {
   const ports = s.spec?.ports ?? [];
@@ -42,7 +56,8 @@ function nodeStatus(n: Node): string {
 function nodeRoles(n: Node): string {
   const roles = new Set<string>();
   for (const [k, v] of Object.entries(n.metadata?.labels ?? {})) {
-    if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length) roles.add(k.slice('node-role.kubernetes.io/'.length));
+    if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length)
+      roles.add(k.slice('node-role.kubernetes.io/'.length));
     else if (k === 'kubernetes.io/role' && v) roles.add(v);
   }
   return roles.size ? [...roles].sort().join(',') : '<none>';
@@ -71,7 +86,12 @@ const accessModes = (modes: string[] | undefined) =>
 
 export const coreResources: ResourceDef[] = [
   core({
-    kind: 'Namespace', plural: 'namespaces', singular: 'namespace', namespaced: false, shortNames: ['ns'], statusSubresource: true,
+    kind: 'Namespace',
+    plural: 'namespaces',
+    singular: 'namespace',
+    namespaced: false,
+    shortNames: ['ns'],
+    statusSubresource: true,
     extraSubresources: [{ name: 'finalize', kind: 'Namespace', verbs: ['update'] }],
     selectableFields: { 'status.phase': (o) => (o.status as { phase?: string } | undefined)?.phase },
     columns: [col('Status', (o) => o.status?.phase ?? '')],
@@ -80,7 +100,13 @@ export const coreResources: ResourceDef[] = [
     deletion: namespaceDeletion,
   }),
   core({
-    kind: 'Pod', plural: 'pods', singular: 'pod', namespaced: true, shortNames: ['po'], categories: ['all'], statusSubresource: true,
+    kind: 'Pod',
+    plural: 'pods',
+    singular: 'pod',
+    namespaced: true,
+    shortNames: ['po'],
+    categories: ['all'],
+    statusSubresource: true,
     deletion: podDeletion,
     extraSubresources: [
       { name: 'attach', kind: 'PodAttachOptions', verbs: ['create', 'get'] },
@@ -110,18 +136,27 @@ export const coreResources: ResourceDef[] = [
       col('IP', (p: Pod) => orNone(p.status?.podIP), { wide: true }),
       col('Node', (p: Pod) => orNone(p.spec?.nodeName), { wide: true }),
       col('Nominated Node', (p: Pod) => orNone(p.status?.nominatedNodeName), { wide: true }),
-      col('Readiness Gates', (p: Pod) => {
-        const gates = p.spec?.readinessGates ?? [];
-        if (gates.length === 0) return '<none>';
-        const met = gates.filter((g) => p.status?.conditions?.some((c) => c.type === g.conditionType && c.status === 'True')).length;
-        return `${met}/${gates.length}`;
-      }, { wide: true }),
+      col(
+        'Readiness Gates',
+        (p: Pod) => {
+          const gates = p.spec?.readinessGates ?? [];
+          if (gates.length === 0) return '<none>';
+          const met = gates.filter((g) => p.status?.conditions?.some((c) => c.type === g.conditionType && c.status === 'True')).length;
+          return `${met}/${gates.length}`;
+        },
+        { wide: true },
+      ),
     ],
     defaults: defaultPod,
     validate: withMeta('pods', validatePod),
   }),
   core({
-    kind: 'Node', plural: 'nodes', singular: 'node', namespaced: false, shortNames: ['no'], statusSubresource: true,
+    kind: 'Node',
+    plural: 'nodes',
+    singular: 'node',
+    namespaced: false,
+    shortNames: ['no'],
+    statusSubresource: true,
     extraSubresources: [{ name: 'proxy', kind: 'NodeProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] }],
     selectableFields: { 'spec.unschedulable': (o) => String(!!(o.spec as { unschedulable?: boolean } | undefined)?.unschedulable) },
     columns: [
@@ -138,7 +173,13 @@ export const coreResources: ResourceDef[] = [
     validate: withMeta('nodes', validateNode),
   }),
   core({
-    kind: 'Service', plural: 'services', singular: 'service', namespaced: true, shortNames: ['svc'], categories: ['all'], statusSubresource: true,
+    kind: 'Service',
+    plural: 'services',
+    singular: 'service',
+    namespaced: true,
+    shortNames: ['svc'],
+    categories: ['all'],
+    statusSubresource: true,
     extraSubresources: [{ name: 'proxy', kind: 'ServiceProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] }],
     selectableFields: { 'spec.clusterIP': (o: Service) => o.spec?.clusterIP ?? '', 'spec.type': (o: Service) => o.spec?.type },
     columns: [
@@ -153,7 +194,13 @@ export const coreResources: ResourceDef[] = [
     validate: withMeta('services', validateService),
   }),
   core({
-    kind: 'ReplicationController', plural: 'replicationcontrollers', singular: 'replicationcontroller', namespaced: true, shortNames: ['rc'], categories: ['all'], statusSubresource: true,
+    kind: 'ReplicationController',
+    plural: 'replicationcontrollers',
+    singular: 'replicationcontroller',
+    namespaced: true,
+    shortNames: ['rc'],
+    categories: ['all'],
+    statusSubresource: true,
     scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' },
     columns: [
       int('Desired', (r: ReplicationController) => r.spec?.replicas),
@@ -162,56 +209,94 @@ export const coreResources: ResourceDef[] = [
       age,
       ...workloadWideColumns(undefined, false),
       // A plain label map, printed with sorted keys as kubectl's labels.FormatLabels does.
-      col('Selector', (r: ReplicationController) => labelString(Object.fromEntries(Object.entries(r.spec?.selector ?? {}).sort(([a], [b]) => a.localeCompare(b)))), { wide: true }),
+      col(
+        'Selector',
+        (r: ReplicationController) =>
+          labelString(Object.fromEntries(Object.entries(r.spec?.selector ?? {}).sort(([a], [b]) => a.localeCompare(b)))),
+        { wide: true },
+      ),
     ],
     defaults: defaultReplicationController,
     validate: withMeta('replicationcontrollers', validateReplicationController),
   }),
   core({
-    kind: 'Endpoints', plural: 'endpoints', singular: 'endpoints', namespaced: true, shortNames: ['ep'],
-    columns: [col('Endpoints', (e) => {
-      const addrs = ((e.subsets ?? []) as { addresses?: { ip: string }[]; ports?: { port: number }[] }[]).flatMap((s) =>
-        (s.addresses ?? []).flatMap((a) => ((s.ports ?? []).length ? s.ports!.map((p) => `${a.ip}:${p.port}`) : [a.ip])));
-      return addrs.length === 0 ? '<none>' : addrs.length > 3 ? `${addrs.slice(0, 3).join(',')} + ${addrs.length - 3} more...` : addrs.join(',');
-    })],
+    kind: 'Endpoints',
+    plural: 'endpoints',
+    singular: 'endpoints',
+    namespaced: true,
+    shortNames: ['ep'],
+    columns: [
+      col('Endpoints', (e) => {
+        const addrs = ((e.subsets ?? []) as { addresses?: { ip: string }[]; ports?: { port: number }[] }[]).flatMap((s) =>
+          (s.addresses ?? []).flatMap((a) => ((s.ports ?? []).length ? s.ports!.map((p) => `${a.ip}:${p.port}`) : [a.ip])),
+        );
+        return addrs.length === 0
+          ? '<none>'
+          : addrs.length > 3
+            ? `${addrs.slice(0, 3).join(',')} + ${addrs.length - 3} more...`
+            : addrs.join(',');
+      }),
+    ],
     validate: withMeta('endpoints'),
   }),
   core({
-    kind: 'ConfigMap', plural: 'configmaps', singular: 'configmap', namespaced: true, shortNames: ['cm'],
+    kind: 'ConfigMap',
+    plural: 'configmaps',
+    singular: 'configmap',
+    namespaced: true,
+    shortNames: ['cm'],
     columns: [int('Data', dataCount)],
     validate: withMeta('configmaps', validateConfigMapLike),
   }),
   core({
-    kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true,
+    kind: 'Secret',
+    plural: 'secrets',
+    singular: 'secret',
+    namespaced: true,
     selectableFields: { type: (o) => (o as Secret).type },
     columns: [col('Type', (s: Secret) => s.type ?? ''), int('Data', dataCount)],
     defaults: defaultSecret,
     validate: withMeta('secrets', validateConfigMapLike),
   }),
   core({
-    kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', namespaced: true, shortNames: ['sa'],
+    kind: 'ServiceAccount',
+    plural: 'serviceaccounts',
+    singular: 'serviceaccount',
+    namespaced: true,
+    shortNames: ['sa'],
     extraSubresources: [{ name: 'token', kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1', verbs: ['create'] }],
     columns: [int('Secrets', (o) => (o.secrets as unknown[] | undefined)?.length ?? 0)],
     validate: withMeta('serviceaccounts'),
   }),
   core({
-    kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'], ttlSeconds: 3600,
-    selectableFields: Object.fromEntries(
-      [
-        ...['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((f) => [`involvedObject.${f}`, (e: Event) => (e.involvedObject as Record<string, string | undefined>)[f] ?? '']),
-        ['reason', (e: Event) => e.reason ?? ''],
-        ['reportingComponent', (e: Event) => e.reportingComponent ?? ''],
-        ['source', (e: Event) => e.source?.component ?? e.reportingComponent ?? ''],
-        ['type', (e: Event) => e.type ?? ''],
-      ] as [string, (e: Event) => string][],
-    ),
+    kind: 'Event',
+    plural: 'events',
+    singular: 'event',
+    namespaced: true,
+    shortNames: ['ev'],
+    ttlSeconds: 3600,
+    selectableFields: Object.fromEntries([
+      ...['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((f) => [
+        `involvedObject.${f}`,
+        (e: Event) => (e.involvedObject as Record<string, string | undefined>)[f] ?? '',
+      ]),
+      ['reason', (e: Event) => e.reason ?? ''],
+      ['reportingComponent', (e: Event) => e.reportingComponent ?? ''],
+      ['source', (e: Event) => e.source?.component ?? e.reportingComponent ?? ''],
+      ['type', (e: Event) => e.type ?? ''],
+    ] as [string, (e: Event) => string][]),
     columns: eventColumns,
     noName: true,
     noAge: true,
     validate: withMeta('events'),
   }),
   core({
-    kind: 'PersistentVolume', plural: 'persistentvolumes', singular: 'persistentvolume', namespaced: false, shortNames: ['pv'], statusSubresource: true,
+    kind: 'PersistentVolume',
+    plural: 'persistentvolumes',
+    singular: 'persistentvolume',
+    namespaced: false,
+    shortNames: ['pv'],
+    statusSubresource: true,
     columns: [
       col('Capacity', (v: PersistentVolume) => String(v.spec?.capacity?.storage ?? '')),
       col('Access Modes', (v: PersistentVolume) => accessModes(v.spec?.accessModes)),
@@ -219,28 +304,49 @@ export const coreResources: ResourceDef[] = [
       col('Status', (v: PersistentVolume) => v.status?.phase ?? ''),
       col('Claim', (v: PersistentVolume) => (v.spec?.claimRef ? `${v.spec.claimRef.namespace}/${v.spec.claimRef.name}` : '')),
       col('StorageClass', (v: PersistentVolume) => v.spec?.storageClassName ?? ''),
-      col('VolumeAttributesClass', (v: PersistentVolume) => orNone((v.spec as { volumeAttributesClassName?: string } | undefined)?.volumeAttributesClassName)),
+      col('VolumeAttributesClass', (v: PersistentVolume) =>
+        orNone((v.spec as { volumeAttributesClassName?: string } | undefined)?.volumeAttributesClassName),
+      ),
       col('Reason', (v: PersistentVolume) => v.status?.reason ?? ''),
     ],
     defaults: defaultPV,
     validate: withMeta('persistentvolumes'),
   }),
   core({
-    kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', singular: 'persistentvolumeclaim', namespaced: true, shortNames: ['pvc'], statusSubresource: true,
+    kind: 'PersistentVolumeClaim',
+    plural: 'persistentvolumeclaims',
+    singular: 'persistentvolumeclaim',
+    namespaced: true,
+    shortNames: ['pvc'],
+    statusSubresource: true,
     columns: [
       col('Status', (c: PersistentVolumeClaim) => c.status?.phase ?? ''),
       col('Volume', (c: PersistentVolumeClaim) => c.spec?.volumeName ?? ''),
       col('Capacity', (c: PersistentVolumeClaim) => String(c.status?.capacity?.storage ?? '')),
       col('Access Modes', (c: PersistentVolumeClaim) => (c.status?.accessModes ? accessModes(c.status.accessModes) : '')),
       col('StorageClass', (c: PersistentVolumeClaim) => c.spec?.storageClassName ?? ''),
-      col('VolumeAttributesClass', (c: PersistentVolumeClaim) => orNone((c.spec as { volumeAttributesClassName?: string } | undefined)?.volumeAttributesClassName)),
+      col('VolumeAttributesClass', (c: PersistentVolumeClaim) =>
+        orNone((c.spec as { volumeAttributesClassName?: string } | undefined)?.volumeAttributesClassName),
+      ),
     ],
     defaults: defaultPVC,
     validate: withMeta('persistentvolumeclaims'),
   }),
-  core({ kind: 'LimitRange', plural: 'limitranges', singular: 'limitrange', namespaced: true, shortNames: ['limits'], validate: withMeta('limitranges') }),
   core({
-    kind: 'ResourceQuota', plural: 'resourcequotas', singular: 'resourcequota', namespaced: true, shortNames: ['quota'], statusSubresource: true,
+    kind: 'LimitRange',
+    plural: 'limitranges',
+    singular: 'limitrange',
+    namespaced: true,
+    shortNames: ['limits'],
+    validate: withMeta('limitranges'),
+  }),
+  core({
+    kind: 'ResourceQuota',
+    plural: 'resourcequotas',
+    singular: 'resourcequota',
+    namespaced: true,
+    shortNames: ['quota'],
+    statusSubresource: true,
     columns: [
       col('Request', (q) => quotaUsage(q, (k) => !k.startsWith('limits.'))),
       col('Limit', (q) => quotaUsage(q, (k) => k.startsWith('limits.'))),
@@ -249,7 +355,10 @@ export const coreResources: ResourceDef[] = [
   }),
 ];
 
-function quotaUsage(q: { status?: { hard?: Record<string, string>; used?: Record<string, string> } }, pick: (key: string) => boolean): string {
+function quotaUsage(
+  q: { status?: { hard?: Record<string, string>; used?: Record<string, string> } },
+  pick: (key: string) => boolean,
+): string {
   const hard = q.status?.hard ?? {};
   return Object.keys(hard)
     .filter(pick)
@@ -257,4 +366,3 @@ function quotaUsage(q: { status?: { hard?: Record<string, string>; used?: Record
     .map((k) => `${k}: ${q.status?.used?.[k] ?? '0'}/${hard[k]}`)
     .join(', ');
 }
-

@@ -10,5 +10,14 @@ import { rbacResources } from './rbac.js';
 import { reviewResources } from './reviews.js';
 
 export function builtinResources(): ResourceDef[] {
-  return [...coreResources, ...appsResources, ...batchResources, ...networkingResources, ...rbacResources, ...miscResources, ...apiregistrationResources, ...reviewResources];
+  return [
+    ...coreResources,
+    ...appsResources,
+    ...batchResources,
+    ...networkingResources,
+    ...rbacResources,
+    ...miscResources,
+    ...apiregistrationResources,
+    ...reviewResources,
+  ];
 }

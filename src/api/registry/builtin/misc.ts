@@ -20,7 +20,8 @@ function hpaTargets(h: HorizontalPodAutoscaler): string {
       const target = m.resource?.target;
       if (!target) return `<unknown>/${m.type}`;
       const now = current[i]?.resource?.current;
-      if (target.averageUtilization !== undefined) return `${m.resource!.name}: ${now?.averageUtilization !== undefined ? `${now.averageUtilization}%` : '<unknown>'}/${target.averageUtilization}%`;
+      if (target.averageUtilization !== undefined)
+        return `${m.resource!.name}: ${now?.averageUtilization !== undefined ? `${now.averageUtilization}%` : '<unknown>'}/${target.averageUtilization}%`;
       return `${m.resource!.name}: ${now?.averageValue ?? '<unknown>'}/${target.averageValue ?? target.value ?? ''}`;
     })
     .join(', ');
@@ -28,12 +29,25 @@ function hpaTargets(h: HorizontalPodAutoscaler): string {
 
 export const miscResources: ResourceDef[] = [
   {
-    group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true, schemaName: 'io.k8s.api.coordination.v1.Lease',
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    kind: 'Lease',
+    plural: 'leases',
+    singular: 'lease',
+    namespaced: true,
+    schemaName: 'io.k8s.api.coordination.v1.Lease',
     columns: [col('Holder', (l) => (l.spec as { holderIdentity?: string } | undefined)?.holderIdentity ?? '')],
     validate: withMeta('leases'),
   },
   {
-    group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', singular: 'poddisruptionbudget', namespaced: true, shortNames: ['pdb'], statusSubresource: true,
+    group: 'policy',
+    version: 'v1',
+    kind: 'PodDisruptionBudget',
+    plural: 'poddisruptionbudgets',
+    singular: 'poddisruptionbudget',
+    namespaced: true,
+    shortNames: ['pdb'],
+    statusSubresource: true,
     schemaName: 'io.k8s.api.policy.v1.PodDisruptionBudget',
     columns: [
       col('Min Available', (p: PodDisruptionBudget) => (p.spec?.minAvailable === undefined ? 'N/A' : String(p.spec.minAvailable))),
@@ -43,7 +57,15 @@ export const miscResources: ResourceDef[] = [
     validate: withMeta('poddisruptionbudgets'),
   },
   {
-    group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler', namespaced: true, shortNames: ['hpa'], categories: ['all'], statusSubresource: true,
+    group: 'autoscaling',
+    version: 'v2',
+    kind: 'HorizontalPodAutoscaler',
+    plural: 'horizontalpodautoscalers',
+    singular: 'horizontalpodautoscaler',
+    namespaced: true,
+    shortNames: ['hpa'],
+    categories: ['all'],
+    statusSubresource: true,
     schemaName: 'io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler',
     columns: [
       col('Reference', (h: HorizontalPodAutoscaler) => `${h.spec?.scaleTargetRef.kind}/${h.spec?.scaleTargetRef.name}`),
@@ -55,7 +77,13 @@ export const miscResources: ResourceDef[] = [
     validate: withMeta('horizontalpodautoscalers'),
   },
   {
-    group: 'storage.k8s.io', version: 'v1', kind: 'StorageClass', plural: 'storageclasses', singular: 'storageclass', namespaced: false, shortNames: ['sc'],
+    group: 'storage.k8s.io',
+    version: 'v1',
+    kind: 'StorageClass',
+    plural: 'storageclasses',
+    singular: 'storageclass',
+    namespaced: false,
+    shortNames: ['sc'],
     schemaName: 'io.k8s.api.storage.v1.StorageClass',
     columns: [
       col('Provisioner', (s: StorageClass) => s.provisioner),
@@ -67,13 +95,22 @@ export const miscResources: ResourceDef[] = [
     validate: withMeta('storageclasses'),
   },
   {
-    group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'], ttlSeconds: 3600,
+    group: 'events.k8s.io',
+    version: 'v1',
+    kind: 'Event',
+    plural: 'events',
+    singular: 'event',
+    namespaced: true,
+    shortNames: ['ev'],
+    ttlSeconds: 3600,
     schemaName: 'io.k8s.api.events.v1.Event',
     // Kubernetes serves core/v1 events through this version too, converting field names; Skiff does
     // not convert yet, so events.k8s.io events are stored on their own.
     storagePrefix: 'events.k8s.io/events',
     columns: [
-      col('Last Seen', (e: EventV1, now) => since(e.deprecatedLastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp, now, '<unknown>')),
+      col('Last Seen', (e: EventV1, now) =>
+        since(e.deprecatedLastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp, now, '<unknown>'),
+      ),
       col('Type', (e: EventV1) => e.type ?? ''),
       col('Reason', (e: EventV1) => e.reason ?? ''),
       col('Object', (e: EventV1) => `${(e.regarding?.kind ?? '').toLowerCase()}/${e.regarding?.name ?? ''}`),
@@ -84,17 +121,34 @@ export const miscResources: ResourceDef[] = [
     validate: withMeta('events'),
   },
   {
-    group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', plural: 'priorityclasses', singular: 'priorityclass', namespaced: false, shortNames: ['pc'],
+    group: 'scheduling.k8s.io',
+    version: 'v1',
+    kind: 'PriorityClass',
+    plural: 'priorityclasses',
+    singular: 'priorityclass',
+    namespaced: false,
+    shortNames: ['pc'],
     schemaName: 'io.k8s.api.scheduling.v1.PriorityClass',
-    columns: [int('Value', (p: PriorityClass) => p.value), col('Global-Default', (p: PriorityClass) => String(!!p.globalDefault)), col('PreemptionPolicy', (p: PriorityClass) => p.preemptionPolicy ?? 'PreemptLowerPriority')],
+    columns: [
+      int('Value', (p: PriorityClass) => p.value),
+      col('Global-Default', (p: PriorityClass) => String(!!p.globalDefault)),
+      col('PreemptionPolicy', (p: PriorityClass) => p.preemptionPolicy ?? 'PreemptLowerPriority'),
+    ],
     defaults: (p) => {
       (p as { preemptionPolicy?: string }).preemptionPolicy ??= 'PreemptLowerPriority';
     },
     validate: withMeta('priorityclasses'),
   },
   {
-    group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', singular: 'customresourcedefinition', namespaced: false,
-    shortNames: ['crd', 'crds'], categories: ['api-extensions'], statusSubresource: true,
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    kind: 'CustomResourceDefinition',
+    plural: 'customresourcedefinitions',
+    singular: 'customresourcedefinition',
+    namespaced: false,
+    shortNames: ['crd', 'crds'],
+    categories: ['api-extensions'],
+    statusSubresource: true,
     schemaName: 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition',
     validate: withMeta('customresourcedefinitions', validateCrd),
   },

@@ -7,7 +7,14 @@ import { col, joined, selectorString } from './columns.js';
 
 export const networkingResources: ResourceDef[] = [
   {
-    group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', plural: 'ingresses', singular: 'ingress', namespaced: true, shortNames: ['ing'], statusSubresource: true,
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'Ingress',
+    plural: 'ingresses',
+    singular: 'ingress',
+    namespaced: true,
+    shortNames: ['ing'],
+    statusSubresource: true,
     schemaName: 'io.k8s.api.networking.v1.Ingress',
     columns: [
       col('Class', (i: Ingress) => i.spec?.ingressClassName ?? '<none>'),
@@ -18,7 +25,12 @@ export const networkingResources: ResourceDef[] = [
     validate: withMeta('ingresses'),
   },
   {
-    group: 'networking.k8s.io', version: 'v1', kind: 'IngressClass', plural: 'ingressclasses', singular: 'ingressclass', namespaced: false,
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'IngressClass',
+    plural: 'ingressclasses',
+    singular: 'ingressclass',
+    namespaced: false,
     schemaName: 'io.k8s.api.networking.v1.IngressClass',
     columns: [
       col('Controller', (c) => (c.spec as { controller?: string } | undefined)?.controller ?? ''),
@@ -30,13 +42,24 @@ export const networkingResources: ResourceDef[] = [
     validate: withMeta('ingressclasses'),
   },
   {
-    group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', plural: 'networkpolicies', singular: 'networkpolicy', namespaced: true, shortNames: ['netpol'],
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'NetworkPolicy',
+    plural: 'networkpolicies',
+    singular: 'networkpolicy',
+    namespaced: true,
+    shortNames: ['netpol'],
     schemaName: 'io.k8s.api.networking.v1.NetworkPolicy',
     columns: [col('Pod-Selector', (n: NetworkPolicy) => selectorString(n.spec?.podSelector))],
     validate: withMeta('networkpolicies'),
   },
   {
-    group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', singular: 'endpointslice', namespaced: true,
+    group: 'discovery.k8s.io',
+    version: 'v1',
+    kind: 'EndpointSlice',
+    plural: 'endpointslices',
+    singular: 'endpointslice',
+    namespaced: true,
     schemaName: 'io.k8s.api.discovery.v1.EndpointSlice',
     columns: [
       col('AddressType', (e: EndpointSlice) => e.addressType),

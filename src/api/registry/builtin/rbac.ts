@@ -4,10 +4,18 @@ import { withMeta } from '../../validation/object-meta.js';
 import type { ResourceDef } from '../types.js';
 import { age, col } from './columns.js';
 
-const rbac = (d: Omit<ResourceDef, 'group' | 'version' | 'schemaName'>): ResourceDef => ({ group: 'rbac.authorization.k8s.io', version: 'v1', schemaName: `io.k8s.api.rbac.v1.${d.kind}`, ...d });
+const rbac = (d: Omit<ResourceDef, 'group' | 'version' | 'schemaName'>): ResourceDef => ({
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  schemaName: `io.k8s.api.rbac.v1.${d.kind}`,
+  ...d,
+});
 
 const subjects = (kind: string) => (b: RoleBinding | ClusterRoleBinding) =>
-  (b.subjects ?? []).filter((s) => s.kind === kind).map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name}` : s.name)).join(', ');
+  (b.subjects ?? [])
+    .filter((s) => s.kind === kind)
+    .map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name}` : s.name))
+    .join(', ');
 
 const bindingColumns = [
   col('Role', (b: RoleBinding) => `${b.roleRef.kind}/${b.roleRef.name}`),
@@ -20,6 +28,20 @@ const bindingColumns = [
 export const rbacResources: ResourceDef[] = [
   rbac({ kind: 'Role', plural: 'roles', singular: 'role', namespaced: true, validate: withMeta('roles') }),
   rbac({ kind: 'ClusterRole', plural: 'clusterroles', singular: 'clusterrole', namespaced: false, validate: withMeta('clusterroles') }),
-  rbac({ kind: 'RoleBinding', plural: 'rolebindings', singular: 'rolebinding', namespaced: true, columns: bindingColumns, validate: withMeta('rolebindings') }),
-  rbac({ kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', singular: 'clusterrolebinding', namespaced: false, columns: bindingColumns, validate: withMeta('clusterrolebindings') }),
+  rbac({
+    kind: 'RoleBinding',
+    plural: 'rolebindings',
+    singular: 'rolebinding',
+    namespaced: true,
+    columns: bindingColumns,
+    validate: withMeta('rolebindings'),
+  }),
+  rbac({
+    kind: 'ClusterRoleBinding',
+    plural: 'clusterrolebindings',
+    singular: 'clusterrolebinding',
+    namespaced: false,
+    columns: bindingColumns,
+    validate: withMeta('clusterrolebindings'),
+  }),
 ];

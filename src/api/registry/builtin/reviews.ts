@@ -2,7 +2,14 @@
 import type { ResourceDef } from '../types.js';
 
 const review = (group: string, kind: string, plural: string, namespaced = false): ResourceDef => ({
-  group, version: 'v1', kind, plural, singular: plural.replace(/s$/, ''), namespaced, verbs: ['create'], virtual: true,
+  group,
+  version: 'v1',
+  kind,
+  plural,
+  singular: plural.replace(/s$/, ''),
+  namespaced,
+  verbs: ['create'],
+  virtual: true,
   schemaName: `io.k8s.api.${group.split('.')[0]}.v1.${kind}`,
 });
 
