@@ -1,5 +1,6 @@
-// A real `skiff server` (from source) on a free loopback port with a throwaway data dir, and a
-// kubectl wired to it through the kubeconfig the server writes.
+// A real `skiff server` (from source) on a free loopback port with a throwaway data dir, or on a
+// host of a network lab (netlab.ts) for multi-node tests, and a kubectl wired to it through the
+// kubeconfig the server writes.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -8,6 +9,7 @@ import type { Test } from 'tap';
 import { repoRoot, waitForLine } from './run.js';
 import { tempDir } from './tmp.js';
 import { prepareNode, type NodeEnv } from './node-env.js';
+import type { NetHost } from './netlab.js';
 
 export interface KubectlResult {
   code: number;
@@ -28,11 +30,16 @@ export interface Cluster {
   restart(signal?: NodeJS.Signals): Promise<void>;
   /** With `agent`: the node the server runs. */
   node?: NodeEnv;
+  /** With `host`: where it runs, and the URL agents join. */
+  host?: NetHost;
+  url: string;
 }
 
 export interface ClusterOptions {
   /** Run the server's own agent (real containerd, a pod range and bridge of the test's own). */
   agent?: boolean;
+  /** Run inside this lab host's network namespace, listening on its address (6443) as its node IP. */
+  host?: NetHost;
 }
 
 /**
@@ -60,8 +67,9 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
   const dataDir = path.join(root, 'data');
   const kubeconfig = path.join(root, 'kubeconfig.yaml');
   const cacheDir = path.join(root, 'kube-cache');
-  const port = await freePort();
-  const node = opts.agent ? prepareNode(dataDir, await freePort()) : undefined;
+  const host = opts.host;
+  const port = host ? 6443 : await freePort();
+  const node = opts.agent ? prepareNode(dataDir, await freePort(), host?.enter) : undefined;
   // Teardowns run last-registered first: stop the server, drain its node, then clean up after it.
   if (node) {
     t.teardown(() => node.cleanup());
@@ -74,7 +82,8 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
     '--https-listen-port',
     String(port),
     '--bind-address',
-    '127.0.0.1',
+    host?.ip ?? '127.0.0.1',
+    ...(host && opts.agent ? ['--node-ip', host.ip] : []),
     '--write-kubeconfig',
     kubeconfig,
     '--config',
@@ -86,7 +95,8 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
   let stopping = false;
   const launch = async (): Promise<ChildProcess> => {
     stopping = false;
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
+    const [command, ...prefix] = [...(host?.enter ?? []), process.execPath];
+    const child = spawn(command!, [...prefix, '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -104,6 +114,8 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
     dataDir,
     kubeconfig,
     port,
+    host,
+    url: `https://${host?.ip ?? '127.0.0.1'}:${port}`,
     process: await launch(),
     kubectl(kargs, opts = {}) {
       return new Promise((resolve) => {

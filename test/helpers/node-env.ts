@@ -36,7 +36,14 @@ function freeRange(uniq: number): number {
   throw new Error('no free 10.160-219.x.x range for a test pod network');
 }
 
-export function prepareNode(dataDir: string, uniq: number): NodeEnv {
+/** A command and its arguments, run behind `enter` (a network namespace's nsenter) when given. */
+function inNode(enter: string[], command: string, args: string[]): [string, string[]] {
+  const [first, ...rest] = [...enter, command, ...args];
+  return [first!, rest];
+}
+
+/** `enter`: the command prefix of the network namespace the node runs in (see netlab.ts), if any. */
+export function prepareNode(dataDir: string, uniq: number, enter: string[] = []): NodeEnv {
   buildBusyboxImage(path.join(dataDir, 'agent', 'images'), BUSYBOX);
   const bridge = `skn${uniq.toString(36)}`.slice(0, 15);
   const socket = path.join(dataDir, 'run', 'containerd', 'containerd.sock');
@@ -47,7 +54,8 @@ export function prepareNode(dataDir: string, uniq: number): NodeEnv {
     async drain() {
       const config = path.join(dataDir, 'agent', 'containerd', 'config.toml');
       if (!fs.existsSync(config)) return;
-      const containerd = spawn('containerd', ['--config', config], { stdio: 'ignore' });
+      // In the node's own network namespace: removing a sandbox undoes its networking there.
+      const containerd = spawn(...inNode(enter, 'containerd', ['--config', config]), { stdio: 'ignore' });
       const exited = new Promise((r) => containerd.once('exit', r));
       const cri = new CriClient(socket, { timeoutMs: 5000 });
       try {
@@ -67,7 +75,7 @@ export function prepareNode(dataDir: string, uniq: number): NodeEnv {
     },
     cleanup() {
       try {
-        execFileSync('ip', ['link', 'delete', bridge], { stdio: 'ignore' });
+        execFileSync(...inNode(enter, 'ip', ['link', 'delete', bridge]), { stdio: 'ignore' });
       } catch {
         // never created
       }
