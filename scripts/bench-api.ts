@@ -105,7 +105,8 @@ async function measure(name: string, count: number, clients: number, op: (i: num
   );
   const rate = count / ((performance.now() - t0) / 1000);
   console.log(
-    `${name.padEnd(40)} ${rate.toFixed(0).padStart(7)} req/s   p50 ${pct(lat, 50).toFixed(2).padStart(7)} ms   p99 ${pct(lat, 99).toFixed(2).padStart(7)} ms`,
+    `${name.padEnd(40)} ${rate.toFixed(0).padStart(7)} req/s   ` +
+      `p50 ${pct(lat, 50).toFixed(2).padStart(7)} ms   p99 ${pct(lat, 99).toFixed(2).padStart(7)} ms`,
   );
   return rate;
 }
@@ -194,7 +195,7 @@ const streams = await Promise.all(
                 res.on('data', (d) => {
                   const now = performance.now();
                   buf += d;
-                  let i;
+                  let i: number;
                   while ((i = buf.indexOf('\n')) >= 0) {
                     const ev = JSON.parse(buf.slice(0, i));
                     buf = buf.slice(i + 1);
@@ -218,7 +219,8 @@ for (let i = 0; i < events; i++) {
 }
 await Promise.all(streams.map((s) => s.done));
 console.log(
-  `watch delivery to ${watchers} watchers: ${latencies.length} deliveries   p50 ${pct(latencies, 50).toFixed(2)} ms   p99 ${pct(latencies, 99).toFixed(2)} ms`,
+  `watch delivery to ${watchers} watchers: ${latencies.length} deliveries   ` +
+    `p50 ${pct(latencies, 50).toFixed(2)} ms   p99 ${pct(latencies, 99).toFixed(2)} ms`,
 );
 
 // Fill to 10k objects and measure memory.

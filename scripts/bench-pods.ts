@@ -217,17 +217,21 @@ try {
   const perPodMethods = calls.filter(([m]) => !['ListPodSandbox', 'ListContainers', 'Status', 'Version'].includes(m));
   console.log(`bench:pods — ${N} pods created at once on one real node (containerd, runc, CNI bridge), ${os.cpus().length} CPUs`);
   console.log(
-    `baseline: the same ${N} sandboxes + containers at once straight through CRI: p50 ${pct(baseMs, 50).toFixed(0)} ms, p99 ${pct(baseMs, 99).toFixed(0)} ms; all after ${baseAll.toFixed(0)} ms`,
+    `baseline: the same ${N} sandboxes + containers at once straight through CRI: ` +
+      `p50 ${pct(baseMs, 50).toFixed(0)} ms, p99 ${pct(baseMs, 99).toFixed(0)} ms; all after ${baseAll.toFixed(0)} ms`,
   );
   console.log(
-    `created → Running: p50 ${pct(latency, 50).toFixed(0)} ms, p99 ${pct(latency, 99).toFixed(0)} ms; all ${N} Running after ${allRunning.toFixed(0)} ms`,
+    `created → Running: p50 ${pct(latency, 50).toFixed(0)} ms, p99 ${pct(latency, 99).toFixed(0)} ms; ` +
+      `all ${N} Running after ${allRunning.toFixed(0)} ms`,
   );
   console.log(`ratio p50 / baseline p50: ${(pct(latency, 50) / pct(baseMs, 50)).toFixed(2)}`);
   console.log(
-    `agent RSS: ${idleRss.toFixed(1)} MiB idle, ${busyRss.toFixed(1)} MiB with ${N} pods (its containerd: ${idleContainerd.toFixed(1)} → ${busyContainerd.toFixed(1)} MiB)`,
+    `agent RSS: ${idleRss.toFixed(1)} MiB idle, ${busyRss.toFixed(1)} MiB with ${N} pods ` +
+      `(its containerd: ${idleContainerd.toFixed(1)} → ${busyContainerd.toFixed(1)} MiB)`,
   );
   console.log(
-    `containerd calls while starting them: ${total} in all, ${(total / N).toFixed(1)} per pod; without the once-a-second relists and status checks ${(perPodMethods.reduce((s, [, n]) => s + n, 0) / N).toFixed(1)} per pod`,
+    `containerd calls while starting them: ${total} in all, ${(total / N).toFixed(1)} per pod; ` +
+      `without the once-a-second relists and status checks ${(perPodMethods.reduce((s, [, n]) => s + n, 0) / N).toFixed(1)} per pod`,
   );
   console.log(`  ${calls.map(([m, n]) => `${m} ${n}`).join(', ')}`);
 } finally {

@@ -66,7 +66,13 @@ function probe(): { stop(): Promise<number[]> } {
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
-  return { stop: async () => ((running = false), await loop, lat) };
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return lat;
+    },
+  };
 }
 
 function serverUsage(): { rssMiB: number; cpuSeconds: number } {
@@ -114,19 +120,17 @@ await Promise.all(
   Array.from({ length: count }, (_, i) => {
     const replicas = Math.min(PER_DEPLOYMENT, PODS - i * PER_DEPLOYMENT);
     const labels = { app: `scale-${i}` };
-    return api
-      .resource(deployments)
-      .create({
-        metadata: { name: `scale-${i}`, namespace: 'default' },
-        spec: {
-          replicas,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
-          },
+    return api.resource(deployments).create({
+      metadata: { name: `scale-${i}`, namespace: 'default' },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
         },
-      });
+      },
+    });
   }),
 );
 while (running.size < PODS) {
@@ -143,18 +147,21 @@ const schedulingSeconds = (bindTimes[bindTimes.length - 1]! - start) / 1000;
 console.log(`bench:scale: ${NODES} hollow nodes, ${PODS} pods in ${count} Deployments`);
 console.log(`  all pods Running after        ${(allRunningMs / 1000).toFixed(2)} s`);
 console.log(
-  `  scheduling throughput         ${(bound.size / schedulingSeconds).toFixed(1)} pods/s (${bound.size} bound in ${schedulingSeconds.toFixed(2)} s)`,
+  `  scheduling throughput         ${(bound.size / schedulingSeconds).toFixed(1)} pods/s ` +
+    `(${bound.size} bound in ${schedulingSeconds.toFixed(2)} s)`,
 );
 console.log(`  API latency, idle (baseline)  p50 ${ms(pct(idle, 50))}  p99 ${ms(pct(idle, 99))}  (${idle.length} probes)`);
 console.log(`  API latency during the run    p50 ${ms(pct(loaded, 50))}  p99 ${ms(pct(loaded, 99))}  (${loaded.length} probes)`);
 console.log(
-  `  ratio loaded/idle             p50 ${(pct(loaded, 50) / pct(idle, 50)).toFixed(2)}  p99 ${(pct(loaded, 99) / pct(idle, 99)).toFixed(2)}`,
+  `  ratio loaded/idle             p50 ${(pct(loaded, 50) / pct(idle, 50)).toFixed(2)}  ` +
+    `p99 ${(pct(loaded, 99) / pct(idle, 99)).toFixed(2)}`,
 );
 console.log(
   `  server RSS                    ${before.rssMiB.toFixed(1)} MiB with the nodes registered, ${after.rssMiB.toFixed(1)} MiB at the end`,
 );
 console.log(
-  `  server CPU                    ${(after.cpuSeconds - before.cpuSeconds).toFixed(1)} s during the run (${after.cpuSeconds.toFixed(1)} s in all)`,
+  `  server CPU                    ${(after.cpuSeconds - before.cpuSeconds).toFixed(1)} s during the run ` +
+    `(${after.cpuSeconds.toFixed(1)} s in all)`,
 );
 for (const n of nodes) n.stop();
 process.exit(0);

@@ -24,7 +24,8 @@ function report(r: Result): number {
   const sorted = [...r.latencies].sort((a, b) => a - b);
   const rate = r.ops / r.seconds;
   console.log(
-    `${r.name.padEnd(34)} ${rate.toFixed(0).padStart(8)} ops/s   p50 ${pct(sorted, 50).toFixed(3).padStart(8)} ms   p99 ${pct(sorted, 99).toFixed(3).padStart(8)} ms`,
+    `${r.name.padEnd(34)} ${rate.toFixed(0).padStart(8)} ops/s   ` +
+      `p50 ${pct(sorted, 50).toFixed(3).padStart(8)} ms   p99 ${pct(sorted, 99).toFixed(3).padStart(8)} ms`,
   );
   return rate;
 }

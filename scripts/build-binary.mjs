@@ -138,7 +138,8 @@ if (wanted.includes('x64')) {
   const baseline = startTime(process.execPath, ['dist/skiff.js', 'version']);
   const sea = startTime(path.resolve('dist/skiff-linux-x64'), ['version']);
   console.log(
-    `build-binary: start of \`skiff version\`: skiff-linux-x64 ${sea} ms, node dist/skiff.js ${baseline} ms (baseline, this machine's Node ${process.version})`,
+    `build-binary: start of \`skiff version\`: skiff-linux-x64 ${sea} ms, ` +
+      `node dist/skiff.js ${baseline} ms (baseline, this machine's Node ${process.version})`,
   );
 }
 if (wanted.includes('arm64')) {

@@ -8,8 +8,25 @@ import descriptor from 'protobufjs/ext/descriptor/index.js';
 
 const binary = process.argv[2] ?? '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 const OUT = process.argv[3] ?? 'src/apiserver/protobuf/messages.json';
-const WANTED =
-  /^k8s\.io\/(api\/(core|apps|batch|networking|rbac|policy|scheduling|coordination|discovery|storage|authentication|authorization|autoscaling|events)\/(v1|v2)|apimachinery\/pkg\/(apis\/meta\/v1|api\/resource|util\/intstr|runtime))\/generated\.proto$/;
+const API_GROUPS = [
+  'core',
+  'apps',
+  'batch',
+  'networking',
+  'rbac',
+  'policy',
+  'scheduling',
+  'coordination',
+  'discovery',
+  'storage',
+  'authentication',
+  'authorization',
+  'autoscaling',
+  'events',
+].join('|');
+const WANTED = new RegExp(
+  `^k8s\\.io/(api/(${API_GROUPS})/(v1|v2)|apimachinery/pkg/(apis/meta/v1|api/resource|util/intstr|runtime))/generated\\.proto$`,
+);
 
 const data = fs.readFileSync(binary);
 const files = new Map();

@@ -155,14 +155,16 @@ Object.assign(definitions[SCHEMA_PROPS].properties, {
   ),
   'x-kubernetes-int-or-string': flag('x-kubernetes-int-or-string specifies that this value is either an integer or a string.'),
   'x-kubernetes-preserve-unknown-fields': flag(
-    'x-kubernetes-preserve-unknown-fields stops the API server decoding step from pruning fields which are not specified in the validation schema.',
+    'x-kubernetes-preserve-unknown-fields stops the API server decoding step from pruning fields which are not specified ' +
+      'in the validation schema.',
   ),
   'x-kubernetes-list-map-keys': {
     type: 'array',
     items: { type: 'string' },
     'x-kubernetes-list-type': 'atomic',
     description:
-      'x-kubernetes-list-map-keys annotates an array with the x-kubernetes-list-type `map` by specifying the keys used as the index of the map.',
+      'x-kubernetes-list-map-keys annotates an array with the x-kubernetes-list-type `map` ' +
+      'by specifying the keys used as the index of the map.',
   },
   'x-kubernetes-list-type': {
     type: 'string',

@@ -38,7 +38,7 @@ const EXTRA = {
 const GVK = { [`${PKG}.APIService`]: [{ group: 'apiregistration.k8s.io', kind: 'APIService', version: 'v1' }] };
 
 const ref = (name) => ({ $ref: `#/components/schemas/${name}` });
-const unescape = (s) => s?.replace(/\\(["'])/g, '$1');
+const unescapeQuotes = (s) => s?.replace(/\\(["'])/g, '$1');
 
 function schemaOf(type, format) {
   const array = type.match(/^Array<(.+)>$/);
@@ -55,7 +55,7 @@ function declaration(cls) {
   const file = path.join(models, `${cls}.d.ts`);
   const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
   const doc = (node) =>
-    unescape(
+    unescapeQuotes(
       ts
         .getJSDocCommentsAndTags(node)
         .filter(ts.isJSDoc)

@@ -3,7 +3,7 @@
 // Ready (pods that run to completion finish after a moment: succeed, or fail with the exit code the
 // pod's hollow.skiff.io/exit-code annotation names), and removes pods marked for deletion
 // at once. Stopping it stops the heartbeat, which is how a test loses a node.
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 import { isNotFound } from '../k8s/errors.js';
 import { Informer, keyOf } from '../client/informer.js';
 import type { ApiClient, ResourceClient } from '../client/rest-client.js';
@@ -25,6 +25,9 @@ export interface HollowNodeOptions {
   /** How long a pod with restartPolicy Never/OnFailure runs before it succeeds. */
   completeAfterMs?: number;
 }
+
+/** A condition's lastProbeTime as the kubelet writes it, null; kubernetes-types says a time is a string. */
+const NEVER_PROBED = null as unknown as string;
 
 /** Tests make a hollow pod fail with this annotation (its value is the exit code). */
 export const EXIT_CODE = 'hollow.skiff.io/exit-code';
@@ -135,10 +138,10 @@ export class HollowNode {
     const podCIDR = this.reporter.node()?.spec?.podCIDR;
     const prefix = podCIDR ? podCIDR.split('.').slice(0, 3).join('.') : `10.202.${this.hostIP.split('.')[2]}`;
     const podIP = `${prefix}.${(this.nextIp++ % 250) + 2}`;
-    const cond = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t });
+    const cond = (type: string): Writable<PodCondition> => ({ type, status: 'True', lastProbeTime: NEVER_PROBED, lastTransitionTime: t });
     return {
       phase: 'Running',
-      conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(cond) as any,
+      conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(cond),
       hostIP: this.hostIP,
       hostIPs: [{ ip: this.hostIP }],
       podIP,

@@ -62,13 +62,10 @@ export async function startKubeletServer(kubelet: Kubelet, o: KubeletServerOptio
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          `cannot listen on port ${o.port} for the API server's calls: ${err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message}`,
-        ),
-      ),
-    );
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
+      reject(new Error(`cannot listen on port ${o.port} for the API server's calls: ${why}`));
+    });
     server.listen(o.port, o.host ?? '0.0.0.0', () => resolve());
   });
   return {

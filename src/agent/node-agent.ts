@@ -50,10 +50,10 @@ function checkCanRunContainerd(cniBinDir: string): void {
   if (process.getuid?.() !== 0)
     throw new Error(`running pods needs root (containerd, mounts, pod networking): run skiff as root, ${instead}`);
   const missing = ['containerd', 'runc', 'ctr'].filter((c) => !onPath(c));
-  if (missing.length)
-    throw new Error(
-      `${missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)}` : missing[0]} not found on PATH: install Debian's containerd and runc packages, ${instead}`,
-    );
+  if (missing.length) {
+    const names = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)}` : missing[0];
+    throw new Error(`${names} not found on PATH: install Debian's containerd and runc packages, ${instead}`);
+  }
   if (!fs.existsSync(path.join(cniBinDir, 'bridge')))
     throw new Error(`the CNI plugins are not in ${cniBinDir}: install Debian's containernetworking-plugins, ${instead}`);
 }

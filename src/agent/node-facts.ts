@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { KUBERNETES_VERSION } from '../k8s/version.js';
-import type { CriClient, CriMessage } from '../cri/client.js';
+import type { CriClient } from '../cri/client.js';
+import type { StatusResponse } from '../cri/messages.js';
 import type { NodeFacts } from './node-reporter.js';
 import { goArch } from './oci-image.js';
 
@@ -41,11 +42,14 @@ function pidsNearlyExhausted(): boolean {
 }
 
 /** Why the runtime is not ready, from CRI Status conditions, or undefined. */
-function runtimeNotReady(status: CriMessage): string | undefined {
-  const conditions = (status.status?.conditions ?? []) as { type: string; status: boolean; reason: string; message: string }[];
+function runtimeNotReady(status: StatusResponse): string | undefined {
+  const conditions = status.status?.conditions ?? [];
   const down = conditions.filter((c) => !c.status);
   if (down.length === 0) return undefined;
-  return `container runtime ${down.map((c) => `${c.type === 'NetworkReady' ? 'network' : 'status'} not ready: ${c.type}=false reason:${c.reason} message:${c.message}`).join('; ')}`;
+  const reasons = down.map(
+    (c) => `${c.type === 'NetworkReady' ? 'network' : 'status'} not ready: ${c.type}=false reason:${c.reason} message:${c.message}`,
+  );
+  return `container runtime ${reasons.join('; ')}`;
 }
 
 export interface HostFactsOptions {

@@ -44,9 +44,8 @@ export function readRegistries(file: string): Registries {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return noRegistries();
-    throw new Error(
-      `cannot read registries file ${file}: ${e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message}`,
-    );
+    const why = e.code === 'EISDIR' ? 'it is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new Error(`cannot read registries file ${file}: ${why}`);
   }
   return parseRegistries(text, file);
 }

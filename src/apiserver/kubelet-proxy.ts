@@ -49,9 +49,8 @@ function containerOf(pod: PodLike, query: URLSearchParams): string {
   const podName = pod.metadata.name;
   if (!name) {
     if (containers.length === 1) return containers[0]!;
-    throw badRequest(
-      `a container name must be specified for pod ${podName}, choose one of: [${containers.join(' ')}]${init.length ? ` or one of the init containers: [${init.join(' ')}]` : ''}`,
-    );
+    const orInit = init.length ? ` or one of the init containers: [${init.join(' ')}]` : '';
+    throw badRequest(`a container name must be specified for pod ${podName}, choose one of: [${containers.join(' ')}]${orInit}`);
   }
   if (![...containers, ...init, ...(pod.spec?.ephemeralContainers ?? []).map((c) => c.name)].includes(name))
     throw badRequest(`container ${name} is not valid for pod ${podName}`);
@@ -105,7 +104,8 @@ export class KubeletProxy {
     for (const p of ['sinceTime', ...INT_PARAMS]) if (q.get(p) !== null) forward.set(p, q.get(p)!);
     // The node reads booleans as `true`; clients write them as Go parses them (`True`, `1`, ...).
     for (const p of ['follow', 'previous', 'timestamps']) if (queryBool(q, p) !== undefined) forward.set(p, String(queryBool(q, p)));
-    const path = `/containerLogs/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}?${forward}`;
+    const where = [pod.metadata.namespace!, pod.metadata.name, container].map(encodeURIComponent).join('/');
+    const path = `/containerLogs/${where}?${forward}`;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = https.get({ host, port, path, agent: this.agent, signal: ctx.req.signal }, resolve);
       req.on('error', (err) =>

@@ -86,13 +86,15 @@ export function podSubresourceHandlers(registry: Registry, objects: ObjectStore)
     const fresh = status && (status.observedGeneration ?? 0) >= (budget.metadata.generation ?? 0);
     if (!fresh || (status.disruptionsAllowed ?? 0) <= 0) {
       const detail = fresh
-        ? ` The disruption budget ${budget.metadata.name} needs ${status.desiredHealthy} healthy pods and has ${status.currentHealthy} currently`
+        ? ` The disruption budget ${budget.metadata.name} needs ${status.desiredHealthy} healthy pods ` +
+          `and has ${status.currentHealthy} currently`
         : '';
+      const state = fresh ? 'does not allow a disruption now' : 'is still being processed by the server';
       throw new ApiError(429, 'TooManyRequests', `Cannot evict pod as it would violate the pod's disruption budget.${detail}`, {
         causes: [
           {
             reason: 'DisruptionBudget',
-            message: `The disruption budget ${budget.metadata.name} ${fresh ? 'does not allow a disruption now' : 'is still being processed by the server'}.`,
+            message: `The disruption budget ${budget.metadata.name} ${state}.`,
           },
         ],
       });

@@ -60,9 +60,6 @@ export async function routeResource(ctx: RequestContext, deps: RouteDeps): Promi
 }
 
 function notFoundSub(ctx: RequestContext): ApiError {
-  return new ApiError(
-    404,
-    'NotFound',
-    `the server could not find the requested resource (${ctx.req.method} ${ctx.path.def.plural}${ctx.path.subresource ? `/${ctx.path.subresource}` : ''})`,
-  );
+  const sub = ctx.path.subresource ? `/${ctx.path.subresource}` : '';
+  return new ApiError(404, 'NotFound', `the server could not find the requested resource (${ctx.req.method} ${ctx.path.def.plural}${sub})`);
 }

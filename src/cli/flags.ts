@@ -137,7 +137,8 @@ export const flags: readonly FlagSpec[] = [
     kind: 'list',
     commands: both,
     description:
-      'agent setting NAME=VALUE: port (where the API server reaches the node, 10250), container-log-max-size (10Mi), container-log-max-files (5)',
+      'agent setting NAME=VALUE: port (where the API server reaches the node, 10250), ' +
+      'container-log-max-size (10Mi), container-log-max-files (5)',
     default: () => [],
   },
   {

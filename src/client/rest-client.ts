@@ -1,7 +1,7 @@
 // A typed REST client for the Kubernetes API over a Transport: CRUD, status, patches, subresources
 // and watches, with failures as ApiErrors carrying the server's Status.
 import type { DeleteOptions, ListMeta, ObjectMeta } from 'kubernetes-types/meta/v1.js';
-import { ApiError } from '../k8s/errors.js';
+import { ApiError, type StatusReason } from '../k8s/errors.js';
 import { errorFrom } from './errors.js';
 import type { ResourceType } from './resources.js';
 import type { Transport } from './transport.js';
@@ -28,6 +28,13 @@ export interface ObjectList<T> {
 export interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
   object: T;
+}
+
+/** The Status an ERROR watch event carries. */
+interface WatchErrorStatus {
+  code?: number;
+  reason?: StatusReason;
+  message?: string;
 }
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
@@ -150,10 +157,10 @@ export class ResourceClient<T extends Obj> {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
           if (!line) continue;
-          const event = JSON.parse(line) as { type: string; object: any };
+          const event = JSON.parse(line) as WatchEvent<T> | { type: 'ERROR'; object?: WatchErrorStatus | null };
           if (event.type === 'ERROR')
             throw new ApiError(event.object?.code ?? 500, event.object?.reason ?? 'Unknown', event.object?.message ?? 'watch error');
-          yield event as WatchEvent<T>;
+          yield event;
         }
       }
     } finally {

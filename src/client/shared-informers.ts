@@ -4,19 +4,25 @@ import { Informer } from './informer.js';
 import type { ApiClient } from './rest-client.js';
 import type { ResourceType } from './resources.js';
 
+/** What is done to every informer alike, whatever its kind. */
+interface AnyInformer {
+  start(): unknown;
+  stop(): void;
+  synced(): Promise<void>;
+}
+
 export class SharedInformers {
-  private readonly informers = new Map<string, Informer<any>>();
+  private readonly informers = new Map<string, AnyInformer>();
 
   constructor(private readonly api: ApiClient) {}
 
   for<T extends { metadata?: object }>(type: ResourceType<T>): Informer<T> {
     const key = `${type.group}/${type.resource}`;
-    let informer = this.informers.get(key);
-    if (!informer) {
-      informer = new Informer(this.api.resource(type), { transform: withoutManagedFields });
-      this.informers.set(key, informer);
-    }
-    return informer as Informer<T>;
+    const known = this.informers.get(key);
+    if (known) return known as Informer<T>;
+    const informer = new Informer(this.api.resource(type), { transform: withoutManagedFields });
+    this.informers.set(key, informer);
+    return informer;
   }
 
   has(type: ResourceType<unknown>): boolean {

@@ -40,7 +40,10 @@ export class WorkQueue<K = string> {
 
   addAfter(key: K, ms: number): void {
     if (this.stopped) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
     void this.clock.sleep(ms, this.delays.signal).then(() => {
       if (!this.stopped) this.add(key);
     });

@@ -57,15 +57,15 @@ export class DaemonSetController extends QueueController {
     this.recorder = ctx.recorder('daemonset-controller');
     this.sets = ctx.informers.for(daemonSets).on({ add: (d) => this.queue.add(keyOf(d)), update: (_o, d) => this.queue.add(keyOf(d)) });
     this.pods = indexByController(ctx.informers.for(pods)).on(ownerHandlers('DaemonSet', this.queue, { expectations: this.expectations }));
-    const all = () => this.sets.list().forEach((d) => this.queue.add(keyOf(d)));
-    this.nodes = ctx.informers
-      .for(nodes)
-      .on({
-        add: all,
-        update: (o, n) =>
-          JSON.stringify([o.metadata?.labels, o.spec?.taints]) !== JSON.stringify([n.metadata?.labels, n.spec?.taints]) && all(),
-        delete: all,
-      });
+    const all = () => {
+      for (const d of this.sets.list()) this.queue.add(keyOf(d));
+    };
+    this.nodes = ctx.informers.for(nodes).on({
+      add: all,
+      update: (o, n) =>
+        JSON.stringify([o.metadata?.labels, o.spec?.taints]) !== JSON.stringify([n.metadata?.labels, n.spec?.taints]) && all(),
+      delete: all,
+    });
   }
 
   /** Whether the daemon pod belongs on this node: its selector, affinity and (untolerated) taints. */

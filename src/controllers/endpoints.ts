@@ -72,7 +72,14 @@ export class EndpointsController extends QueueController {
         if (sel?.length && matches(sel, pod.metadata?.labels)) this.queue.add(keyOf(svc));
       }
     };
-    this.pods = ctx.informers.for(pods).on({ add: touched, update: (old, pod) => (touched(old), touched(pod)), delete: touched });
+    this.pods = ctx.informers.for(pods).on({
+      add: touched,
+      update: (old, pod) => {
+        touched(old);
+        touched(pod);
+      },
+      delete: touched,
+    });
     this.endpoints = ctx.informers.for(endpoints);
     this.slices = ctx.informers.for(endpointSlices);
   }

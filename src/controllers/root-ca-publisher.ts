@@ -10,6 +10,10 @@ type Namespace = Writable<import('kubernetes-types/core/v1.js').Namespace>;
 type ConfigMap = Writable<import('kubernetes-types/core/v1.js').ConfigMap>;
 
 const NAME = 'kube-root-ca.crt';
+/** The ConfigMap's kubernetes.io/description, as kube-controller-manager writes it. */
+const DESCRIPTION =
+  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP ' +
+  'or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
 
 export class RootCaPublisher extends QueueController {
   readonly name = 'root-ca-cert-publisher';
@@ -50,8 +54,7 @@ export class RootCaPublisher extends QueueController {
             name: NAME,
             namespace,
             annotations: {
-              'kubernetes.io/description':
-                'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+              'kubernetes.io/description': DESCRIPTION,
             },
           },
           data: { 'ca.crt': this.caPem },

@@ -5,12 +5,23 @@
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import criApi from './cri-api.json' with { type: 'json' };
+import type {
+  Container,
+  ContainerStatusResponse,
+  ExecSyncResponse,
+  Image,
+  ImageFsInfoResponse,
+  PodSandbox,
+  PodSandboxStatusResponse,
+  StatusResponse,
+  VersionResponse,
+} from './messages.js';
 
 const root = protobuf.Root.fromJSON(criApi as protobuf.INamespace);
 root.resolveAll();
 
-/** A decoded CRI message: fields in camelCase, enums as their names, 64-bit numbers as numbers. */
-export type CriMessage = Record<string, any>;
+/** A CRI message: fields in camelCase, enums as their names, 64-bit numbers as numbers (src/cri/messages.ts types the answers). */
+export type CriMessage = Record<string, unknown>;
 
 type Service = 'RuntimeService' | 'ImageService';
 
@@ -59,7 +70,7 @@ export class CriClient {
   }
 
   /** One unary call: `request` is encoded as the method's request type, the answer decoded. */
-  call(service: Service, method: string, request: CriMessage = {}, timeoutMs = this.timeoutMs): Promise<CriMessage> {
+  call<R = CriMessage>(service: Service, method: string, request: CriMessage = {}, timeoutMs = this.timeoutMs): Promise<R> {
     const m = (root.lookup(`runtime.v1.${service}`) as protobuf.Service).methods[method];
     if (!m) throw new Error(`no CRI method ${service}.${method}`);
     this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
@@ -74,7 +85,7 @@ export class CriClient {
         (bytes: Buffer) => resType.toObject(resType.decode(bytes), TO_OBJECT),
         request,
         { deadline: Date.now() + timeoutMs },
-        (err, res) => (err ? reject(this.error(method, err, timeoutMs)) : resolve(res as CriMessage)),
+        (err, res) => (err ? reject(this.error(method, err, timeoutMs)) : resolve(res as R)),
       );
     });
   }
@@ -88,42 +99,50 @@ export class CriClient {
   }
 
   // RuntimeService
-  version = () => this.call('RuntimeService', 'Version', { version: 'v1' });
-  status = (verbose = false) => this.call('RuntimeService', 'Status', { verbose });
+  version = () => this.call<VersionResponse>('RuntimeService', 'Version', { version: 'v1' });
+  status = (verbose = false) => this.call<StatusResponse>('RuntimeService', 'Status', { verbose });
   runPodSandbox = (config: CriMessage, runtimeHandler = '') =>
-    this.call('RuntimeService', 'RunPodSandbox', { config, runtimeHandler }, 4 * this.timeoutMs);
+    this.call<{ podSandboxId: string }>('RuntimeService', 'RunPodSandbox', { config, runtimeHandler }, 4 * this.timeoutMs);
   stopPodSandbox = (podSandboxId: string) => this.call('RuntimeService', 'StopPodSandbox', { podSandboxId });
   removePodSandbox = (podSandboxId: string) => this.call('RuntimeService', 'RemovePodSandbox', { podSandboxId });
-  podSandboxStatus = (podSandboxId: string, verbose = false) => this.call('RuntimeService', 'PodSandboxStatus', { podSandboxId, verbose });
-  listPodSandbox = (filter?: CriMessage) => this.call('RuntimeService', 'ListPodSandbox', { filter }).then((r) => r.items as CriMessage[]);
+  podSandboxStatus = (podSandboxId: string, verbose = false) =>
+    this.call<PodSandboxStatusResponse>('RuntimeService', 'PodSandboxStatus', { podSandboxId, verbose });
+  listPodSandbox = (filter?: CriMessage) =>
+    this.call<{ items: PodSandbox[] }>('RuntimeService', 'ListPodSandbox', { filter }).then((r) => r.items);
   createContainer = (podSandboxId: string, config: CriMessage, sandboxConfig: CriMessage) =>
-    this.call('RuntimeService', 'CreateContainer', { podSandboxId, config, sandboxConfig });
+    this.call<{ containerId: string }>('RuntimeService', 'CreateContainer', { podSandboxId, config, sandboxConfig });
   startContainer = (containerId: string) => this.call('RuntimeService', 'StartContainer', { containerId });
   /** Stops with SIGTERM, then SIGKILL after `timeoutSeconds` (the call waits that long too). */
   stopContainer = (containerId: string, timeoutSeconds: number) =>
     this.call('RuntimeService', 'StopContainer', { containerId, timeout: timeoutSeconds }, timeoutSeconds * 1000 + this.timeoutMs);
   removeContainer = (containerId: string) => this.call('RuntimeService', 'RemoveContainer', { containerId });
   listContainers = (filter?: CriMessage) =>
-    this.call('RuntimeService', 'ListContainers', { filter }).then((r) => r.containers as CriMessage[]);
-  containerStatus = (containerId: string, verbose = false) => this.call('RuntimeService', 'ContainerStatus', { containerId, verbose });
+    this.call<{ containers: Container[] }>('RuntimeService', 'ListContainers', { filter }).then((r) => r.containers);
+  containerStatus = (containerId: string, verbose = false) =>
+    this.call<ContainerStatusResponse>('RuntimeService', 'ContainerStatus', { containerId, verbose });
   containerStats = (containerId: string) => this.call('RuntimeService', 'ContainerStats', { containerId });
   listContainerStats = (filter?: CriMessage) =>
     this.call('RuntimeService', 'ListContainerStats', { filter }).then((r) => r.stats as CriMessage[]);
   execSync = (containerId: string, cmd: string[], timeoutSeconds = 10) =>
-    this.call('RuntimeService', 'ExecSync', { containerId, cmd, timeout: timeoutSeconds }, timeoutSeconds * 1000 + this.timeoutMs);
+    this.call<ExecSyncResponse>(
+      'RuntimeService',
+      'ExecSync',
+      { containerId, cmd, timeout: timeoutSeconds },
+      timeoutSeconds * 1000 + this.timeoutMs,
+    );
   /** Streaming URLs on containerd's streaming server, for exec, attach and port-forward. */
-  exec = (request: CriMessage) => this.call('RuntimeService', 'Exec', request).then((r) => r.url as string);
-  attach = (request: CriMessage) => this.call('RuntimeService', 'Attach', request).then((r) => r.url as string);
+  exec = (request: CriMessage) => this.call<{ url: string }>('RuntimeService', 'Exec', request).then((r) => r.url);
+  attach = (request: CriMessage) => this.call<{ url: string }>('RuntimeService', 'Attach', request).then((r) => r.url);
   portForward = (podSandboxId: string, port: number[]) =>
-    this.call('RuntimeService', 'PortForward', { podSandboxId, port }).then((r) => r.url as string);
+    this.call<{ url: string }>('RuntimeService', 'PortForward', { podSandboxId, port }).then((r) => r.url);
 
   // ImageService
-  listImages = (filter?: CriMessage) => this.call('ImageService', 'ListImages', { filter }).then((r) => r.images as CriMessage[]);
+  listImages = (filter?: CriMessage) => this.call<{ images: Image[] }>('ImageService', 'ListImages', { filter }).then((r) => r.images);
   /** The image, or undefined when the runtime does not have it. */
   imageStatus = (image: string) =>
-    this.call('ImageService', 'ImageStatus', { image: { image } }).then((r) => (r.image as CriMessage | null) ?? undefined);
+    this.call<{ image: Image | null }>('ImageService', 'ImageStatus', { image: { image } }).then((r) => r.image ?? undefined);
   pullImage = (image: string, sandboxConfig?: CriMessage, timeoutMs = 10 * 60_000) =>
-    this.call('ImageService', 'PullImage', { image: { image }, sandboxConfig }, timeoutMs).then((r) => r.imageRef as string);
+    this.call<{ imageRef: string }>('ImageService', 'PullImage', { image: { image }, sandboxConfig }, timeoutMs).then((r) => r.imageRef);
   removeImage = (image: string) => this.call('ImageService', 'RemoveImage', { image: { image } });
-  imageFsInfo = () => this.call('ImageService', 'ImageFsInfo');
+  imageFsInfo = () => this.call<ImageFsInfoResponse>('ImageService', 'ImageFsInfo');
 }

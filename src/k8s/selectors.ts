@@ -86,23 +86,23 @@ export function fromLabelSelector(sel: LabelSelector | undefined): Selector | un
 
 /** The string form, as Kubernetes prints a selector (`app=web,tier in (a,b)`). */
 export function selectorString(selector: Selector): string {
-  return selector
-    .map((r) => {
-      switch (r.op) {
-        case 'eq':
-          return `${r.key}=${r.value}`;
-        case 'neq':
-          return `${r.key}!=${r.value}`;
-        case 'in':
-        case 'notin':
-          return `${r.key} ${r.op} (${r.values.join(',')})`;
-        case 'exists':
-          return r.key;
-        case 'notexists':
-          return `!${r.key}`;
-      }
-    })
-    .join(',');
+  return selector.map(requirementString).join(',');
+}
+
+function requirementString(r: Requirement): string {
+  switch (r.op) {
+    case 'eq':
+      return `${r.key}=${r.value}`;
+    case 'neq':
+      return `${r.key}!=${r.value}`;
+    case 'in':
+    case 'notin':
+      return `${r.key} ${r.op} (${r.values.join(',')})`;
+    case 'exists':
+      return r.key;
+    case 'notexists':
+      return `!${r.key}`;
+  }
 }
 
 export interface FieldRequirement {

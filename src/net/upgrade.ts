@@ -30,7 +30,8 @@ export function replayUpgrade(
 /** Answers an upgrade request that will not be upgraded, on the raw socket. */
 export function refuseUpgrade(socket: Duplex, code: number, reason: string, contentType: string, body: string): void {
   socket.end(
-    `HTTP/1.1 ${code} ${reason}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${code} ${reason}\r\ncontent-type: ${contentType}\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 

@@ -64,7 +64,14 @@ export class Scheduler {
       .for(nodes)
       .on({ add: () => this.queue.moveAllToActive(), update: (old, node) => this.nodeChanged(old, node) });
     informers.start();
-    signal.addEventListener('abort', () => (this.queue.close(), informers.stop()), { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.queue.close();
+        informers.stop();
+      },
+      { once: true },
+    );
     await informers.synced();
     log.info({ scheduler: this.name }, 'scheduler running');
     for (;;) {

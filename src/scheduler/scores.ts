@@ -108,6 +108,9 @@ const SCORES: [Score, number][] = [
 /** The weighted total per node, in the order given. */
 export function scoreNodes(state: CycleState, nodes: NodeInfo[]): number[] {
   const totals = nodes.map(() => 0);
-  for (const [score, weight] of SCORES) score(state, nodes).forEach((s, i) => (totals[i]! += s * weight));
+  for (const [score, weight] of SCORES)
+    score(state, nodes).forEach((s, i) => {
+      totals[i]! += s * weight;
+    });
   return totals;
 }

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { handleUpgrades, type UpgradeHandler } from '../net/upgraded-sockets.js';
-import type { Hono } from 'hono';
+import type { Env, Hono } from 'hono';
 
 export interface HttpsOptions {
   port: number;
@@ -16,8 +16,8 @@ export interface HttpsOptions {
   onUpgrade?: UpgradeHandler;
 }
 
-export async function listenHttps(
-  app: Hono<any>,
+export async function listenHttps<E extends Env>(
+  app: Hono<E>,
   opts: HttpsOptions,
 ): Promise<{ server: https.Server; port: number; close(): Promise<void> }> {
   const server = createAdaptorServer({

@@ -273,7 +273,10 @@ export class KineStore implements Store {
       return;
     }
     this.hub.publish(events);
-    batch.forEach((op, i) => (outcomes[i]!.ok ? op.resolve(outcomes[i]!.value) : op.reject(outcomes[i]!.value)));
+    batch.forEach((op, i) => {
+      if (outcomes[i]!.ok) op.resolve(outcomes[i]!.value);
+      else op.reject(outcomes[i]!.value);
+    });
   }
 
   watch(prefix: string, opts: WatchOptions = {}): Watcher {

@@ -11,7 +11,8 @@ t.test('the generated config: paths, pause image, CNI dirs, oom clamp, registrie
   const dir = tempDir(t);
   fs.writeFileSync(
     path.join(dir, 'registries.yaml'),
-    'mirrors:\n  docker.io:\n    endpoint:\n      - "https://mirror.local:5000"\nconfigs:\n  mirror.local:5000:\n    auth: {username: u, password: p}\n',
+    'mirrors:\n  docker.io:\n    endpoint:\n      - "https://mirror.local:5000"\n' +
+      'configs:\n  mirror.local:5000:\n    auth: {username: u, password: p}\n',
   );
   const paths = containerdPaths('/var/lib/skiff', '/run/skiff');
   t.same(paths, {

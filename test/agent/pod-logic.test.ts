@@ -235,7 +235,12 @@ t.test('log rotation keeps the newest files and tells containerd to reopen', asy
   const dir = tempDir(t);
   const logPath = path.join(dir, '0.log');
   const reopened: string[] = [];
-  const cri = { call: async (_s: string, method: string, req: any) => (reopened.push(`${method} ${req.containerId}`), {}) };
+  const cri = {
+    call: async (_s: string, method: string, req: any) => {
+      reopened.push(`${method} ${req.containerId}`);
+      return {};
+    },
+  };
   fs.writeFileSync(logPath, 'x'.repeat(100));
   await rotateLogs(cri as any, [{ containerId: 'c1', logPath }], 200, 2);
   t.same(fs.readdirSync(dir), ['0.log'], 'a small log is left alone');

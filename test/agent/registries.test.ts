@@ -74,7 +74,8 @@ configs:
   t.notMatch(files._default, /server =/);
   t.equal(
     files['mirror.local:5000'],
-    `# Written by skiff from registries.yaml at every start.\nserver = "https://mirror.local:5000"\nca = "${dir}/ca.pem"\nclient = [["${dir}/client.pem", "${dir}/client-key.pem"]]\n\n[host]\n`,
+    '# Written by skiff from registries.yaml at every start.\nserver = "https://mirror.local:5000"\n' +
+      `ca = "${dir}/ca.pem"\nclient = [["${dir}/client.pem", "${dir}/client-key.pem"]]\n\n[host]\n`,
     'a registry with TLS and no mirror: itself, over https',
   );
 
@@ -104,7 +105,8 @@ t.test('small details: docker.io over TLS, endpoint paths, quoting, empty files'
   const dir = tempDir(t);
   fs.writeFileSync(path.join(dir, 'ca.pem'), 'x');
   const r = parseRegistries(
-    `mirrors:\n  reg.local:\n    endpoint: ["https://proxy.local/v2", "https://proxy.local/prefix/"]\nconfigs:\n  docker.io:\n    tls: {ca_file: ca.pem}\n  reg.local:\n    auth: {username: 'a"b', password: "p\\\\q"}\n`,
+    `mirrors:\n  reg.local:\n    endpoint: ["https://proxy.local/v2", "https://proxy.local/prefix/"]\n` +
+      `configs:\n  docker.io:\n    tls: {ca_file: ca.pem}\n  reg.local:\n    auth: {username: 'a"b', password: "p\\\\q"}\n`,
     path.join(dir, 'r.yaml'),
   );
   const files = hostsFiles(r);

@@ -90,7 +90,8 @@ t.test('precedence: flag > environment > config file > default', async (t) => {
   const config = path.join(dir, 'config.yaml');
   fs.writeFileSync(
     config,
-    'https-listen-port: 7001\nbind-address: 10.0.0.1\nnode-name: from-file\ntls-san: [a.example, b.example]\nwrite-kubeconfig-mode: "0644"\n',
+    'https-listen-port: 7001\nbind-address: 10.0.0.1\nnode-name: from-file\n' +
+      'tls-san: [a.example, b.example]\nwrite-kubeconfig-mode: "0644"\n',
   );
   const env = { SKIFF_CONFIG: config, SKIFF_BIND_ADDRESS: '10.0.0.2', SKIFF_DISABLE_AGENT: 'true' };
   const s = resolveSettings('server', { 'node-name': 'from-flag' }, env);
@@ -164,14 +165,15 @@ t.test('a server whose node cannot run containers says what is missing, in one l
   t.equal(r.code, 1);
   t.equal(r.stderr.split('\n').filter((l) => l.startsWith('skiff: ')).length, 1);
   // As root the missing runtime is named; otherwise root is what is missing first (the unit run is not root).
+  const OR_ELSE = 'or run the server with --disable-agent, or give --container-runtime-endpoint';
   if (process.getuid?.() === 0)
     t.match(
       r.stderr,
-      /^skiff: containerd, runc and ctr not found on PATH: install Debian's containerd and runc packages, or run the server with --disable-agent, or give --container-runtime-endpoint$/m,
+      new RegExp(`^skiff: containerd, runc and ctr not found on PATH: install Debian's containerd and runc packages, ${OR_ELSE}$`, 'm'),
     );
   else
     t.match(
       r.stderr,
-      /^skiff: running pods needs root \(containerd, mounts, pod networking\): run skiff as root, or run the server with --disable-agent, or give --container-runtime-endpoint$/m,
+      new RegExp(`^skiff: running pods needs root \\(containerd, mounts, pod networking\\): run skiff as root, ${OR_ELSE}$`, 'm'),
     );
 });

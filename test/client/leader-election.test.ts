@@ -91,7 +91,10 @@ t.test('a leader that stops on purpose releases the lease at once', async (t) =>
     name: 'lock',
     identity: 'a',
     ...slow,
-    onStartedLeading: (signal) => ((aLeads = true), untilAborted(signal)),
+    onStartedLeading: (signal) => {
+      aLeads = true;
+      return untilAborted(signal);
+    },
   });
   const runningA = a.run(stopA.signal);
   t.ok(await eventually(() => aLeads));
@@ -100,7 +103,10 @@ t.test('a leader that stops on purpose releases the lease at once', async (t) =>
     name: 'lock',
     identity: 'b',
     ...slow,
-    onStartedLeading: (signal) => ((bLeads = true), untilAborted(signal)),
+    onStartedLeading: (signal) => {
+      bLeads = true;
+      return untilAborted(signal);
+    },
   }).run(stopB.signal);
   // Both asleep: b has looked at the lease and found it held.
   await clock.settled(2);
@@ -144,7 +150,10 @@ t.test('a leader whose work fails gives up the lease, and tries again later', as
     name: 'lock',
     identity: 'b',
     ...slow,
-    onStartedLeading: (signal) => ((bLeads = true), untilAborted(signal)),
+    onStartedLeading: (signal) => {
+      bLeads = true;
+      return untilAborted(signal);
+    },
   }).run(stopB.signal);
   t.ok(await eventually(() => bLeads), 'b takes the released lease');
   stopB.abort();

@@ -28,7 +28,10 @@ async function setup(t: Test) {
   // Registered before the harness so it runs first: stop the loops, then close the datastore.
   const stop = new AbortController();
   let informers: SharedInformers | undefined;
-  t.teardown(() => (stop.abort(), informers?.stop()));
+  t.teardown(() => {
+    stop.abort();
+    informers?.stop();
+  });
   const h = await apiHarness(t);
   const api = new ApiClient(inProcessTransport(h.app, admin));
   const clock = new ManualClock(Date.now());

@@ -19,16 +19,14 @@ t.test('scaling a deployment mid-rollout resizes both ReplicaSets in proportion,
   const api = new ApiClient(inProcessTransport(h.app, admin));
   running = runControllers(api, stop.signal);
   const labels = { app: 'web' };
-  await api
-    .resource(deployments)
-    .create({
-      metadata: { name: 'web', namespace: 'default' },
-      spec: {
-        replicas: 10,
-        selector: { matchLabels: labels },
-        template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
-      },
-    });
+  await api.resource(deployments).create({
+    metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      replicas: 10,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+    },
+  });
   const sizes = async () => {
     const sets = (await api.resource(replicaSets).list('default')).items;
     return Object.fromEntries(sets.map((rs) => [rs.spec!.template!.spec!.containers[0]!.image!, rs.spec!.replicas!]));

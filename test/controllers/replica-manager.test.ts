@@ -70,17 +70,18 @@ t.test('a ReplicationController creates, adopts, releases and removes pods, owni
   const { api, podsOf } = await cluster(t);
   // An orphan that matches, there before the controller: adopted, so only two more are made.
   await api.resource(pods).create({ metadata: { name: 'stray', namespace: 'default', labels: { app: 'web' } }, spec: podSpec });
-  const rc = await api
-    .resource(replicationControllers)
-    .create({
-      metadata: { name: 'web', namespace: 'default' },
-      spec: { replicas: 3, template: { metadata: { labels: { app: 'web' } }, spec: podSpec } },
-    });
+  const rc = await api.resource(replicationControllers).create({
+    metadata: { name: 'web', namespace: 'default' },
+    spec: { replicas: 3, template: { metadata: { labels: { app: 'web' } }, spec: podSpec } },
+  });
   t.same(rc.spec?.selector, { app: 'web' }, 'the selector defaults to the template labels');
   const uid = rc.metadata!.uid!;
   const three = await eventually(async () => ((await podsOf(uid)).length === 3 ? podsOf(uid) : undefined));
   t.ok(three, 'three pods under the controller');
-  t.ok(three?.some((p) => p.metadata?.name === 'stray'), 'the orphan was adopted');
+  t.ok(
+    three?.some((p) => p.metadata?.name === 'stray'),
+    'the orphan was adopted',
+  );
   const ref = three ? three[0]!.metadata!.ownerReferences![0]! : undefined;
   t.match(ref, { apiVersion: 'v1', kind: 'ReplicationController', name: 'web', uid, controller: true, blockOwnerDeletion: true });
   const status = await eventually(async () => {
@@ -126,7 +127,10 @@ t.test('the same manager serves ReplicaSets: adoption and release by a LabelSele
   });
   const uid = rs.metadata!.uid!;
   const two = await eventually(async () => ((await podsOf(uid)).length === 2 ? podsOf(uid) : undefined));
-  t.ok(two?.some((p) => p.metadata?.name === 'stray'), 'the orphan was adopted');
+  t.ok(
+    two?.some((p) => p.metadata?.name === 'stray'),
+    'the orphan was adopted',
+  );
   t.match(two ? two[0]!.metadata!.ownerReferences![0] : undefined, { apiVersion: 'apps/v1', kind: 'ReplicaSet', controller: true });
   const status = await eventually(async () => {
     const s = (await api.resource(replicaSets).get('default', 'api')).status;

@@ -87,7 +87,7 @@ t.test('a pod through CRI: sandbox on a CNI bridge, a container from a local ima
   });
   const sandbox = await c.cri.podSandboxStatus(podSandboxId);
   t.equal(sandbox.status.state, 'SANDBOX_READY');
-  const ip = sandbox.status.network.ip as string;
+  const ip = sandbox.status.network!.ip;
   t.match(ip, new RegExp(`^${c.subnet!.split('.').slice(0, 3).join('\\.')}\\.\\d+$`), 'the pod has an address on the bridge');
 
   const { containerId } = await c.cri.createContainer(

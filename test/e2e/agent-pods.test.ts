@@ -99,7 +99,12 @@ spec:
   kc.loadFromFile(c.kubeconfig);
   let out = '';
   const status = await new Promise<any>((resolve, reject) => {
-    const stdout = new Writable({ write: (chunk, _enc, done) => ((out += chunk), done()) });
+    const stdout = new Writable({
+      write: (chunk, _enc, done) => {
+        out += chunk;
+        done();
+      },
+    });
     new k8s.Exec(kc)
       .exec('default', name, 'httpd', ['sh', '-c', 'echo from client-node; exit 2'], stdout, null, null, false, resolve)
       .catch(reject);
@@ -156,10 +161,10 @@ spec:
   t.notMatch(refused, /^HTTP\//, 'a plain connection is not served');
   const direct = await new Promise<number | string>((resolve) => {
     https
-      .get(
-        { host: '127.0.0.1', port: agentPort, path: `/containerLogs/default/${name}/httpd`, rejectUnauthorized: false },
-        (res) => (res.resume(), resolve(res.statusCode!)),
-      )
+      .get({ host: '127.0.0.1', port: agentPort, path: `/containerLogs/default/${name}/httpd`, rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      })
       .on('error', (e) => resolve(e.message));
   });
   t.equal(direct, 403, 'without the API server certificate the agent refuses');

@@ -50,7 +50,8 @@ t.test("kubectl get apiservices: local ones, a CRD's, a non-local one, and a res
       'apiservice',
       'v1.apps',
       '-o',
-      'jsonpath={.spec.group} {.spec.groupPriorityMinimum} {.spec.versionPriority} {.status.conditions[0].type}={.status.conditions[0].status} {.status.conditions[0].reason}',
+      'jsonpath={.spec.group} {.spec.groupPriorityMinimum} {.spec.versionPriority} ' +
+        '{.status.conditions[0].type}={.status.conditions[0].status} {.status.conditions[0].reason}',
     ),
     'apps 17800 15 Available=True Local',
   );

@@ -74,7 +74,8 @@ t.test('patch, scale, label, annotate and server-side apply', async (t) => {
 
   // A Service applied client-side (protocol defaulted to TCP), then server-side from the same file.
   const svc =
-    'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: http\n';
+    'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n' +
+    'spec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: http\n';
   await c.kubectl(['apply', '-f', '-'], { input: svc });
   const moved = await c.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { input: svc });
   t.equal(

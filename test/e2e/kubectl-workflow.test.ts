@@ -90,7 +90,10 @@ t.test('edit, replace, diff, server-side apply of a changed deployment', async (
   t.equal(stale.code, 1, 'a stale resourceVersion is a conflict');
   t.match(
     stale.stderr,
-    /Operation cannot be fulfilled on deployments\.apps "web": the object has been modified; please apply your changes to the latest version and try again/,
+    new RegExp(
+      'Operation cannot be fulfilled on deployments\\.apps "web": ' +
+        'the object has been modified; please apply your changes to the latest version and try again',
+    ),
   );
 });
 

@@ -17,7 +17,9 @@ t.test('kubectl logs -f follows a container log across rotations', async (t) => 
   });
   // Numbered lines, ten at a time, until the test asks the container to stop.
   const script =
-    'i=0; while [ ! -e /tmp/stop ]; do for j in 0 1 2 3 4 5 6 7 8 9; do i=$((i+1)); echo "line $i of a container whose log rotates"; done; sleep 0.05; done';
+    'i=0; while [ ! -e /tmp/stop ]; do ' +
+    'for j in 0 1 2 3 4 5 6 7 8 9; do i=$((i+1)); echo "line $i of a container whose log rotates"; done; ' +
+    'sleep 0.05; done';
   await c.k('run', 'counter', `--image=${BUSYBOX}`, '--restart=Never', '--', 'sh', '-c', script);
   t.teardown(() => c.kubectl(['delete', 'pod', 'counter', '--ignore-not-found', '--grace-period=1']));
   const pod = await eventually(

@@ -11,6 +11,10 @@ import { CriClient } from '../../src/cri/client.js';
 
 const json = async (c: Cluster, ...args: string[]) => JSON.parse(await c.k('get', ...args, '-o', 'json'));
 
+/** The config pod's main container: when it started, and the environment it was given. */
+const MAIN_SCRIPT =
+  'date +%s > /work/main-started; echo "GREETING=$GREETING PASSWORD=$PASSWORD NAME=$MY_NAME NS=$MY_NS MEM=$MEM_MI"; exec sleep 3600';
+
 const apply = (c: Cluster, yaml: string) => c.kubectl(['apply', '-f', '-'], { input: yaml });
 
 t.test('a node runs real pods: registration, env and volumes, init containers, probes, restarts, adoption', async (t) => {
@@ -106,7 +110,7 @@ spec:
   containers:
   - name: main
     image: ${BUSYBOX}
-    command: [sh, -c, 'date +%s > /work/main-started; echo "GREETING=$GREETING PASSWORD=$PASSWORD NAME=$MY_NAME NS=$MY_NS MEM=$MEM_MI"; exec sleep 3600']
+    command: [sh, -c, '${MAIN_SCRIPT}']
     env:
     - {name: GREETING, valueFrom: {configMapKeyRef: {name: settings, key: greeting}}}
     - {name: PASSWORD, valueFrom: {secretKeyRef: {name: creds, key: password}}}
@@ -177,7 +181,9 @@ spec:
     // A missing key keeps a container from being created, and says why.
     await apply(
       c,
-      `apiVersion: v1\nkind: Pod\nmetadata: {name: missing-key}\nspec:\n  containers:\n  - {name: c, image: ${BUSYBOX}, command: [sleep, '3600'], env: [{name: X, valueFrom: {configMapKeyRef: {name: settings, key: nope}}}]}\n`,
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: missing-key}\nspec:\n  containers:\n' +
+        `  - {name: c, image: ${BUSYBOX}, command: [sleep, '3600'], ` +
+        'env: [{name: X, valueFrom: {configMapKeyRef: {name: settings, key: nope}}}]}\n',
     );
     const stuck = await podWhen(
       c,

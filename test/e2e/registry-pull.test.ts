@@ -23,7 +23,9 @@ const events = async (c: Cluster, pod: string) =>
 
 async function runPod(c: Cluster, name: string, image: string, pullPolicy = 'IfNotPresent'): Promise<void> {
   const r = await c.kubectl(['apply', '-f', '-'], {
-    input: `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - {name: c, image: "${image}", imagePullPolicy: ${pullPolicy}}\n`,
+    input:
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n  terminationGracePeriodSeconds: 1\n` +
+      `  containers:\n  - {name: c, image: "${image}", imagePullPolicy: ${pullPolicy}}\n`,
   });
   if (r.code !== 0) throw new Error(r.stderr);
 }

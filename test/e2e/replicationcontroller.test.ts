@@ -119,6 +119,13 @@ t.test('a ReplicationController whose template does not match its selector is re
   t.equal(r.code, 1);
   t.match(
     r.stderr,
-    /The ReplicationController "web" is invalid: spec.template.metadata.labels: Invalid value: map\[string\]string\{"app":"web"\}: `selector` does not match template `labels`|The ReplicationController "web" is invalid: spec.template.metadata.labels: Invalid value: \{"app":"web"\}: `selector` does not match template `labels`/,
+    new RegExp(
+      [
+        'The ReplicationController "web" is invalid: spec.template.metadata.labels: ' +
+          'Invalid value: map\\[string\\]string\\{"app":"web"\\}: `selector` does not match template `labels`',
+        'The ReplicationController "web" is invalid: spec.template.metadata.labels: ' +
+          'Invalid value: \\{"app":"web"\\}: `selector` does not match template `labels`',
+      ].join('|'),
+    ),
   );
 });

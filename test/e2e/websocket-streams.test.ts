@@ -163,7 +163,12 @@ t.test('WebSocket exec, attach, cp and port-forward through the API server', asy
     kc.loadFromFile(c.kubeconfig);
     const collect = () => {
       const chunks: Buffer[] = [];
-      const w = new Writable({ write: (chunk, _enc, done) => (chunks.push(Buffer.from(chunk)), done()) });
+      const w = new Writable({
+        write: (chunk, _enc, done) => {
+          chunks.push(Buffer.from(chunk));
+          done();
+        },
+      });
       return Object.assign(w, { text: () => Buffer.concat(chunks).toString() });
     };
     const run = (cmd: string[], stdin: Readable | null) => {

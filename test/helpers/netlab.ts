@@ -16,7 +16,11 @@ export interface NetHost {
   /** The command prefix that runs a program inside this host's network namespace. */
   enter: string[];
   /** Runs a program inside the host; resolves with its output, whatever its exit code. */
-  exec(command: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  exec(
+    command: string,
+    args: string[],
+    opts?: { input?: string; timeoutMs?: number },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 export interface NetLab {

@@ -14,8 +14,11 @@ export async function podWhen(c: Cluster, name: string, check: (pod: any) => boo
     {
       timeout: opts.timeout ?? 120_000,
       what: `pod ${name} to be as the test wants (${check.toString().slice(0, 300)})`,
-      explain: async () =>
-        `its last status: ${JSON.stringify(last?.status)}\nkubectl describe pod ${name}:\n${(await c.kubectl(['describe', 'pod', name])).stdout}`,
+      explain: async () => {
+        const status = JSON.stringify(last?.status);
+        const described = (await c.kubectl(['describe', 'pod', name])).stdout;
+        return `its last status: ${status}\nkubectl describe pod ${name}:\n${described}`;
+      },
     },
   );
 }

@@ -39,7 +39,10 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
   const ca = await createCA('skiff test registry CA');
   const server = await issueCertificate(ca, { commonName: 'registry', sans: ['127.0.0.1', 'localhost'], usage: 'server' });
   const client = await issueCertificate(ca, { commonName: 'skiff-node', usage: 'client' });
-  const write = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 }), path.join(dir, name));
+  const write = (name: string, text: string) => {
+    fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 });
+    return path.join(dir, name);
+  };
   const certDir = path.join(dir, 'skopeo-certs');
   fs.mkdirSync(certDir);
   const pair = (p: KeyPair, base: string) => [write(`${base}.pem`, p.certPem), write(`${base}-key.pem`, p.keyPem)];

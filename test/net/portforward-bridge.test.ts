@@ -123,7 +123,11 @@ t.test('the SPDY tunnel copies bytes both ways and takes binary messages only', 
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
   const messages: Buffer[] = [];
   const second = new Promise<void>((resolve) =>
-    ws.on('message', (d: Buffer, isBinary) => (messages.push(d), t.ok(isBinary), messages.length === 2 && resolve())),
+    ws.on('message', (d: Buffer, isBinary) => {
+      messages.push(d);
+      t.ok(isBinary);
+      if (messages.length === 2) resolve();
+    }),
   );
   await new Promise((r) => ws.once('open', r));
   ws.send(Buffer.from([0x80, 0x03, 0x00, 0x01]));

@@ -32,7 +32,7 @@ const CPU_PERIOD = 100_000;
 export const allContainers = (pod: P): Writable<Container>[] => [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
 
 /** The host's resolver settings: without cluster DNS, ClusterFirst falls back to them, as the kubelet's does. */
-function hostDns(): CriMessage {
+function hostDns(): { servers: string[]; searches: string[]; options: string[] } {
   const text = fs.existsSync('/etc/resolv.conf') ? fs.readFileSync('/etc/resolv.conf', 'utf8') : '';
   const values = (key: string) =>
     text
@@ -59,7 +59,9 @@ export function sandboxConfig(pod: P, attempt: number, logDirectory: string): Cr
   const spec = specOf(pod);
   const meta = pod.metadata!;
   const hostNetwork = !!spec.hostNetwork;
-  const dns = spec.dnsPolicy === 'None' ? { servers: [], searches: [], options: [] } : hostDns();
+  // An option without a name (nothing here requires one) goes in as it is.
+  const dns: { servers: string[]; searches: string[]; options: (string | undefined)[] } =
+    spec.dnsPolicy === 'None' ? { servers: [], searches: [], options: [] } : hostDns();
   if (spec.dnsConfig) {
     dns.servers.push(...(spec.dnsConfig.nameservers ?? []));
     dns.searches.push(...(spec.dnsConfig.searches ?? []));

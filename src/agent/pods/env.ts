@@ -61,7 +61,7 @@ async function fromSource(namespace: string, src: Writable<EnvFromSource>, sourc
   return {};
 }
 
-async function valueOf(
+async function envValue(
   view: PodView,
   container: Writable<Container>,
   env: Writable<EnvVar>,
@@ -101,7 +101,7 @@ export async function containerEnv(view: PodView, container: Writable<Container>
     for (const [k, v] of Object.entries(await fromSource(namespace, src, sources))) vars.set((src.prefix ?? '') + k, v);
   }
   for (const env of container.env ?? []) {
-    const value = await valueOf(view, container, env, vars, sources);
+    const value = await envValue(view, container, env, vars, sources);
     if (value !== undefined) vars.set(env.name, value);
   }
   return vars;

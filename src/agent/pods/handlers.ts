@@ -8,6 +8,9 @@ import type { Container, ExecAction, GRPCAction, HTTPGetAction, TCPSocketAction 
 import type { CriClient } from '../../cri/client.js';
 import type { Writable } from '../../client/resources.js';
 
+/** grpc.health.v1 HealthCheckResponse's ServingStatus names, by number. */
+const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+
 export interface Handler {
   exec?: Writable<ExecAction>;
   httpGet?: Writable<HTTPGetAction>;
@@ -99,7 +102,7 @@ function grpcCheck(action: Writable<GRPCAction>, t: HandlerTarget, timeoutMs: nu
             ? { ok: true, message: '' }
             : {
                 ok: false,
-                message: `service unhealthy (responded with "${['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'][status ?? 0] ?? status}")`,
+                message: `service unhealthy (responded with "${SERVING_STATUS[status ?? 0] ?? status}")`,
               },
         );
       },

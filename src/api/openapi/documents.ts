@@ -59,7 +59,8 @@ const WRITE_PARAMS = [
   query('fieldManager', 'fieldManager is a name associated with the actor or entity that is making these changes.'),
   query(
     'fieldValidation',
-    'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.',
+    'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. ' +
+      'Valid values are: Ignore, Warn, Strict.',
   ),
 ];
 

@@ -12,7 +12,7 @@ function walk(value: unknown, node: SchemaNode | undefined, path: string, found:
   if (!node) return;
   const schema = resolve(node);
   if (Array.isArray(value)) {
-    if (schema.items) value.forEach((item, i) => walk(item, schema.items, `${path}[${i}]`, found, false));
+    if (schema.items) for (const [i, item] of value.entries()) walk(item, schema.items, `${path}[${i}]`, found, false);
     return;
   }
   if (!isObject(value)) return;

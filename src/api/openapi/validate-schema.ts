@@ -62,7 +62,7 @@ function walk(v: unknown, s: Schema, path: string, errors: FieldError[]): void {
       errors.push(invalidValue(at, v.length, `${at} in body should have at least ${s.minItems} items`));
     if (s.maxItems !== undefined && v.length > s.maxItems)
       errors.push({ field: at, type: 'FieldValueTooMany', detail: `Too many: ${v.length}: must have at most ${s.maxItems} items` });
-    if (s.items) v.forEach((item, i) => walk(item, s.items as Schema, `${path}[${i}]`, errors));
+    if (s.items) for (const [i, item] of v.entries()) walk(item, s.items as Schema, `${path}[${i}]`, errors);
   }
   if (isObject(v)) {
     for (const r of s.required ?? []) if (!(r in v)) errors.push(required(path ? `${path}.${r}` : r));

@@ -95,10 +95,10 @@ export function serverSideApply(a: ApplyInput): KObject {
     }
   }
   if (conflicts.length && !a.force) {
-    const lines = conflicts.map(
-      (c) =>
-        `conflict with "${c.owner.manager}"${c.owner.operation === 'Update' ? ` using ${c.owner.apiVersion}` : ''}: ${describePath(c.path)}`,
-    );
+    const lines = conflicts.map((c) => {
+      const using = c.owner.operation === 'Update' ? ` using ${c.owner.apiVersion}` : '';
+      return `conflict with "${c.owner.manager}"${using}: ${describePath(c.path)}`;
+    });
     const message =
       conflicts.length === 1
         ? `Apply failed with 1 conflict: ${lines[0]}`

@@ -19,6 +19,14 @@ export interface TableColumn {
   cell: (obj: KObject, now: Date) => string | number | boolean | null;
 }
 
+/** The value a field selector compares for an object, such as a pod's `spec.nodeName`. */
+export type FieldValue = (obj: KObject) => string | undefined;
+
+/** Field values written against the kind's own type (Pod, Service, ...): the registry reads them only from objects of that kind. */
+export function fieldsOf<T>(fields: Record<string, (obj: T) => string | undefined>): Record<string, FieldValue> {
+  return fields as Record<string, FieldValue>;
+}
+
 export interface ScaleSubresource {
   /** Dotted paths, as in a CRD's scale subresource: `.spec.replicas`. */
   specReplicasPath: string;
@@ -43,7 +51,7 @@ export interface ResourceDef {
   /** Subresources served by special handlers (pods/log, pods/exec, serviceaccounts/token, ...). */
   extraSubresources?: { name: string; kind: string; group?: string; version?: string; verbs: readonly string[] }[];
   /** Field selector fields beyond metadata.name and metadata.namespace. */
-  selectableFields?: Record<string, (obj: any) => string | undefined>;
+  selectableFields?: Record<string, FieldValue>;
   /** Table columns after NAME (implicit unless `noName`); AGE is appended unless listed or `noAge`. */
   columns?: TableColumn[];
   noAge?: boolean;

@@ -25,7 +25,8 @@ function checkPreconditions(obj: StoredObject, opts: DeleteOptions): void {
     throw new ApiError(
       409,
       'Conflict',
-      `Precondition failed: ResourceVersion in precondition: ${p.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+      `Precondition failed: ResourceVersion in precondition: ${p.resourceVersion}, ` +
+        `ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
     );
   }
 }

@@ -105,7 +105,8 @@ export class ObjectStore {
       throw new ApiError(
         403,
         'Forbidden',
-        `${def.plural}${def.group ? `.${def.group}` : ''} "${ns.metadata?.name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        `${def.plural}${def.group ? `.${def.group}` : ''} "${ns.metadata?.name}" is forbidden: ` +
+          `unable to create new content in namespace ${namespace} because it is being terminated`,
         {
           causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
         },

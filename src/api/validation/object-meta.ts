@@ -63,9 +63,10 @@ export function validateObjectMeta(obj: KObject, plural: string): FieldError[] {
   return errors;
 }
 
-export type KindValidator = (obj: any, old?: any) => FieldError[];
+/** A kind's own rules, written against its type (Pod, Service, ...). */
+export type KindValidator<T> = (obj: T, old?: T) => FieldError[];
 
-/** A ResourceDef `validate`: shared metadata rules, then the kind's own. */
-export function withMeta(plural: string, kind?: KindValidator): (obj: KObject, old?: KObject) => FieldError[] {
-  return (obj, old) => [...validateObjectMeta(obj, plural), ...(kind?.(obj, old) ?? [])];
+/** A ResourceDef `validate`: shared metadata rules, then the kind's own (the registry validates only objects of that kind). */
+export function withMeta<T>(plural: string, kind?: KindValidator<T>): (obj: KObject, old?: KObject) => FieldError[] {
+  return (obj, old) => [...validateObjectMeta(obj, plural), ...(kind?.(obj as T, old as T | undefined) ?? [])];
 }

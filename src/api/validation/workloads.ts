@@ -45,7 +45,8 @@ export function validateWorkload(kind: string) {
         field: 'spec',
         type: 'FieldValueForbidden',
         detail:
-          "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+          "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', " +
+          "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
       });
     }
     return errors;

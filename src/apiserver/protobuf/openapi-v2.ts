@@ -60,13 +60,34 @@ const root = protobuf.Root.fromJSON({
   },
 });
 
-type Json = Record<string, any>;
+/** A swagger 2.0 schema, as the server's document writes them. */
+interface SwaggerSchema {
+  $ref?: string;
+  readOnly?: boolean;
+  default?: unknown;
+  enum?: unknown[];
+  type?: string | string[];
+  items?: SwaggerSchema | SwaggerSchema[];
+  allOf?: SwaggerSchema[];
+  properties?: Record<string, SwaggerSchema>;
+  additionalProperties?: boolean | SwaggerSchema;
+  [key: string]: unknown;
+}
+
+interface SwaggerDocument {
+  swagger?: string;
+  info?: { title?: string; version?: string };
+  definitions?: Record<string, SwaggerSchema>;
+}
+
+/** The fields of a protobuf message, for protobufjs' fromObject. */
+type Message = Record<string, unknown>;
 
 const any = (value: unknown) => ({ yaml: stringify(value) });
 
 /** One JSON schema as a gnostic Schema message (fields it has no slot for are left out). */
-function schema(s: Json): Json {
-  const out: Json = {};
+function schema(s: SwaggerSchema): Message {
+  const out: Message = {};
   const copy = [
     'format',
     'title',
@@ -96,10 +117,10 @@ function schema(s: Json): Json {
   return out;
 }
 
-const namedSchemas = (map: Json) => Object.entries(map).map(([name, value]) => ({ name, value: schema(value) }));
+const namedSchemas = (map: Record<string, SwaggerSchema>) => Object.entries(map).map(([name, value]) => ({ name, value: schema(value) }));
 
 /** Encodes a swagger 2.0 document (paths are not carried: kubectl reads only the definitions). */
-export function encodeOpenApiV2(doc: Json): Uint8Array<ArrayBuffer> {
+export function encodeOpenApiV2(doc: SwaggerDocument): Uint8Array<ArrayBuffer> {
   const Document = root.lookupType('Document');
   const message = Document.fromObject({
     swagger: doc.swagger,

@@ -110,7 +110,10 @@ export class WebSocketStreams {
     abandon: () => void,
     bridge: (ws: WebSocket) => void,
   ): void {
-    if (client.destroyed || !client.writable) return abandon();
+    if (client.destroyed || !client.writable) {
+      abandon();
+      return;
+    }
     this.chosen.set(req, protocol);
     delete req.headers['sec-websocket-protocol'];
     let accepted = false;

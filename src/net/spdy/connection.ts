@@ -80,7 +80,10 @@ export class SpdyConnection extends EventEmitter implements StreamOwner {
   }
 
   sendData(id: number, data: Buffer, fin: boolean, done: (err?: Error | null) => void): void {
-    if (this.closed) return done();
+    if (this.closed) {
+      done();
+      return;
+    }
     // Large writes are cut to the 24-bit frame limit; only the last piece may carry FIN.
     let at = 0;
     do {

@@ -67,12 +67,18 @@ export class SpdyStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    if (this.localEnded) return done();
+    if (this.localEnded) {
+      done();
+      return;
+    }
     this.owner.sendData(this.id, chunk, false, done);
   }
 
   override _final(done: (err?: Error | null) => void): void {
-    if (this.localEnded) return done();
+    if (this.localEnded) {
+      done();
+      return;
+    }
     this.localEnded = true;
     this.owner.sendData(this.id, Buffer.alloc(0), true, (err) => {
       this.maybeForget();

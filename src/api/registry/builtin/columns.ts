@@ -14,10 +14,13 @@ export const age: TableColumn = {
   cell: (obj, now) => since(obj.metadata?.creationTimestamp, now, '<unknown>'),
 };
 
-/** A column shown by `kubectl get`; `wide` ones only with `-o wide`. */
-export function col(
+/**
+ * A column shown by `kubectl get`; `wide` ones only with `-o wide`. The cell reads the kind's own type (Pod, Service, ...):
+ * the registry calls it only with objects of the kind that lists it.
+ */
+export function col<T = KObject>(
   name: string,
-  cell: (obj: any, now: Date) => Cell,
+  cell: (obj: T, now: Date) => Cell,
   opts: { type?: TableColumn['type']; wide?: boolean; description?: string } = {},
 ): TableColumn {
   return {
@@ -29,8 +32,8 @@ export function col(
   };
 }
 
-export const int = (name: string, cell: (obj: any) => number | undefined, wide = false) =>
-  col(name, (o) => cell(o) ?? 0, { type: 'integer', wide });
+export const int = <T = KObject>(name: string, cell: (obj: T) => number | undefined, wide = false) =>
+  col<T>(name, (o) => cell(o) ?? 0, { type: 'integer', wide });
 
 /** "5m" since a timestamp, or `<none>` without one. */
 export function since(ts: string | undefined | null, now: Date, none = '<none>'): string {
@@ -71,13 +74,14 @@ interface PodTemplateLike {
 }
 
 /** The CONTAINERS, IMAGES and SELECTOR wide columns shared by the workload kinds. */
-export function workloadWideColumns(
-  template: (obj: any) => { containers?: { name: string; image?: string }[] } | undefined = (o: PodTemplateLike) => o.spec?.template?.spec,
+export function workloadWideColumns<T = PodTemplateLike>(
+  template: (obj: T) => { containers?: { name: string; image?: string }[] } | undefined = (o) =>
+    (o as PodTemplateLike).spec?.template?.spec,
   withSelector = true,
 ): TableColumn[] {
   const cols = [
-    col('Containers', (o) => joined(template(o)?.containers?.map((c) => c.name)), { wide: true }),
-    col('Images', (o) => joined(template(o)?.containers?.map((c) => c.image)), { wide: true }),
+    col('Containers', (o: T) => joined(template(o)?.containers?.map((c) => c.name)), { wide: true }),
+    col('Images', (o: T) => joined(template(o)?.containers?.map((c) => c.image)), { wide: true }),
   ];
   if (withSelector) cols.push(col('Selector', (o: PodTemplateLike) => selectorString(o.spec?.selector), { wide: true }));
   return cols;

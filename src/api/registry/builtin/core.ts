@@ -1,11 +1,13 @@
 // core/v1: the kinds under /api/v1.
 import type {
   Event,
+  Namespace,
   Node,
   PersistentVolume,
   PersistentVolumeClaim,
   Pod,
   ReplicationController,
+  ResourceQuota,
   Secret,
   Service,
 } from 'kubernetes-types/core/v1.js';
@@ -15,7 +17,7 @@ import { validatePod, validateService, validateNamespace, validateConfigMapLike,
 import { defaultReplicationController } from '../../defaults/workloads.js';
 import { validateReplicationController } from '../../validation/workloads.js';
 import { withMeta } from '../../validation/object-meta.js';
-import type { ResourceDef } from '../types.js';
+import { fieldsOf, type ResourceDef } from '../types.js';
 import { namespaceDeletion, podDeletion } from './deletion-rules.js';
 import { age, col, labelString, dataCount, int, joined, orNone, since, workloadWideColumns } from './columns.js';
 
@@ -94,7 +96,7 @@ export const coreResources: ResourceDef[] = [
     statusSubresource: true,
     extraSubresources: [{ name: 'finalize', kind: 'Namespace', verbs: ['update'] }],
     selectableFields: { 'status.phase': (o) => (o.status as { phase?: string } | undefined)?.phase },
-    columns: [col('Status', (o) => o.status?.phase ?? '')],
+    columns: [col('Status', (o: Namespace) => o.status?.phase ?? '')],
     defaults: defaultNamespace,
     validate: withMeta('namespaces', validateNamespace),
     deletion: namespaceDeletion,
@@ -118,7 +120,7 @@ export const coreResources: ResourceDef[] = [
       { name: 'portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
       { name: 'proxy', kind: 'PodProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] },
     ],
-    selectableFields: {
+    selectableFields: fieldsOf({
       'spec.nodeName': (o: Pod) => o.spec?.nodeName ?? '',
       'spec.restartPolicy': (o: Pod) => o.spec?.restartPolicy,
       'spec.schedulerName': (o: Pod) => o.spec?.schedulerName,
@@ -127,7 +129,7 @@ export const coreResources: ResourceDef[] = [
       'status.phase': (o: Pod) => o.status?.phase,
       'status.podIP': (o: Pod) => o.status?.podIP ?? '',
       'status.nominatedNodeName': (o: Pod) => o.status?.nominatedNodeName ?? '',
-    },
+    }),
     columns: [
       col('Ready', (p: Pod, now) => summarizePod(p, now).ready),
       col('Status', (p: Pod, now) => summarizePod(p, now).status),
@@ -181,7 +183,7 @@ export const coreResources: ResourceDef[] = [
     categories: ['all'],
     statusSubresource: true,
     extraSubresources: [{ name: 'proxy', kind: 'ServiceProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] }],
-    selectableFields: { 'spec.clusterIP': (o: Service) => o.spec?.clusterIP ?? '', 'spec.type': (o: Service) => o.spec?.type },
+    selectableFields: fieldsOf({ 'spec.clusterIP': (o: Service) => o.spec?.clusterIP ?? '', 'spec.type': (o: Service) => o.spec?.type }),
     columns: [
       col('Type', (s: Service) => s.spec?.type ?? 'ClusterIP'),
       col('Cluster-IP', (s: Service) => orNone(s.spec?.clusterIP)),
@@ -275,16 +277,18 @@ export const coreResources: ResourceDef[] = [
     namespaced: true,
     shortNames: ['ev'],
     ttlSeconds: 3600,
-    selectableFields: Object.fromEntries([
-      ...['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((f) => [
-        `involvedObject.${f}`,
-        (e: Event) => (e.involvedObject as Record<string, string | undefined>)[f] ?? '',
-      ]),
-      ['reason', (e: Event) => e.reason ?? ''],
-      ['reportingComponent', (e: Event) => e.reportingComponent ?? ''],
-      ['source', (e: Event) => e.source?.component ?? e.reportingComponent ?? ''],
-      ['type', (e: Event) => e.type ?? ''],
-    ] as [string, (e: Event) => string][]),
+    selectableFields: fieldsOf(
+      Object.fromEntries([
+        ...['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((f) => [
+          `involvedObject.${f}`,
+          (e: Event) => (e.involvedObject as Record<string, string | undefined>)[f] ?? '',
+        ]),
+        ['reason', (e: Event) => e.reason ?? ''],
+        ['reportingComponent', (e: Event) => e.reportingComponent ?? ''],
+        ['source', (e: Event) => e.source?.component ?? e.reportingComponent ?? ''],
+        ['type', (e: Event) => e.type ?? ''],
+      ] as [string, (e: Event) => string][]),
+    ),
     columns: eventColumns,
     noName: true,
     noAge: true,
@@ -348,8 +352,8 @@ export const coreResources: ResourceDef[] = [
     shortNames: ['quota'],
     statusSubresource: true,
     columns: [
-      col('Request', (q) => quotaUsage(q, (k) => !k.startsWith('limits.'))),
-      col('Limit', (q) => quotaUsage(q, (k) => k.startsWith('limits.'))),
+      col('Request', (q: ResourceQuota) => quotaUsage(q, (k) => !k.startsWith('limits.'))),
+      col('Limit', (q: ResourceQuota) => quotaUsage(q, (k) => k.startsWith('limits.'))),
     ],
     validate: withMeta('resourcequotas'),
   }),

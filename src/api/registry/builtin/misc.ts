@@ -20,8 +20,10 @@ function hpaTargets(h: HorizontalPodAutoscaler): string {
       const target = m.resource?.target;
       if (!target) return `<unknown>/${m.type}`;
       const now = current[i]?.resource?.current;
-      if (target.averageUtilization !== undefined)
-        return `${m.resource!.name}: ${now?.averageUtilization !== undefined ? `${now.averageUtilization}%` : '<unknown>'}/${target.averageUtilization}%`;
+      if (target.averageUtilization !== undefined) {
+        const used = now?.averageUtilization !== undefined ? `${now.averageUtilization}%` : '<unknown>';
+        return `${m.resource!.name}: ${used}/${target.averageUtilization}%`;
+      }
       return `${m.resource!.name}: ${now?.averageValue ?? '<unknown>'}/${target.averageValue ?? target.value ?? ''}`;
     })
     .join(', ');
