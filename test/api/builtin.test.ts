@@ -250,6 +250,15 @@ t.test('defaults', async (t) => {
   const secret = { metadata: { name: 's' }, stringData: { a: 'hi' } } as any;
   registry.byResource('', 'v1', 'secrets')!.defaults!(secret);
   t.same(secret, { metadata: { name: 's' }, type: 'Opaque', data: { a: 'aGk=' } });
+  const job = (extra: object) =>
+    ({ metadata: { name: 'j' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x' }] } }, ...extra } }) as any;
+  const jobs = registry.byResource('batch', 'v1', 'jobs')!;
+  const plain = job({});
+  jobs.defaults!(plain);
+  t.equal(plain.spec.podReplacementPolicy, 'TerminatingOrFailed');
+  const withPolicy = job({ podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [42] } }] } });
+  jobs.defaults!(withPolicy);
+  t.equal(withPolicy.spec.podReplacementPolicy, 'Failed', 'a job with a podFailurePolicy replaces pods once they failed');
 });
 
 t.test('validation messages in Kubernetes words', async (t) => {

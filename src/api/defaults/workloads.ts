@@ -2,7 +2,7 @@
 import type { DaemonSetSpec, DeploymentSpec, ReplicaSetSpec, StatefulSetSpec } from 'kubernetes-types/apps/v1.js';
 import type { CronJobSpec, JobSpec } from 'kubernetes-types/batch/v1.js';
 import type { PodTemplateSpec, ReplicationControllerSpec } from 'kubernetes-types/core/v1.js';
-import { getPath, type KObject, type Writable } from '../../k8s/object.js';
+import type { KObject, Writable } from '../../k8s/object.js';
 import { defaultPodSpec } from './pod-spec.js';
 
 /**
@@ -89,9 +89,8 @@ export function defaultJobSpec(spec: Writable<JobSpec>): void {
   spec.suspend ??= false;
   spec.manualSelector ??= undefined;
   if (spec.manualSelector === undefined) delete spec.manualSelector;
-  // Upstream picks Failed for a job with a podFailurePolicy (a JobSpec field); this looks in the pod
-  // template's spec, which has no such field, so it picks TerminatingOrFailed. Kept as it was, for now.
-  spec.podReplacementPolicy ??= getPath(spec, 'template.spec.podFailurePolicy') ? 'Failed' : 'TerminatingOrFailed';
+  // A job with a podFailurePolicy replaces a pod only once it has failed (upstream's default).
+  spec.podReplacementPolicy ??= spec.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
   template(spec);
 }
 
