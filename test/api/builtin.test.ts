@@ -251,7 +251,10 @@ t.test('defaults', async (t) => {
   registry.byResource('', 'v1', 'secrets')!.defaults!(secret);
   t.same(secret, { metadata: { name: 's' }, type: 'Opaque', data: { a: 'aGk=' } });
   const job = (extra: object) =>
-    ({ metadata: { name: 'j' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x' }] } }, ...extra } }) as any;
+    ({
+      metadata: { name: 'j' },
+      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x' }] } }, ...extra },
+    }) as any;
   const jobs = registry.byResource('batch', 'v1', 'jobs')!;
   const plain = job({});
   jobs.defaults!(plain);
