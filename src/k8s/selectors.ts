@@ -84,9 +84,12 @@ export function fromLabelSelector(sel: LabelSelector | undefined): Selector | un
   return reqs;
 }
 
-/** The string form, as Kubernetes prints a selector (`app=web,tier in (a,b)`). */
+/** The string form, as Kubernetes prints a selector: by key, values sorted (`app=web,tier in (a,b)`). */
 export function selectorString(selector: Selector): string {
-  return selector.map(requirementString).join(',');
+  return [...selector]
+    .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
+    .map(requirementString)
+    .join(',');
 }
 
 function requirementString(r: Requirement): string {
@@ -97,7 +100,7 @@ function requirementString(r: Requirement): string {
       return `${r.key}!=${r.value}`;
     case 'in':
     case 'notin':
-      return `${r.key} ${r.op} (${r.values.join(',')})`;
+      return `${r.key} ${r.op} (${[...r.values].sort().join(',')})`;
     case 'exists':
       return r.key;
     case 'notexists':

@@ -1,6 +1,8 @@
 // Building blocks for table columns: one line per column in the kind files.
 import { humanDuration } from '../../printers/duration.js';
+import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { KObject } from '../../../k8s/object.js';
+import { fromLabelSelector, selectorString } from '../../../k8s/selectors.js';
 import type { TableColumn } from '../types.js';
 
 type Cell = ReturnType<TableColumn['cell']>;
@@ -50,27 +52,13 @@ export function labelString(labels: Record<string, string> | undefined): string 
   return entries.length === 0 ? '<none>' : entries.map(([k, v]) => `${k}=${v}`).join(',');
 }
 
-interface LabelSelectorLike {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
-
-/** A LabelSelector the way `kubectl get -o wide` shows it: `app=web,tier in (a,b)`. */
-export function selectorString(sel: LabelSelectorLike | undefined): string {
-  if (!sel) return '<none>';
-  const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel.matchExpressions ?? []) {
-    const values = [...(e.values ?? [])].sort().join(',');
-    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.length === 0 ? '<none>' : parts.sort().join(',');
+/** A LabelSelector the way `kubectl get -o wide` shows it: `app=web,tier in (a,b)`, or `<none>`. */
+export function selectorColumn(sel: LabelSelector | undefined): string {
+  return orNone(selectorString(fromLabelSelector(sel) ?? []));
 }
 
 interface PodTemplateLike {
-  spec?: { template?: { spec?: { containers?: { name: string; image?: string }[] } }; selector?: LabelSelectorLike };
+  spec?: { template?: { spec?: { containers?: { name: string; image?: string }[] } }; selector?: LabelSelector };
 }
 
 /** The CONTAINERS, IMAGES and SELECTOR wide columns shared by the workload kinds. */
@@ -83,7 +71,7 @@ export function workloadWideColumns<T = PodTemplateLike>(
     col('Containers', (o: T) => joined(template(o)?.containers?.map((c) => c.name)), { wide: true }),
     col('Images', (o: T) => joined(template(o)?.containers?.map((c) => c.image)), { wide: true }),
   ];
-  if (withSelector) cols.push(col('Selector', (o: PodTemplateLike) => selectorString(o.spec?.selector), { wide: true }));
+  if (withSelector) cols.push(col('Selector', (o: PodTemplateLike) => selectorColumn(o.spec?.selector), { wide: true }));
   return cols;
 }
 

@@ -3,7 +3,7 @@ import type { Ingress, NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { withMeta } from '../../validation/object-meta.js';
 import type { ResourceDef } from '../types.js';
-import { col, joined, selectorString } from './columns.js';
+import { col, joined, selectorColumn } from './columns.js';
 
 export const networkingResources: ResourceDef[] = [
   {
@@ -50,7 +50,7 @@ export const networkingResources: ResourceDef[] = [
     namespaced: true,
     shortNames: ['netpol'],
     schemaName: 'io.k8s.api.networking.v1.NetworkPolicy',
-    columns: [col('Pod-Selector', (n: NetworkPolicy) => selectorString(n.spec?.podSelector))],
+    columns: [col('Pod-Selector', (n: NetworkPolicy) => selectorColumn(n.spec?.podSelector))],
     validate: withMeta('networkpolicies'),
   },
   {
