@@ -6,6 +6,7 @@ import { UsageError } from '../cli/values.js';
 import { ApiClient } from '../client/rest-client.js';
 import { sleep } from '../client/sleep.js';
 import { httpsTransport } from '../client/transport.js';
+import { CLUSTER_CONFIG_PATH, type ClusterConfig } from '../k8s/cluster-config.js';
 import { log } from '../log.js';
 import { HollowNode } from './hollow-node.js';
 import { JoinError, joinServer, type Joined } from './join.js';
@@ -61,7 +62,9 @@ export async function runAgent(settings: Settings): Promise<void> {
     await node.start();
     stopNode = () => node.stop();
   } else {
-    const node = await startNodeAgent(api, nodeSettings!, joined.clientCaPem);
+    // The network every node follows is the server's to decide, as K3s agents read it from theirs.
+    const cluster = await api.getJson<ClusterConfig>(CLUSTER_CONFIG_PATH);
+    const node = await startNodeAgent(api, { ...nodeSettings!, cluster }, joined.clientCaPem);
     stopNode = () => node.stop();
   }
   log.info({ server, node: nodeName, hollow: !!settings.hollow }, 'skiff agent ready');
@@ -69,12 +72,14 @@ export async function runAgent(settings: Settings): Promise<void> {
   await stopNode();
 }
 
-/** The node settings `skiff agent` and `skiff server` share. */
-export function nodeAgentSettings(settings: Settings): NodeAgentSettings {
+/** The node settings `skiff agent` and `skiff server` share (the cluster's network comes from the server). */
+export function nodeAgentSettings(settings: Settings): Omit<NodeAgentSettings, 'cluster'> {
   return {
     dataDir: settings['data-dir'] as string,
     nodeName: settings['node-name'] as string,
     nodeIP: settings['node-ip'] as string | undefined,
+    externalIP: settings['node-external-ip'] as string | undefined,
+    flannelIface: settings['flannel-iface'] as string | undefined,
     containerRuntimeEndpoint: settings['container-runtime-endpoint'] as string | undefined,
     pauseImage: settings['pause-image'] as string,
     cniBridge: settings['cni-bridge'] as string,

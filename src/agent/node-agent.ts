@@ -15,12 +15,20 @@ import { startKubeletServer } from './kubelet-server.js';
 import { firstHostIPv4 } from '../k8s/ipv4.js';
 import { ensurePauseImage } from './pause-image.js';
 import type { Registries } from './registries.js';
+import type { ClusterConfig } from '../k8s/cluster-config.js';
+import { startNodeNetwork } from './network/index.js';
 import { withRewrites } from './image-rewrite.js';
 
 export interface NodeAgentSettings {
   dataDir: string;
   nodeName: string;
   nodeIP?: string;
+  /** --node-external-ip */
+  externalIP?: string;
+  /** --flannel-iface */
+  flannelIface?: string;
+  /** The cluster's network, as the server decided it. */
+  cluster: ClusterConfig;
   /** An existing containerd's socket; without it the agent runs its own. */
   containerRuntimeEndpoint?: string;
   pauseImage: string;
@@ -95,10 +103,19 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
   });
   const server = await startKubeletServer(kubelet, { port: s.kubelet.port, nodeName: s.nodeName, nodeIP, clientCaPem });
   await kubelet.start();
+  const network = await startNodeNetwork(api, {
+    nodeName: s.nodeName,
+    nodeIP,
+    externalIP: s.externalIP,
+    flannelIface: s.flannelIface,
+    dataDir: s.dataDir,
+    cluster: s.cluster,
+  });
   return {
     kubelet,
     cri,
     async stop() {
+      await network.stop();
       kubelet.stop();
       await server.close();
       if (supervisor) await supervisor.stop();

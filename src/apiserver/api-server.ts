@@ -31,13 +31,16 @@ import { openapiRoutes } from './openapi-routes.js';
 import { joinRoutes, type NodeJoin } from './join-routes.js';
 import { checkFields } from './field-validation.js';
 import { schemaLookup } from '../api/openapi/schemas.js';
-import { ensureKubernetesService, ensureSystemNamespaces, ensureSystemPriorityClasses } from './bootstrap.js';
+import { ensureClusterDnsService, ensureKubernetesService, ensureSystemNamespaces, ensureSystemPriorityClasses } from './bootstrap.js';
+import { CLUSTER_CONFIG_PATH, DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../k8s/cluster-config.js';
+import { jsonResponse } from './negotiate.js';
 
 export interface ApiServerOptions {
   store: Store;
   /** PKCS#8 PEM of the key that signs service account tokens. */
   serviceAccountKeyPem: string;
-  serviceCIDR?: string;
+  /** The cluster's network (service range, cluster DNS, ...), also handed to agents. */
+  cluster?: ClusterConfig;
   /** Lets agents join with the cluster's token (GET /cacerts, POST /v1-skiff/node-certificate). */
   join?: NodeJoin;
   /** The certificate the API server presents to nodes for logs, exec, attach and port-forward. */
@@ -58,7 +61,8 @@ export interface ApiServer {
 
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const registry = new Registry(builtinResources());
-  const services = new ServiceAllocations(opts.serviceCIDR ?? '10.43.0.0/16');
+  const cluster = opts.cluster ?? DEFAULT_CLUSTER_CONFIG;
+  const services = new ServiceAllocations(cluster.serviceCIDR, cluster.serviceNodePortRange);
   const schemas = schemaLookup(registry);
   // Admission looks objects up (priority classes, service accounts) through a store of its own,
   // which only reads and so needs no admission.
@@ -98,11 +102,16 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       'serviceaccounts/token': tokenRequestHandler(registry, objects, tokens),
       'namespaces/finalize': namespaceFinalizeHandler(registry, objects),
     },
-    extraRoutes: openapiRoutes(registry),
+    extraRoutes: (app) => {
+      openapiRoutes(registry)(app);
+      // What every agent follows: ranges, cluster DNS, the pod network backend (K3s's /v1-k3s/config).
+      app.get(CLUSTER_CONFIG_PATH, () => jsonResponse(cluster));
+    },
     publicRoutes: opts.join ? joinRoutes(opts.join) : undefined,
   });
   await ensureSystemNamespaces(objects, registry);
   await ensureSystemPriorityClasses(objects, registry);
+  if (!cluster.disabled.includes('coredns')) await ensureClusterDnsService(objects, registry, cluster.clusterDNS);
   const crds = new CrdSync(objects, registry, registry.byResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!);
   await crds.start();
   // After the CRDs are served, so that their APIServices are not taken for stale ones.

@@ -83,6 +83,25 @@ export async function ensureKubernetesService(
   });
 }
 
+/**
+ * kube-system/kube-dns at the cluster DNS address, as clusters that run CoreDNS have it (tools look
+ * for it; it also keeps the address from being given to another Service). It selects no pods: every
+ * node answers at that address itself, and the node's Service rules leave it alone.
+ */
+export async function ensureClusterDnsService(objects: ObjectStore, registry: Registry, clusterIP: string): Promise<void> {
+  const services = registry.byResource('', 'v1', 'services')!;
+  if (await objects.tryGet(services, 'kube-system', 'kube-dns')) return;
+  const labels = { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'SkiffDNS' };
+  const ports = [
+    { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+    { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+  ];
+  const spec = { type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], sessionAffinity: 'None', ports };
+  await createIfMissing(() =>
+    objects.create(services, 'kube-system', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', labels }, spec }),
+  );
+}
+
 async function upsert(objects: ObjectStore, def: ResourceDef, obj: KObject): Promise<void> {
   const current = await objects.tryGet(def, obj.metadata!.namespace, obj.metadata!.name!);
   if (!current) await createIfMissing(() => objects.create(def, obj.metadata!.namespace, obj));

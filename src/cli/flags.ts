@@ -7,7 +7,7 @@ import { DEFAULT_PAUSE_IMAGE } from '../agent/containerd.js';
 import { DEFAULT_REGISTRIES_FILE } from '../agent/registries.js';
 
 export type Command = 'server' | 'agent';
-export type FlagKind = 'string' | 'bool' | 'port' | 'mode' | 'list' | 'url' | 'cidr';
+export type FlagKind = 'string' | 'bool' | 'port' | 'mode' | 'list' | 'url' | 'cidr' | 'ip' | 'port-range';
 
 export interface FlagSpec {
   name: string;
@@ -16,7 +16,12 @@ export interface FlagSpec {
   commands: readonly Command[];
   /** The default, computed when needed (it may depend on the user running skiff). */
   default?: () => string | boolean | number | string[];
+  /** The only values a string (or each item of a list) may take. */
+  choices?: readonly string[];
 }
+
+/** K3s's names for what --disable switches off, and Skiff's own addons. */
+export const DISABLE_CHOICES = ['coredns', 'servicelb', 'traefik', 'ingress', 'local-storage', 'metrics-server', 'dashboard'] as const;
 
 const both = ['server', 'agent'] as const;
 
@@ -91,6 +96,36 @@ export const flags: readonly FlagSpec[] = [
     description: 'IPv4 range for pod IPs (a /24 per node)',
     default: () => '10.42.0.0/16',
   },
+  {
+    name: 'cluster-dns',
+    kind: 'ip',
+    commands: ['server'],
+    description: 'cluster DNS address, served on every node (default: the 10th address of --service-cidr)',
+  },
+  { name: 'cluster-domain', kind: 'string', commands: ['server'], description: 'cluster domain', default: () => 'cluster.local' },
+  {
+    name: 'service-node-port-range',
+    kind: 'port-range',
+    commands: ['server'],
+    description: 'port range for NodePort Services',
+    default: () => '30000-32767',
+  },
+  {
+    name: 'flannel-backend',
+    kind: 'string',
+    commands: ['server'],
+    description: 'pod network across nodes: vxlan, host-gw (nodes on one L2 segment), or none (bring your own CNI)',
+    choices: ['vxlan', 'host-gw', 'none'],
+    default: () => 'vxlan',
+  },
+  {
+    name: 'disable',
+    kind: 'list',
+    commands: ['server'],
+    description: `built-in components to switch off: ${DISABLE_CHOICES.join(', ')}`,
+    choices: DISABLE_CHOICES,
+    default: () => [],
+  },
   { name: 'disable-agent', kind: 'bool', commands: ['server'], description: 'do not run a local agent', default: () => false },
   { name: 'disable-scheduler', kind: 'bool', commands: ['server'], description: 'do not run the scheduler', default: () => false },
   {
@@ -110,9 +145,16 @@ export const flags: readonly FlagSpec[] = [
   { name: 'server', kind: 'url', commands: ['agent'], description: 'server to join (https://host:6443)' },
   {
     name: 'node-ip',
-    kind: 'string',
+    kind: 'ip',
     commands: both,
     description: 'IPv4 address the node advertises (default: the first non-loopback address)',
+  },
+  { name: 'node-external-ip', kind: 'ip', commands: both, description: 'IPv4 address the node advertises as its ExternalIP' },
+  {
+    name: 'flannel-iface',
+    kind: 'string',
+    commands: both,
+    description: 'interface the pod network runs over (default: the one with --node-ip)',
   },
   { name: 'container-runtime-endpoint', kind: 'string', commands: both, description: 'use this containerd socket instead of running one' },
   {

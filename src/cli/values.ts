@@ -3,6 +3,13 @@ import type { FlagSpec } from './flags.js';
 
 export class UsageError extends Error {}
 
+const oneOf = (choices: readonly string[]) => `one of ${choices.join(', ')}`;
+
+function isIPv4(text: string): boolean {
+  const m = text.match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
+  return !!m && m.slice(1).every((o) => Number(o) <= 255);
+}
+
 export type FlagValue = string | boolean | number | string[];
 
 export function parseFlagValue(spec: FlagSpec, raw: unknown, origin: string): FlagValue {
@@ -27,8 +34,22 @@ export function parseFlagValue(spec: FlagSpec, raw: unknown, origin: string): Fl
       return parseInt(text, 8);
     }
     case 'list': {
-      const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
-      return items.map((s) => s.trim()).filter((s) => s !== '');
+      // Repeated flags and comma-separated values alike, as K3s's string slices.
+      const items = (Array.isArray(raw) ? raw.map(String) : [String(raw)])
+        .flatMap((s) => s.split(','))
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      for (const item of items) if (spec.choices && !spec.choices.includes(item)) bad(`"${item}" is not ${oneOf(spec.choices)}`);
+      return items;
+    }
+    case 'ip':
+      if (!isIPv4(String(raw))) bad('expected an IPv4 address such as 10.43.0.10');
+      return String(raw);
+    case 'port-range': {
+      const m = String(raw).match(/^(\d+)-(\d+)$/);
+      const [from, to] = [Number(m?.[1]), Number(m?.[2])];
+      if (!m || from < 1 || to > 65535 || from > to) bad('expected a port range such as 30000-32767');
+      return String(raw);
     }
     case 'url': {
       const text = String(raw);
@@ -50,6 +71,7 @@ export function parseFlagValue(spec: FlagSpec, raw: unknown, origin: string): Fl
     case 'string':
       if (typeof raw === 'object' && raw !== null) bad('expected a single value');
       if (String(raw) === '') bad('must not be empty');
+      if (spec.choices && !spec.choices.includes(String(raw))) bad(`expected ${oneOf(spec.choices)}`);
       return String(raw);
   }
 }

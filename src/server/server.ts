@@ -1,6 +1,7 @@
 // Composition root of `skiff server`: datastore, cluster PKI, the API over HTTPS, the admin
 // kubeconfig and the join token; then it runs until told to stop.
-import { firstHostIPv4 } from '../k8s/ipv4.js';
+import type { ClusterConfig, FlannelBackend } from '../k8s/cluster-config.js';
+import { firstHostIPv4, intToIp, ipToInt } from '../k8s/ipv4.js';
 import path from 'node:path';
 import type { Settings } from '../cli/config.js';
 import { openSqliteStore } from '../store/index.js';
@@ -42,24 +43,54 @@ function advertiseAddress(settings: Settings, bindAddress: string): string {
 }
 
 /** The server's own node: the agent's settings, plus K3s's control-plane roles. */
-function serverNodeSettings(settings: Settings): NodeAgentSettings {
+function serverNodeSettings(settings: Settings, cluster: ClusterConfig): NodeAgentSettings {
   const node = nodeAgentSettings(settings);
-  return { ...node, labels: { ...SERVER_NODE_LABELS, ...node.labels } };
+  return { ...node, labels: { ...SERVER_NODE_LABELS, ...node.labels }, cluster };
+}
+
+/** The network every node follows, from the server's flags (agents read it at CLUSTER_CONFIG_PATH). */
+function clusterConfig(settings: Settings): ClusterConfig {
+  const clusterCIDR = settings['cluster-cidr'] as string;
+  // Each node gets a /24 of the cluster range, so the range must hold at least one.
+  if (Number(clusterCIDR.split('/')[1]) > 24)
+    throw new UsageError(`invalid --cluster-cidr ${clusterCIDR}: it must be a /24 or larger (each node gets a /24)`);
+  const serviceCIDR = settings['service-cidr'] as string;
+  const [base, bits] = serviceCIDR.split('/') as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  const clusterDNS = (settings['cluster-dns'] as string | undefined) ?? intToIp(ipToInt(base) + 10);
+  const offset = ipToInt(clusterDNS) - ipToInt(base);
+  if (offset <= 1 || offset >= size - 1)
+    throw new UsageError(
+      `invalid --cluster-dns ${clusterDNS}: it must be an address of --service-cidr ${serviceCIDR} other than its first`,
+    );
+  const [from, to] = (settings['service-node-port-range'] as string).split('-').map(Number) as [number, number];
+  return {
+    clusterCIDR,
+    serviceCIDR,
+    clusterDNS,
+    clusterDomain: settings['cluster-domain'] as string,
+    serviceNodePortRange: [from, to],
+    flannelBackend: settings['flannel-backend'] as FlannelBackend,
+    disabled: settings.disable as string[],
+  };
 }
 
 export async function runServer(settings: Settings): Promise<void> {
   const timings = controllerTimings(settings['kube-controller-manager-arg'] as string[]);
   // Bad agent settings (labels, registries file, ...) stop the server before it opens anything.
-  const nodeSettings = settings['disable-agent'] ? undefined : serverNodeSettings(settings);
-  // Each node gets a /24 of the cluster range, so the range must hold at least one.
-  if (Number((settings['cluster-cidr'] as string).split('/')[1]) > 24)
-    throw new UsageError(`invalid --cluster-cidr ${String(settings['cluster-cidr'])}: it must be a /24 or larger (each node gets a /24)`);
+  const cluster = clusterConfig(settings);
+  const nodeSettings = settings['disable-agent'] ? undefined : serverNodeSettings(settings, cluster);
   const dataDir = settings['data-dir'] as string;
   const dbFile = path.join(dataDir, 'server', 'db', 'state.db');
   const store = await openSqliteStore({ file: dbFile });
   const bindAddress = settings['bind-address'] as string;
   const pki = await ensureClusterPki(dataDir, {
-    sans: [...(settings['tls-san'] as string[]), ...(bindAddress.startsWith('0.0.0.0') || bindAddress === '::' ? [] : [bindAddress])],
+    // Pods reach the API at the first address of the service range (default/kubernetes) too.
+    sans: [
+      ...(settings['tls-san'] as string[]),
+      ...(bindAddress.startsWith('0.0.0.0') || bindAddress === '::' ? [] : [bindAddress]),
+      intToIp(ipToInt(cluster.serviceCIDR.split('/')[0]!) + 1),
+    ],
   });
   const token = ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
   const join = {
@@ -71,7 +102,7 @@ export async function runServer(settings: Settings): Promise<void> {
   const stack = await createApiServer({
     store,
     serviceAccountKeyPem: pki.serviceAccountKeyPem,
-    serviceCIDR: settings['service-cidr'] as string,
+    cluster,
     join,
     kubeletClient: pki.kubeletClient,
   });
@@ -97,7 +128,7 @@ export async function runServer(settings: Settings): Promise<void> {
     controllers: !settings['disable-controller-manager'],
     clusterCaPem: pki.serverCa.certPem,
     timings,
-    clusterCIDR: settings['cluster-cidr'] as string,
+    clusterCIDR: cluster.clusterCIDR,
   });
   // The local agent talks to the API in-process, as its node: system:node:<name>.
   const nodeName = settings['node-name'] as string;

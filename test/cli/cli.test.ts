@@ -53,6 +53,15 @@ t.test('bad command lines: one clear line, exit 2', async (t) => {
     [['server', '--write-kubeconfig-mode', '999'], /--write-kubeconfig-mode/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['agent', '--server', 'ftp://x'], /--server .*https/],
+    [['server', '--flannel-backend', 'wireguard'], /--flannel-backend \(command line\): expected one of vxlan, host-gw, none/],
+    [['server', '--disable', 'servicelb,kube-proxy'], /for --disable \(command line\): "kube-proxy" is not one of coredns, servicelb/],
+    [['server', '--cluster-dns', '10.43.0'], /--cluster-dns \(command line\): expected an IPv4 address/],
+    [['server', '--service-node-port-range', '32767-30000'], /--service-node-port-range .*expected a port range such as 30000-32767/],
+    [['server', '--node-ip', 'my-host'], /--node-ip \(command line\): expected an IPv4 address/],
+    [
+      ['server', '--disable-agent', '--cluster-dns', '10.44.0.10'],
+      /invalid --cluster-dns 10.44.0.10: it must be an address of --service-cidr 10.43.0.0\/16 other than its first/,
+    ],
   ];
   for (const [args, re] of cases) {
     const r = await runSkiff(args);

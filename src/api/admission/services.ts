@@ -20,10 +20,12 @@ export class ServiceAllocations implements AdmissionPlugin {
   readonly group = '';
   readonly resource = 'services';
   readonly ips: IPAllocator;
-  readonly ports = new PortAllocator();
 
-  constructor(serviceCIDR: string) {
+  readonly ports: PortAllocator;
+
+  constructor(serviceCIDR: string, nodePortRange: [number, number] = [30000, 32767]) {
     this.ips = new IPAllocator(serviceCIDR);
+    this.ports = new PortAllocator(...nodePortRange);
   }
 
   /** Records what stored services already hold (at start). */
