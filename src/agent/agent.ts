@@ -14,6 +14,7 @@ import { startNodeAgent, type NodeAgentSettings } from './node-agent.js';
 import { kubeletArgs } from './kubelet-args.js';
 import { parseNodeLabels, parseNodeTaints } from './node-registration.js';
 import { readRegistries } from './registries.js';
+import { checkResolvConf } from './resolv-conf.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -80,6 +81,7 @@ export function nodeAgentSettings(settings: Settings): Omit<NodeAgentSettings, '
     nodeIP: settings['node-ip'] as string | undefined,
     externalIP: settings['node-external-ip'] as string | undefined,
     flannelIface: settings['flannel-iface'] as string | undefined,
+    resolvConf: usage(() => checkResolvConf(settings['resolv-conf'] as string | undefined)),
     containerRuntimeEndpoint: settings['container-runtime-endpoint'] as string | undefined,
     pauseImage: settings['pause-image'] as string,
     cniBridge: settings['cni-bridge'] as string,

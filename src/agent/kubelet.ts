@@ -24,6 +24,8 @@ import { apiSources, type PodSources } from './pods/sources.js';
 import { rotateLogs } from './pods/log-rotation.js';
 import type { KubeletArgs } from './kubelet-args.js';
 import { PodVolumes } from './pods/volumes.js';
+import { podDnsConfig, type PodDnsSettings } from './pods/pod-dns.js';
+import { readResolvConf } from './resolv-conf.js';
 
 export interface KubeletOptions {
   nodeName: string;
@@ -40,6 +42,8 @@ export interface KubeletOptions {
   kubeletArgs: KubeletArgs;
   /** Every pod is synced this often even when nothing happened (volume contents, tokens). */
   resyncMs?: number;
+  /** Cluster DNS for pods' resolv.conf, and the host's resolv.conf file (read at each sandbox, as the kubelet does). */
+  dns: PodDnsSettings & { resolvConf: string };
 }
 
 const RELIST_MS = 1000;
@@ -95,6 +99,7 @@ export class Kubelet {
       backoff: this.backoff,
       logsDir: this.logsDir,
       hostIPs: () => [this.opts.nodeIP],
+      podDns: (pod: P) => podDnsConfig(pod, this.opts.dns, readResolvConf(this.opts.dns.resolvConf)),
       nodeMemory: os.totalmem(),
       finished: (uid: string) => this.workers.delete(uid),
     };

@@ -18,6 +18,7 @@ import type { Registries } from './registries.js';
 import type { ClusterConfig } from '../k8s/cluster-config.js';
 import { startNodeNetwork } from './network/index.js';
 import { withRewrites } from './image-rewrite.js';
+import { hostResolvConfPath } from './resolv-conf.js';
 
 export interface NodeAgentSettings {
   dataDir: string;
@@ -27,6 +28,8 @@ export interface NodeAgentSettings {
   externalIP?: string;
   /** --flannel-iface */
   flannelIface?: string;
+  /** --resolv-conf: the host's resolver settings (default: /etc/resolv.conf, or systemd-resolved's real list). */
+  resolvConf?: string;
   /** The cluster's network, as the server decided it. */
   cluster: ClusterConfig;
   /** An existing containerd's socket; without it the agent runs its own. */
@@ -88,6 +91,7 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
   if (imported.length) log.info({ images: imported }, 'imported images');
   await ensurePauseImage(cri, socket, s.pauseImage);
   const nodeIP = s.nodeIP ?? firstHostIPv4();
+  const resolvConf = hostResolvConfPath(s.resolvConf);
   // registries.yaml is for the containerd we run (as in K3s); its rewrites happen around our pulls.
   const podCri = supervisor && s.registries ? withRewrites(cri, socket, s.registries) : cri;
   const kubelet = new Kubelet(api, {
@@ -100,6 +104,7 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     kubeletArgs: s.kubelet,
     labels: s.labels,
     taints: s.taints,
+    dns: { clusterDNS: s.cluster.clusterDNS, clusterDomain: s.cluster.clusterDomain, resolvConf },
   });
   const server = await startKubeletServer(kubelet, { port: s.kubelet.port, nodeName: s.nodeName, nodeIP, clientCaPem });
   await kubelet.start();
@@ -108,6 +113,7 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     nodeIP,
     externalIP: s.externalIP,
     flannelIface: s.flannelIface,
+    resolvConf,
     dataDir: s.dataDir,
     cluster: s.cluster,
   });

@@ -156,6 +156,14 @@ export const flags: readonly FlagSpec[] = [
     commands: both,
     description: 'interface the pod network runs over (default: the one with --node-ip)',
   },
+  {
+    name: 'resolv-conf',
+    kind: 'string',
+    commands: both,
+    description:
+      "resolver file for cluster DNS's upstream servers and pods' dnsPolicy Default (default: /etc/resolv.conf, or " +
+      "systemd-resolved's /run/systemd/resolve/resolv.conf when it lists only loopback servers)",
+  },
   { name: 'container-runtime-endpoint', kind: 'string', commands: both, description: 'use this containerd socket instead of running one' },
   {
     name: 'pause-image',

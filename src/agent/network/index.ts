@@ -13,6 +13,8 @@ export interface NodeNetworkSettings {
   externalIP?: string;
   /** --flannel-iface: the interface the pod network's tunnel runs over (default: the one with nodeIP). */
   flannelIface?: string;
+  /** The host's resolv.conf (--resolv-conf, or the one found): where cluster DNS forwards other names. */
+  resolvConf: string;
   /** The agent's data dir, for state that must survive restarts. */
   dataDir: string;
   cluster: ClusterConfig;

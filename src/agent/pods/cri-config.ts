@@ -1,6 +1,6 @@
 // Pod and container specs turned into CRI sandbox and container configs: names and labels, the log
-// layout (<logs>/<ns>_<name>_<uid>/<container>/<restart>.log), DNS, host ports, namespaces, security
-// context, resources as cgroup settings, and mounts.
+// layout (<logs>/<ns>_<name>_<uid>/<container>/<restart>.log), DNS (formed by pod-dns.ts), host
+// ports, namespaces, security context, resources as cgroup settings, and mounts.
 import fs from 'node:fs';
 import type { Container, PodSpec, SecurityContext } from 'kubernetes-types/core/v1.js';
 import { milliValue, parseQuantity } from '../../k8s/quantity.js';
@@ -10,6 +10,7 @@ import { CONTAINER_NAME, podLabels, RESTART_COUNT, TERMINATION_MESSAGE_FILE, typ
 import { expand } from './env.js';
 import { ConfigError } from './sources.js';
 import { volumeKind, WRITTEN_KINDS } from './volumes.js';
+import type { DnsConfig } from './pod-dns.js';
 
 // What the kubelet masks and makes read-only in unprivileged containers (containerd applies only what it is given).
 const MASKED_PATHS = [
@@ -31,18 +32,6 @@ const CPU_PERIOD = 100_000;
 
 export const allContainers = (pod: P): Writable<Container>[] => [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
 
-/** The host's resolver settings: without cluster DNS, ClusterFirst falls back to them, as the kubelet's does. */
-function hostDns(): { servers: string[]; searches: string[]; options: string[] } {
-  const text = fs.existsSync('/etc/resolv.conf') ? fs.readFileSync('/etc/resolv.conf', 'utf8') : '';
-  const values = (key: string) =>
-    text
-      .split('\n')
-      .filter((l) => l.startsWith(`${key} `))
-      .flatMap((l) => l.split(/\s+/).slice(1))
-      .filter(Boolean);
-  return { servers: values('nameserver'), searches: values('search'), options: values('options') };
-}
-
 const specOf = (pod: P): Writable<PodSpec> => pod.spec ?? { containers: [] };
 
 const sandboxNamespaces = (pod: P) => {
@@ -55,18 +44,11 @@ const sandboxNamespaces = (pod: P) => {
   };
 };
 
-export function sandboxConfig(pod: P, attempt: number, logDirectory: string): CriMessage {
+/** `dns`: the pod's resolv.conf (pod-dns.ts), hostNetwork pods included, as the kubelet sends it. */
+export function sandboxConfig(pod: P, attempt: number, logDirectory: string, dns: DnsConfig): CriMessage {
   const spec = specOf(pod);
   const meta = pod.metadata!;
   const hostNetwork = !!spec.hostNetwork;
-  // An option without a name (nothing here requires one) goes in as it is.
-  const dns: { servers: string[]; searches: string[]; options: (string | undefined)[] } =
-    spec.dnsPolicy === 'None' ? { servers: [], searches: [], options: [] } : hostDns();
-  if (spec.dnsConfig) {
-    dns.servers.push(...(spec.dnsConfig.nameservers ?? []));
-    dns.searches.push(...(spec.dnsConfig.searches ?? []));
-    dns.options.push(...(spec.dnsConfig.options ?? []).map((o) => (o.value !== undefined ? `${o.name}:${o.value}` : o.name)));
-  }
   const portMappings = allContainers(pod).flatMap((c) =>
     (c.ports ?? [])
       .filter((p) => p.hostPort)
@@ -82,7 +64,7 @@ export function sandboxConfig(pod: P, attempt: number, logDirectory: string): Cr
     metadata: { name: meta.name, uid: meta.uid, namespace: meta.namespace, attempt },
     hostname: hostNetwork ? '' : (spec.hostname ?? meta.name!).slice(0, 63),
     logDirectory,
-    dnsConfig: hostNetwork ? undefined : dns,
+    dnsConfig: dns,
     portMappings,
     labels: podLabels(pod),
     annotations: meta.annotations ?? {},

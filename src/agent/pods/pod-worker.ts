@@ -15,6 +15,7 @@ import type { CriClient, CriMessage } from '../../cri/client.js';
 import { log } from '../../log.js';
 import type { Backoff } from './backoff.js';
 import { containerConfig, sandboxConfig } from './cri-config.js';
+import type { DnsConfig } from './pod-dns.js';
 import type { PodView } from './downward.js';
 import { containerEnv } from './env.js';
 import { runHandler } from './handlers.js';
@@ -38,6 +39,8 @@ export interface PodWorkerDeps {
   /** Root of the pod log folders (<ns>_<name>_<uid>). */
   logsDir: string;
   hostIPs(): string[];
+  /** The pod's resolv.conf and what was cut to fit the resolver's limits (pod-dns.ts). */
+  podDns(pod: P): { config: DnsConfig; problems: string[] };
   nodeMemory: number;
   /** Called once the pod is gone from the node and from the API. */
   finished(uid: string): void;
@@ -249,8 +252,10 @@ export class PodWorker {
     return path.join(this.deps.logsDir, `${pod.metadata!.namespace}_${pod.metadata!.name}_${this.uid}`);
   }
 
-  private sandboxConfig(pod: P, attempt: number): CriMessage {
-    return sandboxConfig(pod, attempt, this.logDir(pod));
+  private sandboxConfig(pod: P, attempt: number, creating = false): CriMessage {
+    const dns = this.deps.podDns(pod);
+    if (creating) for (const problem of dns.problems) this.event('Warning', 'DNSConfigForming', problem);
+    return sandboxConfig(pod, attempt, this.logDir(pod), dns.config);
   }
 
   /** Answers whether the sandbox now runs. */
@@ -266,7 +271,7 @@ export class PodWorker {
     }
     fs.mkdirSync(this.logDir(pod), { recursive: true });
     try {
-      await this.deps.cri.runPodSandbox(this.sandboxConfig(pod, previous ? previous.attempt + 1 : 0));
+      await this.deps.cri.runPodSandbox(this.sandboxConfig(pod, previous ? previous.attempt + 1 : 0, true));
       return true;
     } catch (err) {
       this.event('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
