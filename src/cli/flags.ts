@@ -127,6 +127,13 @@ export const flags: readonly FlagSpec[] = [
     default: () => [],
   },
   { name: 'disable-agent', kind: 'bool', commands: ['server'], description: 'do not run a local agent', default: () => false },
+  {
+    name: 'disable-kube-proxy',
+    kind: 'bool',
+    commands: ['server'],
+    description: 'no node programs Service rules (ClusterIP, NodePort, LoadBalancer)',
+    default: () => false,
+  },
   { name: 'disable-scheduler', kind: 'bool', commands: ['server'], description: 'do not run the scheduler', default: () => false },
   {
     name: 'disable-controller-manager',

@@ -22,6 +22,8 @@ export interface ClusterConfig {
   flannelBackend: FlannelBackend;
   /** --disable: built-in components switched off (K3s's names: coredns, servicelb, ...). */
   disabled: string[];
+  /** --disable-kube-proxy: no node programs Service rules (another proxy does, or none is wanted). */
+  disableKubeProxy?: boolean;
 }
 
 /** What a cluster runs with when nothing is said (K3s's defaults). */
@@ -33,4 +35,5 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = {
   serviceNodePortRange: [30000, 32767],
   flannelBackend: 'vxlan',
   disabled: [],
+  disableKubeProxy: false,
 };

@@ -72,6 +72,7 @@ function clusterConfig(settings: Settings): ClusterConfig {
     serviceNodePortRange: [from, to],
     flannelBackend: settings['flannel-backend'] as FlannelBackend,
     disabled: settings.disable as string[],
+    disableKubeProxy: settings['disable-kube-proxy'] as boolean,
   };
 }
 
