@@ -23,7 +23,11 @@ const MANAGER = 'endpointslice-controller.k8s.io';
 
 interface Member {
   pod: Pod;
+  /** Ready for the Endpoints object and the slice's `ready`: never while terminating, unless publishNotReadyAddresses. */
   ready: boolean;
+  /** The pod's own readiness, terminating or not (the slice's `serving`). */
+  serving: boolean;
+  terminating: boolean;
 }
 
 /** The service's ports as this pod serves them; a named targetPort the pod lacks drops that port. */
@@ -93,19 +97,23 @@ export class EndpointsController extends QueueController {
       return;
     }
     const sel = fromLabelSelector({ matchLabels: svc.spec.selector })!;
+    const publish = !!svc.spec?.publishNotReadyAddresses;
+    // Terminating pods stay in the slices (ready false, serving as their readiness, terminating
+    // true) so that proxies can fall back on them while nothing else serves, as upstream's
+    // EndpointSlice controller; the Endpoints object leaves them out unless publishNotReadyAddresses.
     const members: Member[] = this.pods
       .list(namespace)
-      .filter(
-        (p) =>
-          p.status?.podIP &&
-          matches(sel, p.metadata?.labels) &&
-          p.status.phase !== 'Succeeded' &&
-          p.status.phase !== 'Failed' &&
-          !p.metadata?.deletionTimestamp,
-      )
-      .map((pod) => ({ pod, ready: !!svc.spec?.publishNotReadyAddresses || isReady(pod) }))
+      .filter((p) => p.status?.podIP && matches(sel, p.metadata?.labels) && p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed')
+      .map((pod) => {
+        const serving = isReady(pod);
+        const terminating = !!pod.metadata?.deletionTimestamp;
+        return { pod, ready: publish || (serving && !terminating), serving, terminating };
+      })
       .sort((a, b) => a.pod.status!.podIP!.localeCompare(b.pod.status!.podIP!));
-    await this.syncEndpoints(svc, members);
+    await this.syncEndpoints(
+      svc,
+      members.filter((m) => publish || !m.terminating),
+    );
     await this.syncSlices(svc, members);
   }
 
@@ -168,7 +176,7 @@ export class EndpointsController extends QueueController {
         const a = this.address(svc, m.pod);
         return {
           addresses: [a.ip],
-          conditions: { ready: m.ready, serving: m.ready, terminating: false },
+          conditions: { ready: m.ready, serving: m.serving, terminating: m.terminating },
           ...(a.hostname ? { hostname: a.hostname } : {}),
           ...(a.nodeName ? { nodeName: a.nodeName } : {}),
           targetRef: a.targetRef,

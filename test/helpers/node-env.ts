@@ -49,7 +49,9 @@ export function prepareNode(dataDir: string, uniq: number, enter: string[] = [])
   const socket = path.join(dataDir, 'run', 'containerd', 'containerd.sock');
   return {
     args: ['--cni-bridge', bridge, '--kubelet-arg', `port=${uniq}`],
-    serverArgs: ['--cluster-cidr', `10.${freeRange(uniq)}.0.0/16`],
+    // A node in the machine's own network namespace programs no Service rules: test clusters there
+    // share one kernel (and one 10.43.0.0/16), and the rules would outlive them.
+    serverArgs: ['--cluster-cidr', `10.${freeRange(uniq)}.0.0/16`, ...(enter.length ? [] : ['--disable-kube-proxy'])],
     socket,
     async drain() {
       const config = path.join(dataDir, 'agent', 'containerd', 'config.toml');
@@ -74,10 +76,20 @@ export function prepareNode(dataDir: string, uniq: number, enter: string[] = [])
       }
     },
     cleanup() {
-      try {
-        execFileSync(...inNode(enter, 'ip', ['link', 'delete', bridge]), { stdio: 'ignore' });
-      } catch {
-        // never created
+      const quietly = (command: string, args: string[]) => {
+        try {
+          execFileSync(...inNode(enter, command, args), { stdio: 'ignore' });
+        } catch {
+          // never created, or already gone
+        }
+      };
+      quietly('ip', ['link', 'delete', bridge]);
+      // The pod network's device and rules outlive the agent, as they should; a lab host's go with its
+      // namespace, a node in the machine's own namespace has them removed as uninstalling would (a
+      // concurrent test's agent there, alone on its cluster, needs neither and puts them back).
+      if (enter.length === 0) {
+        quietly('ip', ['link', 'delete', 'flannel.1']);
+        quietly('nft', ['delete', 'table', 'ip', 'skiff-podnet']);
       }
       for (const m of mountsUnder(dataDir)) execFileSync('umount', ['-l', m]);
     },
