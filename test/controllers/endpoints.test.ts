@@ -36,7 +36,11 @@ t.test('slices keep terminating pods with their conditions, per node and named p
     });
   }
   t.teardown(async () => {
-    for (const name of ['a', 'b']) await api.resource(pods).patch('default', name, { metadata: { finalizers: null } }).catch(() => {});
+    for (const name of ['a', 'b'])
+      await api
+        .resource(pods)
+        .patch('default', name, { metadata: { finalizers: null } })
+        .catch(() => {});
   });
   const endpointsOf = async () => {
     const slices = (await api.resource(endpointSlices).list('default', { labelSelector: 'kubernetes.io/service-name=web' })).items;

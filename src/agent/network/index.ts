@@ -4,6 +4,7 @@
 // restarted agent takes over its own devices and rules), uninstalling removes them.
 import type { ApiClient } from '../../client/rest-client.js';
 import type { ClusterConfig } from '../../k8s/cluster-config.js';
+import { startServices } from './services/index.js';
 
 export interface NodeNetworkSettings {
   nodeName: string;
@@ -23,7 +24,7 @@ export interface NodeNetworkSettings {
 /** One part of the network (pod network, Services, DNS): started in order, stopped in reverse. */
 export type NetworkPart = (api: ApiClient, s: NodeNetworkSettings) => Promise<{ stop(): Promise<void> | void }>;
 
-const PARTS: NetworkPart[] = [];
+const PARTS: NetworkPart[] = [startServices];
 
 export async function startNodeNetwork(api: ApiClient, s: NodeNetworkSettings): Promise<{ stop(): Promise<void> }> {
   const started: { stop(): Promise<void> | void }[] = [];
