@@ -12,7 +12,7 @@ import type { Taint } from 'kubernetes-types/core/v1.js';
 import { sleep } from '../client/sleep.js';
 import type { CriClient } from '../cri/client.js';
 import { log } from '../log.js';
-import { writeCniConfig } from './cni.js';
+import { removeCniConfig, writeCniConfig } from './cni.js';
 import { hostFacts } from './node-facts.js';
 import { NodeReporter } from './node-reporter.js';
 import { Backoff } from './pods/backoff.js';
@@ -36,6 +36,8 @@ export interface KubeletOptions {
   cniConfDir: string;
   /** Linux bridge of the pod network (K3s: cni0). */
   cniBridge?: string;
+  /** The agent's CNI config: masquerading and MTU as the pod network backend wants them; `false`: none (--flannel-backend none). */
+  cniNetwork?: { ipMasq?: boolean; mtu?: number } | false;
   labels?: Record<string, string>;
   taints?: Writable<Taint>[];
   /** The port (written to the Node as status.daemonEndpoints, where the API server calls) and log rotation. */
@@ -172,12 +174,19 @@ export class Kubelet {
   private async setUpNetwork(): Promise<void> {
     const podCIDR = await this.reporter.podCIDR();
     if (this.abort.signal.aborted) return;
-    const file = writeCniConfig(this.opts.cniConfDir, {
-      podCIDR,
-      bridge: this.opts.cniBridge,
-      ipamDataDir: path.join(this.opts.dataDir, 'agent', 'cni'),
-    });
-    log.info({ podCIDR, file }, 'pod network configured');
+    if (this.opts.cniNetwork === false) {
+      // Bring your own CNI: ours must not shadow it (containerd reads the first file by name).
+      removeCniConfig(this.opts.cniConfDir);
+      log.info({ podCIDR, dir: this.opts.cniConfDir }, 'flannel backend none: pods wait for the CNI config you install');
+    } else {
+      const file = writeCniConfig(this.opts.cniConfDir, {
+        podCIDR,
+        bridge: this.opts.cniBridge,
+        ipamDataDir: path.join(this.opts.dataDir, 'agent', 'cni'),
+        ...this.opts.cniNetwork,
+      });
+      log.info({ podCIDR, file }, 'pod network configured');
+    }
     // containerd notices the config within a moment; say Ready as soon as it has.
     for (let i = 0; i < 50 && !this.abort.signal.aborted; i++) {
       const status = await this.opts.cri.status().catch(() => undefined);

@@ -17,6 +17,7 @@ import { ensurePauseImage } from './pause-image.js';
 import type { Registries } from './registries.js';
 import type { ClusterConfig } from '../k8s/cluster-config.js';
 import { startNodeNetwork } from './network/index.js';
+import { podNetworkCni } from './network/podnet/pod-network.js';
 import { withRewrites } from './image-rewrite.js';
 import { hostResolvConfPath } from './resolv-conf.js';
 
@@ -94,10 +95,13 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
   const resolvConf = hostResolvConfPath(s.resolvConf);
   // registries.yaml is for the containerd we run (as in K3s); its rewrites happen around our pulls.
   const podCri = supervisor && s.registries ? withRewrites(cri, socket, s.registries) : cri;
+  // The pod network backend decides the CNI config's masquerading and MTU (none: the user's CNI writes one).
+  const cniNetwork = (await podNetworkCni({ nodeIP, flannelIface: s.flannelIface, cluster: s.cluster })) ?? false;
   const kubelet = new Kubelet(api, {
     nodeName: s.nodeName,
     nodeIP,
     cri: podCri,
+    cniNetwork,
     dataDir: s.dataDir,
     cniConfDir: paths.cniConfDir,
     cniBridge: s.cniBridge,

@@ -19,6 +19,8 @@ export interface Agent {
   process: ChildProcess;
   /** Stops the agent (its containers keep running until the test drains the node). */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops the agent and starts it again on the same data dir, as a service restart would; resolves once it is ready. */
+  restart(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export async function startAgent(t: Test, cluster: Cluster, host: NetHost, opts: { name?: string; args?: string[] } = {}): Promise<Agent> {
@@ -33,32 +35,42 @@ export async function startAgent(t: Test, cluster: Cluster, host: NetHost, opts:
     ...['--data-dir', dataDir, '--config', '/dev/null', ...node.args, ...(opts.args ?? [])],
   ];
   const [command, ...prefix] = [...host.enter, process.execPath];
-  const child = spawn(command!, [...prefix, '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
   let stopping = false;
-  child.on('exit', (code, signal) => {
-    if (!stopping && (code !== 0 || signal)) t.comment(`skiff agent ${name} exited ${code} ${signal ?? ''}: ${log.slice(-3000)}`);
-  });
+  const launch = () => {
+    stopping = false;
+    const child = spawn(command!, [...prefix, '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+    child.on('exit', (code, signal) => {
+      if (!stopping && (code !== 0 || signal)) t.comment(`skiff agent ${name} exited ${code} ${signal ?? ''}: ${log.slice(-3000)}`);
+    });
+    return child;
+  };
   const agent: Agent = {
     name,
     host,
     dataDir,
     node,
-    process: child,
+    process: launch(),
     async stop(signal = 'SIGTERM') {
+      const child = agent.process;
       if (child.exitCode !== null || child.signalCode !== null) return;
       stopping = true;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill(signal);
       await exited;
     },
+    async restart(signal = 'SIGTERM') {
+      await agent.stop(signal);
+      agent.process = launch();
+      await waitForLine(agent.process, /skiff agent ready/);
+    },
   };
   // SIGTERM lets the agent stop its containerd.
   t.teardown(() => agent.stop());
-  await waitForLine(child, /skiff agent ready/);
+  await waitForLine(agent.process, /skiff agent ready/);
   return agent;
 }
