@@ -83,6 +83,11 @@ export class ServiceProxy {
   changed(): void {
     this.changedSince ??= performance.now();
     this.dirty = true;
+    this.kick();
+  }
+
+  /** Starts a sync after the debounce, unless one is due or running (a running one takes the change in). */
+  private kick(): void {
     if (!this.started || this.stopped || this.timer || this.running) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -121,6 +126,8 @@ export class ServiceProxy {
       await this.running;
     } finally {
       this.running = undefined;
+      // A change that came after the loop's last look at `dirty` but before this point found it running.
+      if (this.dirty) this.kick();
     }
   }
 
