@@ -28,6 +28,7 @@ const APPLETS = [
   'rm',
   'pwd',
   'mount',
+  'nslookup',
 ];
 
 /** Writes `<dir>/<name>.tar` for image `name` (e.g. skiff.local/busybox:1) and returns its path. */

@@ -47,11 +47,21 @@ export function prepareNode(dataDir: string, uniq: number, enter: string[] = [])
   buildBusyboxImage(path.join(dataDir, 'agent', 'images'), BUSYBOX);
   const bridge = `skn${uniq.toString(36)}`.slice(0, 15);
   const socket = path.join(dataDir, 'run', 'containerd', 'containerd.sock');
+  // Cluster DNS forwards what is not the cluster's to the upstream servers of --resolv-conf: in a test,
+  // never the machine's own (nothing beyond loopback may be asked); a test that forwards gives its own.
+  const resolvConf = path.join(dataDir, 'resolv.conf');
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(resolvConf, 'nameserver 127.0.0.1\n');
   return {
-    args: ['--cni-bridge', bridge, '--kubelet-arg', `port=${uniq}`],
-    // A node in the machine's own network namespace programs no Service rules: test clusters there
-    // share one kernel (and one 10.43.0.0/16), and the rules would outlive them.
-    serverArgs: ['--cluster-cidr', `10.${freeRange(uniq)}.0.0/16`, ...(enter.length ? [] : ['--disable-kube-proxy'])],
+    args: ['--cni-bridge', bridge, '--kubelet-arg', `port=${uniq}`, '--resolv-conf', resolvConf],
+    // A node in the machine's own network namespace programs no Service rules and serves no cluster
+    // DNS: test clusters there share one kernel (and one 10.43.0.0/16, and 10.43.0.10:53), and the
+    // rules would outlive them.
+    serverArgs: [
+      '--cluster-cidr',
+      `10.${freeRange(uniq)}.0.0/16`,
+      ...(enter.length ? [] : ['--disable-kube-proxy', '--disable', 'coredns']),
+    ],
     socket,
     async drain() {
       const config = path.join(dataDir, 'agent', 'containerd', 'config.toml');

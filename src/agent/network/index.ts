@@ -5,10 +5,11 @@
 import type { ApiClient } from '../../client/rest-client.js';
 import type { NetworkPart, NodeNetworkSettings } from './settings.js';
 import { startPodNetwork } from './podnet/pod-network.js';
+import { clusterDns } from './dns/index.js';
 
 export type { NetworkPart, NodeNetworkSettings } from './settings.js';
 
-const PARTS: NetworkPart[] = [startPodNetwork];
+const PARTS: NetworkPart[] = [startPodNetwork, clusterDns];
 
 export async function startNodeNetwork(api: ApiClient, s: NodeNetworkSettings): Promise<{ stop(): Promise<void> }> {
   const started: { stop(): Promise<void> | void }[] = [];
