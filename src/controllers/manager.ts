@@ -21,6 +21,7 @@ import { PodGarbageCollector } from './pod-gc.js';
 import { DEFAULT_TIMINGS, type ControllerTimings } from './settings.js';
 import { RootCaPublisher } from './root-ca-publisher.js';
 import { ServiceAccountController } from './serviceaccount.js';
+import { ServiceLBController } from './servicelb.js';
 import { StatefulSetController } from './statefulset.js';
 import { ReplicaSetController } from './replicaset.js';
 import { ReplicationControllerController } from './replication-controller.js';
@@ -33,6 +34,8 @@ export interface ControllerSettings {
   timings?: ControllerTimings;
   /** --cluster-cidr: nodes get a /24 of it as their pod range. */
   clusterCIDR?: string;
+  /** --disable: built-in components switched off (servicelb). */
+  disabled?: string[];
 }
 
 function controllers(ctx: ControllerContext, settings: ControllerSettings): Controller[] {
@@ -52,6 +55,7 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new PodGarbageCollector(ctx),
     new NodeIpamController(ctx, settings.clusterCIDR ?? '10.42.0.0/16'),
     ...(settings.clusterCaPem ? [new RootCaPublisher(ctx, settings.clusterCaPem)] : []),
+    ...(settings.disabled?.includes('servicelb') ? [] : [new ServiceLBController(ctx)]),
   ];
 }
 

@@ -14,6 +14,7 @@ export interface ControlPlaneOptions {
   clusterCaPem?: string;
   timings?: ControllerTimings;
   clusterCIDR?: string;
+  disabled?: string[];
 }
 
 export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {}): { stop(): Promise<void> } {
@@ -26,7 +27,13 @@ export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {})
       runLeaderElected(
         api,
         'kube-controller-manager',
-        (signal) => runControllers(api, signal, { clusterCaPem: opts.clusterCaPem, timings: opts.timings, clusterCIDR: opts.clusterCIDR }),
+        (signal) =>
+          runControllers(api, signal, {
+            clusterCaPem: opts.clusterCaPem,
+            timings: opts.timings,
+            clusterCIDR: opts.clusterCIDR,
+            disabled: opts.disabled,
+          }),
         abort.signal,
         opts.leaseTiming,
       ),

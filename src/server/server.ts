@@ -130,6 +130,7 @@ export async function runServer(settings: Settings): Promise<void> {
     clusterCaPem: pki.serverCa.certPem,
     timings,
     clusterCIDR: cluster.clusterCIDR,
+    disabled: cluster.disabled,
   });
   // The local agent talks to the API in-process, as its node: system:node:<name>.
   const nodeName = settings['node-name'] as string;
