@@ -2,11 +2,15 @@
 // the nft script, and the script checked by the kernel's own parser (`nft -c`, in a user and network
 // namespace of its own, so any user can run it; skipped where unprivileged namespaces are off).
 import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import t, { type Test } from 'tap';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { indexSlices, type ProxyNode, servicePorts } from '../../../src/agent/network/services/model.js';
-import { renderRules } from '../../../src/agent/network/services/render.js';
+import { increment } from '../../../src/agent/network/services/diff.js';
+import { fullScript, renderRules, renderTable } from '../../../src/agent/network/services/render.js';
 
 const NODE: ProxyNode = { nodeName: 'n1', clusterCIDR: '10.42.0.0/16', serviceCIDR: '10.43.0.0/16', clusterDNS: '10.43.0.10' };
 
@@ -72,6 +76,7 @@ function nftCheck(t: Test, script: string, big = false): void {
   }
 }
 
+const ep1 = 'endpoint-default/web/tcp/http__10.42.1.5/8080';
 const web = svc('web', { clusterIP: '10.43.0.20', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] });
 const webSlice = slice(
   'web',
@@ -87,7 +92,6 @@ t.test('a ClusterIP service: one map entry, a random choice among its endpoints,
   t.match(s, /^table ip skiff-services\ndelete table ip skiff-services\ntable ip skiff-services \{\n/, 'the table is replaced in one go');
   t.same(elementsOf(s, 'service-ips'), ['10.43.0.20 . tcp . 80 : goto service-default/web/tcp/http']);
   t.same(elementsOf(s, 'cluster-ips'), ['10.43.0.20']);
-  const ep1 = 'endpoint-default/web/tcp/http__10.42.1.5/8080';
   t.same(chainOf(s, 'service-default/web/tcp/http'), [
     'ip daddr 10.43.0.20 tcp dport 80 ip saddr != 10.42.0.0/16 jump mark-for-masquerade',
     `numgen random mod 2 vmap { 0 : goto ${ep1}, 1 : goto endpoint-default/web/tcp/http__10.42.2.5/8080 }`,
@@ -447,3 +451,86 @@ function bigCluster(n: number, per: number): { services: Service[]; slices: Endp
   }
   return { services, slices };
 }
+
+t.test('a change is applied as the differing chains and elements only, in one batch', async (t) => {
+  const eps = (ips: string[]) => [
+    slice(
+      'web',
+      [{ name: 'http', port: 8080 }],
+      ips.map((ip) => ({ ip, node: 'n1' })),
+    ),
+  ];
+  const table = (ips: string[]) => renderTable(servicePorts([web], indexSlices(eps(ips)), NODE), NODE);
+  const before = table(['10.42.1.5', '10.42.1.6']);
+  t.same(
+    increment(before, table(['10.42.1.5', '10.42.1.6']), () => false),
+    { script: '', emptied: [] },
+    'nothing changed, nothing sent',
+  );
+
+  const after = table(['10.42.1.5', '10.42.1.7']);
+  const inc = increment(before, after, () => false)!;
+  const gone = 'endpoint-default/web/tcp/http__10.42.1.6/8080';
+  const offCluster = 'ip saddr != 10.42.0.0/16 jump mark-for-masquerade';
+  const added = 'endpoint-default/web/tcp/http__10.42.1.7/8080';
+  t.same(inc.script.trim().split('\n'), [
+    `add chain ip skiff-services ${added}`,
+    'flush chain ip skiff-services service-default/web/tcp/http',
+    `flush chain ip skiff-services ${gone}`,
+    `add rule ip skiff-services service-default/web/tcp/http ip daddr 10.43.0.20 tcp dport 80 ${offCluster}`,
+    `add rule ip skiff-services service-default/web/tcp/http numgen random mod 2 vmap { 0 : goto ${ep1}, 1 : goto ${added} }`,
+    `add rule ip skiff-services ${added} ip saddr 10.42.1.7 jump mark-for-masquerade`,
+    `add rule ip skiff-services ${added} meta l4proto tcp dnat to 10.42.1.7:8080`,
+  ]);
+  t.same(inc.emptied, [gone], 'the chain that fell out of use is emptied, not deleted yet');
+  after.chains.set(gone, []);
+  const later = increment(after, table(['10.42.1.5', '10.42.1.7']), () => true)!;
+  t.same(later, { script: `delete chain ip skiff-services ${gone}\n`, emptied: [] }, 'a later batch deletes it');
+
+  const np = svc('np', { type: 'NodePort', clusterIP: '10.43.0.31', ports: [{ port: 80, nodePort: 30081 }] });
+  const withNp = renderTable(servicePorts([web, np], indexSlices(eps(['10.42.1.5', '10.42.1.7'])), NODE), NODE);
+  const npInc = increment(after, withNp, () => false)!;
+  t.match(npInc.script, /add element ip skiff-services cluster-ips \{ 10\.43\.0\.31 \}/);
+  t.match(npInc.script, /add element ip skiff-services no-endpoint-services \{ 10\.43\.0\.31 \. tcp \. 80 : goto reject-chain \}/);
+  t.match(npInc.script, /add element ip skiff-services no-endpoint-nodeports \{ tcp \. 30081 : goto reject-chain \}/);
+  const back = increment(withNp, after, () => false)!;
+  t.match(back.script, /delete element ip skiff-services no-endpoint-nodeports \{ tcp \. 30081 \}/, 'map elements go by key');
+  const ports = [{ port: 80 }];
+  const sticky = (timeoutSeconds: number) =>
+    renderTable(
+      servicePorts(
+        [
+          svc('s', {
+            clusterIP: '10.43.0.50',
+            ports,
+            sessionAffinity: 'ClientIP',
+            sessionAffinityConfig: { clientIP: { timeoutSeconds } },
+          }),
+        ],
+        indexSlices([slice('s', [{ port: 80 }], [{ ip: '10.42.1.5' }])]),
+        NODE,
+      ),
+      NODE,
+    );
+  t.equal(
+    increment(sticky(60), sticky(120), () => false),
+    undefined,
+    'a set declared anew (another affinity timeout): replace it all',
+  );
+
+  if (!asRoot || !canCheck) return;
+  // In the kernel: the full table, then the batches, are accepted; the result DNATs to the new endpoint.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-rules-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'full.nft'), fullScript(before));
+  fs.writeFileSync(path.join(dir, 'inc.nft'), inc.script);
+  fs.writeFileSync(path.join(dir, 'later.nft'), later.script);
+  const listed = execFileSync('unshare', [
+    '-n',
+    'sh',
+    '-c',
+    `nft -f ${dir}/full.nft && nft -f ${dir}/inc.nft && nft -f ${dir}/later.nft && nft list table ip skiff-services`,
+  ]).toString();
+  t.match(listed, /dnat to 10\.42\.1\.7:8080/);
+  t.notMatch(listed, /10\.42\.1\.6/, 'the old endpoint and its chain are gone');
+});

@@ -27,73 +27,80 @@ const key = (ip: string, sp: ServicePort, port: number) => `${ip} . ${sp.protoco
 
 const REJECT = 'goto reject-chain';
 
-/** The base chains: hooks and priorities as kube-proxy's (filter just before DNAT, NAT at dstnat/srcnat). */
-function header(node: ProxyNode): string[] {
-  const noLocalhost = 'ip daddr != 127.0.0.0/8';
-  return [
-    '\tchain filter-input {',
-    '\t\ttype filter hook input priority -110; policy accept;',
-    '\t\tct state new jump endpoints-check',
-    '\t}',
-    '\tchain filter-forward {',
-    '\t\ttype filter hook forward priority -110; policy accept;',
-    '\t\tct state new jump endpoints-check',
-    '\t\tct state new jump cluster-ips-check',
-    '\t}',
-    '\tchain filter-output {',
-    '\t\ttype filter hook output priority -110; policy accept;',
-    '\t\tct state new jump endpoints-check',
-    '\t}',
-    '\tchain filter-output-post-dnat {',
-    '\t\ttype filter hook output priority -90; policy accept;',
-    '\t\tct state new jump cluster-ips-check',
-    '\t}',
-    '\tchain nat-prerouting {',
-    '\t\ttype nat hook prerouting priority -100; policy accept;',
-    '\t\tjump services',
-    '\t}',
-    '\tchain nat-output {',
-    '\t\ttype nat hook output priority -100; policy accept;',
-    '\t\tjump services',
-    '\t}',
-    '\tchain nat-postrouting {',
-    '\t\ttype nat hook postrouting priority 100; policy accept;',
-    '\t\tjump masquerading',
-    '\t}',
-    '\tchain services {',
-    '\t\tip daddr . meta l4proto . th dport vmap @service-ips',
-    `\t\tfib daddr type local ${noLocalhost} meta l4proto . th dport vmap @service-nodeports`,
-    '\t}',
-    // Services without (usable) endpoints: rejected (none anywhere) or dropped (none here under Local).
-    '\tchain endpoints-check {',
-    '\t\tip daddr . meta l4proto . th dport vmap @no-endpoint-services',
-    `\t\tfib daddr type local ${noLocalhost} meta l4proto . th dport vmap @no-endpoint-nodeports`,
-    '\t}',
-    '\tchain reject-chain {',
-    '\t\treject',
-    '\t}',
-    // After DNAT: a ClusterIP port no Service defines is refused, an address no Service holds dropped
-    // (it would otherwise follow the default route out). The cluster DNS address is the node's own.
-    '\tchain cluster-ips-check {',
-    '\t\tip daddr @cluster-ips reject',
-    `\t\tip daddr ${node.serviceCIDR} ip daddr != ${node.clusterDNS} drop`,
-    '\t}',
-    '\tchain mark-for-masquerade {',
-    `\t\tmeta mark set meta mark or ${MASQUERADE_MARK}`,
-    '\t}',
-    '\tchain masquerading {',
-    `\t\tmeta mark & ${MASQUERADE_MARK} == 0 return`,
-    `\t\tmeta mark set meta mark xor ${MASQUERADE_MARK}`,
-    '\t\tmasquerade fully-random',
-    '\t}',
-  ];
+/** One chain: its rules in order (a base chain's first line is its `type ... hook ...` statement). */
+export type Chains = Map<string, string[]>;
+
+/** A set or map: its declaration lines (type, flags, timeout) and elements (`key` or `key : value`). */
+export interface NftSet {
+  kind: 'set' | 'map';
+  decl: string[];
+  elements: string[];
 }
 
-function block(kind: 'set' | 'map', name: string, type: string, elements: string[], extra: string[] = []): string[] {
-  const out = [`\t${kind} ${name} {`, `\t\ttype ${type}`, ...extra.map((e) => `\t\t${e}`)];
-  if (elements.length) out.push(`\t\telements = {\n\t\t\t${elements.join(',\n\t\t\t')}\n\t\t}`);
+/** The table as data: what the full script writes, and what an incremental update compares. */
+export interface RuleTable {
+  sets: Map<string, NftSet>;
+  chains: Chains;
+}
+
+/** The base chains and fixed helpers: hooks and priorities as kube-proxy's (filter just before DNAT, NAT at dstnat/srcnat). */
+function fixedChains(node: ProxyNode, chains: Chains): void {
+  const noLocalhost = 'ip daddr != 127.0.0.0/8';
+  const base = (hook: string, type: string, priority: number) => `type ${type} hook ${hook} priority ${priority}; policy accept;`;
+  chains.set('filter-input', [base('input', 'filter', -110), 'ct state new jump endpoints-check']);
+  chains.set('filter-forward', [
+    base('forward', 'filter', -110),
+    'ct state new jump endpoints-check',
+    'ct state new jump cluster-ips-check',
+  ]);
+  chains.set('filter-output', [base('output', 'filter', -110), 'ct state new jump endpoints-check']);
+  chains.set('filter-output-post-dnat', [base('output', 'filter', -90), 'ct state new jump cluster-ips-check']);
+  chains.set('nat-prerouting', [base('prerouting', 'nat', -100), 'jump services']);
+  chains.set('nat-output', [base('output', 'nat', -100), 'jump services']);
+  chains.set('nat-postrouting', [base('postrouting', 'nat', 100), 'jump masquerading']);
+  chains.set('services', [
+    'ip daddr . meta l4proto . th dport vmap @service-ips',
+    `fib daddr type local ${noLocalhost} meta l4proto . th dport vmap @service-nodeports`,
+  ]);
+  // Services without (usable) endpoints: rejected (none anywhere) or dropped (none here under Local).
+  chains.set('endpoints-check', [
+    'ip daddr . meta l4proto . th dport vmap @no-endpoint-services',
+    `fib daddr type local ${noLocalhost} meta l4proto . th dport vmap @no-endpoint-nodeports`,
+  ]);
+  chains.set('reject-chain', ['reject']);
+  // After DNAT: a ClusterIP port no Service defines is refused, an address no Service holds dropped
+  // (it would otherwise follow the default route out). The cluster DNS address is the node's own.
+  chains.set('cluster-ips-check', ['ip daddr @cluster-ips reject', `ip daddr ${node.serviceCIDR} ip daddr != ${node.clusterDNS} drop`]);
+  chains.set('mark-for-masquerade', [`meta mark set meta mark or ${MASQUERADE_MARK}`]);
+  chains.set('masquerading', [
+    `meta mark & ${MASQUERADE_MARK} == 0 return`,
+    `meta mark set meta mark xor ${MASQUERADE_MARK}`,
+    'masquerade fully-random',
+  ]);
+}
+
+function setText(name: string, set: NftSet): string {
+  const out = [`\t${set.kind} ${name} {`, ...set.decl.map((d) => `\t\t${d}`)];
+  if (set.elements.length) out.push(`\t\telements = {\n\t\t\t${set.elements.join(',\n\t\t\t')}\n\t\t}`);
   out.push('\t}');
-  return out;
+  return out.join('\n');
+}
+
+function chainText(name: string, rules: string[]): string {
+  return `\tchain ${name} {\n${rules.map((r) => `\t\t${r}\n`).join('')}\t}`;
+}
+
+/** The script that replaces the whole table in one transaction (declaring it first makes the delete safe). */
+export function fullScript(table: RuleTable): string {
+  return [
+    `table ip ${TABLE}`,
+    `delete table ip ${TABLE}`,
+    `table ip ${TABLE} {`,
+    ...[...table.sets].map(([name, set]) => setText(name, set)),
+    ...[...table.chains].map(([name, rules]) => chainText(name, rules)),
+    '}',
+    '',
+  ].join('\n');
 }
 
 /** Chooses among `eps`: a client's stuck endpoint first (ClientIP affinity), else one at random. */
@@ -114,15 +121,16 @@ class Elements {
   }
 }
 
-function chain(name: string, rules: string[]): string {
-  return `\tchain ${name} {\n${rules.map((r) => `\t\t${r}\n`).join('')}\t}`;
+/** The full script for `ports` (see renderTable). */
+export function renderRules(ports: ServicePort[], node: ProxyNode, carry: AffinityEntry[] = []): string {
+  return fullScript(renderTable(ports, node, carry));
 }
 
 /**
- * The script that replaces the table with the rules for `ports`. `carry` re-seeds ClientIP affinity
- * sets that exist in both the old table and the new one, so clients keep their endpoints.
+ * The table for `ports`. `carry` re-seeds ClientIP affinity sets that exist in both the old table and
+ * the new one, for a full replace, so clients keep their endpoints.
  */
-export function renderRules(ports: ServicePort[], node: ProxyNode, carry: AffinityEntry[] = []): string {
+export function renderTable(ports: ServicePort[], node: ProxyNode, carry: AffinityEntry[] = []): RuleTable {
   const clusterIPs: string[] = [];
   // A key may come twice (two LoadBalancers on one node address and port): the first service wins,
   // as a duplicate would fail the whole transaction.
@@ -130,8 +138,8 @@ export function renderRules(ports: ServicePort[], node: ProxyNode, carry: Affini
   const nodePorts = new Elements();
   const noEndpointServices = new Elements();
   const noEndpointNodePorts = new Elements();
-  const chains: string[] = [];
-  const sets: string[] = [];
+  const chains: Chains = new Map();
+  const affinitySets: [string, NftSet][] = [];
   const carried = new Map<string, AffinityEntry[]>();
   for (const c of carry) {
     const list = carried.get(c.set);
@@ -174,11 +182,11 @@ export function renderRules(ports: ServicePort[], node: ProxyNode, carry: Affini
     const masqueradeOffCluster = `${toClusterIP} ip saddr != ${node.clusterCIDR} jump mark-for-masquerade`;
     if (sp.clusterEndpoints.length) {
       const first = hasInternal && !sp.internalLocal ? [masqueradeOffCluster] : [];
-      chains.push(chain(serviceChain(sp), [...first, ...dispatch(sp, sp.clusterEndpoints)]));
+      chains.set(serviceChain(sp), [...first, ...dispatch(sp, sp.clusterEndpoints)]);
     }
     if (hasLocal) {
       const first = hasInternal && sp.internalLocal ? [masqueradeOffCluster] : [];
-      chains.push(chain(localChain(sp), [...first, ...dispatch(sp, sp.localEndpoints)]));
+      chains.set(localChain(sp), [...first, ...dispatch(sp, sp.localEndpoints)]);
     }
     if (usesExternalChain) {
       const rules = sp.externalLocal
@@ -191,7 +199,7 @@ export function renderRules(ports: ServicePort[], node: ProxyNode, carry: Affini
           ]
         : ['jump mark-for-masquerade'];
       if (hasExternal) rules.push(`goto ${externalPolicyChain}`);
-      chains.push(chain(externalChain(sp), rules));
+      chains.set(externalChain(sp), rules);
     }
 
     const reachable = new Map<string, ProxyEndpoint>();
@@ -205,26 +213,29 @@ export function renderRules(ports: ServicePort[], node: ProxyNode, carry: Affini
         const seeds = (carried.get(name) ?? [])
           .filter((c) => c.expiresMs > 0)
           .map((c) => `${c.ip} expires ${Math.min(c.expiresMs, seconds * 1000)}ms`);
-        sets.push(...block('set', name, 'ipv4_addr', seeds, ['flags dynamic,timeout', `timeout ${seconds}s`]));
+        affinitySets.push([
+          name,
+          { kind: 'set', decl: ['type ipv4_addr', 'flags dynamic,timeout', `timeout ${seconds}s`], elements: seeds },
+        ]);
       }
       rules.push(`meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`);
-      chains.push(chain(endpointChain(sp, ep), rules));
+      chains.set(endpointChain(sp, ep), rules);
     }
   }
 
-  return [
-    `table ip ${TABLE}`,
-    `delete table ip ${TABLE}`,
-    `table ip ${TABLE} {`,
-    ...block('set', 'cluster-ips', 'ipv4_addr', clusterIPs),
-    ...block('map', 'service-ips', 'ipv4_addr . inet_proto . inet_service : verdict', serviceIPs.list),
-    ...block('map', 'service-nodeports', 'inet_proto . inet_service : verdict', nodePorts.list),
-    ...block('map', 'no-endpoint-services', 'ipv4_addr . inet_proto . inet_service : verdict', noEndpointServices.list),
-    ...block('map', 'no-endpoint-nodeports', 'inet_proto . inet_service : verdict', noEndpointNodePorts.list),
-    ...sets,
-    ...header(node),
-    ...chains,
-    '}',
-    '',
-  ].join('\n');
+  const sets = new Map<string, NftSet>([
+    ['cluster-ips', { kind: 'set', decl: ['type ipv4_addr'], elements: clusterIPs }],
+    ['service-ips', { kind: 'map', decl: [`type ${ADDR_KEY} : verdict`], elements: serviceIPs.list }],
+    ['service-nodeports', { kind: 'map', decl: [`type ${PORT_KEY} : verdict`], elements: nodePorts.list }],
+    ['no-endpoint-services', { kind: 'map', decl: [`type ${ADDR_KEY} : verdict`], elements: noEndpointServices.list }],
+    ['no-endpoint-nodeports', { kind: 'map', decl: [`type ${PORT_KEY} : verdict`], elements: noEndpointNodePorts.list }],
+    ...affinitySets,
+  ]);
+  const all: Chains = new Map();
+  fixedChains(node, all);
+  for (const [name, rules] of chains) all.set(name, rules);
+  return { sets, chains: all };
 }
+
+const ADDR_KEY = 'ipv4_addr . inet_proto . inet_service';
+const PORT_KEY = 'inet_proto . inet_service';
