@@ -5,11 +5,12 @@
 import type { ApiClient } from '../../client/rest-client.js';
 import type { NetworkPart, NodeNetworkSettings } from './settings.js';
 import { startPodNetwork } from './podnet/pod-network.js';
+import { startServices } from './services/index.js';
 import { clusterDns } from './dns/index.js';
 
 export type { NetworkPart, NodeNetworkSettings } from './settings.js';
 
-const PARTS: NetworkPart[] = [startPodNetwork, clusterDns];
+const PARTS: NetworkPart[] = [startPodNetwork, startServices, clusterDns];
 
 export async function startNodeNetwork(api: ApiClient, s: NodeNetworkSettings): Promise<{ stop(): Promise<void> }> {
   const started: { stop(): Promise<void> | void }[] = [];
