@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import tls from 'node:tls';
 import net from 'node:net';
 import t from 'tap';
+import { startAgent } from '../helpers/agents.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/eventually.js';
 import { createNetLab, type NetHost } from '../helpers/netlab.js';
@@ -303,3 +304,90 @@ process.stdin.on('end', () => (stop = true)).resume();
     await new Promise((r) => setTimeout(r, 20));
   }
 })();`;
+
+t.test('Services across two nodes: NodePort on every node, Local policy per node, LoadBalancer on node addresses', async (t) => {
+  const lab = createNetLab(t, 2);
+  const [h0, h1] = lab.hosts as [NetHost, NetHost];
+  const c = await startCluster(t, ['--node-name', 'n0'], { agent: true, host: h0 });
+  await startAgent(t, c, h1, { name: 'n1' });
+  t.teardown(() => c.kubectl(['delete', 'pod', '--all', '--wait', '--timeout=90s']));
+  const pinned = (pod: any, node: string) => ({ ...pod, spec: { ...pod.spec, nodeName: node } });
+  const objects = [
+    pinned(webPod('web-0', { app: 'web' }), 'n0'),
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'client-1' },
+      spec: { nodeName: 'n1', terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: BUSYBOX, command: ['sleep', '3600'] }] },
+    },
+    service('web', { app: 'web' }),
+    service('web-np', { app: 'web' }, { type: 'NodePort' }),
+    service('web-local', { app: 'web' }, { type: 'NodePort', externalTrafficPolicy: 'Local' }),
+    {
+      ...service('web-lb', { app: 'web' }, { type: 'LoadBalancer' }),
+      spec: { selector: { app: 'web' }, type: 'LoadBalancer', ports: [{ port: 8081, targetPort: 'http' }] },
+    },
+  ];
+  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+  for (const name of ['web-0', 'client-1'])
+    await podWhen(
+      c,
+      name,
+      (p) => p.status?.phase === 'Running' && p.status.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True'),
+    );
+  const spec = async (name: string) => JSON.parse(await c.k('get', 'service', name, '-o', 'json')).spec;
+  const web = await spec('web');
+  const np = (await spec('web-np')).ports[0].nodePort;
+  const localNp = (await spec('web-local')).ports[0].nodePort;
+
+  const fromPod = await eventually(
+    async () => {
+      const a = await getsFromPod(c, 'client-1', web.clusterIP, 80, 3);
+      return a.every((x) => x === 'web-0') ? a : undefined;
+    },
+    { what: 'a pod on n1 to reach the ClusterIP of a pod on n0' },
+  );
+  t.same(fromPod, ['web-0', 'web-0', 'web-0'], 'a ClusterIP leads across nodes');
+
+  for (const h of [h0, h1]) {
+    const a = await eventually(
+      async () => {
+        const r = await getsFromOutside(`http://${h.ip}:${np}/`, 3);
+        return r.every((x) => x === 'web-0') ? r : undefined;
+      },
+      { what: `the NodePort on ${h.name}` },
+    );
+    t.same(a, ['web-0', 'web-0', 'web-0'], `the NodePort answers on ${h.ip}, whichever node the pod is on`);
+  }
+
+  const local = await eventually(
+    async () => {
+      const r = await getsFromOutside(`http://${h0.ip}:${localNp}/cgi-bin/ip`, 1);
+      return r[0]?.startsWith('ERR') ? undefined : r;
+    },
+    { what: 'the Local NodePort on the node with the endpoint' },
+  );
+  t.equal(clientAddress(local[0]!), lab.gateway, "Local on the endpoint's node: the client address is kept");
+  const [none] = await getsFromOutside(`http://${h1.ip}:${localNp}/`, 1);
+  t.equal(none, 'ERR TIMEOUT', 'Local on a node without an endpoint: dropped');
+
+  const ingress = await eventually(
+    async () => {
+      const lb = JSON.parse(await c.k('get', 'service', 'web-lb', '-o', 'json'));
+      const ips = (lb.status?.loadBalancer?.ingress ?? []).map((i: any) => i.ip).sort();
+      return ips.length === 2 ? ips : undefined;
+    },
+    { what: 'the LoadBalancer to get both node addresses' },
+  );
+  t.same(ingress, [h0.ip, h1.ip].sort());
+  for (const ip of ingress) {
+    const a = await eventually(
+      async () => {
+        const r = await getsFromOutside(`http://${ip}:8081/`, 2);
+        return r.every((x) => x === 'web-0') ? r : undefined;
+      },
+      { what: `the LoadBalancer port on ${ip}` },
+    );
+    t.same(a, ['web-0', 'web-0'], `the LoadBalancer answers at ${ip}:8081`);
+  }
+});
