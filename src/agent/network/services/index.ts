@@ -11,7 +11,7 @@ import { Informer } from '../../../client/informer.js';
 import type { ApiClient } from '../../../client/rest-client.js';
 import { endpointSlices, services } from '../../../client/resources.js';
 import { log } from '../../../log.js';
-import type { NetworkPart } from '../index.js';
+import type { NetworkPart } from '../settings.js';
 import { nft } from './nft.js';
 import { ServiceProxy } from './proxy.js';
 
