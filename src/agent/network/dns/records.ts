@@ -40,8 +40,15 @@ type Slice = Writable<EndpointSlice>;
 
 /** The owner key of the records every zone has (apex SOA and NS, dns-version, the name server). */
 const STATIC = '';
+const NONE: Rec[] = [];
 
-export const normalize = (name: string): string => name.toLowerCase().replace(/\.$/, '');
+/** A record under a name. Spelled out: an object spread with an extra key costs V8 far more, on every answer. */
+const named = (r: Rec, name: string) => ({ name, type: r.type, ttl: r.ttl, data: r.data }) as Answer;
+
+export const normalize = (name: string): string => {
+  const n = name.toLowerCase();
+  return n.endsWith('.') ? n.slice(0, -1) : n;
+};
 
 export const reverseName = (ip: string): string => `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
 
@@ -50,8 +57,12 @@ const isIPv4 = (s: string) => IPV4.test(s);
 
 export class ClusterRecords {
   readonly zone: string;
+  private readonly zoneSuffix: string;
+  private readonly podSuffix: string;
   /** name -> owner (a Service's key, or STATIC) -> its records at that name. */
   private readonly records = new Map<string, Map<string, Rec[]>>();
+  /** name -> every owner's records at that name, together (what lookups read). */
+  private readonly merged = new Map<string, Rec[]>();
   /** Names that exist (have records, or are above a name that has): how many owners make each exist. */
   private readonly existing = new Map<string, number>();
   /** What each owner put in: its record names, and every name it makes exist. */
@@ -61,6 +72,8 @@ export class ClusterRecords {
   /** `dnsIP`: the cluster DNS address, ns.dns.<zone>. */
   constructor(domain: string, dnsIP: string) {
     this.zone = normalize(domain);
+    this.zoneSuffix = `.${this.zone}`;
+    this.podSuffix = `.pod.${this.zone}`;
     const ns = `ns.dns.${this.zone}`;
     this.put(
       STATIC,
@@ -95,8 +108,11 @@ export class ClusterRecords {
 
   /** Whether a name is ours to answer: the cluster domain, and reverse names we hold a PTR for. */
   inZone(name: string): boolean {
-    const n = normalize(name);
-    return n === this.zone || n.endsWith(`.${this.zone}`);
+    return this.isZoneName(normalize(name));
+  }
+
+  private isZoneName(n: string): boolean {
+    return n === this.zone || n.endsWith(this.zoneSuffix);
   }
 
   /** Sets (replaces) what a Service and its EndpointSlices publish. */
@@ -112,19 +128,24 @@ export class ClusterRecords {
   /** Answers a question, or undefined when the name is not ours (to be forwarded). */
   lookup(qname: string, qtype: string): ZoneAnswer | undefined {
     const name = normalize(qname);
-    if (!this.inZone(name)) return this.reverse(qname, name, qtype);
+    if (!this.isZoneName(name)) return this.reverse(qname, name, qtype);
     if (name === this.zone && (qtype === 'SOA' || qtype === 'ANY'))
       return { ...this.noData(), answers: [{ ...this.soa(), name: qname }], authorities: [] };
     const pod = this.podAddress(name);
-    const recs = pod ? [{ type: 'A', ttl: TTL, data: pod } satisfies Rec] : this.at(name);
-    if (!recs.length && !pod && !this.existing.has(name))
-      return { rcode: 'NXDOMAIN', answers: [], authorities: [this.soa()], additionals: [] };
-    const cname = recs.find((r): r is Rec & { data: string } => r.type === 'CNAME');
-    if (cname && qtype !== 'CNAME')
-      return { rcode: 'NOERROR', answers: [{ ...cname, name: qname }], authorities: [], additionals: [], chase: cname.data };
-    const answers = recs.filter((r) => qtype === 'ANY' || r.type === qtype).map((r) => ({ ...r, name: qname }) as Answer);
+    const recs: Rec[] = pod ? [{ type: 'A', ttl: TTL, data: pod }] : (this.merged.get(name) ?? NONE);
+    if (!recs.length && !this.existing.has(name)) return { rcode: 'NXDOMAIN', answers: [], authorities: [this.soa()], additionals: [] };
+    // Plain loops: this is the path every question takes.
+    const answers: Answer[] = [];
+    let srv = false;
+    for (const r of recs) {
+      if (r.type === 'CNAME' && qtype !== 'CNAME')
+        return { rcode: 'NOERROR', answers: [named(r, qname)], authorities: [], additionals: [], chase: r.data };
+      if (qtype !== 'ANY' && r.type !== qtype) continue;
+      answers.push(named(r, qname));
+      if (r.type === 'SRV') srv = true;
+    }
     if (!answers.length) return this.noData();
-    return { rcode: 'NOERROR', answers, authorities: [], additionals: this.additionals(answers) };
+    return { rcode: 'NOERROR', answers, authorities: [], additionals: srv ? this.additionals(answers) : [] };
   }
 
   private noData(): ZoneAnswer {
@@ -136,7 +157,7 @@ export class ClusterRecords {
     if (qtype !== 'PTR' || !name.endsWith('.in-addr.arpa')) return undefined;
     const ptrs = this.at(name).filter((r) => r.type === 'PTR');
     if (!ptrs.length) return undefined;
-    return { rcode: 'NOERROR', answers: ptrs.map((r) => ({ ...r, name: qname }) as Answer), authorities: [], additionals: [] };
+    return { rcode: 'NOERROR', answers: ptrs.map((r) => named(r, qname)), authorities: [], additionals: [] };
   }
 
   /** The A records of SRV targets, so that a client needs no second question. */
@@ -146,13 +167,14 @@ export class ClusterRecords {
     for (const a of answers) {
       if (a.type !== 'SRV' || seen.has(a.data.target)) continue;
       seen.add(a.data.target);
-      for (const r of this.at(a.data.target)) if (r.type === 'A') out.push({ ...r, name: a.data.target });
+      for (const r of this.at(a.data.target)) if (r.type === 'A') out.push(named(r, a.data.target));
     }
     return out;
   }
 
   /** `<a-b-c-d>.<ns>.pod.<zone>`: the address it spells. */
   private podAddress(name: string): string | undefined {
+    if (!name.endsWith(this.podSuffix)) return undefined;
     const labels = name.slice(0, -this.zone.length - 1).split('.');
     if (labels.length !== 3 || labels[2] !== 'pod') return undefined;
     const ip = labels[0]!.replaceAll('-', '.');
@@ -160,15 +182,13 @@ export class ClusterRecords {
   }
 
   private at(name: string): Rec[] {
-    const owners = this.records.get(name);
-    if (!owners) return [];
-    if (owners.size === 1) return owners.values().next().value!;
-    return [...owners.values()].flat();
+    return this.merged.get(name) ?? NONE;
   }
 
   /** Replaces an owner's records, keeping the name index and the existing names in step. */
   private put(owner: string, recs: Map<string, Rec[]>): void {
     const before = this.owned.get(owner);
+    const touched = new Set<string>(before?.names);
     for (const name of before?.names ?? []) {
       const owners = this.records.get(name)!;
       owners.delete(owner);
@@ -179,9 +199,10 @@ export class ClusterRecords {
       if (n) this.existing.set(name, n);
       else this.existing.delete(name);
     }
+    this.serial++;
     if (!recs.size) {
       this.owned.delete(owner);
-      this.serial++;
+      this.merge(touched);
       return;
     }
     const exists = new Set<string>();
@@ -190,14 +211,23 @@ export class ClusterRecords {
         let owners = this.records.get(name);
         if (!owners) this.records.set(name, (owners = new Map()));
         owners.set(owner, list);
+        touched.add(name);
       }
       // The name and every name above it, up to the zone (reverse names exist only as themselves).
-      if (!this.inZone(name)) continue;
+      if (!this.isZoneName(name)) continue;
       for (let n = name; n !== this.zone && !exists.has(n); n = n.slice(n.indexOf('.') + 1)) exists.add(n);
     }
     for (const name of exists) this.existing.set(name, (this.existing.get(name) ?? 0) + 1);
     this.owned.set(owner, { names: [...recs.keys()].filter((n) => recs.get(n)!.length), exists: [...exists] });
-    this.serial++;
+    this.merge(touched);
+  }
+
+  private merge(names: Iterable<string>): void {
+    for (const name of names) {
+      const owners = this.records.get(name);
+      if (!owners) this.merged.delete(name);
+      else this.merged.set(name, owners.size === 1 ? owners.values().next().value! : [...owners.values()].flat());
+    }
   }
 
   private serviceRecords(svc: Svc, slices: Slice[]): Map<string, Rec[]> {
