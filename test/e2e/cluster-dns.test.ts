@@ -167,3 +167,19 @@ t.test('cluster DNS on two nodes, from pods', async (t) => {
     t.match(await lookupUntil(c, 'client-0', ['web.default.svc.cluster.local'], address), address, 'n0 answers again');
   });
 });
+
+t.test('--disable coredns: no server and no address on the node (a leftover is removed); pods are still told 10.43.0.10', async (t) => {
+  const lab = createNetLab(t, 1);
+  const host = lab.hosts[0]!;
+  // What an earlier run with cluster DNS would have left.
+  t.equal((await host.exec('ip', ['link', 'add', 'skiff-dns', 'type', 'bridge'])).code, 0);
+  const c = await startCluster(t, ['--node-name', 'n0', '--disable', 'coredns'], { agent: true, host });
+  t.teardown(() => c.kubectl(['delete', 'pod', '--all', '--wait', '--timeout=90s']));
+  t.notMatch((await host.exec('ip', ['-br', 'link'])).stdout, /skiff-dns/);
+  const r = await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod('client', 'n0')) });
+  t.equal(r.code, 0, r.stderr);
+  await podWhen(c, 'client', (p) => p.status?.phase === 'Running');
+  t.match(await c.k('exec', 'client', '--', 'cat', '/etc/resolv.conf'), /^nameserver 10\.43\.0\.10$/m);
+  const udp = await host.exec('ss', ['-lnu']);
+  t.notMatch(udp.stdout, /10\.43\.0\.10:53/, 'nothing listens on the cluster DNS address');
+});
