@@ -35,6 +35,7 @@ t.test('which node addresses a LoadBalancer gets', async (t) => {
   t.same(ingressFor(older, [holder], all, []), [], 'a Service that holds the port keeps it, however old the other');
   t.same(ingressFor(lb('web', 81), [older], all, []), ['10.0.0.1', '10.0.0.2'], 'another port is free');
   const slice = {
+    addressType: 'IPv4',
     endpoints: [{ addresses: ['10.42.1.5'], nodeName: 'a', conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'p' } }],
   };
   t.same(
