@@ -30,6 +30,8 @@ import { readResolvConf } from './resolv-conf.js';
 export interface KubeletOptions {
   nodeName: string;
   nodeIP: string;
+  /** --node-external-ip: reported as the Node's ExternalIP. */
+  externalIP?: string;
   cri: CriClient;
   /** The agent's state: <dataDir>/agent/{pods,logs,cni}. */
   dataDir: string;
@@ -75,7 +77,13 @@ export class Kubelet {
       labels: { 'node.kubernetes.io/instance-type': 'skiff', ...opts.labels },
       taints: opts.taints,
       kubeletPort: opts.kubeletArgs.port,
-      facts: hostFacts({ cri: opts.cri, nodeIP: opts.nodeIP, hostname: os.hostname(), dataDir: opts.dataDir }),
+      facts: hostFacts({
+        cri: opts.cri,
+        nodeIP: opts.nodeIP,
+        externalIP: opts.externalIP,
+        hostname: os.hostname(),
+        dataDir: opts.dataDir,
+      }),
     });
     this.informer = new Informer(client.resource(pods), { fieldSelector: `spec.nodeName=${opts.nodeName}` });
     this.runtime = new RuntimeView(opts.cri);

@@ -100,6 +100,7 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
   const kubelet = new Kubelet(api, {
     nodeName: s.nodeName,
     nodeIP,
+    externalIP: s.externalIP,
     cri: podCri,
     cniNetwork,
     dataDir: s.dataDir,

@@ -56,6 +56,8 @@ export interface HostFactsOptions {
   cri: CriClient;
   /** The node's InternalIP (--node-ip). */
   nodeIP: string;
+  /** Its ExternalIP (--node-external-ip), if it has one. */
+  externalIP?: string;
   hostname: string;
   /** Where the agent's state lives: its disk is the node's ephemeral storage. */
   dataDir: string;
@@ -95,6 +97,7 @@ export function hostFacts(o: HostFactsOptions): () => Promise<NodeFacts> {
       capacity,
       addresses: [
         { type: 'InternalIP', address: o.nodeIP },
+        ...(o.externalIP ? [{ type: 'ExternalIP', address: o.externalIP }] : []),
         { type: 'Hostname', address: o.hostname },
       ],
       nodeInfo: { ...nodeInfo },
