@@ -214,12 +214,19 @@ t.test('CRI log files read as kubectl logs asks', async (t) => {
     for await (const chunk of containerLog(file, opts, running, new AbortController().signal)) out += chunk;
     return out;
   };
-  t.equal(await read({}), 'first\nsecond\nthird\n', 'partial lines are joined');
+  t.equal(await read({}), 'first\nsecond\nthird\n', 'partial records make one line');
   t.equal(await read({ tailLines: 2 }), 'second\nthird\n');
   t.equal(await read({ tailLines: 0 }), '');
   t.equal(await read({ timestamps: true, tailLines: 1 }), '2026-01-01T00:00:03.000000001Z third\n');
   t.equal(await read({ since: new Date('2026-01-01T00:00:02Z') }), 'second\nthird\n');
   t.equal(await read({ limitBytes: 8 }), 'first\nse');
+  t.equal(await read({ timestamps: true, tailLines: 2 }), '2026-01-01T00:00:02.000000001Z second\n2026-01-01T00:00:03.000000001Z third\n');
+  // A program that prints without a newline and waits is seen at once (as the kubelet shows it).
+  const unfinished = path.join(path.dirname(file), '1.log');
+  fs.writeFileSync(unfinished, '2026-01-01T00:00:01Z stdout F 200\n2026-01-01T00:00:01Z stdout P {"kind":"PodList"}\n');
+  let seen = '';
+  for await (const chunk of containerLog(unfinished, {}, async () => true, new AbortController().signal)) seen += chunk;
+  t.equal(seen, '200\n{"kind":"PodList"}', 'a partial record is shown before its line is finished');
   // follow: what is written while following arrives; it ends once the container has stopped.
   let alive = true;
   let followed = '';

@@ -15,33 +15,35 @@ export interface LogOptions {
 
 const FOLLOW_POLL_MS = 250;
 
-/** Turns CRI log lines into output lines, joining partial lines. */
+/**
+ * Turns CRI log records into output as the kubelet writes it: a partial record's text at once
+ * (a program that prints no newline before it waits is still seen), a full one's with its newline,
+ * and with `timestamps` the time of the record that starts each line.
+ */
 class LogDecoder {
-  private partial = '';
-  private partialTime = '';
+  private atLineStart = true;
 
   constructor(private readonly opts: LogOptions) {}
 
-  /** Feeds lines of the file (without their newline); answers the output lines they finish. */
+  /** Feeds records of the file (without their newline); answers one output piece per record. */
   push(lines: string[]): string[] {
     const out: string[] = [];
     for (const line of lines) {
       const m = /^(\S+) (stdout|stderr) ([PF]) ?(.*)$/.exec(line);
       if (!m) continue;
       const [, time, , tag, content] = m;
-      if (tag === 'P') {
-        if (!this.partial) this.partialTime = time!;
-        this.partial += content;
-        continue;
-      }
-      const full = this.partial + content;
-      const at = this.partial ? this.partialTime : time!;
-      this.partial = '';
-      if (this.opts.since && new Date(at) < this.opts.since) continue;
-      out.push(`${this.opts.timestamps ? `${at} ` : ''}${full}\n`);
+      const startsLine = this.atLineStart;
+      this.atLineStart = tag === 'F';
+      if (this.opts.since && new Date(time!) < this.opts.since) continue;
+      out.push(`${this.opts.timestamps && startsLine ? `${time} ` : ''}${content}${tag === 'F' ? '\n' : ''}`);
     }
     return out;
   }
+}
+
+/** The last `n` lines of `text`, an unfinished last line counting as one. */
+function lastLines(text: string, n: number): string[] {
+  return n === 0 ? [] : (text.match(/[^\n]*\n|[^\n]+$/g) ?? []).slice(-n);
 }
 
 /** The requested output, chunk by chunk; `running` says whether more may still come. */
@@ -70,7 +72,7 @@ export async function* containerLog(
   };
   try {
     let lines = readAll();
-    if (opts.tailLines !== undefined) lines = opts.tailLines === 0 ? [] : lines.slice(-opts.tailLines);
+    if (opts.tailLines !== undefined) lines = lastLines(lines.join(''), opts.tailLines);
     const first = take(lines);
     if (first) yield first;
     if (!opts.follow) return;
