@@ -114,7 +114,7 @@ function loadFromAnotherProcess(host: string, port: number, names: string[], sec
 }
 
 /** The minimal responder: decode the question, encode one fixed A answer, send it back. */
-async function startBaseline(): Promise<{ port: number; close(): void }> {
+async function startBaseline(host = '127.0.0.1', port = 0): Promise<{ port: number; close(): void }> {
   const socket = dgram.createSocket('udp4');
   socket.on('message', (msg, peer) => {
     const q = dnsPacket.decode(msg);
@@ -127,7 +127,7 @@ async function startBaseline(): Promise<{ port: number; close(): void }> {
     });
     socket.send(answer, peer.port, peer.address);
   });
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => socket.bind(port, host, r));
   return { port: socket.address().port, close: () => socket.close() };
 }
 
@@ -183,7 +183,12 @@ export async function benchDns(seconds = 3, inFlight = 32): Promise<DnsBench> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const [mode, ...rest] = process.argv.slice(2);
-  if (mode === 'load') {
+  if (mode === 'serve-baseline') {
+    // The baseline responder on an address of its own (a node's), until killed: bench:net loads it from a pod.
+    const [host, port] = rest;
+    const b = await startBaseline(host, Number(port));
+    console.log(`baseline listening on ${host}:${b.port}`);
+  } else if (mode === 'load') {
     const [host, port, seconds, inFlight, ...names] = rest;
     const r = await dnsLoad(host!, Number(port), names, Number(seconds), Number(inFlight));
     process.stdout.write(JSON.stringify(r));

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { CriClient } from '../src/cri/client.js';
 import { startAgent } from '../test/helpers/agents.js';
-import { startCluster } from '../test/helpers/cluster.js';
+import { startCluster, type Cluster } from '../test/helpers/cluster.js';
 import { createNetLab, type NetHost } from '../test/helpers/netlab.js';
 import { BUSYBOX } from '../test/helpers/node-env.js';
 import { podWhen } from '../test/helpers/pods.js';
@@ -74,14 +74,22 @@ async function iperf(server: string, client: string, ip: string, seconds: number
   }
 }
 
-export async function measurePodThroughput(opts: { backend?: 'vxlan' | 'host-gw'; seconds?: number } = {}): Promise<PodThroughput> {
-  const backend = opts.backend ?? 'vxlan';
-  const seconds = opts.seconds ?? 5;
+/** Two real nodes in lab namespaces with a busybox pod on each, as bench:net's parts need them. */
+export interface BenchLab {
+  cluster: Cluster;
+  hosts: [NetHost, NetHost];
+  /** Each pod's network namespace path and IP, by node (n0, n1). */
+  podNetns: Record<'n0' | 'n1', string>;
+  podIP: Record<'n0' | 'n1', string>;
+}
+
+/** Runs `work` on a fresh two-node lab (vxlan or host-gw) and takes the lab down after, whatever happens. */
+export async function withBenchLab<T>(backend: 'vxlan' | 'host-gw', work: (lab: BenchLab) => Promise<T>): Promise<T> {
   const { t, run } = teardowns();
   // Interrupted: the lab, the nodes and their pods still go.
   const interrupted = () => void run().then(() => process.exit(130));
   process.once('SIGINT', interrupted);
-  const step = (what: string) => console.error(`bench-pod-network: ${what}`);
+  const step = (what: string) => console.error(`bench lab: ${what}`);
   try {
     step(`starting two nodes (${backend})`);
     const lab = createNetLab(t, 2);
@@ -89,33 +97,44 @@ export async function measurePodThroughput(opts: { backend?: 'vxlan' | 'host-gw'
     const c = await startCluster(t, ['--node-name', 'n0', '--flannel-backend', backend], { agent: true, host: h0 });
     const agent = await startAgent(t, c, h1, { name: 'n1' });
     t.teardown(() => c.kubectl(['delete', 'pod', '--all', '--wait', '--timeout=90s']));
-    const sockets: Record<string, string> = { n0: c.node!.socket, n1: agent.node.socket };
-    const ips: Record<string, string> = {};
+    const sockets = { n0: c.node!.socket, n1: agent.node.socket };
     for (const node of ['n0', 'n1']) {
       const overrides = JSON.stringify({ spec: { nodeName: node, terminationGracePeriodSeconds: 1 } });
       await c.k('run', `bench-${node}`, `--image=${BUSYBOX}`, '--overrides', overrides, '--', 'sleep', '3600');
     }
-    for (const node of ['n0', 'n1'])
-      ips[node] = (await podWhen(c, `bench-${node}`, (p) => p.status?.phase === 'Running' && !!p.status.podIP)).status.podIP;
+    const podIP = { n0: '', n1: '' };
+    for (const node of ['n0', 'n1'] as const)
+      podIP[node] = (await podWhen(c, `bench-${node}`, (p) => p.status?.phase === 'Running' && !!p.status.podIP)).status.podIP;
     step('pods running; finding their network namespaces');
-    const [ns0, ns1] = [await podNetns(sockets.n0!, 'bench-n0'), await podNetns(sockets.n1!, 'bench-n1')];
+    const podNs = { n0: await podNetns(sockets.n0, 'bench-n0'), n1: await podNetns(sockets.n1, 'bench-n1') };
     // The first packets wait for the other node's entries; ping until the path is there.
     for (let i = 0; ; i++) {
       const ok = await new Promise((r) =>
-        execFile('nsenter', [`--net=${ns0}`, 'busybox', 'ping', '-c', '1', '-W', '1', ips.n1!], (e) => r(!e)),
+        execFile('nsenter', [`--net=${podNs.n0}`, 'busybox', 'ping', '-c', '1', '-W', '1', podIP.n1], (e) => r(!e)),
       );
       if (ok) break;
-      if (i > 60) throw new Error(`pod bench-n0 cannot reach bench-n1 at ${ips.n1}`);
+      if (i > 60) throw new Error(`pod bench-n0 cannot reach bench-n1 at ${podIP.n1}`);
     }
-    step(`iperf3 host → host, then pod → pod, ${seconds} s each`);
-    const hostToHost = await iperf(`/run/netns/${h1.netns}`, `/run/netns/${h0.netns}`, h1.ip, seconds);
-    const podToPod = await iperf(ns1, ns0, ips.n1!, seconds);
-    return { backend, podToPod, hostToHost };
+    return await work({ cluster: c, hosts: [h0, h1], podNetns: podNs, podIP });
   } finally {
     process.off('SIGINT', interrupted);
     step('cleaning up');
     await run();
   }
+}
+
+/** iperf3 pod to pod across the nodes, next to node to node over the same veths. */
+export async function podThroughput(lab: BenchLab, backend: 'vxlan' | 'host-gw', seconds = 5): Promise<PodThroughput> {
+  const [h0, h1] = lab.hosts;
+  console.error(`bench lab: iperf3 host → host, then pod → pod, ${seconds} s each`);
+  const hostToHost = await iperf(`/run/netns/${h1.netns}`, `/run/netns/${h0.netns}`, h1.ip, seconds);
+  const podToPod = await iperf(lab.podNetns.n1, lab.podNetns.n0, lab.podIP.n1, seconds);
+  return { backend, podToPod, hostToHost };
+}
+
+export function measurePodThroughput(opts: { backend?: 'vxlan' | 'host-gw'; seconds?: number } = {}): Promise<PodThroughput> {
+  const backend = opts.backend ?? 'vxlan';
+  return withBenchLab(backend, (lab) => podThroughput(lab, backend, opts.seconds));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
