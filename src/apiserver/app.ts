@@ -11,6 +11,8 @@ import { aggregatedDiscovery, legacyCore, legacyGroup, legacyGroupList, resource
 import { jsonResponse } from './negotiate.js';
 import { resolveResourcePath, splitGroupVersion } from './paths.js';
 import { requestContext, type RequestContext } from './request-context.js';
+import { allowAll, type Authorizer, forbidden } from './authz/authorizer.js';
+import { requestInfo } from './authz/request-info.js';
 import { routeResource, type RouteDeps } from './routes.js';
 
 export interface ApiServerDeps extends Omit<RouteDeps, 'objects'> {
@@ -18,6 +20,8 @@ export interface ApiServerDeps extends Omit<RouteDeps, 'objects'> {
   objects: ObjectStore;
   authenticateToken: TokenAuthenticator;
   isReady(): boolean;
+  /** Who may do what (Node, RBAC); without one, every authenticated request is allowed. */
+  authorizer?: Authorizer;
   /** Routes with their own authentication, mounted before the common one (joining agents). */
   publicRoutes?: (app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>) => void;
   /** Extra routes mounted before the resource routes (OpenAPI, reviews, ...). */
@@ -42,12 +46,16 @@ export function createApp(deps: ApiServerDeps): Hono<{ Bindings: Bindings; Varia
     ),
   );
 
+  const authorizer = deps.authorizer ?? allowAll;
   deps.publicRoutes?.(app);
   app.use('*', async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
     const user = await authenticate(c.req.raw, c.env, deps.authenticateToken);
     if (!user) return jsonResponse(new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus(), 401);
     c.set('user', user);
+    const info = requestInfo(c.req.method, new URL(c.req.url));
+    const decision = await authorizer.authorize(user, info);
+    if (decision.decision !== 'allow') return errorResponse(forbidden(user, info, decision.reason));
     return next();
   });
 
