@@ -15,6 +15,8 @@ export interface RequestInfo {
   subresource: string;
   namespace: string;
   name: string;
+  /** A list's or watch's field selector, for authorizers that allow only selected lists (nodes: their own pods). */
+  fieldSelector?: string;
 }
 
 const HTTP_VERBS: Record<string, string> = { GET: 'get', HEAD: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
@@ -60,5 +62,6 @@ export function requestInfo(method: string, url: URL): RequestInfo {
   if (!name && verb === 'get') verb = queryBool(url.searchParams, 'watch') ? 'watch' : 'list';
   if (name && verb === 'get' && queryBool(url.searchParams, 'watch')) verb = 'watch';
   if (!name && verb === 'delete') verb = 'deletecollection';
-  return { isResourceRequest: true, verb, path, apiGroup, apiVersion, resource, subresource, namespace, name };
+  const fieldSelector = url.searchParams.get('fieldSelector') ?? undefined;
+  return { isResourceRequest: true, verb, path, apiGroup, apiVersion, resource, subresource, namespace, name, fieldSelector };
 }
