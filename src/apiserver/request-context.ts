@@ -38,8 +38,13 @@ export function requestContext(req: Request, url: URL, path: ResourcePath, user:
 }
 
 /** What the object store needs to know about a write made by this request. */
-export function writeContext(ctx: RequestContext, extra: Omit<WriteContext, 'dryRun' | 'manager'> = {}): WriteContext {
-  return { dryRun: ctx.dryRun, manager: ctx.fieldManager ?? defaultManager(ctx.req.headers.get('user-agent')), ...extra };
+export function writeContext(ctx: RequestContext, extra: Omit<WriteContext, 'dryRun' | 'manager' | 'warnings'> = {}): WriteContext {
+  return {
+    dryRun: ctx.dryRun,
+    manager: ctx.fieldManager ?? defaultManager(ctx.req.headers.get('user-agent')),
+    warnings: ctx.warnings,
+    ...extra,
+  };
 }
 
 export function methodNotAllowed(ctx: RequestContext): ApiError {
@@ -51,5 +56,7 @@ export function methodNotAllowed(ctx: RequestContext): ApiError {
 }
 
 export function warningHeaders(ctx: RequestContext): Record<string, string> {
-  return ctx.warnings.length > 0 ? { warning: ctx.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {};
+  // A retried write (a concurrent writer got there first) runs admission again: each warning once.
+  const warnings = [...new Set(ctx.warnings)];
+  return warnings.length > 0 ? { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {};
 }

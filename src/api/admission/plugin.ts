@@ -10,6 +10,8 @@ export interface AdmissionPlugin {
   resource: string;
   /** Before validation; may change the object or throw an ApiError. */
   admit?(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void>;
+  /** After validation (as upstream's validating admission); may only refuse, with an ApiError. */
+  validate?(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void>;
   /** The write went through (create or update). */
   stored?(def: ResourceDef, obj: KObject, old: StoredObject | undefined): Promise<void>;
   /** The write was admitted but did not happen (dry run, conflict, failure). */
@@ -23,6 +25,9 @@ export function composeAdmission(plugins: AdmissionPlugin[]): Admission {
   return {
     async admit(def, obj, old, ctx) {
       for (const p of forDef(def)) await p.admit?.(def, obj, old, ctx);
+    },
+    async validate(def, obj, old, ctx) {
+      for (const p of forDef(def)) await p.validate?.(def, obj, old, ctx);
     },
     async stored(def, obj, old) {
       for (const p of forDef(def)) await p.stored?.(def, obj, old);

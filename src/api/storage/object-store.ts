@@ -19,12 +19,16 @@ export interface WriteContext {
   applied?: boolean;
 }
 
+  /** Warnings for the client (admission adds to them; the response carries them as Warning headers). */
+  warnings?: string[];
 /** Kind-specific steps around a write (allocations, cross-object checks), kept out of this file. */
 export interface Admission {
   /** After defaulting and before validation; may change the object or throw an ApiError. */
   admit?(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void>;
   /** The admitted write was stored. */
   stored?(def: ResourceDef, obj: KObject, old: StoredObject | undefined): Promise<void>;
+  /** After validation passed (upstream's validating admission): may only refuse, with an ApiError. */
+  validate?(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void>;
   /** The admitted write did not happen (invalid, dry run, conflict): undo what admit reserved. */
   abandoned?(def: ResourceDef, obj: KObject, old: StoredObject | undefined): Promise<void>;
   /** After an object is gone from the datastore. */
@@ -114,7 +118,7 @@ export class ObjectStore {
     }
   }
 
-  /** Defaults, admission and validation: what every write goes through before it is stored. */
+  /** Defaults, mutating admission, validation and validating admission: what every write goes through before it is stored. */
   private async admit(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void> {
     obj.apiVersion = apiVersionOf(def.group, def.version);
     obj.kind = def.kind;
@@ -138,6 +142,12 @@ export class ObjectStore {
     let result: T;
     try {
       result = await write();
+    try {
+      await this.admission.validate?.(def, obj, old, ctx);
+    } catch (err) {
+      await this.admission.abandoned?.(def, obj, old);
+      throw err;
+    }
     } catch (err) {
       await this.admission.abandoned?.(def, obj, old);
       throw toApiError(err, resourceName(def), obj.metadata?.name ?? '');
