@@ -10,6 +10,7 @@ import { managedFieldsAdmission } from '../api/admission/managed-fields.js';
 import { ServiceAllocations } from '../api/admission/services.js';
 import { priorityAdmission } from '../api/admission/priority.js';
 import { serviceAccountAdmission } from '../api/admission/service-account.js';
+import { podSecurityAdmission, type PodSecurityConfig } from '../api/admission/pod-security/admission.js';
 import { CrdSync } from '../api/crd/crd-sync.js';
 import { ApiServiceRegistration } from '../api/apiservices/autoregister.js';
 import { ApiServiceStatusSync } from '../api/apiservices/status-sync.js';
@@ -45,6 +46,8 @@ export interface ApiServerOptions {
   join?: NodeJoin;
   /** The certificate the API server presents to nodes for logs, exec, attach and port-forward. */
   kubeletClient?: KubeletClientCert;
+  /** Pod Security admission's cluster defaults and exemptions (default: privileged everywhere, as K3s). */
+  podSecurity?: PodSecurityConfig;
 }
 
 export interface ApiServer {
@@ -72,6 +75,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     managedFieldsAdmission(schemas), // who wrote which fields
     priorityAdmission(reader, registry), // a pod's priority from its PriorityClass
     serviceAccountAdmission(reader, registry), // a pod's service account and its token volume
+    podSecurityAdmission(reader, registry, opts.podSecurity), // after validation: pods and templates against their namespace's level
   ]);
   const objects = new ObjectStore(opts.store, admission);
   services.adopt((await objects.list(registry.byResource('', 'v1', 'services')!, undefined)).items);
