@@ -309,6 +309,13 @@ export class KineStore implements Store {
     return this.compacted;
   }
 
+  async defragment(): Promise<void> {
+    this.assertOpen();
+    // Writes are committed synchronously by flush; once the queued ones are in, no transaction is open.
+    await this.flushing;
+    this.log.vacuum();
+  }
+
   async grantLease(ttlSeconds: number): Promise<number> {
     const id = this.leases.nextId();
     await this.write(() => {

@@ -75,6 +75,11 @@ export interface Store {
   watch(prefix: string, opts?: WatchOptions): Watcher;
   /** Remove history up to and including `revision` (default: all but the current state). */
   compact(revision?: number): Promise<number>;
+  /**
+   * Gives the space of removed history back, so that no byte of it stays in the files (etcd's
+   * defrag): after a compaction, nothing written before it can be read from disk.
+   */
+  defragment(): Promise<void>;
   grantLease(ttlSeconds: number): Promise<number>;
   keepAliveLease(id: number): Promise<void>;
   revokeLease(id: number): Promise<void>;

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import t from 'tap';
 import { CompactedError } from '../../src/store/index.js';
 import { b, newStore } from './helpers.js';
@@ -56,4 +57,24 @@ t.test('automatic compaction keeps one interval of history', async (t) => {
   t.equal(store.compactRevision(), 2, 'history from before the previous tick is compacted');
   await store.update('/x', b('3'));
   t.equal((await store.get('/x', { revision: 3 }))!.value.toString(), '3');
+});
+
+t.test('defragment: after compaction, removed values are in neither the database file nor its WAL', async (t) => {
+  const { store, file } = await newStore(t);
+  const gone = 'removed-value-4c1f9e';
+  const kept = 'current-value-77ab02';
+  // Enough rows that the removed ones sit on pages of their own, and the WAL holds them first.
+  for (let i = 0; i < 200; i++) await store.create(`/old/${i}`, b(`${gone}-${i}-${'x'.repeat(200)}`));
+  await store.create('/k', b(gone));
+  await store.update('/k', b(kept));
+  for (let i = 0; i < 200; i++) await store.delete(`/old/${i}`);
+  const raw = () => Buffer.concat([fs.readFileSync(file), fs.existsSync(`${file}-wal`) ? fs.readFileSync(`${file}-wal`) : Buffer.alloc(0)]);
+  t.ok(raw().includes(gone), 'before: the removed values are on disk (the grep looks in the right place)');
+  await store.compact();
+  await store.defragment();
+  t.notOk(raw().includes(gone), 'after: no byte of them is left');
+  t.ok(raw().includes(kept), 'the current value is there');
+  t.equal((await store.get('/k'))!.value.toString(), kept);
+  await store.update('/k', b('after-defragment'));
+  t.equal((await store.get('/k'))!.value.toString(), 'after-defragment', 'the store goes on working');
 });
