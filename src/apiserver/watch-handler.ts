@@ -3,7 +3,7 @@
 import { badRequest } from '../k8s/errors.js';
 import { apiVersionOf, type KObject, type StoredObject } from '../k8s/object.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
-import { watchObjects, type ApiWatchEvent } from '../api/storage/watch.js';
+import type { ApiWatchEvent } from '../api/storage/watch.js';
 import { representation } from './negotiate.js';
 import { queryBool } from './query.js';
 import type { RequestContext } from './request-context.js';
@@ -31,7 +31,7 @@ export async function watchResponse(ctx: RequestContext, objects: ObjectStore, s
   const sendInitial = queryBool(ctx.query, 'sendInitialEvents') === true;
   const bookmarks = queryBool(ctx.query, 'allowWatchBookmarks') === true;
   const timeoutMs = timeoutOf(ctx.query) * 1000;
-  const watch = await watchObjects(objects.store, def, namespace, {
+  const watch = await objects.watch(def, namespace, {
     labelSelector: q.labelSelector,
     fieldSelector,
     resourceVersion: sendInitial ? '' : q.resourceVersion,

@@ -7,7 +7,7 @@ import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { Registry } from '../registry/registry.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { watchObjects, type ApiWatchEvent, type ObjectWatch } from '../storage/watch.js';
+import type { ApiWatchEvent, ObjectWatch } from '../storage/watch.js';
 import { availableCondition, withCondition } from './availability.js';
 import type { APIService } from './types.js';
 
@@ -96,7 +96,7 @@ export class ApiServiceStatusSync {
     void (async () => {
       while (!this.stopped) {
         try {
-          const watch = await watchObjects(this.objects.store, def, undefined, { resourceVersion: '' });
+          const watch = await this.objects.watch(def, undefined, { resourceVersion: '' });
           this.watches.add(watch);
           try {
             // The first batch is the current state; later ones are changes.

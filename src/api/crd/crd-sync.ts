@@ -7,7 +7,7 @@ import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { Registry } from '../registry/registry.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { watchObjects, type ObjectWatch } from '../storage/watch.js';
+import type { ObjectWatch } from '../storage/watch.js';
 import { crdResourceDefs } from './resource-defs.js';
 
 export const CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
@@ -29,7 +29,7 @@ export class CrdSync {
   ) {}
 
   async start(): Promise<void> {
-    this.watch = await watchObjects(this.objects.store, this.crdDef, undefined, { resourceVersion: '' });
+    this.watch = await this.objects.watch(this.crdDef, undefined, { resourceVersion: '' });
     const events = this.watch.events[Symbol.asyncIterator]();
     // The first batch is the current set of CRDs: serve them before the server says it is ready.
     const first = await events.next();

@@ -5,7 +5,9 @@ import { ApiError, alreadyExists, conflict, invalid, notFound, type FieldError }
 import { prepareForCreate, prepareForUpdate } from '../metadata.js';
 import { apiVersionOf, type KObject, type StoredObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
-import { decode, encode, keyFor } from './codec.js';
+import { decode, decodeFrom, encode, encodeFor, keyFor } from './codec.js';
+import { IDENTITY, type StorageTransformers, type ValueTransformer } from './transformer.js';
+import { watchObjects, type ObjectWatch, type WatchQuery } from './watch.js';
 import { deletionFinished } from './pending-deletion.js';
 import { MODIFIED, retryOnModified, toApiError } from './errors.js';
 import { objectFilter, type ListQuery } from './filter.js';
@@ -58,7 +60,18 @@ export class ObjectStore {
   constructor(
     readonly store: Store,
     private readonly admission: Admission = {},
+    /** Encryption at rest by resource; plaintext JSON without it. */
+    readonly transformers: StorageTransformers = IDENTITY,
   ) {}
+
+  private transformer(def: ResourceDef): ValueTransformer {
+    return this.transformers.forResource(def.group, def.plural);
+  }
+
+  /** Watches objects of a kind, decoded (and decrypted) as every other read is. */
+  watch(def: ResourceDef, namespace: string | undefined, q: WatchQuery): Promise<ObjectWatch> {
+    return watchObjects(this.store, def, namespace, q, this.transformers);
+  }
 
   currentResourceVersion(): string {
     return String(this.store.currentRevision());
@@ -67,12 +80,12 @@ export class ObjectStore {
   async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject> {
     const kv = await this.store.get(keyFor(def, namespace, name));
     if (!kv) throw notFound(resourceName(def), name);
-    return decode(kv);
+    return decodeFrom(this.transformer(def), kv);
   }
 
   async tryGet(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject | undefined> {
     const kv = await this.store.get(keyFor(def, namespace, name));
-    return kv && decode(kv);
+    return kv && decodeFrom(this.transformer(def), kv);
   }
 
   async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
@@ -88,7 +101,7 @@ export class ObjectStore {
         readAt = page.revision;
         revision = page.revision;
         for (const kv of page.items) {
-          const obj = decode(kv);
+          const obj = decodeFrom(this.transformer(def), kv);
           if (match(obj)) items.push(obj);
         }
         token = page.continue;
@@ -104,7 +117,7 @@ export class ObjectStore {
     if (!def.namespaced || namespace === undefined) return;
     const kv = await this.store.get(`/registry/namespaces/${namespace}`);
     if (!kv) throw notFound({ group: '', resource: 'namespaces' }, namespace);
-    const ns = decode(kv) as KObject & { status?: { phase?: string } };
+    const ns = decodeFrom(this.transformers.forResource('', 'namespaces'), kv) as KObject & { status?: { phase?: string } };
     if (ns.status?.phase === 'Terminating' || ns.metadata?.deletionTimestamp) {
       throw new ApiError(
         403,
@@ -170,7 +183,8 @@ export class ObjectStore {
         if (await this.tryGet(def, namespace, name)) throw alreadyExists(resourceName(def), name);
         return { ...obj, metadata: { ...obj.metadata } } as StoredObject;
       }
-      const { revision } = await this.store.create(keyFor(def, namespace, name), encode(obj), await this.expiry(def));
+      const key = keyFor(def, namespace, name);
+      const { revision } = await this.store.create(key, encodeFor(this.transformer(def), key, obj), await this.expiry(def));
       return decode({ value: encode(obj), modRevision: revision });
     });
   }
@@ -227,7 +241,7 @@ export class ObjectStore {
       // The last finalizer of an object being deleted is gone: the object goes.
       const { revision } = finished
         ? await this.store.delete(key, expected)
-        : await this.store.update(key, encode(obj), expected, await this.expiry(def));
+        : await this.store.update(key, encodeFor(this.transformer(def), key, obj), expected, await this.expiry(def));
       return decode({ value: encode(obj), modRevision: revision });
     });
     if (finished && !ctx.dryRun) await this.admission.released?.(def, stored);
@@ -254,9 +268,10 @@ export class ObjectStore {
   async replaceAsIs(def: ResourceDef, current: StoredObject, obj: KObject): Promise<StoredObject> {
     const name = current.metadata.name;
     try {
+      const key = keyFor(def, current.metadata.namespace, name);
       const { revision } = await this.store.update(
-        keyFor(def, current.metadata.namespace, name),
-        encode(obj),
+        key,
+        encodeFor(this.transformer(def), key, obj),
         Number(current.metadata.resourceVersion),
       );
       return decode({ value: encode(obj), modRevision: revision });

@@ -3,7 +3,8 @@
 import type { Store, WatchEvent } from '../../store/index.js';
 import type { KObject, StoredObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
-import { decode, keyFor } from './codec.js';
+import { decodeFrom, keyFor } from './codec.js';
+import { IDENTITY, type StorageTransformers, type ValueTransformer } from './transformer.js';
 import { toApiError } from './errors.js';
 import { objectFilter } from './filter.js';
 
@@ -28,31 +29,39 @@ export interface ObjectWatch {
   close(): void;
 }
 
-// Every watcher of a prefix gets the same datastore event; decoding it once serves them all. The
-// decoded objects are only read (filtered, serialized), never changed.
+// Every watcher of a prefix gets the same datastore event; decoding (and decrypting) it once serves
+// them all. The decoded objects are only read (filtered, serialized), never changed.
 const decoded = new WeakMap<object, StoredObject>();
 
-function decodeShared(kv: WatchEvent['kv']): StoredObject {
+function decodeShared(kv: WatchEvent['kv'], transformer: ValueTransformer): StoredObject {
   let obj = decoded.get(kv);
-  if (!obj) decoded.set(kv, (obj = decode(kv)));
+  if (!obj) decoded.set(kv, (obj = decodeFrom(transformer, kv)));
   return obj;
 }
 
-function convert(e: WatchEvent, match: (o: KObject) => boolean): ApiWatchEvent | undefined {
-  const prev = e.prev ? decodeShared(e.prev) : undefined;
+function convert(e: WatchEvent, match: (o: KObject) => boolean, transformer: ValueTransformer): ApiWatchEvent | undefined {
+  const prev = e.prev ? decodeShared(e.prev, transformer) : undefined;
   const prevMatched = prev !== undefined && match(prev);
   if (e.type === 'delete') {
     if (!prevMatched) return undefined;
     return { type: 'DELETED', object: { ...prev, metadata: { ...prev.metadata, resourceVersion: String(e.kv.modRevision) } } };
   }
-  const obj = decodeShared(e.kv);
+  const obj = decodeShared(e.kv, transformer);
   const matched = match(obj);
   if (matched) return { type: prevMatched ? 'MODIFIED' : 'ADDED', object: obj };
   return prevMatched ? { type: 'DELETED', object: obj } : undefined;
 }
 
-export async function watchObjects(store: Store, def: ResourceDef, namespace: string | undefined, q: WatchQuery): Promise<ObjectWatch> {
+export async function watchObjects(
+  store: Store,
+  def: ResourceDef,
+  namespace: string | undefined,
+  q: WatchQuery,
+  transformers: StorageTransformers = IDENTITY,
+): Promise<ObjectWatch> {
   const match = objectFilter(def, q);
+  // Looked up at each use: a key rotation takes effect on open watches too.
+  const transformer = () => transformers.forResource(def.group, def.plural);
   const prefix = keyFor(def, namespace);
   const initial: ApiWatchEvent[] = [];
   let from: number;
@@ -61,7 +70,7 @@ export async function watchObjects(store: Store, def: ResourceDef, namespace: st
     if (!q.resourceVersion || q.resourceVersion === '0') {
       const list = await store.list(prefix);
       for (const kv of list.items) {
-        const obj = decode(kv);
+        const obj = decodeFrom(transformer(), kv);
         if (match(obj)) initial.push({ type: 'ADDED', object: obj });
       }
       from = list.revision + 1;
@@ -74,7 +83,8 @@ export async function watchObjects(store: Store, def: ResourceDef, namespace: st
       // Always yield the initial batch, even empty, so callers can tell the initial state is complete.
       if (listed) yield initial;
       for await (const batch of watcher) {
-        const out = batch.map((e) => convert(e, match)).filter((e): e is ApiWatchEvent => e !== undefined);
+        const t = transformer();
+        const out = batch.map((e) => convert(e, match, t)).filter((e): e is ApiWatchEvent => e !== undefined);
         if (out.length > 0) yield out;
       }
     }
