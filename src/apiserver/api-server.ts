@@ -35,9 +35,13 @@ import { schemaLookup } from '../api/openapi/schemas.js';
 import { ensureClusterDnsService, ensureKubernetesService, ensureSystemNamespaces, ensureSystemPriorityClasses } from './bootstrap.js';
 import { CLUSTER_CONFIG_PATH, DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../k8s/cluster-config.js';
 import { jsonResponse } from './negotiate.js';
+import type { SecretsEncryption } from '../api/encryption/secrets-encrypt.js';
+import { encryptionRoutes } from './encryption-routes.js';
 
 export interface ApiServerOptions {
   store: Store;
+  /** Encryption at rest (--secrets-encryption) and the secrets-encrypt endpoints. */
+  encryption?: SecretsEncryption;
   /** PKCS#8 PEM of the key that signs service account tokens. */
   serviceAccountKeyPem: string;
   /** The cluster's network (service range, cluster DNS, ...), also handed to agents. */
@@ -69,7 +73,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const schemas = schemaLookup(registry);
   // Admission looks objects up (priority classes, service accounts) through a store of its own,
   // which only reads and so needs no admission.
-  const reader = new ObjectStore(opts.store);
+  const reader = new ObjectStore(opts.store, {}, opts.encryption);
   const admission = composeAdmission([
     services, // ClusterIPs and NodePorts, allocated and released with their Service
     managedFieldsAdmission(schemas), // who wrote which fields
@@ -77,7 +81,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     serviceAccountAdmission(reader, registry), // a pod's service account and its token volume
     podSecurityAdmission(reader, registry, opts.podSecurity), // after validation: pods and templates against their namespace's level
   ]);
-  const objects = new ObjectStore(opts.store, admission);
+  const objects = new ObjectStore(opts.store, admission, opts.encryption);
+  opts.encryption?.attach(opts.store, registry);
   services.adopt((await objects.list(registry.byResource('', 'v1', 'services')!, undefined)).items);
 
   const serviceAccounts = registry.byResource('', 'v1', 'serviceaccounts')!;
@@ -108,6 +113,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     },
     extraRoutes: (app) => {
       openapiRoutes(registry)(app);
+      if (opts.encryption) encryptionRoutes(opts.encryption)(app);
       // What every agent follows: ranges, cluster DNS, the pod network backend (K3s's /v1-k3s/config).
       app.get(CLUSTER_CONFIG_PATH, () => jsonResponse(cluster));
     },

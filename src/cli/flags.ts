@@ -126,6 +126,21 @@ export const flags: readonly FlagSpec[] = [
     choices: DISABLE_CHOICES,
     default: () => [],
   },
+  {
+    name: 'secrets-encryption',
+    kind: 'bool',
+    commands: ['server'],
+    description: 'encrypt Secrets at rest (keys in <data-dir>/server/cred/encryption-config.json; see skiff secrets-encrypt)',
+    default: () => false,
+  },
+  {
+    name: 'secrets-encryption-provider',
+    kind: 'string',
+    commands: ['server'],
+    description: 'type of the keys --secrets-encryption and skiff secrets-encrypt generate',
+    choices: ['aescbc', 'secretbox', 'aesgcm'],
+    default: () => 'aescbc',
+  },
   { name: 'disable-agent', kind: 'bool', commands: ['server'], description: 'do not run a local agent', default: () => false },
   {
     name: 'disable-kube-proxy',

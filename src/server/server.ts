@@ -10,6 +10,8 @@ import { writeKubeconfig } from '../pki/kubeconfig.js';
 import { ensureJoinToken } from '../pki/join-token.js';
 import { log } from '../log.js';
 import { createApiServer } from '../apiserver/api-server.js';
+import { openSecretsEncryption, encryptExistingSecrets } from './secrets-encryption.js';
+import type { ProviderType } from '../api/encryption/providers.js';
 import { listenHttps } from './https.js';
 import { startControlPlane } from './control-plane.js';
 import { timingsFromArgs, type ControllerTimings } from '../controllers/settings.js';
@@ -100,13 +102,20 @@ export async function runServer(settings: Settings): Promise<void> {
     token,
     issueNodeCertificate: (name: string) => issueClientCertificate(pki, `system:node:${name}`, ['system:nodes']),
   };
+  const encryption = openSecretsEncryption({
+    dataDir,
+    enable: settings['secrets-encryption'] === true,
+    provider: settings['secrets-encryption-provider'] as ProviderType,
+  });
   const stack = await createApiServer({
     store,
+    encryption,
     serviceAccountKeyPem: pki.serviceAccountKeyPem,
     cluster,
     join,
     kubeletClient: pki.kubeletClient,
   });
+  await encryptExistingSecrets(encryption, store);
   const https = await listenHttps(stack.app, {
     port: settings['https-listen-port'] as number,
     host: bindAddress,
