@@ -5,6 +5,7 @@ import { flagsFor, type Command, type FlagSpec } from './flags.js';
 import { resolveSettings, envName, type Settings } from './config.js';
 import { UsageError } from './values.js';
 import { versionText } from './version.js';
+import { secretsEncryptCommand } from './secrets-encrypt.js';
 import { StoreOpenError } from '../store/errors.js';
 import { setDebug } from '../log.js';
 
@@ -58,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     const { runAgent } = await import('../agent/agent.js');
     await runAgent(s);
   });
+  secretsEncryptCommand(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

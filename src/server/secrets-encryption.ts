@@ -9,10 +9,11 @@ import type { Store } from '../store/index.js';
 import { log } from '../log.js';
 
 /** A bad config file throws an EncryptionConfigError whose one line says what is wrong. */
-export function openSecretsEncryption(opts: { dataDir: string; enable: boolean; provider: ProviderType }): SecretsEncryption | undefined {
+export function openSecretsEncryption(opts: { dataDir: string; enable: boolean; provider: ProviderType }): SecretsEncryption {
   const { enable } = opts;
   const encryption = new SecretsEncryption({ dir: path.join(opts.dataDir, 'server', 'cred'), enable, provider: opts.provider });
-  if (!encryption.configured) return enable ? encryption : undefined;
+  // Without a config it encrypts nothing, but its endpoints still answer (status; enable makes one).
+  if (!encryption.configured) return encryption;
   const { enable: on, activekey } = encryption.status();
   if (!enable && on)
     log.warn(

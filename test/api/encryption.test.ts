@@ -108,6 +108,8 @@ t.test('wrong or missing key: a clear error naming the key', async (t) => {
     () => wrong.fromStorage(written, KEY),
     /unable to transform key "\/registry\/secrets\/default\/s1": decrypting with aescbc key "k1" failed .*not the one/,
   );
+  const rotated = new ProviderChain([aescbc(key('aescbckey-2026-01-01T00:00:00Z', randomBytes(32)))]).toStorage(plain, KEY);
+  t.throws(() => new ProviderChain([aescbc(key('k2'))]).fromStorage(rotated, KEY), /aescbc key "aescbckey-2026-01-01T00:00:00Z", which/);
   const missing = new ProviderChain([aescbc(key('k2')), identity]);
   t.throws(
     () => missing.fromStorage(written, KEY),

@@ -59,7 +59,6 @@ function checkKeys(keys: unknown, path: string, sizes: readonly number[], proble
       continue;
     }
     if (typeof key.name !== 'string' || !key.name) problems.push(`${at}.name: Required value: name is a mandatory field for a key`);
-    else if (key.name.includes(':')) problems.push(`${at}.name: Invalid value: "${key.name}": a key name must not contain ':'`);
     else if (names.has(key.name)) problems.push(`${at}.name: Duplicate value: "${key.name}"`);
     else names.add(key.name);
     if (typeof key.secret !== 'string' || !key.secret) {

@@ -32,7 +32,8 @@ export const ENCRYPTED_PREFIX = Buffer.from('k8s:enc:');
 export function envelopeOf(stored: Buffer): { provider: string; keyName: string } | undefined {
   if (!stored.subarray(0, ENCRYPTED_PREFIX.length).equals(ENCRYPTED_PREFIX)) return undefined;
   const head = stored.subarray(0, 300).toString('latin1');
-  const m = /^k8s:enc:([a-z0-9]+):v1:([^:]*):/.exec(head);
+  // Key names may hold colons: K3s names rotated keys aescbckey-<RFC 3339 time>.
+  const m = /^k8s:enc:([a-z0-9]+):v1:([^:]*?(?:-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)?):/.exec(head);
   return m ? { provider: m[1]!, keyName: m[2]! } : { provider: head.split(':')[2] ?? 'unknown', keyName: '' };
 }
 

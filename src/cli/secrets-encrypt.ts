@@ -1,0 +1,154 @@
+// `skiff secrets-encrypt status|enable|disable|prepare|rotate|reencrypt|rotate-keys`, as K3s's: it
+// asks the running server (PUT /v1-skiff/encrypt/config, GET /v1-skiff/encrypt/status) and prints
+// K3s's lines. It authenticates with the admin client certificate under <data-dir>/server/tls (K3s
+// uses the server token from the data dir; both are root's files on the server): the server's own
+// config file and SKIFF_* variables give the data dir and port, as for `skiff server`.
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { type Command as Program, Option } from 'commander';
+import { resolveSettings } from './config.js';
+import { UsageError } from './values.js';
+
+export const STATUS_PATH = '/v1-skiff/encrypt/status';
+export const CONFIG_PATH = '/v1-skiff/encrypt/config';
+
+interface Target {
+  url: URL;
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+interface CommonOptions {
+  dataDir?: string;
+  server?: string;
+  config?: string;
+}
+
+function target(opts: CommonOptions): Target {
+  const cli: Record<string, unknown> = {};
+  if (opts.dataDir !== undefined) cli['data-dir'] = opts.dataDir;
+  if (opts.config !== undefined) cli.config = opts.config;
+  const settings = resolveSettings('server', cli);
+  const tls = path.join(settings['data-dir'] as string, 'server', 'tls');
+  const read = (name: string) => {
+    try {
+      return fs.readFileSync(path.join(tls, name), 'utf8');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why =
+        e.code === 'EACCES'
+          ? 'permission denied (run it as the user the server runs as)'
+          : e.code === 'ENOENT'
+            ? 'no such file'
+            : e.message;
+      throw new UsageError(`cannot read the server's admin credentials ${path.join(tls, name)}: ${why}`);
+    }
+  };
+  let url: URL;
+  try {
+    url = new URL(opts.server ?? `https://127.0.0.1:${settings['https-listen-port']}`);
+  } catch {
+    throw new UsageError(`invalid --server ${opts.server}: expected https://HOST:PORT`);
+  }
+  return { url, ca: read('server-ca.crt'), cert: read('client-admin.crt'), key: read('client-admin.key') };
+}
+
+function call(t: Target, method: string, urlPath: string, body?: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      new URL(urlPath, t.url),
+      { method, ca: t.ca, cert: t.cert, key: t.key, headers: { 'content-type': 'application/json' }, timeout: 120_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let parsed: { message?: string } | undefined;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          if (res.statusCode === 200) resolve(parsed);
+          else reject(new Error(`${parsed?.message ?? text.trim()} (see the server log for details)`));
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('the server did not answer in time')));
+    req.on('error', (err) => reject(new Error(`cannot reach the server at ${t.url.origin}: ${err.message}`)));
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+interface State {
+  stage: string;
+  activekey: string;
+  enable?: boolean;
+  hashmatch?: boolean;
+  hasherror?: string;
+  inactivekeys?: string[];
+}
+
+/** Columns separated as Go's tabwriter with padding 2 lays them out (K3s prints the table that way). */
+function columns(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)) + 2);
+  return rows.map((r) => r.map((cell, i) => (i < r.length - 1 ? cell.padEnd(widths[i]!) : cell)).join('')).join('\n');
+}
+
+/** K3s's status text. */
+export function statusText(s: State): string {
+  if (s.enable === undefined) return 'Encryption Status: Disabled, no configuration file found\n';
+  const lines = [
+    `Encryption Status: ${s.enable ? 'Enabled' : 'Disabled'}`,
+    `Current Rotation Stage: ${s.stage}`,
+    `Server Encryption Hashes: ${s.hashmatch ? 'All hashes match' : s.hasherror}`,
+    '',
+  ];
+  // "AES-CBC aescbckey": the key type, then the name.
+  const split = (k: string) => [k.slice(0, k.indexOf(' ')), k.slice(k.indexOf(' ') + 1)];
+  const rows = [
+    ['Active', 'Key Type', 'Name'],
+    ['------', '--------', '----'],
+    ...(s.activekey ? [[' *', ...split(s.activekey)]] : []),
+    ...(s.inactivekeys ?? []).map((k) => ['', ...split(k)]),
+  ];
+  return `${lines.join('\n')}\n${columns(rows)}\n\n`;
+}
+
+const common = (cmd: Program) =>
+  cmd
+    .addOption(new Option('-d, --data-dir <dir>', "folder of the server's state (default as for skiff server)"))
+    .addOption(new Option('-s, --server <url>', 'the server (default https://127.0.0.1:<https-listen-port>)'))
+    .addOption(new Option('--config <file>', "the server's config file (default /etc/skiff/config.yaml)"));
+
+export function secretsEncryptCommand(program: Program): void {
+  const group = program.command('secrets-encrypt').description('control encryption of Secrets at rest on the running server (as K3s)');
+  common(group.command('status').description('print whether encryption is on, the rotation stage and the keys'))
+    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action(async (opts: CommonOptions & { output: string }) => {
+      const state = (await call(target(opts), 'GET', STATUS_PATH)) as State;
+      process.stdout.write(opts.output === 'json' ? `${JSON.stringify(state, null, '\t')}\n` : statusText(state));
+    });
+  const put = (name: string, summary: string, body: (o: { force?: boolean; skip?: boolean }) => unknown, flags: ('force' | 'skip')[]) => {
+    const cmd = common(group.command(name).description(summary));
+    if (flags.includes('force')) cmd.addOption(new Option('-f, --force', 'go on whatever the current stage'));
+    if (flags.includes('skip')) cmd.addOption(new Option('--skip', 'keep the keys that are no longer used'));
+    cmd.action(async (opts: CommonOptions & { force?: boolean; skip?: boolean }) => {
+      const answer = (await call(target(opts), 'PUT', CONFIG_PATH, body(opts))) as { message?: string } | undefined;
+      process.stdout.write(`${answer?.message ?? 'done'}\n`);
+    });
+  };
+  put('enable', 'encrypt Secrets (with the keys the config has) and rewrite them', () => ({ enable: true }), []);
+  put('disable', 'store Secrets as plaintext again (the keys are kept) and rewrite them', () => ({ enable: false }), []);
+  put('prepare', 'add a new key, not used yet', (o) => ({ stage: 'prepare', force: !!o.force }), ['force']);
+  put('rotate', 'make the newest key the one that encrypts', (o) => ({ stage: 'rotate', force: !!o.force }), ['force']);
+  put(
+    'reencrypt',
+    'rewrite every Secret with the current key, then remove the other keys',
+    (o) => ({ stage: 'reencrypt_active', force: !!o.force, skip: !!o.skip }),
+    ['force', 'skip'],
+  );
+  put('rotate-keys', 'add a new key, rewrite every Secret with it and remove the old one', () => ({ stage: 'rotate_keys' }), []);
+}
