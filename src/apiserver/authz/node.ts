@@ -1,7 +1,7 @@
 // The Node authorizer (kube-apiserver's --authorization-mode=Node): a node's agent, authenticated as
 // system:node:<name> in system:nodes, may read only the Secrets, ConfigMaps, PersistentVolumeClaims,
-// PersistentVolumes and service account tokens of the pods bound to it (the graph), get and bind
-// pods through its own pods, write its own Node and Lease (NodeRestriction admission checks the
+// PersistentVolumes and service account tokens of the pods bound to it (the graph), get, delete and
+// report the status of its own pods, write its own Node and Lease (NodeRestriction admission checks the
 // writes' contents), and do what every node needs (upstream's system:node rules, plus the reads of
 // Skiff's node network: Services, Endpoints, EndpointSlices, the cluster config). Anything else gets
 // no opinion, so RBAC decides; anyone not a node gets no opinion at all.
@@ -10,17 +10,11 @@ import type { Authorizer, Decision } from './authorizer.js';
 import type { VertexType } from './node-graph.js';
 import type { RequestInfo } from './request-info.js';
 import { CLUSTER_CONFIG_PATH } from '../../k8s/cluster-config.js';
+import { nodeIdentity } from '../../k8s/nodes.js';
 
-export const NODES_GROUP = 'system:nodes';
-export const NODE_USER_PREFIX = 'system:node:';
+export { nodeIdentity };
 /** Where nodes keep their Leases (upstream's kube-node-lease). */
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
-
-/** Upstream's NodeIdentity: a node is a user named system:node:<name> in the system:nodes group. */
-export function nodeIdentity(user: UserInfo): { isNode: boolean; nodeName: string } {
-  if (!user.groups.includes(NODES_GROUP) || !user.username.startsWith(NODE_USER_PREFIX)) return { isNode: false, nodeName: '' };
-  return { isNode: true, nodeName: user.username.slice(NODE_USER_PREFIX.length) };
-}
 
 /** What the graph tells: is there a path from the object to the node? */
 export interface NodeGraphQuery {
