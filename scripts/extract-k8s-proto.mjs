@@ -12,6 +12,7 @@ const API_GROUPS = [
   'core',
   'apps',
   'batch',
+  'certificates',
   'networking',
   'rbac',
   'policy',
@@ -25,7 +26,8 @@ const API_GROUPS = [
   'events',
 ].join('|');
 const WANTED = new RegExp(
-  `^k8s\\.io/(api/(${API_GROUPS})/(v1|v2)|apimachinery/pkg/(apis/meta/v1|api/resource|util/intstr|runtime))/generated\\.proto$`,
+  `^k8s\\.io/(api/(${API_GROUPS})/(v1|v2)|api/certificates/v1beta1|` +
+    'apimachinery/pkg/(apis/meta/v1|api/resource|util/intstr|runtime))/generated\\.proto$',
 );
 
 const data = fs.readFileSync(binary);
@@ -80,6 +82,13 @@ for (const fd of [...files.values()].sort((a, b) => a.name.localeCompare(b.name)
     table[full] = fields;
   };
   for (const msg of fd.messageType ?? []) visit(msg, fd.package);
+}
+// kubectl 1.32 carries no descriptor of certificates/v1, only of v1beta1, whose CertificateSigningRequest
+// messages have the same fields and numbers: v1's are read from them (kubectl certificate approve sends v1).
+for (const [name, fields] of Object.entries(table)) {
+  const v1 = name.replace(/^k8s\.io\.api\.certificates\.v1beta1\.(CertificateSigningRequest|ExtraValue)/, 'k8s.io.api.certificates.v1.$1');
+  if (v1 === name || table[v1]) continue;
+  table[v1] = JSON.parse(JSON.stringify(fields).replaceAll('k8s.io.api.certificates.v1beta1.', 'k8s.io.api.certificates.v1.'));
 }
 fs.writeFileSync(OUT, `${JSON.stringify(table, null, 0).replace(/\],"/g, '],\n"')}\n`);
 console.log(`extract-k8s-proto: ${files.size} files, ${Object.keys(table).length} messages -> ${OUT}`);

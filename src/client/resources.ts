@@ -1,6 +1,7 @@
 // The kinds the control plane and agents work with, each a typed handle for the REST client.
 import type { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
+import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type {
   ConfigMap,
@@ -16,6 +17,7 @@ import type {
   ServiceAccount,
 } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
 import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
 
@@ -60,7 +62,15 @@ export const controllerRevisions = type<Writable<ControllerRevision>>('apps', 'v
 export const jobs = type<Writable<Job>>('batch', 'v1', 'jobs', 'Job');
 export const cronJobs = type<Writable<CronJob>>('batch', 'v1', 'cronjobs', 'CronJob');
 export const leases = type<Writable<Lease>>('coordination.k8s.io', 'v1', 'leases', 'Lease');
+export const certificateSigningRequests = type<Writable<CertificateSigningRequest>>(
+  'certificates.k8s.io',
+  'v1',
+  'certificatesigningrequests',
+  'CertificateSigningRequest',
+  false,
+);
 export const endpointSlices = type<Writable<EndpointSlice>>('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice');
+export const networkPolicies = type<Writable<NetworkPolicy>>('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy');
 export const priorityClasses = type<Writable<PriorityClass>>('scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', false);
 export const customResourceDefinitions = type<Writable<CustomResourceDefinition>>(
   'apiextensions.k8s.io',

@@ -5,9 +5,15 @@ export interface ControllerTimings {
   nodeMonitorGracePeriodMs: number;
   /** How often node health is checked. */
   nodeMonitorPeriodMs: number;
+  /** How long the certificates csrsigning issues live (a request may ask for less). */
+  clusterSigningDurationMs: number;
 }
 
-export const DEFAULT_TIMINGS: ControllerTimings = { nodeMonitorGracePeriodMs: 40_000, nodeMonitorPeriodMs: 5_000 };
+export const DEFAULT_TIMINGS: ControllerTimings = {
+  nodeMonitorGracePeriodMs: 40_000,
+  nodeMonitorPeriodMs: 5_000,
+  clusterSigningDurationMs: 365 * 24 * 3_600_000,
+};
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -20,6 +26,7 @@ export function parseDuration(text: string): number {
 const ARGS: Record<string, keyof ControllerTimings> = {
   'node-monitor-grace-period': 'nodeMonitorGracePeriodMs',
   'node-monitor-period': 'nodeMonitorPeriodMs',
+  'cluster-signing-duration': 'clusterSigningDurationMs',
 };
 
 /** Timings from `name=value` arguments; an unknown name or bad value is an error naming it. */

@@ -1,9 +1,10 @@
 // PKCS#10 certificate requests: an agent makes one for its node client certificate (its key never
 // leaves it), the API server's signer reads one (subject, names, whether its signature holds) and
 // issues the certificate from a CA, as kube-controller-manager's csrsigning does.
+// certificates.js first: it loads reflect-metadata, which @peculiar/x509 needs before it is evaluated.
+import { generateKey, keyToPem, type KeyPair } from './certificates.js';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { generateKey, keyToPem, type KeyPair } from './certificates.js';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const pem = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);

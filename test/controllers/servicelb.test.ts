@@ -6,6 +6,7 @@ import { ApiClient } from '../../src/client/rest-client.js';
 import { inProcessTransport } from '../../src/client/transport.js';
 import { events, nodes, services } from '../../src/client/resources.js';
 import { runControllers } from '../../src/controllers/manager.js';
+import { DEFAULT_TIMINGS } from '../../src/controllers/settings.js';
 import { ENABLE_LB_LABEL, ingressFor } from '../../src/controllers/servicelb.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -56,7 +57,7 @@ async function cluster(t: Test, disabled: string[] = []) {
   const h = await apiHarness(t);
   const api = new ApiClient(inProcessTransport(h.app, admin));
   // The nodes here post no leases: the node lifecycle controller must not take them for dead.
-  const timings = { nodeMonitorGracePeriodMs: 3_600_000, nodeMonitorPeriodMs: 5_000 };
+  const timings = { ...DEFAULT_TIMINGS, nodeMonitorGracePeriodMs: 3_600_000 };
   running = runControllers(api, stop.signal, { disabled, timings });
   const addNode = async (n: ReturnType<typeof node>) => {
     await api.resource(nodes).create({ metadata: n.metadata });

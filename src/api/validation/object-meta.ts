@@ -24,6 +24,8 @@ const NAME_RULES: Record<string, NameRule> = {
   clusterrolebindings: pathSegment,
   // version.group, and `v1.` for the core group: checked in full by validateAPIService.
   apiservices: pathSegment,
+  // Upstream: "We don't care what you call your certificate requests" (kubelets use base64url names).
+  certificatesigningrequests: pathSegment,
 };
 
 const MAX_ANNOTATION_BYTES = 256 * 1024;

@@ -3,6 +3,7 @@ import type { ResourceDef } from '../types.js';
 import { apiregistrationResources } from './apiregistration.js';
 import { appsResources } from './apps.js';
 import { batchResources } from './batch.js';
+import { certificatesResources } from './certificates.js';
 import { coreResources } from './core.js';
 import { miscResources } from './misc.js';
 import { networkingResources } from './networking.js';
@@ -16,6 +17,7 @@ export function builtinResources(): ResourceDef[] {
     ...batchResources,
     ...networkingResources,
     ...rbacResources,
+    ...certificatesResources,
     ...miscResources,
     ...apiregistrationResources,
     ...reviewResources,
