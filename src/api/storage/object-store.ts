@@ -19,10 +19,10 @@ export interface WriteContext {
   manager?: string;
   subresource?: string;
   applied?: boolean;
-}
-
   /** Warnings for the client (admission adds to them; the response carries them as Warning headers). */
   warnings?: string[];
+}
+
 /** Kind-specific steps around a write (allocations, cross-object checks), kept out of this file. */
 export interface Admission {
   /** After defaulting and before validation; may change the object or throw an ApiError. */
@@ -142,6 +142,12 @@ export class ObjectStore {
       await this.admission.abandoned?.(def, obj, old);
       throw validationFailed(def, obj, errors);
     }
+    try {
+      await this.admission.validate?.(def, obj, old, ctx);
+    } catch (err) {
+      await this.admission.abandoned?.(def, obj, old);
+      throw err;
+    }
   }
 
   /** Runs an admitted write, telling admission whether it happened. */
@@ -155,12 +161,6 @@ export class ObjectStore {
     let result: T;
     try {
       result = await write();
-    try {
-      await this.admission.validate?.(def, obj, old, ctx);
-    } catch (err) {
-      await this.admission.abandoned?.(def, obj, old);
-      throw err;
-    }
     } catch (err) {
       await this.admission.abandoned?.(def, obj, old);
       throw toApiError(err, resourceName(def), obj.metadata?.name ?? '');
