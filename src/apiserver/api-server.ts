@@ -35,6 +35,12 @@ import { schemaLookup } from '../api/openapi/schemas.js';
 import { ensureClusterDnsService, ensureKubernetesService, ensureSystemNamespaces, ensureSystemPriorityClasses } from './bootstrap.js';
 import { CLUSTER_CONFIG_PATH, DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../k8s/cluster-config.js';
 import { jsonResponse } from './negotiate.js';
+import { union } from './authz/authorizer.js';
+import { privilegedGroups, SYSTEM_MASTERS } from './authz/privileged.js';
+import { rbacAuthorizer } from './authz/rbac/authorizer.js';
+import { RbacCache } from './authz/rbac/cache.js';
+import { escalationAdmission } from './authz/rbac/escalation.js';
+import { reconcileDefaultPolicy } from './authz/rbac/reconcile.js';
 import type { SecretsEncryption } from '../api/encryption/secrets-encrypt.js';
 import { encryptionRoutes } from './encryption-routes.js';
 
@@ -71,6 +77,9 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const cluster = opts.cluster ?? DEFAULT_CLUSTER_CONFIG;
   const services = new ServiceAllocations(cluster.serviceCIDR, cluster.serviceNodePortRange);
   const schemas = schemaLookup(registry);
+  // Who may do what, the first opinion deciding: system:masters, then RBAC (the Node authorizer goes before RBAC).
+  const rbac = new RbacCache(opts.store, registry);
+  const authorizer = union(privilegedGroups(SYSTEM_MASTERS), rbacAuthorizer(rbac));
   // Admission looks objects up (priority classes, service accounts) through a store of its own,
   // which only reads and so needs no admission.
   const reader = new ObjectStore(opts.store, {}, opts.encryption);
@@ -79,6 +88,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     managedFieldsAdmission(schemas), // who wrote which fields
     priorityAdmission(reader, registry), // a pod's priority from its PriorityClass
     serviceAccountAdmission(reader, registry), // a pod's service account and its token volume
+    escalationAdmission(rbac, authorizer), // nobody grants RBAC permissions they do not hold
     podSecurityAdmission(reader, registry, opts.podSecurity), // after validation: pods and templates against their namespace's level
   ]);
   const objects = new ObjectStore(opts.store, admission, opts.encryption);
@@ -94,18 +104,20 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   const fieldCheck = checkFields(schemas);
   const patchDeps: PatchDeps = { objects, patchers: createPatchers(schemas), checkFields: fieldCheck };
-  const kubelets = opts.kubeletClient ? new KubeletProxy(registry, objects, opts.kubeletClient, authenticateToken) : undefined;
+  const gate = { authenticateToken, authorizer };
+  const kubelets = opts.kubeletClient ? new KubeletProxy(registry, objects, opts.kubeletClient, gate) : undefined;
   let ready = false;
   const app = createApp({
     registry,
     objects,
     authenticateToken,
+    authorizer,
     isReady: () => ready,
     checkFields: fieldCheck,
     patch: (ctx, toStatus) => patchResponse(ctx, patchDeps, toStatus),
     scale: (ctx) => scaleResponse(ctx, patchDeps),
     special: {
-      ...reviewHandlers(authenticateToken),
+      ...reviewHandlers(authenticateToken, authorizer),
       ...podSubresourceHandlers(registry, objects),
       ...(kubelets ? { 'pods/log': kubelets.logs } : {}),
       'serviceaccounts/token': tokenRequestHandler(registry, objects, tokens),
@@ -120,6 +132,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     publicRoutes: opts.join ? joinRoutes(opts.join) : undefined,
   });
   await ensureSystemNamespaces(objects, registry);
+  await rbac.start();
+  await reconcileDefaultPolicy(objects, registry);
   await ensureSystemPriorityClasses(objects, registry);
   if (!cluster.disabled.includes('coredns')) await ensureClusterDnsService(objects, registry, cluster.clusterDNS);
   const crds = new CrdSync(objects, registry, registry.byResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!);
@@ -134,6 +148,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     ensureKubernetesService(objects, registry, services.ips.first(), address, port);
   const upgrade = kubelets && ((req: IncomingMessage, socket: Duplex, head: Buffer) => void kubelets.upgrade(req, socket, head));
   const close = async () => {
+    rbac.stop();
     crds.stop();
     apiServices.stop();
     apiServiceStatus.stop();

@@ -6,12 +6,13 @@ import { ApiError, internalError } from '../k8s/errors.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { log } from '../log.js';
-import { authenticate, type Bindings, type TokenAuthenticator, type UserInfo } from './authn.js';
+import type { Bindings, TokenAuthenticator, UserInfo } from './authn.js';
 import { aggregatedDiscovery, legacyCore, legacyGroup, legacyGroupList, resourceList, wantsAggregated } from './discovery.js';
 import { jsonResponse } from './negotiate.js';
 import { resolveResourcePath, splitGroupVersion } from './paths.js';
 import { requestContext, type RequestContext } from './request-context.js';
-import { allowAll, type Authorizer, forbidden } from './authz/authorizer.js';
+import type { Authorizer } from './authz/authorizer.js';
+import { admitRequest } from './authz/gate.js';
 import { requestInfo } from './authz/request-info.js';
 import { routeResource, type RouteDeps } from './routes.js';
 
@@ -20,7 +21,7 @@ export interface ApiServerDeps extends Omit<RouteDeps, 'objects'> {
   objects: ObjectStore;
   authenticateToken: TokenAuthenticator;
   isReady(): boolean;
-  /** Who may do what (Node, RBAC); without one, every authenticated request is allowed. */
+  /** Who may do what (system:masters, Node, RBAC); without one, authenticated users may do everything, anyone the health checks. */
   authorizer?: Authorizer;
   /** Routes with their own authentication, mounted before the common one (joining agents). */
   publicRoutes?: (app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>) => void;
@@ -29,6 +30,14 @@ export interface ApiServerDeps extends Omit<RouteDeps, 'objects'> {
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+/** Without an authorizer: what an authenticated user asks, and the public paths for anyone. */
+const authenticatedOnly: Authorizer = {
+  authorize: (user, info) =>
+    user.groups.includes('system:authenticated') || (!info.isResourceRequest && PUBLIC_PATHS.has(info.path))
+      ? { decision: 'allow' }
+      : { decision: 'no-opinion' },
+};
 
 export function errorResponse(err: unknown): Response {
   if (err instanceof ApiError) return jsonResponse(err.toStatus(), err.code);
@@ -46,16 +55,15 @@ export function createApp(deps: ApiServerDeps): Hono<{ Bindings: Bindings; Varia
     ),
   );
 
-  const authorizer = deps.authorizer ?? allowAll;
+  const gate = { authenticateToken: deps.authenticateToken, authorizer: deps.authorizer ?? authenticatedOnly };
   deps.publicRoutes?.(app);
+  // Authentication (or system:anonymous), impersonation, authorization: 401 or 403 before any handler.
   app.use('*', async (c, next) => {
-    if (PUBLIC_PATHS.has(c.req.path)) return next();
-    const user = await authenticate(c.req.raw, c.env, deps.authenticateToken);
-    if (!user) return jsonResponse(new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus(), 401);
-    c.set('user', user);
-    const info = requestInfo(c.req.method, new URL(c.req.url));
-    const decision = await authorizer.authorize(user, info);
-    if (decision.decision !== 'allow') return errorResponse(forbidden(user, info, decision.reason));
+    try {
+      c.set('user', await admitRequest(gate, c.req.raw, c.env, requestInfo(c.req.method, new URL(c.req.url))));
+    } catch (err) {
+      return errorResponse(err);
+    }
     return next();
   });
 

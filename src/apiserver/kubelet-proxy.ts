@@ -10,7 +10,8 @@ import { ApiError, badRequest } from '../k8s/errors.js';
 import type { StoredObject } from '../k8s/object.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
-import { authenticate, type TokenAuthenticator } from './authn.js';
+import { admitRequest, type GateDeps } from './authz/gate.js';
+import { requestInfo } from './authz/request-info.js';
 import { log } from '../log.js';
 import { refuseUpgrade, replayUpgrade } from '../net/upgrade.js';
 import { queryBool } from './query.js';
@@ -65,7 +66,7 @@ export class KubeletProxy {
     private readonly registry: Registry,
     private readonly objects: ObjectStore,
     private readonly cert: KubeletClientCert,
-    private readonly tokens: TokenAuthenticator,
+    private readonly gate: GateDeps,
   ) {
     // A kubelet's serving certificate is its own; like kube-apiserver by default, do not verify it.
     this.agent = new https.Agent({ cert: cert.certPem, key: cert.keyPem, rejectUnauthorized: false, keepAlive: true });
@@ -151,8 +152,8 @@ export class KubeletProxy {
     const [, namespace, name, sub] = m.map((x) => decodeURIComponent(x)) as [string, string, string, 'exec' | 'attach' | 'portforward'];
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
-    const user = await authenticate(new Request(url, { headers }), { incoming: req }, this.tokens);
-    if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    // Upstream checks `create` on pods/exec|attach|portforward, for WebSocket GETs too.
+    await admitRequest(this.gate, new Request(url, { headers }), { incoming: req }, { ...requestInfo('POST', url), verb: 'create' });
     const pod = await this.pod(namespace, name);
     const phase = pod.status?.phase;
     const podPath = `${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(pod.metadata.name)}`;

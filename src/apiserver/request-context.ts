@@ -43,6 +43,7 @@ export function writeContext(ctx: RequestContext, extra: Omit<WriteContext, 'dry
     dryRun: ctx.dryRun,
     manager: ctx.fieldManager ?? defaultManager(ctx.req.headers.get('user-agent')),
     warnings: ctx.warnings,
+    user: ctx.user,
     ...extra,
   };
 }

@@ -34,7 +34,7 @@ export class CronJobController extends QueueController {
     private readonly clock: Clock = realClock,
   ) {
     super();
-    const api = ctx.api.as('cronjob-controller');
+    const api = ctx.client('cronjob-controller');
     this.cjClient = api.resource(cronJobs);
     this.jobClient = api.resource(jobs);
     this.recorder = ctx.recorder('cronjob-controller');

@@ -49,7 +49,7 @@ export class DaemonSetController extends QueueController {
 
   constructor(ctx: ControllerContext) {
     super();
-    const api = ctx.api.as('daemon-set-controller');
+    const api = ctx.client('daemon-set-controller');
     this.revisionClient = api.resource(controllerRevisions);
     this.revisions = ctx.informers.for(controllerRevisions);
     this.dsClient = api.resource(daemonSets);

@@ -44,7 +44,7 @@ export class DeploymentController extends QueueController {
   constructor(ctx: ControllerContext) {
     super();
     this.workers = 4;
-    const api = ctx.api.as('deployment-controller');
+    const api = ctx.client('deployment-controller');
     this.dClient = api.resource(deployments);
     this.rsClient = api.resource(replicaSets);
     this.recorder = ctx.recorder('deployment-controller');

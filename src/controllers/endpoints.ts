@@ -64,9 +64,9 @@ export class EndpointsController extends QueueController {
 
   constructor(ctx: ControllerContext) {
     super();
-    const api = ctx.api.as('endpoint-controller');
-    this.epClient = api.resource(endpoints);
-    this.sliceClient = api.resource(endpointSlices);
+    // Endpoints and EndpointSlices are written as upstream's two controllers write them.
+    this.epClient = ctx.client('endpoint-controller').resource(endpoints);
+    this.sliceClient = ctx.client('endpointslice-controller').resource(endpointSlices);
     this.services = ctx.informers
       .for(services)
       .on({ add: (s) => this.queue.add(keyOf(s)), update: (_o, s) => this.queue.add(keyOf(s)), delete: (s) => this.queue.add(keyOf(s)) });

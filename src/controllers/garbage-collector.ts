@@ -34,7 +34,7 @@ export class GarbageCollector extends QueueController {
   constructor(private readonly ctx: ControllerContext) {
     super();
     this.workers = 4;
-    this.api = ctx.api.as('generic-garbage-collector');
+    this.api = ctx.client('generic-garbage-collector');
   }
 
   async run(signal: AbortSignal): Promise<void> {

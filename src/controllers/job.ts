@@ -73,6 +73,8 @@ export class JobController extends QueueController {
   private readonly jobs: Informer<JobT>;
   private readonly pods: Informer<Pod>;
   private readonly jobClient: ResourceClient<JobT>;
+  /** Deletes finished Jobs past ttlSecondsAfterFinished, as upstream's ttl-after-finished-controller. */
+  private readonly ttlClient: ResourceClient<JobT>;
   private readonly podClient: ResourceClient<Pod>;
   private readonly recorder: EventRecorder;
   private readonly expectations = new Expectations();
@@ -80,8 +82,9 @@ export class JobController extends QueueController {
   constructor(ctx: ControllerContext) {
     super();
     this.workers = 4;
-    const api = ctx.api.as('job-controller');
+    const api = ctx.client('job-controller');
     this.jobClient = api.resource(jobs);
+    this.ttlClient = ctx.client('ttl-after-finished-controller').resource(jobs);
     this.podClient = api.resource(pods);
     this.recorder = ctx.recorder('job-controller');
     this.jobs = ctx.informers.for(jobs).on({ add: (j) => this.queue.add(keyOf(j)), update: (_o, j) => this.queue.add(keyOf(j)) });
@@ -297,7 +300,7 @@ export class JobController extends QueueController {
     if (ttl === undefined || !finishedAt || job.metadata?.deletionTimestamp) return;
     const left = Date.parse(finishedAt) + ttl * 1000 - Date.now();
     if (left > 0) return this.queue.addAfter(keyOf(job), left + 50);
-    await this.jobClient
+    await this.ttlClient
       .delete(job.metadata!.namespace, job.metadata!.name!, { propagationPolicy: 'Background', preconditions: { uid: job.metadata!.uid } })
       .catch(ignoreNotFound);
   }

@@ -6,6 +6,8 @@ import { EventRecorder } from '../client/event-recorder.js';
 import { LeaderElector, type LeaderElectionOptions } from '../client/leader-election.js';
 import type { ApiClient } from '../client/rest-client.js';
 import { SharedInformers } from '../client/shared-informers.js';
+import { serviceAccounts } from '../client/resources.js';
+import { isAlreadyExists } from '../k8s/errors.js';
 import { log } from '../log.js';
 import type { Controller, ControllerContext } from './runner.js';
 import { CronJobController } from './cronjob.js';
@@ -36,6 +38,11 @@ export interface ControllerSettings {
   clusterCIDR?: string;
   /** --disable: built-in components switched off (servicelb). */
   disabled?: string[];
+  /**
+   * Each controller's own client, as the service account kube-system/<name> (upstream's
+   * --use-service-account-credentials). Without it every controller writes with the manager's client.
+   */
+  identity?: (controller: string) => ApiClient;
 }
 
 function controllers(ctx: ControllerContext, settings: ControllerSettings): Controller[] {
@@ -63,13 +70,35 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
 export async function runControllers(api: ApiClient, signal: AbortSignal, settings: ControllerSettings = {}): Promise<void> {
   const informers = new SharedInformers(api);
   const host = os.hostname();
-  const ctx: ControllerContext = { api, informers, recorder: (component) => new EventRecorder(api, component, host) };
+  const identities = new Set<string>();
+  const ctx: ControllerContext = {
+    api,
+    informers,
+    recorder: (component) => new EventRecorder(api, component, host),
+    client: (name) => {
+      identities.add(name);
+      return (settings.identity?.(name) ?? api).as(name);
+    },
+  };
   const loops = controllers(ctx, settings);
+  if (settings.identity) await ensureServiceAccounts(api, [...identities]);
   informers.start();
   signal.addEventListener('abort', () => informers.stop(), { once: true });
   await informers.synced();
   log.info({ controllers: loops.map((c) => c.name) }, 'controllers running');
   await Promise.all(loops.map((c) => c.run(signal)));
+}
+
+/** The controllers' service accounts in kube-system, made by the manager as upstream's client builder makes them. */
+async function ensureServiceAccounts(api: ApiClient, names: string[]): Promise<void> {
+  const client = api.resource(serviceAccounts);
+  for (const name of names) {
+    await client
+      .create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'kube-system' } })
+      .catch((err: unknown) => {
+        if (!isAlreadyExists(err)) log.warn({ err: (err as Error).message, name }, 'could not create the service account of a controller');
+      });
+  }
 }
 
 /** A loop that runs only on the server holding the named Lease in kube-system. */

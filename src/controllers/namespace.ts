@@ -19,7 +19,7 @@ export class NamespaceController extends QueueController {
 
   constructor(ctx: ControllerContext) {
     super();
-    this.api = ctx.api.as('namespace-controller');
+    this.api = ctx.client('namespace-controller');
     const enqueue = (ns: Namespace) => {
       if (ns.metadata?.deletionTimestamp) this.queue.add(keyOf(ns));
     };

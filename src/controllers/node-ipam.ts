@@ -28,7 +28,7 @@ export class NodeIpamController extends QueueController {
     const [ip, bits] = clusterCIDR.split('/');
     this.base = ipToInt(ip!) & ~(2 ** (32 - Number(bits)) - 1);
     this.blocks = 2 ** (NODE_MASK - Number(bits));
-    this.client = ctx.api.as('node-ipam-controller').resource(nodes);
+    this.client = ctx.client('node-controller').as('node-ipam-controller').resource(nodes);
     this.recorder = ctx.recorder('node-ipam-controller');
     const check = (n: Node) => !n.spec?.podCIDR && this.queue.add(n.metadata!.name!);
     this.nodes = ctx.informers.for(nodes).on({ add: check, update: (_o, n) => check(n) });

@@ -38,7 +38,7 @@ export class NodeLifecycleController implements Controller {
     ctx: ControllerContext,
     private readonly timings: ControllerTimings,
   ) {
-    const api = ctx.api.as('node-lifecycle-controller');
+    const api = ctx.client('node-controller').as('node-lifecycle-controller');
     this.nodeClient = api.resource(nodes);
     this.podClient = api.resource(pods);
     this.recorder = ctx.recorder('node-controller');

@@ -23,7 +23,7 @@ export class PodGarbageCollector implements Controller {
   private readonly nodeClient: ResourceClient<Node>;
 
   constructor(ctx: ControllerContext) {
-    const api = ctx.api.as('pod-garbage-collector');
+    const api = ctx.client('pod-garbage-collector');
     this.podClient = api.resource(pods);
     this.nodeClient = api.resource(nodes);
     this.pods = ctx.informers.for(pods);

@@ -58,7 +58,7 @@ export class ReplicaManager<T extends Replicated> extends QueueController {
     this.name = kind.name;
     this.workers = 4;
     this.apiVersion = kind.type.group ? `${kind.type.group}/${kind.type.version}` : kind.type.version;
-    const api = ctx.api.as(kind.component);
+    const api = ctx.client(kind.component);
     this.ownerClient = api.resource(kind.type);
     this.podClient = api.resource(pods);
     this.recorder = ctx.recorder(kind.component);

@@ -26,11 +26,15 @@ export class RootCaPublisher extends QueueController {
     private readonly caPem: string,
   ) {
     super();
-    this.client = ctx.api.as('root-ca-cert-publisher').resource(configMaps);
+    this.client = ctx.client('root-ca-cert-publisher').resource(configMaps);
     this.namespaces = ctx.informers.for(namespaces).on({ add: (ns) => this.queue.add(ns.metadata!.name!) });
     const mine = (cm: ConfigMap) => this.queue.add(cm.metadata!.namespace!);
     // Only its own ConfigMaps: caching every ConfigMap in the cluster would cost memory for nothing.
-    this.maps = new Informer(this.client, { fieldSelector: `metadata.name=${NAME}` }).on({ update: (_o, cm) => mine(cm), delete: mine });
+    // Listed and watched as the manager, as shared informers are.
+    this.maps = new Informer(ctx.api.resource(configMaps), { fieldSelector: `metadata.name=${NAME}` }).on({
+      update: (_o, cm) => mine(cm),
+      delete: mine,
+    });
   }
 
   async run(signal: AbortSignal): Promise<void> {

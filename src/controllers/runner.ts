@@ -10,7 +10,14 @@ import { markedForDeletion, type Expectations } from './expectations.js';
 import { controllerRef } from '../k8s/owners.js';
 
 export interface ControllerContext {
+  /** The controller manager's own identity: shared informers, events, discovery. */
   api: ApiClient;
+  /**
+   * The client a controller writes with, as its own identity (upstream's
+   * --use-service-account-credentials: the service account kube-system/<name>, bound to the
+   * ClusterRole system:controller:<name>), with `name` as its field manager.
+   */
+  client(name: string): ApiClient;
   informers: SharedInformers;
   recorder(component: string): EventRecorder;
 }

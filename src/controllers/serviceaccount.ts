@@ -16,7 +16,7 @@ export class ServiceAccountController extends QueueController {
 
   constructor(ctx: ControllerContext) {
     super();
-    this.client = ctx.api.as('service-account-controller').resource(serviceAccounts);
+    this.client = ctx.client('service-account-controller').resource(serviceAccounts);
     this.namespaces = ctx.informers.for(namespaces).on({ add: (ns) => this.queue.add(ns.metadata!.name!) });
     this.accounts = ctx.informers
       .for(serviceAccounts)

@@ -72,7 +72,7 @@ export class ServiceLBController extends QueueController {
 
   constructor(ctx: ControllerContext) {
     super();
-    this.client = ctx.api.as('service-lb-controller').resource(services);
+    this.client = ctx.client('service-lb-controller').resource(services);
     this.recorder = ctx.recorder('service-lb-controller');
     const all = () => {
       for (const svc of this.services.list()) if (isLoadBalancer(svc)) this.queue.add(keyOf(svc));

@@ -40,7 +40,7 @@ export class StatefulSetController extends QueueController {
 
   constructor(ctx: ControllerContext) {
     super();
-    const api = ctx.api.as('statefulset-controller');
+    const api = ctx.client('statefulset-controller');
     this.setClient = api.resource(statefulSets);
     this.podClient = api.resource(pods);
     this.pvcClient = api.resource(persistentVolumeClaims);

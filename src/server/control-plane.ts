@@ -17,12 +17,20 @@ export interface ControlPlaneOptions {
   disabled?: string[];
 }
 
+/** The in-process identity of a service account kube-system/<name>, as its token would authenticate. */
+export function systemServiceAccount(name: string): { username: string; groups: string[] } {
+  const groups = ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'];
+  return { username: `system:serviceaccount:kube-system:${name}`, groups };
+}
+
 export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {}): { stop(): Promise<void> } {
   const abort = new AbortController();
   const loops: Promise<void>[] = [];
   const client = (username: string) => new ApiClient(inProcessTransport(app, { username, groups: ['system:authenticated'] }), username);
   if (opts.controllers !== false) {
+    // The manager lists, watches and records events as itself; each controller writes as its own service account.
     const api = client('system:kube-controller-manager');
+    const identity = (name: string) => new ApiClient(inProcessTransport(app, systemServiceAccount(name)), name);
     loops.push(
       runLeaderElected(
         api,
@@ -33,6 +41,7 @@ export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {})
             timings: opts.timings,
             clusterCIDR: opts.clusterCIDR,
             disabled: opts.disabled,
+            identity,
           }),
         abort.signal,
         opts.leaseTiming,

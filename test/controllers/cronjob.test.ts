@@ -36,7 +36,10 @@ async function setup(t: Test) {
   const api = new ApiClient(inProcessTransport(h.app, admin));
   const clock = new ManualClock(Date.now());
   informers = new SharedInformers(api);
-  const controller = new ObservedCronJobController({ api, informers, recorder: (c) => new EventRecorder(api, c) }, clock);
+  const controller = new ObservedCronJobController(
+    { api, informers, recorder: (c) => new EventRecorder(api, c), client: (name) => api.as(name) },
+    clock,
+  );
   informers.start();
   await informers.synced();
   void controller.run(stop.signal);

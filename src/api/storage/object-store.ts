@@ -19,6 +19,8 @@ export interface WriteContext {
   manager?: string;
   subresource?: string;
   applied?: boolean;
+  /** Who asks, for admission that depends on the requester (RBAC escalation, NodeRestriction); unset for the server's own writes. */
+  user?: { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> };
   /** Warnings for the client (admission adds to them; the response carries them as Warning headers). */
   warnings?: string[];
 }
@@ -27,10 +29,10 @@ export interface WriteContext {
 export interface Admission {
   /** After defaulting and before validation; may change the object or throw an ApiError. */
   admit?(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void>;
-  /** The admitted write was stored. */
-  stored?(def: ResourceDef, obj: KObject, old: StoredObject | undefined): Promise<void>;
   /** After validation passed (upstream's validating admission): may only refuse, with an ApiError. */
   validate?(def: ResourceDef, obj: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void>;
+  /** The admitted write was stored. */
+  stored?(def: ResourceDef, obj: KObject, old: StoredObject | undefined): Promise<void>;
   /** The admitted write did not happen (invalid, dry run, conflict): undo what admit reserved. */
   abandoned?(def: ResourceDef, obj: KObject, old: StoredObject | undefined): Promise<void>;
   /** After an object is gone from the datastore. */

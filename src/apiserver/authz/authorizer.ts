@@ -7,8 +7,31 @@ import type { RequestInfo } from './request-info.js';
 
 export type Decision = { decision: 'allow' | 'deny' | 'no-opinion'; reason?: string };
 
+export interface ResourceRuleInfo {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+}
+
+export interface NonResourceRuleInfo {
+  verbs: string[];
+  nonResourceURLs: string[];
+}
+
+/** What a user may do in a namespace (SelfSubjectRulesReview), as far as an authorizer can tell. */
+export interface UserRules {
+  resourceRules: ResourceRuleInfo[];
+  nonResourceRules: NonResourceRuleInfo[];
+  /** The authorizer decides on more than rules it can list (the Node authorizer). */
+  incomplete: boolean;
+  errors: string[];
+}
+
 export interface Authorizer {
   authorize(user: UserInfo, info: RequestInfo): Promise<Decision> | Decision;
+  /** Upstream's RuleResolver; an authorizer without it lists nothing. */
+  rulesFor?(user: UserInfo, namespace: string): UserRules;
 }
 
 /** Everything is allowed: for tests of the API alone and until a policy is configured. */
@@ -25,6 +48,18 @@ export function union(...authorizers: Authorizer[]): Authorizer {
         if (d.reason) reasons.push(d.reason);
       }
       return { decision: 'no-opinion', reason: reasons.join(', ') };
+    },
+    rulesFor(user, namespace) {
+      const all: UserRules = { resourceRules: [], nonResourceRules: [], incomplete: false, errors: [] };
+      for (const a of authorizers) {
+        const r = a.rulesFor?.(user, namespace);
+        if (!r) continue;
+        all.resourceRules.push(...r.resourceRules);
+        all.nonResourceRules.push(...r.nonResourceRules);
+        all.incomplete ||= r.incomplete;
+        all.errors.push(...r.errors);
+      }
+      return all;
     },
   };
 }
