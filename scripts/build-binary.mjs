@@ -5,6 +5,7 @@
 // arm64 with Debian's aarch64 toolchain) injected as a blob. Prints each file's size and how fast
 // `skiff version` starts, against plain `node dist/skiff.js version` measured in the same run.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,6 +90,12 @@ function startTime(cmd, args) {
 }
 
 fs.mkdirSync('dist', { recursive: true });
+for (const arch of wanted) if (!TARGETS[arch]) throw new Error(`unknown target ${arch}: expected ${Object.keys(TARGETS).join(' or ')}`);
+const addons = Object.fromEntries(wanted.map((arch) => [arch, addonFor(arch, nodeFor(arch))]));
+// The executable loads the addon only if the file it wrote has the digest stamped in here.
+const addonDigests = Object.fromEntries(
+  Object.entries(addons).map(([arch, file]) => [arch, createHash('sha256').update(fs.readFileSync(file)).digest('hex')]),
+);
 await esbuild.build({
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/skiff-sea.cjs',
@@ -97,15 +104,14 @@ await esbuild.build({
   target: 'node24',
   // A SEA's main script is CommonJS; everything, better-sqlite3's JavaScript included, is inside.
   format: 'cjs',
-  define: versionDefines(),
+  define: { ...versionDefines(), SKIFF_ADDON_SHA256: JSON.stringify(JSON.stringify(addonDigests)) },
   logLevel: 'error',
 });
 
 const hostNode = path.join(nodeFor('x64'), 'bin/node');
 for (const arch of wanted) {
-  if (!TARGETS[arch]) throw new Error(`unknown target ${arch}: expected ${Object.keys(TARGETS).join(' or ')}`);
   const nodeDir = nodeFor(arch);
-  const addon = addonFor(arch, nodeDir);
+  const addon = addons[arch];
   const blob = `dist/skiff-linux-${arch}.blob`;
   const config = `dist/sea-config-${arch}.json`;
   fs.writeFileSync(

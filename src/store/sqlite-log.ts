@@ -56,7 +56,7 @@ function openDatabase(file: string): Database.Database {
   let db: Database.Database;
   try {
     // better-sqlite3 accepts a loaded addon object too; its type definitions only know paths.
-    db = new Database(file, { nativeBinding: nativeBinding() as string | undefined });
+    db = new Database(file, { nativeBinding: nativeBinding(path.dirname(file)) as string | undefined });
   } catch (err) {
     throw new StoreOpenError(`cannot open datastore ${file}: ${(err as Error).message}`);
   }

@@ -1,6 +1,7 @@
 // The single executables run alone: copied into an empty folder, with no node_modules and no
 // Node.js on PATH, they print their version and serve the API (arm64 under qemu-user).
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
@@ -50,6 +51,14 @@ t.test('single executables', async (t) => {
       t.match(version.stdout, /^skiff version v\d+\.\d+\.\d+ \((?:[0-9a-f]+|unknown)\)\nnode v24\.\d+\.\d+\nplatform linux\//);
       t.match(version.stdout, arch === 'x64' ? /platform linux\/x64/ : /platform linux\/arm64/);
 
+      // Where earlier builds wrote the SQLite addon (a predictable path under the temp dir, reused when
+      // present): plant code there; it must be neither loaded nor touched.
+      const tmp = path.join(dir, 'tmp');
+      const addon = fs.readdirSync(path.join(repoRoot, '.skiff-cache')).find((d) => d.startsWith('better-sqlite3-') && d.endsWith(arch))!;
+      const bytes = fs.readFileSync(path.join(repoRoot, '.skiff-cache', addon, 'build/Release/better_sqlite3.node'));
+      const planted = path.join(tmp, `skiff-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`, 'better_sqlite3.node');
+      fs.mkdirSync(path.dirname(planted), { recursive: true, mode: 0o777 });
+      fs.writeFileSync(planted, 'planted, not an ELF file');
       const port = await freePort();
       const kubeconfig = path.join(dir, 'kubeconfig.yaml');
       const server = spawn(
@@ -69,11 +78,18 @@ t.test('single executables', async (t) => {
           kubeconfig,
           '--disable-agent',
         ],
-        { env: qemuPath, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+        { env: { ...qemuPath, TMPDIR: tmp }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       t.teardown(() => void server.kill('SIGKILL'));
       await waitForLine(server, /skiff server ready/);
       t.ok(fs.existsSync(path.join(dir, 'data/server/db/state.db')), 'the SQLite datastore was created');
+      t.equal(fs.readFileSync(planted, 'utf8'), 'planted, not an ELF file', 'a file planted where the addon used to go is ignored');
+      t.same(fs.readdirSync(tmp), [path.basename(path.dirname(planted))], 'nothing is written to the temp dir');
+      t.same(
+        fs.readdirSync(path.join(dir, 'data/server/db')).filter((f) => f.startsWith('skiff-addon-')),
+        [],
+        'the private copy of the addon is removed once loaded',
+      );
       const ns = await new Promise<string>((resolve) =>
         execFile(
           'kubectl',
