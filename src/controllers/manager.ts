@@ -10,6 +10,7 @@ import { serviceAccounts } from '../client/resources.js';
 import { isAlreadyExists } from '../k8s/errors.js';
 import { log } from '../log.js';
 import type { Controller, ControllerContext } from './runner.js';
+import { ClusterRoleAggregationController } from './clusterrole-aggregation.js';
 import { CronJobController } from './cronjob.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
@@ -63,6 +64,7 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new NodeIpamController(ctx, settings.clusterCIDR ?? '10.42.0.0/16'),
     ...(settings.clusterCaPem ? [new RootCaPublisher(ctx, settings.clusterCaPem)] : []),
     ...(settings.disabled?.includes('servicelb') ? [] : [new ServiceLBController(ctx)]),
+    new ClusterRoleAggregationController(ctx),
   ];
 }
 

@@ -3,13 +3,32 @@
 // --use-service-account-credentials). Only the controllers Skiff runs; where Skiff's controller
 // writes differently from upstream's (a patch where upstream updates) the rule says so.
 import { clusterRole, clusterRoleBinding, eventsRule, READ, rule, serviceAccount, type DefaultClusterRole } from './policy.js';
-import type { DefaultClusterRoleBinding } from './policy.js';
+import type { DefaultClusterRoleBinding, DefaultRole, DefaultRoleBinding } from './policy.js';
 import type { Rule } from './rules.js';
 
 const CORE = '';
 const APPS = ['apps', 'extensions'];
 
 const CONTROLLER_RULES: Record<string, () => Rule[]> = {
+  // CSR approving and signing, as upstream runs both under this identity.
+  'certificate-controller': () => [
+    rule(['get', 'list', 'watch', 'delete'], ['certificates.k8s.io'], ['certificatesigningrequests']),
+    rule(['update'], ['certificates.k8s.io'], ['certificatesigningrequests/status', 'certificatesigningrequests/approval']),
+    rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
+    rule(
+      ['sign'],
+      ['certificates.k8s.io'],
+      ['signers'],
+      [
+        'kubernetes.io/kube-apiserver-client',
+        'kubernetes.io/kube-apiserver-client-kubelet',
+        'kubernetes.io/kubelet-serving',
+        'kubernetes.io/legacy-unknown',
+      ],
+    ),
+    rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+    eventsRule(),
+  ],
   'clusterrole-aggregation-controller': () => [
     // Aggregated roles may hold rules the controller itself does not: it needs escalate.
     rule(['escalate', 'get', 'list', 'patch', 'update', 'watch'], ['rbac.authorization.k8s.io'], ['clusterroles']),
@@ -123,6 +142,30 @@ export const CONTROLLER_NAMES = Object.keys(CONTROLLER_RULES);
 
 export function controllerRoles(): DefaultClusterRole[] {
   return CONTROLLER_NAMES.map((name) => clusterRole(`system:controller:${name}`, CONTROLLER_RULES[name]!()));
+}
+
+/** Controllers whose rights stay in one namespace (upstream's namespace_policy.go): a Role and RoleBinding there. */
+const NAMESPACED_RULES: Record<string, { namespace: string; rules: () => Rule[] }> = {
+  // Deletes expired bootstrap tokens.
+  'token-cleaner': { namespace: 'kube-system', rules: () => [rule(['delete', 'get', 'list', 'watch'], [CORE], ['secrets']), eventsRule()] },
+};
+
+export const NAMESPACED_CONTROLLER_NAMES = Object.keys(NAMESPACED_RULES);
+
+export function controllerNamespaceRoles(): DefaultRole[] {
+  return NAMESPACED_CONTROLLER_NAMES.map((name) => {
+    const { namespace, rules } = NAMESPACED_RULES[name]!;
+    const role = clusterRole(`system:controller:${name}`, rules());
+    return { ...role, kind: 'Role', metadata: { ...role.metadata, namespace } };
+  });
+}
+
+export function controllerNamespaceRoleBindings(): DefaultRoleBinding[] {
+  return NAMESPACED_CONTROLLER_NAMES.map((name) => {
+    const { namespace } = NAMESPACED_RULES[name]!;
+    const binding = clusterRoleBinding(`system:controller:${name}`, [serviceAccount(namespace, name)], `system:controller:${name}`);
+    return { ...binding, kind: 'RoleBinding', metadata: { ...binding.metadata, namespace }, roleRef: { ...binding.roleRef, kind: 'Role' } };
+  });
 }
 
 export function controllerRoleBindings(): DefaultClusterRoleBinding[] {

@@ -1,12 +1,14 @@
 // The default ClusterRoles and ClusterRoleBindings every cluster has, as upstream's bootstrap policy
 // (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go) writes them for the kinds Skiff serves,
 // and the few Skiff adds for its agent. Reconciled at every start (reconcile.ts).
-import type { ClusterRole, ClusterRoleBinding, Subject } from 'kubernetes-types/rbac/v1.js';
+import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding, Subject } from 'kubernetes-types/rbac/v1.js';
 import type { Writable } from '../../../k8s/object.js';
 import type { Rule } from './rules.js';
 
 export type DefaultClusterRole = Writable<ClusterRole>;
 export type DefaultClusterRoleBinding = Writable<ClusterRoleBinding>;
+export type DefaultRole = Writable<Role>;
+export type DefaultRoleBinding = Writable<RoleBinding>;
 
 export const AUTO_UPDATE = 'rbac.authorization.kubernetes.io/autoupdate';
 export const BOOTSTRAPPING = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };

@@ -10,7 +10,7 @@ import type { ObjectStore } from '../../../api/storage/object-store.js';
 import { ApiError } from '../../../k8s/errors.js';
 import type { KObject, StoredObject } from '../../../k8s/object.js';
 import { log } from '../../../log.js';
-import { controllerRoleBindings, controllerRoles } from './controller-policy.js';
+import { controllerNamespaceRoleBindings, controllerNamespaceRoles, controllerRoleBindings, controllerRoles } from './controller-policy.js';
 import { covers } from './covers.js';
 import {
   AUTO_UPDATE,
@@ -19,6 +19,8 @@ import {
   RETIRED,
   type DefaultClusterRole,
   type DefaultClusterRoleBinding,
+  type DefaultRole,
+  type DefaultRoleBinding,
 } from './policy.js';
 import type { Rule } from './rules.js';
 
@@ -84,53 +86,64 @@ export function reconcileBinding(
 
 async function createIfMissing(objects: ObjectStore, def: ResourceDef, obj: KObject): Promise<StoredObject | undefined> {
   try {
-    return await objects.create(def, undefined, obj);
+    return await objects.create(def, obj.metadata?.namespace, obj);
   } catch (err) {
     if (err instanceof ApiError && err.reason === 'AlreadyExists') return undefined;
     throw err;
   }
 }
 
+type AnyRole = DefaultClusterRole | DefaultRole;
+type AnyBinding = DefaultClusterRoleBinding | DefaultRoleBinding;
+
+async function ensureRole(objects: ObjectStore, def: ResourceDef, expected: AnyRole): Promise<void> {
+  const { name, namespace } = expected.metadata as { name: string; namespace?: string };
+  const existing = await objects.tryGet(def, namespace, name);
+  if (!existing) {
+    await createIfMissing(objects, def, expected as unknown as KObject);
+    return;
+  }
+  const next = reconcileRole(existing as unknown as ClusterRole, expected as DefaultClusterRole);
+  if (!next) return;
+  log.info({ kind: def.kind, namespace, name }, 'default role reconciled');
+  await objects.update(def, namespace, name, next as unknown as KObject);
+}
+
+async function ensureBinding(objects: ObjectStore, def: ResourceDef, expected: AnyBinding): Promise<void> {
+  const { name, namespace } = expected.metadata as { name: string; namespace?: string };
+  const existing = await objects.tryGet(def, namespace, name);
+  if (!existing) {
+    await createIfMissing(objects, def, expected as unknown as KObject);
+    return;
+  }
+  const result = reconcileBinding(existing as unknown as ClusterRoleBinding, expected as DefaultClusterRoleBinding);
+  if (!result) return;
+  log.info({ kind: def.kind, namespace, name, recreate: result.recreate }, 'default binding reconciled');
+  if (!result.recreate) {
+    await objects.update(def, namespace, name, result.binding as unknown as KObject);
+    return;
+  }
+  // roleRef cannot change: the binding is made again.
+  await objects.remove(def, existing);
+  const { metadata, ...rest } = result.binding;
+  await createIfMissing(objects, def, {
+    ...rest,
+    metadata: { name, namespace, labels: metadata?.labels, annotations: metadata?.annotations },
+  });
+}
+
 export async function reconcileDefaultPolicy(objects: ObjectStore, registry: Registry): Promise<void> {
-  const roles = registry.byResource('rbac.authorization.k8s.io', 'v1', 'clusterroles')!;
-  const bindings = registry.byResource('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings')!;
-  for (const expected of [...defaultClusterRoles(), ...controllerRoles()]) {
-    const name = expected.metadata!.name!;
-    const existing = await objects.tryGet(roles, undefined, name);
-    if (!existing) {
-      await createIfMissing(objects, roles, expected as KObject);
-      continue;
-    }
-    const next = reconcileRole(existing as unknown as ClusterRole, expected);
-    if (next) {
-      log.info({ clusterrole: name }, 'default ClusterRole reconciled');
-      await objects.update(roles, undefined, name, next as unknown as KObject);
-    }
-  }
-  for (const expected of [...defaultClusterRoleBindings(), ...controllerRoleBindings()]) {
-    const name = expected.metadata!.name!;
-    const existing = await objects.tryGet(bindings, undefined, name);
-    if (!existing) {
-      await createIfMissing(objects, bindings, expected as KObject);
-      continue;
-    }
-    const result = reconcileBinding(existing as unknown as ClusterRoleBinding, expected);
-    if (!result) continue;
-    log.info({ clusterrolebinding: name, recreate: result.recreate }, 'default ClusterRoleBinding reconciled');
-    if (!result.recreate) await objects.update(bindings, undefined, name, result.binding as unknown as KObject);
-    else {
-      // roleRef cannot change: the binding is made again.
-      await objects.remove(bindings, existing);
-      const { metadata, ...rest } = result.binding;
-      await createIfMissing(objects, bindings, {
-        ...rest,
-        metadata: { name, labels: metadata?.labels, annotations: metadata?.annotations },
-      });
-    }
-  }
+  const def = (plural: string) => registry.byResource('rbac.authorization.k8s.io', 'v1', plural)!;
+  const [clusterRoles, clusterRoleBindings, roles, roleBindings] = ['clusterroles', 'clusterrolebindings', 'roles', 'rolebindings'].map(
+    def,
+  );
+  for (const r of [...defaultClusterRoles(), ...controllerRoles()]) await ensureRole(objects, clusterRoles!, r);
+  for (const b of [...defaultClusterRoleBindings(), ...controllerRoleBindings()]) await ensureBinding(objects, clusterRoleBindings!, b);
+  for (const r of controllerNamespaceRoles()) await ensureRole(objects, roles!, r);
+  for (const b of controllerNamespaceRoleBindings()) await ensureBinding(objects, roleBindings!, b);
   for (const name of RETIRED)
-    for (const def of [bindings, roles]) {
-      const existing = await objects.tryGet(def, undefined, name);
-      if (existing) await objects.remove(def, existing);
+    for (const d of [clusterRoleBindings!, clusterRoles!]) {
+      const existing = await objects.tryGet(d, undefined, name);
+      if (existing) await objects.remove(d, existing);
     }
 }
