@@ -149,6 +149,13 @@ export const flags: readonly FlagSpec[] = [
     description: 'no node programs Service rules (ClusterIP, NodePort, LoadBalancer)',
     default: () => false,
   },
+  {
+    name: 'disable-network-policy',
+    kind: 'bool',
+    commands: ['server'],
+    description: 'no node enforces NetworkPolicy',
+    default: () => false,
+  },
   { name: 'disable-scheduler', kind: 'bool', commands: ['server'], description: 'do not run the scheduler', default: () => false },
   {
     name: 'disable-controller-manager',

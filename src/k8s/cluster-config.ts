@@ -24,6 +24,8 @@ export interface ClusterConfig {
   disabled: string[];
   /** --disable-kube-proxy: no node programs Service rules (another proxy does, or none is wanted). */
   disableKubeProxy?: boolean;
+  /** --disable-network-policy: no node enforces NetworkPolicy (and each removes the rules it had). */
+  disableNetworkPolicy?: boolean;
 }
 
 /** What a cluster runs with when nothing is said (K3s's defaults). */
@@ -36,4 +38,5 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = {
   flannelBackend: 'vxlan',
   disabled: [],
   disableKubeProxy: false,
+  disableNetworkPolicy: false,
 };

@@ -75,6 +75,7 @@ function clusterConfig(settings: Settings): ClusterConfig {
     flannelBackend: settings['flannel-backend'] as FlannelBackend,
     disabled: settings.disable as string[],
     disableKubeProxy: settings['disable-kube-proxy'] as boolean,
+    disableNetworkPolicy: settings['disable-network-policy'] as boolean,
   };
 }
 

@@ -29,7 +29,7 @@ function lean<O>(obj: O): O {
  * Replies from a pod to a pod on the same bridge are bridged, not routed: only with br_netfilter do
  * they meet conntrack to be un-DNATed back to the Service address (as K3s, load it and turn it on).
  */
-async function bridgeNetfilter(): Promise<void> {
+export async function bridgeNetfilter(): Promise<void> {
   await new Promise((resolve) => execFile('modprobe', ['br_netfilter'], () => resolve(undefined)));
   try {
     fs.writeFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', '1');
