@@ -106,7 +106,8 @@ t.test('warn answers with a Warning header, for pods and for workload templates 
   );
   t.equal(created.status, 201);
   t.same(warnings(created.headers), [
-    'would violate PodSecurity "baseline:v1.30": host namespaces (hostPID), privileged (container "c" must not set securityContext.privileged=true)',
+    'would violate PodSecurity "baseline:v1.30": host namespaces (hostPID), ' +
+      'privileged (container "c" must not set securityContext.privileged=true)',
   ]);
   const deployment = {
     apiVersion: 'apps/v1',
