@@ -6,6 +6,8 @@ import { resolveSettings, envName, type Settings } from './config.js';
 import { UsageError } from './values.js';
 import { versionText } from './version.js';
 import { secretsEncryptCommand } from './secrets-encrypt.js';
+import { tokenCommand } from './token.js';
+import { certificateCommand } from './certificate.js';
 import { StoreOpenError } from '../store/errors.js';
 import { setDebug } from '../log.js';
 
@@ -60,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     await runAgent(s);
   });
   secretsEncryptCommand(program);
+  tokenCommand(program);
+  certificateCommand(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
