@@ -338,6 +338,9 @@ export function defaultClusterRoles(): DefaultClusterRole[] {
       ...nodeRules(),
       // Skiff's node network reads EndpointSlices (Service rules, cluster DNS) and the cluster's settings.
       rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
+      // NetworkPolicy on each node: the policies, the namespaces' labels, and every pod (peers on other nodes).
+      rule(['list', 'watch'], ['networking.k8s.io'], ['networkpolicies']),
+      rule(['list', 'watch'], [''], ['namespaces']),
       urls(['get'], ['/v1-skiff/config']),
     ]),
   ];
