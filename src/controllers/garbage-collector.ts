@@ -1,9 +1,13 @@
 // The garbage collector: follows ownerReferences across every resource the server serves. An
 // object whose owners are all gone is deleted (background propagation); an owner deleted with
 // Orphan first has its dependents' references to it removed; an owner deleted with Foreground
-// waits (foregroundDeletion finalizer) until its blocking dependents are gone.
+// waits (foregroundDeletion finalizer) until its blocking dependents are gone. While the discovery of
+// a group fails, its objects are not in the graph: no orphan or foreground deletion finishes then
+// (a dependent in that group would be lost or left behind), discovery is tried again with backoff,
+// and a Warning event on the owner says why it waits.
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
-import { deletableResources } from '../client/discovery.js';
+import { deletableResources, discoveryFailure, type Discovery } from '../client/discovery.js';
+import type { EventRecorder } from '../client/event-recorder.js';
 import { ignoreNotFoundOrReplaced, isConflict, isNotFound } from '../k8s/errors.js';
 import { Informer } from '../client/informer.js';
 import type { ApiClient } from '../client/rest-client.js';
@@ -14,6 +18,7 @@ import { QueueController, type ControllerContext } from './runner.js';
 const ORPHAN = 'orphan';
 const FOREGROUND = 'foregroundDeletion';
 const REDISCOVER_MS = 30_000;
+const RETRY_DISCOVERY_MS = 1000;
 
 interface GraphNode {
   type: ResourceType<KubeObject>;
@@ -30,15 +35,21 @@ export class GarbageCollector extends QueueController {
   private readonly nodes = new Map<string, GraphNode>();
   private readonly dependents = new Map<string, Set<string>>();
   private readonly watched = new Map<string, ResourceType<KubeObject>>();
+  /** Group-versions discovered at least once: their kinds are watched. */
+  private readonly discoveredGroupVersions = new Set<string>();
+  /** Group-versions never discovered because discovery failed: the graph lacks their objects. */
+  private missing: Discovery['failed'] = [];
+  private readonly recorder: EventRecorder;
 
   constructor(private readonly ctx: ControllerContext) {
     super();
     this.workers = 4;
+    this.recorder = ctx.recorder('garbage-collector-controller');
     this.api = ctx.client('generic-garbage-collector');
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    await this.discover(signal);
+    await this.discover(signal).catch((err: Error) => log.warn({ err: err.message }, 'garbage collector: discovery failed'));
     // New custom resources appear when a CRD is established: look again then (and now and then).
     const request = () => {
       this.discoveryRequested = true;
@@ -53,10 +64,14 @@ export class GarbageCollector extends QueueController {
   private wakeUp?: () => void;
 
   private async rediscover(signal: AbortSignal): Promise<void> {
+    let retryMs = RETRY_DISCOVERY_MS;
     while (!signal.aborted) {
+      // A failed discovery is tried again soon, backing off; a complete one every REDISCOVER_MS.
+      const wait = this.missing.length ? retryMs : REDISCOVER_MS;
+      retryMs = this.missing.length ? Math.min(retryMs * 2, REDISCOVER_MS) : RETRY_DISCOVERY_MS;
       if (!this.discoveryRequested) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, REDISCOVER_MS);
+          const timer = setTimeout(done, wait);
           function done() {
             clearTimeout(timer);
             signal.removeEventListener('abort', done);
@@ -79,9 +94,18 @@ export class GarbageCollector extends QueueController {
    * of their own that keep only metadata: the graph needs nothing else.
    */
   private async discover(signal: AbortSignal): Promise<void> {
-    const fresh = (await deletableResources(this.api)).filter(
-      (t) => !this.watched.has(`${t.group}/${t.resource}`) && t.resource !== 'events',
-    );
+    let found: Discovery;
+    try {
+      found = await deletableResources(this.api);
+    } catch (err) {
+      this.missing = [{ groupVersion: '*', error: (err as Error).message }];
+      throw err;
+    }
+    for (const t of found.resources) this.discoveredGroupVersions.add(t.group ? `${t.group}/${t.version}` : t.version);
+    const wasMissing = this.missing.length > 0;
+    this.missing = found.failed.filter((f) => !this.discoveredGroupVersions.has(f.groupVersion));
+    if (this.missing.length) log.warn({ failed: this.missing }, 'garbage collector: discovery failed for some groups, will retry');
+    const fresh = found.resources.filter((t) => !this.watched.has(`${t.group}/${t.resource}`) && t.resource !== 'events');
     const informers = fresh.map((type) => {
       this.watched.set(`${type.group}/${type.resource}`, type);
       const informer = this.ctx.informers.has(type)
@@ -93,6 +117,22 @@ export class GarbageCollector extends QueueController {
         .start();
     });
     await Promise.all(informers.map((i) => i.synced()));
+    // Owners that waited for a complete graph may go on now.
+    if (wasMissing && !this.missing.length) for (const [uid, node] of this.nodes) if (node.deleting) this.queue.add(uid);
+  }
+
+  /** Throws (to retry) while the graph lacks some group: finishing now could lose a dependent. */
+  private requireCompleteGraph(node: GraphNode, uid: string, what: string): void {
+    if (!this.missing.length) return;
+    const message = `waiting to ${what} of ${node.type.kind} ${node.name}: ${discoveryFailure(this.missing)}`;
+    const apiVersion = node.type.group ? `${node.type.group}/${node.type.version}` : node.type.version;
+    this.recorder.event(
+      { apiVersion, kind: node.type.kind, metadata: { name: node.name, namespace: node.namespace, uid } },
+      'Warning',
+      'DiscoveryFailed',
+      message,
+    );
+    throw new Error(message);
   }
 
   private upsert(type: ResourceType<KubeObject>, obj: KubeObject): void {
@@ -178,6 +218,7 @@ export class GarbageCollector extends QueueController {
         .patch(d.namespace, d.name, { metadata: { ownerReferences: owners.length ? owners : null, uid: dep } }, 'merge')
         .catch(ignoreNotFoundOrReplaced);
     }
+    this.requireCompleteGraph(node, uid, 'orphan the dependents');
     await this.removeFinalizer(node, uid, ORPHAN);
   }
 
@@ -190,7 +231,9 @@ export class GarbageCollector extends QueueController {
           .catch(ignoreNotFoundOrReplaced);
     }
     const blocking = deps.filter(([, d]) => d!.owners.some((r) => r.uid === uid && r.blockOwnerDeletion));
-    if (!blocking.length) await this.removeFinalizer(node, uid, FOREGROUND);
+    if (blocking.length) return;
+    this.requireCompleteGraph(node, uid, 'delete the dependents first');
+    await this.removeFinalizer(node, uid, FOREGROUND);
   }
 
   private async removeFinalizer(node: GraphNode, uid: string, finalizer: string): Promise<void> {
