@@ -59,9 +59,23 @@ export function requestInfo(method: string, url: URL): RequestInfo {
   }
   const [resource = '', name = '', subresource = ''] = rest;
   if (resource === 'namespaces' && name) namespace = name;
-  if (!name && verb === 'get') verb = queryBool(url.searchParams, 'watch') ? 'watch' : 'list';
+  const fieldSelector = url.searchParams.get('fieldSelector') ?? undefined;
+  let named = name;
+  if (!name && verb === 'get') {
+    verb = queryBool(url.searchParams, 'watch') ? 'watch' : 'list';
+    // A list or watch of one object by name is authorized as that object (resourceNames apply).
+    named = selectedName(fieldSelector) ?? '';
+  }
   if (name && verb === 'get' && queryBool(url.searchParams, 'watch')) verb = 'watch';
   if (!name && verb === 'delete') verb = 'deletecollection';
-  const fieldSelector = url.searchParams.get('fieldSelector') ?? undefined;
-  return { isResourceRequest: true, verb, path, apiGroup, apiVersion, resource, subresource, namespace, name, fieldSelector };
+  return { isResourceRequest: true, verb, path, apiGroup, apiVersion, resource, subresource, namespace, name: named, fieldSelector };
+}
+
+/** The name a field selector requires (`metadata.name=x` or `==`), if it is a valid path segment. */
+function selectedName(fieldSelector: string | undefined): string | undefined {
+  for (const term of (fieldSelector ?? '').split(',')) {
+    const m = /^\s*metadata\.name\s*==?\s*(.*?)\s*$/.exec(term);
+    if (m?.[1] && m[1] !== '.' && m[1] !== '..' && !/[/%]/.test(m[1])) return m[1];
+  }
+  return undefined;
 }
