@@ -174,7 +174,7 @@ t.test('impersonation needs the impersonate verb on each user, group, uid and ex
   const asBob = await eventually(
     async () => {
       const r = await whoami({ 'impersonate-user': 'bob', 'impersonate-group': 'ops' });
-      return r.status === 201 && r;
+      return r.status === 201 ? r : undefined;
     },
     { what: 'impersonation allowed' },
   );
@@ -311,5 +311,55 @@ t.test('access reviews ask the chain; rules reviews list what applies', async (t
   t.notOk(
     rules.body.status.resourceRules.some((r: { resources: string[] }) => r.resources.includes('pods')),
     'nothing more',
+  );
+});
+
+t.test('roles and bindings are validated as upstream validates them', async (t) => {
+  const h = await apiHarness(t);
+  const rbac = '/apis/rbac.authorization.k8s.io/v1';
+  const urls = await h.request('POST', `${rbac}/namespaces/default/roles`, {
+    metadata: { name: 'r' },
+    rules: [{ verbs: ['get'], nonResourceURLs: ['/x'] }],
+  });
+  t.equal(urls.status, 422);
+  t.match(urls.body.message, /rules\[0\].nonResourceURLs: Invalid value: \["\/x"\]: namespaced rules cannot apply to non-resource URLs/);
+  const empty = await h.request('POST', `${rbac}/clusterroles`, {
+    metadata: { name: 'r' },
+    rules: [{ apiGroups: [''], resources: ['pods'] }],
+  });
+  t.match(empty.body.message, /rules\[0\].verbs: Required value: verbs must contain at least one value/);
+  const sa = await h.request('POST', `${rbac}/clusterrolebindings`, {
+    metadata: { name: 'b' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'view' },
+    subjects: [{ kind: 'ServiceAccount', name: 'robot' }],
+  });
+  t.equal(sa.status, 422);
+  t.match(sa.body.message, /roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"/);
+  t.match(sa.body.message, /subjects\[0\].namespace: Required value/);
+  const made = await h.request('POST', `${rbac}/namespaces/default/rolebindings`, {
+    metadata: { name: 'b' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+    subjects: [
+      { kind: 'User', name: 'alice' },
+      { kind: 'ServiceAccount', name: 'robot' },
+    ],
+  });
+  t.same(
+    made.body.subjects.map((s: { apiGroup: string }) => s.apiGroup),
+    ['rbac.authorization.k8s.io', ''],
+    'subjects get their group',
+  );
+  const moved = await h.request(
+    'PATCH',
+    `${rbac}/namespaces/default/rolebindings/b`,
+    { roleRef: { name: 'edit' } },
+    {
+      'content-type': 'application/merge-patch+json',
+    },
+  );
+  t.equal(moved.status, 422);
+  t.match(
+    moved.body.message,
+    /roleRef: Invalid value: rbac.RoleRef\{APIGroup:"rbac.authorization.k8s.io", Kind:"ClusterRole", Name:"edit"\}: cannot change roleRef/,
   );
 });

@@ -1,6 +1,13 @@
 // rbac.authorization.k8s.io/v1. Names are path segments (`system:controller:x` is valid).
 import type { ClusterRoleBinding, RoleBinding } from 'kubernetes-types/rbac/v1.js';
 import { withMeta } from '../../validation/object-meta.js';
+import {
+  defaultSubjects,
+  validateClusterRole,
+  validateClusterRoleBinding,
+  validateRole,
+  validateRoleBinding,
+} from '../../validation/rbac.js';
 import type { ResourceDef } from '../types.js';
 import { age, col } from './columns.js';
 
@@ -26,15 +33,22 @@ const bindingColumns = [
 ];
 
 export const rbacResources: ResourceDef[] = [
-  rbac({ kind: 'Role', plural: 'roles', singular: 'role', namespaced: true, validate: withMeta('roles') }),
-  rbac({ kind: 'ClusterRole', plural: 'clusterroles', singular: 'clusterrole', namespaced: false, validate: withMeta('clusterroles') }),
+  rbac({ kind: 'Role', plural: 'roles', singular: 'role', namespaced: true, validate: withMeta('roles', validateRole) }),
+  rbac({
+    kind: 'ClusterRole',
+    plural: 'clusterroles',
+    singular: 'clusterrole',
+    namespaced: false,
+    validate: withMeta('clusterroles', validateClusterRole),
+  }),
   rbac({
     kind: 'RoleBinding',
     plural: 'rolebindings',
     singular: 'rolebinding',
     namespaced: true,
     columns: bindingColumns,
-    validate: withMeta('rolebindings'),
+    defaults: defaultSubjects,
+    validate: withMeta('rolebindings', validateRoleBinding),
   }),
   rbac({
     kind: 'ClusterRoleBinding',
@@ -42,6 +56,7 @@ export const rbacResources: ResourceDef[] = [
     singular: 'clusterrolebinding',
     namespaced: false,
     columns: bindingColumns,
-    validate: withMeta('clusterrolebindings'),
+    defaults: defaultSubjects,
+    validate: withMeta('clusterrolebindings', validateClusterRoleBinding),
   }),
 ];
