@@ -28,6 +28,8 @@ export interface Cluster {
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Stops the server (SIGKILL by default) and starts it again on the same data dir. */
   restart(signal?: NodeJS.Signals): Promise<void>;
+  /** The server's recent stderr (its log lines), for tests that look for what it logged. */
+  log(): string;
   /** With `agent`: the node the server runs. */
   node?: NodeEnv;
   /** With `host`: where it runs, and the URL agents join. */
@@ -93,6 +95,7 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
   ];
 
   let stopping = false;
+  let serverLog = '';
   const launch = async (): Promise<ChildProcess> => {
     stopping = false;
     const [command, ...prefix] = [...(host?.enter ?? []), process.execPath];
@@ -101,7 +104,10 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
-    child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+    child.stderr!.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-20_000);
+      serverLog = (serverLog + d.toString()).slice(-200_000);
+    });
     child.on('exit', (code, signal) => {
       // Any exit the test did not ask for is worth its log.
       if (!stopping && (code !== 0 || signal)) t.comment(`skiff server exited ${code} ${signal ?? ''}: ${log.slice(-3000)}`);
@@ -117,6 +123,7 @@ export async function startCluster(t: Test, extraArgs: string[] = [], opts: Clus
     host,
     url: `https://${host?.ip ?? '127.0.0.1'}:${port}`,
     process: await launch(),
+    log: () => serverLog,
     kubectl(kargs, opts = {}) {
       return new Promise((resolve) => {
         const child = execFile(
