@@ -28,6 +28,11 @@ import { ServiceLBController } from './servicelb.js';
 import { StatefulSetController } from './statefulset.js';
 import { ReplicaSetController } from './replicaset.js';
 import { ReplicationControllerController } from './replication-controller.js';
+import type { CertificateSigner } from './certificates.js';
+import { CsrApprovingController } from './csr-approving.js';
+import { CsrSigningController } from './csr-signing.js';
+import { TokenCleaner } from './token-cleaner.js';
+import { type LegacyTokenIssuer, ServiceAccountTokenController } from './serviceaccount-token.js';
 
 export type LeaseTiming = Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'clock'>;
 
@@ -44,6 +49,10 @@ export interface ControllerSettings {
    * --use-service-account-credentials). Without it every controller writes with the manager's client.
    */
   identity?: (controller: string) => ApiClient;
+  /** The cluster's client CA, for csrapproving and csrsigning (without it no request is approved or signed). */
+  certificateSigner?: CertificateSigner;
+  /** Signs the tokens of kubernetes.io/service-account-token Secrets (the token controller). */
+  legacyTokenIssuer?: LegacyTokenIssuer;
 }
 
 function controllers(ctx: ControllerContext, settings: ControllerSettings): Controller[] {
@@ -65,6 +74,14 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     ...(settings.clusterCaPem ? [new RootCaPublisher(ctx, settings.clusterCaPem)] : []),
     ...(settings.disabled?.includes('servicelb') ? [] : [new ServiceLBController(ctx)]),
     new ClusterRoleAggregationController(ctx),
+    ...(settings.certificateSigner
+      ? [
+          new CsrApprovingController(ctx, settings.certificateSigner),
+          new CsrSigningController(ctx, settings.certificateSigner, (settings.timings ?? DEFAULT_TIMINGS).clusterSigningDurationMs),
+        ]
+      : []),
+    new TokenCleaner(ctx),
+    ...(settings.legacyTokenIssuer ? [new ServiceAccountTokenController(ctx, settings.legacyTokenIssuer, settings.clusterCaPem)] : []),
   ];
 }
 

@@ -6,6 +6,8 @@ import { inProcessTransport, type FetchApp } from '../client/transport.js';
 import { runControllers, runLeaderElected, type LeaseTiming } from '../controllers/manager.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import type { ControllerTimings } from '../controllers/settings.js';
+import type { CertificateSigner } from '../controllers/certificates.js';
+import type { LegacyTokenIssuer } from '../controllers/serviceaccount-token.js';
 
 export interface ControlPlaneOptions {
   scheduler?: boolean;
@@ -15,6 +17,10 @@ export interface ControlPlaneOptions {
   timings?: ControllerTimings;
   clusterCIDR?: string;
   disabled?: string[];
+  /** The client CA, for the certificate controllers (nodes' client certificates). */
+  certificateSigner?: CertificateSigner;
+  /** Signs legacy service account tokens for the token controller. */
+  legacyTokenIssuer?: LegacyTokenIssuer;
 }
 
 /** The in-process identity of a service account kube-system/<name>, as its token would authenticate. */
@@ -42,6 +48,8 @@ export function startControlPlane(app: FetchApp, opts: ControlPlaneOptions = {})
             clusterCIDR: opts.clusterCIDR,
             disabled: opts.disabled,
             identity,
+            certificateSigner: opts.certificateSigner,
+            legacyTokenIssuer: opts.legacyTokenIssuer,
           }),
         abort.signal,
         opts.leaseTiming,
