@@ -100,5 +100,5 @@ t.test('a server that stored plaintext Secrets: secrets-encrypt enable encrypts 
   t.match(await skiff(c, 'status'), /^Encryption Status: Enabled\n/);
   t.equal(await skiff(c, 'disable'), 'secrets-encryption disabled\n');
   t.ok(onDisk(c, SECRET), 'disable writes Secrets as plaintext again');
-  t.match(await skiff(c, 'status'), /^Encryption Status: Disabled\nCurrent Rotation Stage: start\n[^]*\n {8}AES-CBC {3}aescbckey\n/);
+  t.match(await skiff(c, 'status'), /^Encryption Status: Disabled\nCurrent Rotation Stage: start\n[\s\S]*\n {8}AES-CBC {3}aescbckey\n/);
 });

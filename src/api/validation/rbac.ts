@@ -71,7 +71,7 @@ function validateBinding(b: RoleBinding | ClusterRoleBinding, old: RoleBinding |
   if (!ref.name) errors.push(required('roleRef.name'));
   else if (ref.name === '.' || ref.name === '..' || /[/%]/.test(ref.name))
     errors.push(invalidValue('roleRef.name', ref.name, `may not ${ref.name.length <= 2 ? `be '${ref.name}'` : "contain '/' or '%'"}`));
-  (b.subjects ?? []).forEach((s, i) => errors.push(...validateSubject(s, namespaced, `subjects[${i}]`)));
+  for (const [i, s] of (b.subjects ?? []).entries()) errors.push(...validateSubject(s, namespaced, `subjects[${i}]`));
   const was = old?.roleRef;
   if (was && (was.apiGroup !== ref.apiGroup || was.kind !== ref.kind || was.name !== ref.name))
     errors.push({
