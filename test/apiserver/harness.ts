@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Test } from 'tap';
 import { openSqliteStore } from '../../src/store/index.js';
-import { createApiServer, type ApiServer } from '../../src/apiserver/api-server.js';
+import { createApiServer, type ApiServer, type ApiServerOptions } from '../../src/apiserver/api-server.js';
 import type { UserInfo } from '../../src/apiserver/authn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { generateKey, keyToPem } from '../../src/pki/certificates.js';
@@ -18,10 +18,10 @@ export interface Harness extends ApiServer {
   raw(method: string, url: string, body?: BodyInit, headers?: Record<string, string>): Promise<Response>;
 }
 
-/** The API stack on a fresh datastore, called in-process as the cluster admin. */
-export async function apiHarness(t: Test): Promise<Harness> {
+/** The API stack on a fresh datastore, called in-process as the cluster admin; `options` adds to the server's. */
+export async function apiHarness(t: Test, options: Partial<ApiServerOptions> = {}): Promise<Harness> {
   const store = await openSqliteStore({ file: path.join(tempDir(t), 'state.db') });
-  const stack = await createApiServer({ store, serviceAccountKeyPem: await keyToPem((await generateKey()).privateKey) });
+  const stack = await createApiServer({ store, serviceAccountKeyPem: await keyToPem((await generateKey()).privateKey), ...options });
   t.teardown(async () => {
     await stack.close();
     await store.close();

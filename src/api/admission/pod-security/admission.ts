@@ -27,8 +27,8 @@ import {
 export interface PodSecurityConfig {
   /** The cluster's levels where a namespace has no label (upstream's PodSecurityConfiguration defaults). */
   defaults?: Policy;
-  /** Namespaces and runtime classes never checked. */
-  exemptions?: { namespaces?: string[]; runtimeClasses?: string[] };
+  /** Requesting users, namespaces and runtime classes never checked. */
+  exemptions?: { usernames?: string[]; namespaces?: string[]; runtimeClasses?: string[] };
 }
 
 /** Upstream's audit annotation key for a violation of the audit level. */
@@ -84,6 +84,9 @@ export function podSecurityAdmission(objects: ObjectReader, registry: Registry, 
   const defaults = config.defaults ?? DEFAULT_POLICY;
   const exemptNamespaces = new Set(config.exemptions?.namespaces ?? []);
   const exemptRuntimeClasses = new Set(config.exemptions?.runtimeClasses ?? []);
+  const exemptUsers = new Set(config.exemptions?.usernames ?? []);
+  const exempt = (namespace: string | undefined, ctx: WriteContext) =>
+    (namespace !== undefined && exemptNamespaces.has(namespace)) || (ctx.user !== undefined && exemptUsers.has(ctx.user.username));
   const namespaces = () => registry.byResource('', 'v1', 'namespaces')!;
   const pods = () => registry.byResource('', 'v1', 'pods')!;
 
@@ -147,7 +150,7 @@ export function podSecurityAdmission(objects: ObjectReader, registry: Registry, 
   async function validatePod(def: ResourceDef, pod: KObject, old: StoredObject | undefined, ctx: WriteContext): Promise<void> {
     if (ctx.subresource && IGNORED_POD_SUBRESOURCES.has(ctx.subresource)) return;
     const namespace = pod.metadata?.namespace;
-    if (namespace && exemptNamespaces.has(namespace)) return;
+    if (exempt(namespace, ctx)) return;
     const { policy, errors } = await namespacePolicy(namespace);
     const privileged = (lv: LevelVersion) => lv.level === 'privileged';
     if (!errors.length && privileged(policy.enforce) && privileged(policy.warn) && privileged(policy.audit)) return;
@@ -158,7 +161,7 @@ export function podSecurityAdmission(objects: ObjectReader, registry: Registry, 
   async function validateTemplate(def: ResourceDef, workload: KObject, ctx: WriteContext, template: Json | undefined): Promise<void> {
     if (ctx.subresource || !template) return;
     const namespace = workload.metadata?.namespace;
-    if (namespace && exemptNamespaces.has(namespace)) return;
+    if (exempt(namespace, ctx)) return;
     const { policy, errors } = await namespacePolicy(namespace);
     if (!errors.length && policy.warn.level === 'privileged' && policy.audit.level === 'privileged') return;
     evaluate(def, workload, policy, errorText(errors), podParts(template), ctx, false);
