@@ -25,7 +25,7 @@ import { patchResponse, type PatchDeps } from './patch-handler.js';
 import { podSubresourceHandlers } from './pod-subresources.js';
 import { reviewHandlers } from './reviews.js';
 import { scaleResponse } from './scale-handler.js';
-import { ServiceAccountTokens } from './service-account-tokens.js';
+import { ServiceAccountTokens, storeLookups } from './service-account-tokens.js';
 import { tokenRequestHandler } from './token-request.js';
 import { namespaceFinalizeHandler } from './namespace-finalize.js';
 import { openapiRoutes } from './openapi-routes.js';
@@ -95,11 +95,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   opts.encryption?.attach(opts.store, registry);
   services.adopt((await objects.list(registry.byResource('', 'v1', 'services')!, undefined)).items);
 
-  const serviceAccounts = registry.byResource('', 'v1', 'serviceaccounts')!;
-  const tokens = new ServiceAccountTokens(
-    opts.serviceAccountKeyPem,
-    async (namespace, name, uid) => (await objects.tryGet(serviceAccounts, namespace, name))?.metadata.uid === uid,
-  );
+  // Tokens live as long as their service account and the pod or Secret they are bound to.
+  const tokens = new ServiceAccountTokens(opts.serviceAccountKeyPem, storeLookups(objects, registry));
   const authenticateToken = (token: string) => tokens.verify(token);
 
   const fieldCheck = checkFields(schemas);

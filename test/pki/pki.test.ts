@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import { ensureClusterPki, issueClientCertificate } from '../../src/pki/cluster-pki.js';
 import { kubeconfigYaml, writeKubeconfig } from '../../src/pki/kubeconfig.js';
 import { caHash, ensureJoinToken, parseJoinToken, tokenAccepted } from '../../src/pki/join-token.js';
-import { ServiceAccountTokens } from '../../src/apiserver/service-account-tokens.js';
+import { type LookedUp, ServiceAccountTokens } from '../../src/apiserver/service-account-tokens.js';
 import { generateKey, keyToPem } from '../../src/pki/certificates.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -111,8 +111,10 @@ t.test('join token: K10 format carrying the CA hash', async (t) => {
 
 t.test('service account tokens', async (t) => {
   const key = await keyToPem((await generateKey()).privateKey);
-  let live = true;
-  const tokens = new ServiceAccountTokens(key, async (ns, name, uid) => live && ns === 'default' && name === 'robot' && uid === 'uid-1');
+  const objects = new Map<string, LookedUp>([['sa/default/robot', { metadata: { uid: 'uid-1' } }]]);
+  const lookup = (kind: string) => async (ns: string, name: string) => objects.get(`${kind}/${ns}/${name}`);
+  const lookups = { serviceAccount: lookup('sa'), pod: lookup('pod'), secret: lookup('secret') };
+  const tokens = new ServiceAccountTokens(key, lookups);
   const { token, expirationTimestamp } = await tokens.issue({ namespace: 'default', name: 'robot', uid: 'uid-1', expirationSeconds: 3600 });
   t.ok(Date.parse(expirationTimestamp) > Date.now() + 3500_000);
   t.same(await tokens.verify(token), {
@@ -127,12 +129,61 @@ t.test('service account tokens', async (t) => {
     'kubernetes.io': { namespace: 'default', serviceaccount: { name: 'robot', uid: 'uid-1' } },
   });
   t.equal(await tokens.verify(`${token.slice(0, -3)}abc`), undefined, 'bad signature');
-  const other = new ServiceAccountTokens(await keyToPem((await generateKey()).privateKey), async () => true);
+  t.equal(await tokens.verify('not a token'), undefined, 'not a JWT');
+  const other = new ServiceAccountTokens(await keyToPem((await generateKey()).privateKey), lookups);
   t.equal(await other.verify(token), undefined, "another cluster's key");
   const expired = await tokens.issue({ namespace: 'default', name: 'robot', uid: 'uid-1', expirationSeconds: -10 });
   t.equal(await tokens.verify(expired.token), undefined, 'expired');
   t.equal(await tokens.verify(token, 'other-audience'), undefined, 'wrong audience');
-  live = false;
+
+  // Bound to a pod: valid while that pod (same uid) exists, and for a minute after its deletion began.
+  objects.set('pod/default/p', { metadata: { uid: 'pod-1' } });
+  const bound = (
+    await tokens.issue({ namespace: 'default', name: 'robot', uid: 'uid-1', boundObject: { kind: 'Pod', name: 'p', uid: 'pod-1' } })
+  ).token;
+  t.match(await tokens.verify(bound), {
+    extra: { 'authentication.kubernetes.io/pod-name': ['p'], 'authentication.kubernetes.io/pod-uid': ['pod-1'] },
+  });
+  objects.set('pod/default/p', { metadata: { uid: 'pod-1', deletionTimestamp: new Date(Date.now() + 30_000).toISOString() } });
+  t.ok(await tokens.verify(bound), 'a pod still stopping');
+  objects.set('pod/default/p', { metadata: { uid: 'pod-1', deletionTimestamp: new Date(Date.now() - 61_000).toISOString() } });
+  t.equal(await tokens.verify(bound), undefined, 'a pod deleting for over a minute');
+  objects.set('pod/default/p', { metadata: { uid: 'pod-2' } });
+  t.equal(await tokens.verify(bound), undefined, 'a pod of the same name, recreated');
+  objects.delete('pod/default/p');
+  t.equal(await tokens.verify(bound), undefined, 'the pod is gone');
+  // Bound to a Secret.
+  objects.set('secret/default/s', { metadata: { uid: 'sec-1' } });
+  const toSecret = (
+    await tokens.issue({ namespace: 'default', name: 'robot', uid: 'uid-1', boundObject: { kind: 'Secret', name: 's', uid: 'sec-1' } })
+  ).token;
+  t.ok(await tokens.verify(toSecret));
+  objects.delete('secret/default/s');
+  t.equal(await tokens.verify(toSecret), undefined, 'the secret is gone');
+
+  // Legacy: valid while the Secret holds exactly this token.
+  const legacy = await tokens.issueLegacy({
+    namespace: 'default',
+    serviceAccountName: 'robot',
+    serviceAccountUid: 'uid-1',
+    secretName: 'robot-token',
+  });
+  t.match(JSON.parse(Buffer.from(legacy.split('.')[1]!, 'base64url').toString()), {
+    iss: 'kubernetes/serviceaccount',
+    sub: 'system:serviceaccount:default:robot',
+    'kubernetes.io/serviceaccount/secret.name': 'robot-token',
+  });
+  t.equal(await tokens.verify(legacy), undefined, 'no Secret holds it');
+  objects.set('secret/default/robot-token', { metadata: { uid: 'x' }, data: { token: Buffer.from(legacy).toString('base64') } });
+  t.same(await tokens.verify(legacy), {
+    username: 'system:serviceaccount:default:robot',
+    uid: 'uid-1',
+    groups: ['system:serviceaccounts', 'system:serviceaccounts:default'],
+  });
+  objects.set('secret/default/robot-token', { metadata: { uid: 'x' }, data: { token: Buffer.from('another').toString('base64') } });
+  t.equal(await tokens.verify(legacy), undefined, 'the Secret holds another token');
+
+  objects.delete('sa/default/robot');
   t.equal(await tokens.verify(token), undefined, 'deleted service account');
   t.ok(createPublicKey(key), 'key is a valid PEM');
 });
