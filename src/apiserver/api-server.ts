@@ -41,6 +41,8 @@ import { rbacAuthorizer } from './authz/rbac/authorizer.js';
 import { RbacCache } from './authz/rbac/cache.js';
 import { escalationAdmission } from './authz/rbac/escalation.js';
 import { reconcileDefaultPolicy } from './authz/rbac/reconcile.js';
+import { certificateSigningAdmission } from '../api/admission/certificate-signing.js';
+import { csrApprovalHandler } from './csr-approval.js';
 import type { SecretsEncryption } from '../api/encryption/secrets-encrypt.js';
 import { encryptionRoutes } from './encryption-routes.js';
 
@@ -88,6 +90,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     managedFieldsAdmission(schemas), // who wrote which fields
     priorityAdmission(reader, registry), // a pod's priority from its PriorityClass
     serviceAccountAdmission(reader, registry), // a pod's service account and its token volume
+    certificateSigningAdmission(), // a CSR's requester is who asked; approval and status change only their parts
     escalationAdmission(rbac, authorizer), // nobody grants RBAC permissions they do not hold
     podSecurityAdmission(reader, registry, opts.podSecurity), // after validation: pods and templates against their namespace's level
   ]);
@@ -119,6 +122,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       ...(kubelets ? { 'pods/log': kubelets.logs } : {}),
       'serviceaccounts/token': tokenRequestHandler(registry, objects, tokens),
       'namespaces/finalize': namespaceFinalizeHandler(registry, objects),
+      'certificatesigningrequests/approval': csrApprovalHandler(registry, objects),
     },
     extraRoutes: (app) => {
       openapiRoutes(registry)(app);
