@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Settings } from '../cli/config.js';
 import { openSqliteStore } from '../store/index.js';
 import { ensureClusterPki, issueClientCertificate } from '../pki/cluster-pki.js';
+import { inspectCertificateRequest, signCertificateRequest } from '../pki/csr.js';
 import { writeKubeconfig } from '../pki/kubeconfig.js';
 import { ensureJoinToken } from '../pki/join-token.js';
 import { log } from '../log.js';
@@ -141,6 +142,12 @@ export async function runServer(settings: Settings): Promise<void> {
     timings,
     clusterCIDR: cluster.clusterCIDR,
     disabled: cluster.disabled,
+    // Approved CertificateSigningRequests (nodes' and users' client certificates) are signed with the client CA.
+    certificateSigner: {
+      inspect: inspectCertificateRequest,
+      sign: (requestPem, usages, durationMs) => signCertificateRequest(pki.clientCa, requestPem, { usages, durationMs }),
+    },
+    legacyTokenIssuer: (claims) => stack.tokens.issueLegacy(claims),
   });
   // The local agent talks to the API in-process, as its node: system:node:<name>.
   const nodeName = settings['node-name'] as string;
