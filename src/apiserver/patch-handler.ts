@@ -43,8 +43,8 @@ export async function patchResponse(ctx: RequestContext, deps: PatchDeps, toStat
       throw badRequest('the applied configuration must be an object');
     const force = queryBool(ctx.query, 'force') === true;
     const applied = patch as KObject;
-    checkIdentity(ctx, applied, name);
     deps.checkFields(ctx, applied);
+    checkIdentity(ctx, applied, name);
     if (!(await deps.objects.tryGet(def, namespace, name!))) {
       const obj = deps.patchers.apply({ def, live: undefined, applied, manager: ctx.fieldManager, force, toStatus });
       try {

@@ -95,8 +95,8 @@ export function checkIdentity(ctx: RequestContext, obj: KObject, name?: string):
 
 export async function createResponse(ctx: RequestContext, deps: ResourceDeps): Promise<Response> {
   const obj = await readObject(ctx.req);
+  deps.checkFields(ctx, obj); // decoding first, as upstream: a mistyped field is a 400 before anything reads it
   checkIdentity(ctx, obj);
-  deps.checkFields(ctx, obj);
   const created = await deps.objects.create(ctx.path.def, ctx.path.namespace, obj, writeContext(ctx));
   return respondObject(ctx, created, 201);
 }
@@ -104,8 +104,8 @@ export async function createResponse(ctx: RequestContext, deps: ResourceDeps): P
 export async function updateResponse(ctx: RequestContext, deps: ResourceDeps, toStatus = false): Promise<Response> {
   const { def, namespace, name } = ctx.path;
   const obj = await readObject(ctx.req);
-  checkIdentity(ctx, obj, name);
   deps.checkFields(ctx, obj);
+  checkIdentity(ctx, obj, name);
   const updated = await deps.objects.update(def, namespace, name!, obj, {
     ...writeContext(ctx, { subresource: toStatus ? 'status' : undefined }),
     toStatus,
