@@ -7,6 +7,7 @@ import { ApiClient } from '../client/rest-client.js';
 import { sleep } from '../client/sleep.js';
 import { httpsTransport } from '../client/transport.js';
 import { CLUSTER_CONFIG_PATH, type ClusterConfig } from '../k8s/cluster-config.js';
+import { forbiddenNodeLabels } from '../k8s/nodes.js';
 import { log } from '../log.js';
 import { HollowNode } from './hollow-node.js';
 import { JoinError, joinServer, type Joined } from './join.js';
@@ -46,6 +47,12 @@ export async function runAgent(settings: Settings): Promise<void> {
   const nodeName = settings['node-name'] as string;
   // Bad node settings (labels, registries file, ...) are said before joining, not after.
   const nodeSettings = settings.hollow ? undefined : nodeAgentSettings(settings);
+  const restricted = forbiddenNodeLabels(Object.keys(nodeSettings?.labels ?? {}));
+  if (restricted.length)
+    throw new UsageError(
+      `--node-label ${restricted.join(', ')}: a node may not set these labels on itself (NodeRestriction allows the kubelet's own ` +
+        `under kubernetes.io and k8s.io, and none under node-restriction.kubernetes.io); set them with kubectl label node ${nodeName}`,
+    );
   const stop = new AbortController();
   const onSignal = (signal: string) => {
     log.info({ signal }, 'skiff agent stopping');

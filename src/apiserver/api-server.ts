@@ -41,6 +41,9 @@ import { rbacAuthorizer } from './authz/rbac/authorizer.js';
 import { RbacCache } from './authz/rbac/cache.js';
 import { escalationAdmission } from './authz/rbac/escalation.js';
 import { reconcileDefaultPolicy } from './authz/rbac/reconcile.js';
+import { NodeAuthorizer } from './authz/node.js';
+import { NodeGraphFeed } from './authz/node-graph-feed.js';
+import { nodeRestrictionAdmission } from '../api/admission/node-restriction.js';
 import { certificateSigningAdmission } from '../api/admission/certificate-signing.js';
 import { csrApprovalHandler } from './csr-approval.js';
 import type { SecretsEncryption } from '../api/encryption/secrets-encrypt.js';
@@ -79,15 +82,18 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const cluster = opts.cluster ?? DEFAULT_CLUSTER_CONFIG;
   const services = new ServiceAllocations(cluster.serviceCIDR, cluster.serviceNodePortRange);
   const schemas = schemaLookup(registry);
-  // Who may do what, the first opinion deciding: system:masters, then RBAC (the Node authorizer goes before RBAC).
-  const rbac = new RbacCache(opts.store, registry);
-  const authorizer = union(privilegedGroups(SYSTEM_MASTERS), rbacAuthorizer(rbac));
   // Admission looks objects up (priority classes, service accounts) through a store of its own,
   // which only reads and so needs no admission.
   const reader = new ObjectStore(opts.store, {}, opts.encryption);
+  // Who may do what, the first opinion deciding: system:masters, then the Node authorizer (each
+  // node's own objects, from the graph of its pods), then RBAC (--authorization-mode=Node,RBAC).
+  const rbac = new RbacCache(opts.store, registry);
+  const nodeGraph = new NodeGraphFeed(reader, registry);
+  const authorizer = union(privilegedGroups(SYSTEM_MASTERS), new NodeAuthorizer(nodeGraph), rbacAuthorizer(rbac));
   const admission = composeAdmission([
     services, // ClusterIPs and NodePorts, allocated and released with their Service
     managedFieldsAdmission(schemas), // who wrote which fields
+    nodeRestrictionAdmission(reader, () => registry.byResource('', 'v1', 'nodes')), // a node writes only its own Node, Lease, pods' status
     priorityAdmission(reader, registry), // a pod's priority from its PriorityClass
     serviceAccountAdmission(reader, registry), // a pod's service account and its token volume
     certificateSigningAdmission(), // a CSR's requester is who asked; approval and status change only their parts
@@ -144,12 +150,14 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   await apiServices.start();
   const apiServiceStatus = new ApiServiceStatusSync(objects, registry);
   await apiServiceStatus.start();
+  await nodeGraph.start();
   ready = true;
   const publishApiServer = (address: string, port: number) =>
     ensureKubernetesService(objects, registry, services.ips.first(), address, port);
   const upgrade = kubelets && ((req: IncomingMessage, socket: Duplex, head: Buffer) => void kubelets.upgrade(req, socket, head));
   const close = async () => {
     rbac.stop();
+    nodeGraph.stop();
     crds.stop();
     apiServices.stop();
     apiServiceStatus.stop();

@@ -9,6 +9,8 @@ import { ensureClusterPki, issueClientCertificate } from '../pki/cluster-pki.js'
 import { inspectCertificateRequest, signCertificateRequest } from '../pki/csr.js';
 import { writeKubeconfig } from '../pki/kubeconfig.js';
 import { ensureJoinToken } from '../pki/join-token.js';
+import { nodeUser } from '../k8s/nodes.js';
+import { labelServerNode, splitNodeLabels } from './server-node.js';
 import { log } from '../log.js';
 import { createApiServer } from '../apiserver/api-server.js';
 import { openSecretsEncryption, encryptExistingSecrets } from './secrets-encryption.js';
@@ -22,6 +24,9 @@ import { startNodeAgent, type NodeAgentSettings } from '../agent/node-agent.js';
 import { SERVER_NODE_LABELS } from '../agent/node-registration.js';
 import { ApiClient } from '../client/rest-client.js';
 import { inProcessTransport } from '../client/transport.js';
+
+/** The server's own identity for what it does to the cluster itself (K3s's supervisor). */
+const SUPERVISOR = { username: 'system:skiff-supervisor', groups: ['system:masters', 'system:authenticated'] };
 
 /** The address kubeconfigs point at: loopback unless the server is bound to one address. */
 function clientHost(bindAddress: string): string {
@@ -45,10 +50,14 @@ function advertiseAddress(settings: Settings, bindAddress: string): string {
   return firstHostIPv4();
 }
 
-/** The server's own node: the agent's settings, plus K3s's control-plane roles. */
-function serverNodeSettings(settings: Settings, cluster: ClusterConfig): NodeAgentSettings {
+/**
+ * The server's own node: the agent's settings, and K3s's control-plane roles with the other labels
+ * a node may not set on itself, which the server applies (`restricted`).
+ */
+function serverNodeSettings(settings: Settings, cluster: ClusterConfig): { node: NodeAgentSettings; restricted: Record<string, string> } {
   const node = nodeAgentSettings(settings);
-  return { ...node, labels: { ...SERVER_NODE_LABELS, ...node.labels }, cluster };
+  const { own, restricted } = splitNodeLabels({ ...SERVER_NODE_LABELS, ...node.labels });
+  return { node: { ...node, labels: own, cluster }, restricted };
 }
 
 /** The network every node follows, from the server's flags (agents read it at CLUSTER_CONFIG_PATH). */
@@ -151,15 +160,18 @@ export async function runServer(settings: Settings): Promise<void> {
   });
   // The local agent talks to the API in-process, as its node: system:node:<name>.
   const nodeName = settings['node-name'] as string;
+  const { username, groups } = nodeUser(nodeName);
   const agent =
     nodeSettings &&
     (await startNodeAgent(
-      new ApiClient(
-        inProcessTransport(stack.app, { username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] }),
-      ),
-      nodeSettings,
+      new ApiClient(inProcessTransport(stack.app, { username, groups: [...groups, 'system:authenticated'] })),
+      nodeSettings.node,
       pki.clientCa.certPem,
     ));
+  // The roles a node may not give itself are the server's to set.
+  const labelling = new AbortController();
+  const supervisor = new ApiClient(inProcessTransport(stack.app, SUPERVISOR), 'skiff-supervisor');
+  const labelled = nodeSettings ? labelServerNode(supervisor, nodeName, nodeSettings.restricted, labelling.signal) : Promise.resolve();
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision(), agent: !!agent }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {
@@ -170,6 +182,8 @@ export async function runServer(settings: Settings): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  labelling.abort();
+  await labelled;
   await agent?.stop();
   await controlPlane.stop();
   await https.close();

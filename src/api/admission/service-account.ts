@@ -34,6 +34,8 @@ export function serviceAccountAdmission(objects: ObjectReader, registry: Registr
       if (old) return;
       const spec = obj.spec as PodSpec | undefined;
       if (!spec) return;
+      // A mirror pod (of a node's static pod) gets no service account token, as upstream's admission skips it.
+      if (obj.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
       let automount = spec.automountServiceAccountToken;
       if (automount === undefined) {
         const sa = (await objects.tryGet(

@@ -5,7 +5,7 @@
 import type { Registry } from '../../api/registry/registry.js';
 import type { ResourceDef } from '../../api/registry/types.js';
 import type { ObjectStore } from '../../api/storage/object-store.js';
-import { watchObjects, type ApiWatchEvent, type ObjectWatch } from '../../api/storage/watch.js';
+import type { ApiWatchEvent, ObjectWatch } from '../../api/storage/watch.js';
 import { log } from '../../log.js';
 import { NodeGraph, type VertexType } from './node-graph.js';
 
@@ -71,7 +71,7 @@ export class NodeGraphFeed {
     void (async () => {
       while (!this.stopped) {
         try {
-          const watch = await watchObjects(this.objects.store, def, undefined, { resourceVersion: '' });
+          const watch = await this.objects.watch(def, undefined, { resourceVersion: '' });
           this.watches.add(watch);
           try {
             let initial = true;

@@ -1,6 +1,6 @@
 // The Node authorizer (kube-apiserver's --authorization-mode=Node): a node's agent, authenticated as
 // system:node:<name> in system:nodes, may read only the Secrets, ConfigMaps, PersistentVolumeClaims,
-// PersistentVolumes and service account tokens of the pods bound to it (the graph), get, delete and
+// PersistentVolumes and service account tokens of the pods bound to it (the graph), delete and
 // report the status of its own pods, write its own Node and Lease (NodeRestriction admission checks the
 // writes' contents), and do what every node needs (upstream's system:node rules, plus the reads of
 // Skiff's node network: Services, Endpoints, EndpointSlices, the cluster config). Anything else gets
@@ -63,14 +63,6 @@ const noOpinion = (reason?: string): Decision => ({ decision: 'no-opinion', ...(
 function rulesAllow(info: RequestInfo): boolean {
   const resource = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
   return NODE_RULES.some((r) => r.groups.includes(info.apiGroup) && r.resources.includes(resource) && r.verbs.includes(info.verb));
-}
-
-/** `spec.nodeName=<node>` (or `==`) among a field selector's requirements. */
-export function selectsNode(fieldSelector: string | undefined, node: string): boolean {
-  return (fieldSelector ?? '')
-    .split(',')
-    .map((r) => r.trim().match(/^spec\.nodeName\s*==?\s*(.*)$/)?.[1])
-    .some((value) => value === node);
 }
 
 export class NodeAuthorizer implements Authorizer {
@@ -174,17 +166,16 @@ export class NodeAuthorizer implements Authorizer {
     return noOpinion();
   }
 
-  /** Pods: its own (get, status, delete, eviction), lists and watches only with spec.nodeName=<itself>, mirror pods. */
+  /**
+   * Pods: reads of any (upstream's system:node rules before AuthorizeNodeWithSelectors: Skiff's node
+   * enforces NetworkPolicy itself and so follows every pod, its peers on other nodes included, as
+   * K3s's agent does); status, deletion and eviction of its own; mirror pods only (NodeRestriction).
+   */
   private async pod(node: string, info: RequestInfo): Promise<Decision> {
     switch (info.subresource) {
       case '':
-        if (info.verb === 'get' || info.verb === 'delete') return this.related(node, 'pod', info);
-        if (info.verb === 'list' || info.verb === 'watch') {
-          if (selectsNode(info.fieldSelector, node)) return allow;
-          if (info.name) return this.related(node, 'pod', info);
-          return noOpinion('can only list/watch pods with spec.nodeName field selector');
-        }
-        // Mirror pods only: NodeRestriction checks what is created.
+        if (READ.includes(info.verb)) return allow;
+        if (info.verb === 'delete') return this.related(node, 'pod', info);
         if (info.verb === 'create') return allow;
         break;
       case 'status':

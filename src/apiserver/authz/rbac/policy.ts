@@ -333,30 +333,15 @@ export function defaultClusterRoles(): DefaultClusterRole[] {
     csr('kube-apiserver-client-kubelet-approver', 'approve', ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
     csr('kubelet-serving-approver', 'approve', ['signers'], ['kubernetes.io/kubelet-serving']),
     csr('legacy-unknown-approver', 'approve', ['signers'], ['kubernetes.io/legacy-unknown']),
-    // INTERIM (see INTERIM_NODE_ROLE): what nodes may do until the Node authorizer is in the chain.
-    clusterRole(INTERIM_NODE_ROLE, [
-      ...nodeRules(),
-      // Skiff's node network reads EndpointSlices (Service rules, cluster DNS) and the cluster's settings.
-      rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
-      // NetworkPolicy on each node: the policies, the namespaces' labels, and every pod (peers on other nodes).
-      rule(['list', 'watch'], ['networking.k8s.io'], ['networkpolicies']),
-      rule(['list', 'watch'], [''], ['namespaces']),
-      urls(['get'], ['/v1-skiff/config']),
-    ]),
   ];
 }
 
 /**
- * INTERIM, until the Node authorizer is in the chain: RBAC alone would refuse nodes everything, so
- * this role (system:node's rules and what Skiff's node network reads) is bound to the system:nodes
- * group, as Kubernetes bound system:node before 1.8. The Node authorizer replaces it, scoped to each
- * node's own objects; the work that puts it in the chain removes the role and binding from the
- * defaults and lists their name in RETIRED so that existing clusters lose them at their next start.
+ * Default ClusterRoles and ClusterRoleBindings (same names) once made and now to go: deleted at start.
+ * system:skiff:interim-node gave every node system:node's rules until the Node authorizer was in the
+ * chain; that authorizer now decides for nodes, scoped to each node's own objects.
  */
-export const INTERIM_NODE_ROLE = 'system:skiff:interim-node';
-
-/** Default ClusterRoles and ClusterRoleBindings (same names) once made and now to go: deleted at start. */
-export const RETIRED: string[] = [];
+export const RETIRED: string[] = ['system:skiff:interim-node'];
 
 export function defaultClusterRoleBindings(): DefaultClusterRoleBinding[] {
   return [
@@ -372,6 +357,5 @@ export function defaultClusterRoleBindings(): DefaultClusterRoleBinding[] {
     clusterRoleBinding('system:volume-scheduler', [user('system:kube-scheduler')], 'system:volume-scheduler'),
     // Kept without subjects, as upstream does since the Node authorizer: nodes get system:node's rules from it.
     clusterRoleBinding('system:node', []),
-    clusterRoleBinding(INTERIM_NODE_ROLE, [group('system:nodes')]),
   ];
 }
