@@ -10,6 +10,7 @@ import { CLUSTER_CONFIG_PATH, type ClusterConfig } from '../k8s/cluster-config.j
 import { forbiddenNodeLabels } from '../k8s/nodes.js';
 import { log } from '../log.js';
 import { HollowNode } from './hollow-node.js';
+import { CertificateRotation } from './certificate-rotation.js';
 import { JoinError, joinServer, type Joined } from './join.js';
 import { startNodeAgent, type NodeAgentSettings } from './node-agent.js';
 import { kubeletArgs } from './kubelet-args.js';
@@ -28,7 +29,7 @@ async function joinWithRetry(
 ): Promise<Joined | undefined> {
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
-      return await joinServer(server, token, nodeName, dataDir);
+      return await joinServer(server, token, nodeName, dataDir, signal);
     } catch (err) {
       if (!(err instanceof JoinError)) throw err;
       const wait = Math.min(1000 * 2 ** attempt, MAX_BACKOFF_MS);
@@ -61,9 +62,12 @@ export async function runAgent(settings: Settings): Promise<void> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 
-  const joined = await joinWithRetry(server, token, nodeName, settings['data-dir'] as string, stop.signal);
+  const dataDir = settings['data-dir'] as string;
+  const joined = await joinWithRetry(server, token, nodeName, dataDir, stop.signal);
   if (!joined) return;
   const api = new ApiClient(httpsTransport(joined.target));
+  // The node's client certificate is renewed through the API before it expires.
+  const rotation = new CertificateRotation(api, joined.target, { nodeName, dataDir }).start();
   let stopNode: () => unknown;
   if (settings.hollow) {
     const node = new HollowNode(api, { name: nodeName });
@@ -77,6 +81,7 @@ export async function runAgent(settings: Settings): Promise<void> {
   }
   log.info({ server, node: nodeName, hollow: !!settings.hollow }, 'skiff agent ready');
   await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await rotation.stop();
   await stopNode();
 }
 

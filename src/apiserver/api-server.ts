@@ -46,6 +46,7 @@ import { NodeGraphFeed } from './authz/node-graph-feed.js';
 import { nodeRestrictionAdmission } from '../api/admission/node-restriction.js';
 import { certificateSigningAdmission } from '../api/admission/certificate-signing.js';
 import { csrApprovalHandler } from './csr-approval.js';
+import { nodePasswordRelease } from './node-password.js';
 import type { SecretsEncryption } from '../api/encryption/secrets-encrypt.js';
 import { encryptionRoutes } from './encryption-routes.js';
 
@@ -90,6 +91,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const rbac = new RbacCache(opts.store, registry);
   const nodeGraph = new NodeGraphFeed(reader, registry);
   const authorizer = union(privilegedGroups(SYSTEM_MASTERS), new NodeAuthorizer(nodeGraph), rbacAuthorizer(rbac));
+  let objects: ObjectStore | undefined;
   const admission = composeAdmission([
     services, // ClusterIPs and NodePorts, allocated and released with their Service
     managedFieldsAdmission(schemas), // who wrote which fields
@@ -97,10 +99,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     priorityAdmission(reader, registry), // a pod's priority from its PriorityClass
     serviceAccountAdmission(reader, registry), // a pod's service account and its token volume
     certificateSigningAdmission(), // a CSR's requester is who asked; approval and status change only their parts
+    nodePasswordRelease(() => objects!, registry), // a deleted Node frees its name for another machine
     escalationAdmission(rbac, authorizer), // nobody grants RBAC permissions they do not hold
     podSecurityAdmission(reader, registry, opts.podSecurity), // after validation: pods and templates against their namespace's level
   ]);
-  const objects = new ObjectStore(opts.store, admission, opts.encryption);
+  objects = new ObjectStore(opts.store, admission, opts.encryption);
   opts.encryption?.attach(opts.store, registry);
   services.adopt((await objects.list(registry.byResource('', 'v1', 'services')!, undefined)).items);
 
@@ -136,7 +139,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       // What every agent follows: ranges, cluster DNS, the pod network backend (K3s's /v1-k3s/config).
       app.get(CLUSTER_CONFIG_PATH, () => jsonResponse(cluster));
     },
-    publicRoutes: opts.join ? joinRoutes(opts.join) : undefined,
+    publicRoutes: opts.join ? joinRoutes(opts.join, objects, registry) : undefined,
   });
   await ensureSystemNamespaces(objects, registry);
   await rbac.start();

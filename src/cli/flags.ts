@@ -47,6 +47,12 @@ export const flags: readonly FlagSpec[] = [
   },
   { name: 'node-name', kind: 'string', commands: both, description: 'node name (default: host name)', default: () => os.hostname() },
   { name: 'token', kind: 'string', commands: both, description: 'shared secret used to join a server' },
+  {
+    name: 'agent-token',
+    kind: 'string',
+    commands: ['server'],
+    description: 'shared secret used to join agents, not servers (written to <data-dir>/server/agent-token; default: the token)',
+  },
   { name: 'https-listen-port', kind: 'port', commands: ['server'], description: 'HTTPS listen port', default: () => 6443 },
   {
     name: 'bind-address',

@@ -32,12 +32,24 @@ export interface HttpsTarget {
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
+/**
+ * Requests with the target's credentials. A client certificate swapped in the target (a node's
+ * renewed certificate) is used from the next request on; connections made with the old one close.
+ */
 export function httpsTransport(target: HttpsTarget): Transport {
   // No cap on sockets: every informer holds a watch open, and a capped pool would starve the rest.
-  const agent = new https.Agent({ ca: target.caPem, cert: target.certPem, key: target.keyPem, keepAlive: true });
+  const make = () => new https.Agent({ ca: target.caPem, cert: target.certPem, key: target.keyPem, keepAlive: true });
+  let agent = make();
+  let credentials = [target.certPem, target.keyPem];
   const base = new URL(target.server);
   return (method, path, init = {}) =>
     new Promise<Response>((resolve, reject) => {
+      if (credentials[0] !== target.certPem || credentials[1] !== target.keyPem) {
+        const old = agent;
+        agent = make();
+        credentials = [target.certPem, target.keyPem];
+        old.destroy();
+      }
       const headers: Record<string, string> = { ...init.headers };
       if (target.token) headers.authorization = `Bearer ${target.token}`;
       if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));

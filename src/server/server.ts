@@ -5,10 +5,12 @@ import { firstHostIPv4, intToIp, ipToInt } from '../k8s/ipv4.js';
 import path from 'node:path';
 import type { Settings } from '../cli/config.js';
 import { openSqliteStore } from '../store/index.js';
-import { ensureClusterPki, issueClientCertificate } from '../pki/cluster-pki.js';
+import { ensureClusterPki } from '../pki/cluster-pki.js';
 import { inspectCertificateRequest, signCertificateRequest } from '../pki/csr.js';
 import { writeKubeconfig } from '../pki/kubeconfig.js';
-import { ensureJoinToken } from '../pki/join-token.js';
+import { ensureAgentToken, ensureJoinToken } from '../pki/join-token.js';
+import { ensureNodePassword } from '../apiserver/node-password.js';
+import { nodePassword } from '../agent/join.js';
 import { nodeUser } from '../k8s/nodes.js';
 import { labelServerNode, splitNodeLabels } from './server-node.js';
 import { log } from '../log.js';
@@ -107,12 +109,10 @@ export async function runServer(settings: Settings): Promise<void> {
     ],
   });
   const token = ensureJoinToken(dataDir, pki.serverCa.certPem, settings.token as string | undefined);
-  const join = {
-    caPem: pki.serverCa.certPem,
-    clientCaPem: pki.clientCa.certPem,
-    token,
-    issueNodeCertificate: (name: string) => issueClientCertificate(pki, `system:node:${name}`, ['system:nodes']),
-  };
+  // K3s's <data-dir>/server/agent-token: --agent-token, or the server's token when none is given.
+  const agentSecret = settings['agent-token'] as string | undefined;
+  const agentToken = ensureAgentToken(dataDir, pki.serverCa.certPem, token, agentSecret);
+  const join = { caPem: pki.serverCa.certPem, clientCaPem: pki.clientCa.certPem, token, agentToken: agentSecret ? agentToken : undefined };
   const encryption = openSecretsEncryption({
     dataDir,
     enable: settings['secrets-encryption'] === true,
@@ -158,8 +158,10 @@ export async function runServer(settings: Settings): Promise<void> {
     },
     legacyTokenIssuer: (claims) => stack.tokens.issueLegacy(claims),
   });
-  // The local agent talks to the API in-process, as its node: system:node:<name>.
+  // The local agent talks to the API in-process, as its node: system:node:<name>, its name claimed
+  // with its node password as any agent's is.
   const nodeName = settings['node-name'] as string;
+  if (nodeSettings) await ensureNodePassword(stack.objects, stack.registry, nodeName, nodePassword(dataDir));
   const { username, groups } = nodeUser(nodeName);
   const agent =
     nodeSettings &&

@@ -65,7 +65,10 @@ t.test('requests from openssl (RSA, with names) are read; garbage is refused in 
   const cert = new X509Certificate(await signCertificateRequest(ca, req, { usages: ['client auth'], durationMs: 3_600_000 }));
   t.equal(cert.subject, 'CN=alice\nO=dev\nO=ops');
   t.ok(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(fs.readFileSync(key))));
-  await t.rejects(inspectCertificateRequest('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n'), /unable to parse/);
+  await t.rejects(
+    inspectCertificateRequest('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n'),
+    /unable to parse/,
+  );
   // A request whose signature does not match its key (the subject was changed after signing).
   const der = Buffer.from(req.replace(/-----[^-]+-----|\s/g, ''), 'base64');
   const i = der.indexOf(Buffer.from('alice'));
