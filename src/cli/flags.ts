@@ -171,6 +171,13 @@ export const flags: readonly FlagSpec[] = [
     default: () => false,
   },
   {
+    name: 'kube-apiserver-arg',
+    kind: 'list',
+    commands: ['server'],
+    description: 'API server setting NAME=VALUE (admission-control-config-file: Pod Security defaults and exemptions)',
+    default: () => [],
+  },
+  {
     name: 'kube-controller-manager-arg',
     kind: 'list',
     commands: ['server'],

@@ -15,6 +15,8 @@ import { nodeUser } from '../k8s/nodes.js';
 import { labelServerNode, splitNodeLabels } from './server-node.js';
 import { log } from '../log.js';
 import { createApiServer } from '../apiserver/api-server.js';
+import { readPodSecurityConfig } from '../api/admission/pod-security/config-file.js';
+import type { PodSecurityConfig } from '../api/admission/pod-security/admission.js';
 import { openSecretsEncryption, encryptExistingSecrets } from './secrets-encryption.js';
 import type { ProviderType } from '../api/encryption/providers.js';
 import { listenHttps } from './https.js';
@@ -42,6 +44,22 @@ function controllerTimings(args: string[]): ControllerTimings {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** The API server's settings from K3s-style --kube-apiserver-arg NAME=VALUE, with kube-apiserver's names. */
+function apiServerArgs(args: string[]): { podSecurity?: PodSecurityConfig } {
+  const out: { podSecurity?: PodSecurityConfig } = {};
+  for (const arg of args) {
+    const [name, value] = arg.replace(/^--/, '').split('=', 2);
+    if (name !== 'admission-control-config-file' || !value)
+      throw new UsageError(`unsupported --kube-apiserver-arg "${arg}": supported is admission-control-config-file=<path>`);
+    try {
+      out.podSecurity = readPodSecurityConfig(value);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return out;
 }
 
 /** Where pods reach the API server: --advertise-address, the bind address, or the first node IP. */
@@ -93,6 +111,7 @@ function clusterConfig(settings: Settings): ClusterConfig {
 
 export async function runServer(settings: Settings): Promise<void> {
   const timings = controllerTimings(settings['kube-controller-manager-arg'] as string[]);
+  const { podSecurity } = apiServerArgs(settings['kube-apiserver-arg'] as string[]);
   // Bad agent settings (labels, registries file, ...) stop the server before it opens anything.
   const cluster = clusterConfig(settings);
   const nodeSettings = settings['disable-agent'] ? undefined : serverNodeSettings(settings, cluster);
@@ -125,6 +144,7 @@ export async function runServer(settings: Settings): Promise<void> {
     cluster,
     join,
     kubeletClient: pki.kubeletClient,
+    podSecurity,
   });
   await encryptExistingSecrets(encryption, store);
   const https = await listenHttps(stack.app, {

@@ -59,6 +59,14 @@ t.test('bad command lines: one clear line, exit 2', async (t) => {
     [['server', '--service-node-port-range', '32767-30000'], /--service-node-port-range .*expected a port range such as 30000-32767/],
     [['server', '--node-ip', 'my-host'], /--node-ip \(command line\): expected an IPv4 address/],
     [
+      ['server', '--kube-apiserver-arg', 'audit-log-path=/x'],
+      /unsupported --kube-apiserver-arg "audit-log-path=\/x": supported is admission-control-config-file/,
+    ],
+    [
+      ['server', '--disable-agent', '--kube-apiserver-arg', 'admission-control-config-file=/nonexistent.yaml'],
+      /admission config \/nonexistent.yaml: ENOENT/,
+    ],
+    [
       ['server', '--disable-agent', '--cluster-dns', '10.44.0.10'],
       /invalid --cluster-dns 10.44.0.10: it must be an address of --service-cidr 10.43.0.0\/16 other than its first/,
     ],

@@ -1,7 +1,11 @@
 // Pod Security admission through the real kubectl: a refused pod is told upstream's reason, warn
-// labels are printed as kubectl's "Warning:" lines, and labelling a namespace warns of its pods.
+// labels are printed as kubectl's "Warning:" lines, labelling a namespace warns of its pods, and
+// the cluster's defaults come from an admission config file.
+import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { API_ONLY, startCluster } from '../helpers/cluster.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const pod = (name: string, securityContext: object = {}, spec: object = {}) =>
   JSON.stringify({
@@ -53,4 +57,27 @@ t.test('kubectl and Pod Security: enforce, warn, and a namespace label over exis
   const bad = await c.kubectl(['label', 'namespace', 'legacy', '--overwrite', 'pod-security.kubernetes.io/enforce=strict']);
   t.not(bad.code, 0);
   t.match(bad.stderr, /Namespace "legacy" is invalid: metadata.labels\[pod-security.kubernetes.io\/enforce\]: Invalid value: "strict"/);
+});
+
+t.test('cluster-wide defaults from --kube-apiserver-arg admission-control-config-file, as on K3s', async (t) => {
+  const file = path.join(tempDir(t), 'psa.yaml');
+  fs.writeFileSync(
+    file,
+    `apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: PodSecurity
+  configuration:
+    apiVersion: pod-security.admission.config.k8s.io/v1
+    kind: PodSecurityConfiguration
+    defaults: {enforce: baseline, enforce-version: latest}
+    exemptions: {namespaces: [kube-system]}
+`,
+  );
+  const c = await startCluster(t, [...API_ONLY, '--kube-apiserver-arg', `admission-control-config-file=${file}`]);
+  const refused = await c.kubectl(['apply', '-f', '-'], { input: pod('priv', { privileged: true }) });
+  t.not(refused.code, 0, 'an unlabelled namespace gets the default level');
+  t.match(refused.stderr, /pods "priv" is forbidden: violates PodSecurity "baseline:latest": privileged \(container "c" must not set/);
+  const exempt = await c.kubectl(['-n', 'kube-system', 'apply', '-f', '-'], { input: pod('priv', { privileged: true }) });
+  t.equal(exempt.code, 0, `an exempt namespace is not checked: ${exempt.stderr}`);
 });
