@@ -9,12 +9,10 @@ import type { ApiClient } from '../client/rest-client.js';
 import { certificateSigningRequests } from '../client/resources.js';
 import type { HttpsTarget } from '../client/transport.js';
 import { sleep } from '../client/sleep.js';
-import { nodeUser } from '../k8s/nodes.js';
+import { KUBELET_CLIENT_SIGNER, nodeUser } from '../k8s/nodes.js';
 import { log } from '../log.js';
 import { createCertificateRequest, validity } from '../pki/csr.js';
 import { agentFiles, writeAtomic } from './join.js';
-
-const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 
 /** When to renew: notBefore + 70..90% of the certificate's life (`random` in [0, 1)). */
 export function renewalDeadline(certPem: string, random = Math.random()): number {

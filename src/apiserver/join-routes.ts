@@ -13,7 +13,7 @@ import type { Hono } from 'hono';
 import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
 import { ApiError, badRequest, isAlreadyExists } from '../k8s/errors.js';
 import type { StoredObject } from '../k8s/object.js';
-import { nodeUser } from '../k8s/nodes.js';
+import { KUBELET_CLIENT_SIGNER, nodeUser } from '../k8s/nodes.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { dns1123Subdomain } from '../api/validation/names.js';
@@ -23,8 +23,6 @@ import type { Bindings, UserInfo } from './authn.js';
 import { BOOTSTRAPPERS_GROUP, bootstrapTokenUser } from './bootstrap-tokens.js';
 import { jsonResponse } from './negotiate.js';
 import { ensureNodePassword } from './node-password.js';
-
-const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 
 export interface NodeJoin {
   caPem: string;

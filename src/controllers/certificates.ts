@@ -6,7 +6,6 @@ import type { Writable } from '../client/resources.js';
 
 export type Csr = Writable<CertificateSigningRequest>;
 
-export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 export const CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client';
 
 /** What a request asks for, as the signer reads it. */

@@ -9,7 +9,8 @@ import type { ApiClient } from '../client/rest-client.js';
 import { certificateSigningRequests } from '../client/resources.js';
 import { isConflict, isNotFound } from '../k8s/errors.js';
 import { nowTimestamp } from '../k8s/time.js';
-import { type CertificateSigner, type Csr, hasCondition, KUBELET_CLIENT_SIGNER, kubeletClientProblem, requestPem } from './certificates.js';
+import { type CertificateSigner, type Csr, hasCondition, kubeletClientProblem, requestPem } from './certificates.js';
+import { KUBELET_CLIENT_SIGNER } from '../k8s/nodes.js';
 import { QueueController, type ControllerContext } from './runner.js';
 
 export const BOOTSTRAPPERS_GROUP = 'system:bootstrappers';

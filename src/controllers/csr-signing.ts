@@ -13,10 +13,10 @@ import {
   CLIENT_SIGNER,
   type Csr,
   hasCondition,
-  KUBELET_CLIENT_SIGNER,
   kubeletClientProblem,
   requestPem,
 } from './certificates.js';
+import { KUBELET_CLIENT_SIGNER } from '../k8s/nodes.js';
 import { QueueController, type ControllerContext } from './runner.js';
 
 export class CsrSigningController extends QueueController {

@@ -5,6 +5,8 @@
 
 export const NODES_GROUP = 'system:nodes';
 export const NODE_USER_PREFIX = 'system:node:';
+/** The signer of nodes' client certificates, whose CertificateSigningRequests the server approves. */
+export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 
 /** The user a node's credentials name. */
 export function nodeUser(nodeName: string): { username: string; groups: string[] } {
