@@ -2,7 +2,7 @@
 // resource endpoints. Served over HTTPS by src/server, or called in-process through app.fetch.
 import { KUBERNETES_VERSION } from '../k8s/version.js';
 import { Hono, type Context } from 'hono';
-import { ApiError, internalError } from '../k8s/errors.js';
+import { ApiError, badRequest, internalError } from '../k8s/errors.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { log } from '../log.js';
@@ -45,6 +45,21 @@ export function errorResponse(err: unknown): Response {
   return jsonResponse(internalError(err instanceof Error ? err.message : String(err)).toStatus(), 500);
 }
 
+/** Why a request target's path is refused (an invalid escape, a `.` or `..` segment), or undefined. */
+export function badRequestPath(target: string): ApiError | undefined {
+  const path = target.split('?')[0]!;
+  for (const segment of path.split('/')) {
+    let name: string;
+    try {
+      name = decodeURIComponent(segment);
+    } catch {
+      return badRequest(`invalid URL escape in the request path ${JSON.stringify(path)}`);
+    }
+    if (name === '.' || name === '..') return badRequest(`Name parameter invalid: "${name}": may not be '${name}'`);
+  }
+  return undefined;
+}
+
 export function createApp(deps: ApiServerDeps): Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }> {
   const app = new Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>();
   app.onError((err) => errorResponse(err));
@@ -55,6 +70,12 @@ export function createApp(deps: ApiServerDeps): Hono<{ Bindings: Bindings; Varia
     ),
   );
 
+  // The path as the client sent it, before anything routes on it: Node's URL parsing would resolve
+  // `..` and `%2e%2e` segments, serving another resource than the one named.
+  app.use('*', async (c, next) => {
+    const refused = badRequestPath(c.env?.incoming?.url ?? new URL(c.req.url).pathname);
+    return refused ? errorResponse(refused) : next();
+  });
   const gate = { authenticateToken: deps.authenticateToken, authorizer: deps.authorizer ?? authenticatedOnly };
   deps.publicRoutes?.(app);
   // Authentication (or system:anonymous), impersonation, authorization: 401 or 403 before any handler.

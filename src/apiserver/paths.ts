@@ -1,6 +1,6 @@
 // Resource URLs: /api/v1/... and /apis/<group>/<version>/..., namespaced or not, with an optional
 // name and subresource, and the legacy /watch/ prefix.
-import { ApiError } from '../k8s/errors.js';
+import { ApiError, badRequest } from '../k8s/errors.js';
 import type { Registry } from '../api/registry/registry.js';
 import type { ResourceDef } from '../api/registry/types.js';
 
@@ -36,6 +36,15 @@ function notFoundPath(message: string): ApiError {
   return new ApiError(404, 'NotFound', message);
 }
 
+/** A name or namespace from the path must be one path segment, as upstream's IsValidPathSegmentName. */
+function checkSegmentName(what: 'Name' | 'Namespace', value: string): void {
+  const problems = [
+    ...(value === '.' || value === '..' ? [`may not be '${value}'`] : []),
+    ...['/', '%'].filter((c) => value.includes(c)).map((c) => `may not contain '${c}'`),
+  ];
+  if (problems.length > 0) throw badRequest(`${what} parameter invalid: ${JSON.stringify(value)}: ${problems.join(';')}`);
+}
+
 export function resolveResourcePath(registry: Registry, gv: GroupVersionPath): ResourcePath {
   let rest = gv.rest;
   const watchPath = rest[0] === 'watch';
@@ -53,5 +62,7 @@ export function resolveResourcePath(registry: Registry, gv: GroupVersionPath): R
   if (namespace !== undefined && !def.namespaced)
     throw notFoundPath(`the server could not find the requested resource: ${plural} is not namespaced`);
   if (extra.length > 0 && !(subresource === 'proxy')) throw notFoundPath(`the server could not find the requested resource`);
+  if (namespace !== undefined) checkSegmentName('Namespace', namespace);
+  if (name !== undefined) checkSegmentName('Name', name);
   return { def, namespace, name, subresource, watchPath };
 }
