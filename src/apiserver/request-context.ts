@@ -24,6 +24,8 @@ export interface RequestContext {
 export function requestContext(req: Request, url: URL, path: ResourcePath, user: UserInfo): RequestContext {
   const q = url.searchParams;
   checkBooleanParams(q);
+  const timeout = q.get('timeoutSeconds');
+  if (timeout !== null && !/^\d+$/.test(timeout)) throw badRequest(`invalid timeoutSeconds "${timeout}"`);
   const dryRun = q.getAll('dryRun');
   for (const d of dryRun) if (d !== 'All') throw badRequest(`Invalid dry run value: ${d}; the only supported value is All`);
   const fv = q.get('fieldValidation') ?? 'Warn';
@@ -59,5 +61,9 @@ export function methodNotAllowed(ctx: RequestContext): ApiError {
 export function warningHeaders(ctx: RequestContext): Record<string, string> {
   // A retried write (a concurrent writer got there first) runs admission again: each warning once.
   const warnings = [...new Set(ctx.warnings)];
-  return warnings.length > 0 ? { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {};
+  if (warnings.length === 0) return {};
+  // A header carries bytes: text beyond Latin-1 (an unknown field's name may be anything) goes as its
+  // UTF-8 bytes, as Go's server writes it, rather than failing the response.
+  const value = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+  return { warning: Buffer.from(value, 'utf8').toString('latin1') };
 }

@@ -7,6 +7,8 @@ import { apiVersionOf } from '../k8s/object.js';
 import { deleteLatest } from '../api/storage/deletion.js';
 import { parseLimit, type ListQuery } from '../api/storage/filter.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
+import { decodeAsGo } from '../api/openapi/go-decoding.js';
+import { definitions } from '../api/openapi/schemas.js';
 import { parseStructured, readBody, readObject, mediaType } from './body.js';
 import { jsonResponse, representation } from './negotiate.js';
 import { queryBool } from './query.js';
@@ -113,12 +115,16 @@ export async function updateResponse(ctx: RequestContext, deps: ResourceDeps, to
   return respondObject(ctx, updated);
 }
 
+const DELETE_OPTIONS = 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions';
+
 async function deleteOptions(ctx: RequestContext): Promise<DeleteOptions> {
   const bytes = await readBody(ctx.req);
   let opts: DeleteOptions = {};
   if (bytes.byteLength > 0) {
     const parsed = parseStructured(bytes, mediaType(ctx.req.headers.get('content-type')) || 'application/json', 'the DeleteOptions body');
-    if (parsed === null || typeof parsed !== 'object') throw badRequest('the DeleteOptions body must be an object');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw badRequest('the DeleteOptions body must be an object');
+    decodeAsGo(parsed as Record<string, unknown>, definitions[DELETE_OPTIONS], 'DeleteOptions', 'v1');
     opts = parsed as DeleteOptions;
   }
   const q = ctx.query;
