@@ -7,6 +7,8 @@ import type { KObject } from '../k8s/object.js';
 import type { TokenAuthenticator, UserInfo } from './authn.js';
 import type { Authorizer } from './authz/authorizer.js';
 import type { RequestInfo } from './authz/request-info.js';
+import { decodeAsGo } from '../api/openapi/go-decoding.js';
+import { definitions } from '../api/openapi/schemas.js';
 import { readObject } from './body.js';
 import { jsonResponse } from './negotiate.js';
 import type { RequestContext } from './request-context.js';
@@ -21,6 +23,9 @@ function answer(ctx: RequestContext, obj: KObject, status: Record<string, unknow
 async function review(ctx: RequestContext): Promise<KObject> {
   if (ctx.req.method !== 'POST') throw badRequest(`${ctx.path.def.plural} can only be created`);
   const obj = await readObject(ctx.req);
+  const { def } = ctx.path;
+  // Typed as Go decodes it: a token or an attribute of the wrong type is a 400, not a question asked.
+  if (def.schemaName) decodeAsGo(obj, definitions[def.schemaName], def.kind, def.version);
   checkIdentity(ctx, { ...obj, metadata: { ...obj.metadata, generateName: 'review' } });
   return obj;
 }

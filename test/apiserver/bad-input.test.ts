@@ -295,6 +295,17 @@ t.test('mistyped and unknown fields', async (t) => {
       'Go struct field DeploymentSpec.spec.replicas of type int32',
     ],
     [pods, JSON.stringify({ metadata: { name: 'p', creationTimestamp: 'yesterday' } }), 'parsing time "yesterday"'],
+    [
+      '/apis/authentication.k8s.io/v1/tokenreviews',
+      JSON.stringify({ spec: { token: 5 } }),
+      'TokenReview in version "v1" cannot be handled as a TokenReview: json: cannot unmarshal number into Go struct field ' +
+        'TokenReviewSpec.spec.token of type string',
+    ],
+    [
+      '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+      JSON.stringify({ spec: { user: 'a', groups: 'b', resourceAttributes: { verb: 'get' } } }),
+      'Go struct field SubjectAccessReviewSpec.spec.groups of type []string',
+    ],
   ];
   for (const [url, body, message] of typed)
     await expectStatus(t, await h.raw('POST', url, body, JSON_TYPE), 400, 'BadRequest', message, body);
