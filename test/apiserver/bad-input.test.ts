@@ -2,10 +2,10 @@
 // types, oversized bodies, invalid names and label values, mistyped and unknown fields, bad query
 // values and path traversal. Each is a Status in upstream's terms, the server keeps serving and
 // nothing of a refused request is stored.
-import protobuf from 'protobufjs/minimal.js';
 import t, { type Test } from 'tap';
 import { badRequestPath } from '../../src/apiserver/app.js';
 import { admin, apiHarness, type Harness } from './harness.js';
+import { envelope } from '../helpers/protobuf.js';
 
 const CMS = '/api/v1/namespaces/default/configmaps';
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -38,29 +38,6 @@ async function stillServing(t: Test, h: Harness, names: string[]) {
   t.equal(list.status, 200);
   t.same(list.body.items.map((i: any) => i.metadata.name).sort(), names, 'nothing of a refused request was stored');
 }
-
-const pb = (build: (w: protobuf.Writer) => void) => {
-  const w = protobuf.Writer.create();
-  build(w);
-  return w.finish();
-};
-/** `k8s\0` and a runtime.Unknown naming apiVersion and kind around `raw`. */
-const envelope = (apiVersion: string, kind: string, raw: Uint8Array) =>
-  Buffer.concat([
-    Buffer.from('k8s\0', 'latin1'),
-    pb((w) => {
-      w.uint32((1 << 3) | 2).bytes(
-        pb((m) =>
-          m
-            .uint32((1 << 3) | 2)
-            .string(apiVersion)
-            .uint32((2 << 3) | 2)
-            .string(kind),
-        ),
-      );
-      w.uint32((2 << 3) | 2).bytes(raw);
-    }),
-  ]);
 
 t.test('malformed JSON, YAML and protobuf bodies are a 400 BadRequest', async (t) => {
   const h = await apiHarness(t);

@@ -2,10 +2,10 @@
 // kinds, mutated in their structure (values of the wrong type, odd numbers and strings, deep nesting,
 // unknown keys) and in their bytes (JSON, YAML, protobuf), sent as creates, updates and every kind
 // of patch. Every answer is a success object or a well-formed Status, never a 5xx or a throw.
-import protobuf from 'protobufjs/minimal.js';
 import t from 'tap';
 import YAML from 'yaml';
 import { admin, apiHarness } from './harness.js';
+import { envelope, pb } from '../helpers/protobuf.js';
 
 const SEED = 0x5eed_2026;
 const ROUNDS = 2500;
@@ -178,11 +178,6 @@ function mutateBytes(r: Rng, bytes: Uint8Array): Uint8Array {
   return new Uint8Array(b);
 }
 
-const pb = (build: (w: protobuf.Writer) => void) => {
-  const w = protobuf.Writer.create();
-  build(w);
-  return w.finish();
-};
 /** A ConfigMap as kubectl's protobuf encoding sends it. */
 function protobufConfigMap(name: string, data: Record<string, string>): Uint8Array {
   const meta = pb((w) => w.uint32((1 << 3) | 2).string(name));
@@ -200,23 +195,7 @@ function protobufConfigMap(name: string, data: Record<string, string>): Uint8Arr
       );
     }
   });
-  const typeMeta = pb((w) =>
-    w
-      .uint32((1 << 3) | 2)
-      .string('v1')
-      .uint32((2 << 3) | 2)
-      .string('ConfigMap'),
-  );
-  return new Uint8Array([
-    ...Buffer.from('k8s\0', 'latin1'),
-    ...pb((w) =>
-      w
-        .uint32((1 << 3) | 2)
-        .bytes(typeMeta)
-        .uint32((2 << 3) | 2)
-        .bytes(raw),
-    ),
-  ]);
+  return new Uint8Array(envelope('v1', 'ConfigMap', raw));
 }
 
 /** YAML, or JSON (which is YAML too) for what the YAML library cannot write (very deep values). */

@@ -1,38 +1,14 @@
 // Decoding protobuf bodies built here with protobufjs's Writer, field numbers as upstream.
-import protobuf from 'protobufjs/minimal.js';
 import t from 'tap';
 import { decodeProtobufObject } from '../../src/apiserver/protobuf/index.js';
-
-const msg = (build: (w: protobuf.Writer) => void) => {
-  const w = protobuf.Writer.create();
-  build(w);
-  return w.finish();
-};
-const envelope = (apiVersion: string, kind: string, raw: Uint8Array) =>
-  Buffer.concat([
-    Buffer.from('k8s\0', 'latin1'),
-    Buffer.from(
-      msg((w) => {
-        w.uint32((1 << 3) | 2).bytes(
-          msg((m) =>
-            m
-              .uint32((1 << 3) | 2)
-              .string(apiVersion)
-              .uint32((2 << 3) | 2)
-              .string(kind),
-          ),
-        );
-        w.uint32((2 << 3) | 2).bytes(raw);
-      }),
-    ),
-  ]);
+import { envelope, pb } from '../helpers/protobuf.js';
 
 t.test('a pod with an inline volume source, an int-or-string port and a timestamp', async (t) => {
-  const meta = msg((w) => {
+  const meta = pb((w) => {
     w.uint32((1 << 3) | 2).string('p');
-    w.uint32((8 << 3) | 2).bytes(msg((m) => m.uint32((1 << 3) | 0).int64(1700000000))); // creationTimestamp
+    w.uint32((8 << 3) | 2).bytes(pb((m) => m.uint32((1 << 3) | 0).int64(1700000000))); // creationTimestamp
     w.uint32((11 << 3) | 2).bytes(
-      msg((m) =>
+      pb((m) =>
         m
           .uint32((1 << 3) | 2)
           .string('app')
@@ -41,18 +17,18 @@ t.test('a pod with an inline volume source, an int-or-string port and a timestam
       ),
     ); // labels
   });
-  const probe = msg((w) => {
+  const probe = pb((w) => {
     // Probe.handler (1, inline ProbeHandler) -> httpGet (2) -> port (2, IntOrString{type 1, strVal 3})
     w.uint32((1 << 3) | 2).bytes(
-      msg((h) =>
+      pb((h) =>
         h.uint32((2 << 3) | 2).bytes(
-          msg((g) =>
+          pb((g) =>
             g
               .uint32((1 << 3) | 2)
               .string('/healthz')
               .uint32((2 << 3) | 2)
               .bytes(
-                msg((p) =>
+                pb((p) =>
                   p
                     .uint32((1 << 3) | 0)
                     .int64(1)
@@ -66,7 +42,7 @@ t.test('a pod with an inline volume source, an int-or-string port and a timestam
     );
     w.uint32((2 << 3) | 0).int32(0); // initialDelaySeconds: a zero of a non-pointer field
   });
-  const container = msg((w) => {
+  const container = pb((w) => {
     w.uint32((1 << 3) | 2)
       .string('c')
       .uint32((2 << 3) | 2)
@@ -74,17 +50,17 @@ t.test('a pod with an inline volume source, an int-or-string port and a timestam
     w.uint32((10 << 3) | 2).bytes(probe); // livenessProbe
     w.uint32((16 << 3) | 0).bool(false); // tty: false, dropped like JSON's omitempty
   });
-  const volume = msg((w) => {
+  const volume = pb((w) => {
     w.uint32((1 << 3) | 2).string('data');
     // Volume.volumeSource (2, inline) -> emptyDir (2) -> medium (1)
-    w.uint32((2 << 3) | 2).bytes(msg((s) => s.uint32((2 << 3) | 2).bytes(msg((e) => e.uint32((1 << 3) | 2).string('Memory')))));
+    w.uint32((2 << 3) | 2).bytes(pb((s) => s.uint32((2 << 3) | 2).bytes(pb((e) => e.uint32((1 << 3) | 2).string('Memory')))));
   });
-  const spec = msg((w) => {
+  const spec = pb((w) => {
     w.uint32((1 << 3) | 2).bytes(volume);
     w.uint32((2 << 3) | 2).bytes(container);
     w.uint32((4 << 3) | 0).int64(0); // terminationGracePeriodSeconds: 0 is a pointer's explicit zero
   });
-  const pod = msg((w) =>
+  const pod = pb((w) =>
     w
       .uint32((1 << 3) | 2)
       .bytes(meta)
@@ -104,9 +80,9 @@ t.test('a pod with an inline volume source, an int-or-string port and a timestam
 });
 
 t.test('secret bytes become base64, as in JSON', async (t) => {
-  const secret = msg((w) =>
+  const secret = pb((w) =>
     w.uint32((2 << 3) | 2).bytes(
-      msg((e) =>
+      pb((e) =>
         e
           .uint32((1 << 3) | 2)
           .string('k')
