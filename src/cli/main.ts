@@ -8,6 +8,7 @@ import { versionText } from './version.js';
 import { secretsEncryptCommand } from './secrets-encrypt.js';
 import { tokenCommand } from './token.js';
 import { certificateCommand } from './certificate.js';
+import { nodeCommands } from './node-commands.js';
 import { StoreOpenError } from '../store/errors.js';
 import { setDebug } from '../log.js';
 
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   secretsEncryptCommand(program);
   tokenCommand(program);
   certificateCommand(program);
+  nodeCommands(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

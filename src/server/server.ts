@@ -13,6 +13,7 @@ import { ensureNodePassword } from '../apiserver/node-password.js';
 import { nodePassword } from '../agent/join.js';
 import { nodeUser } from '../k8s/nodes.js';
 import { labelServerNode, splitNodeLabels } from './server-node.js';
+import { startManifests } from './manifests.js';
 import { log } from '../log.js';
 import { createApiServer } from '../apiserver/api-server.js';
 import { readPodSecurityConfig } from '../api/admission/pod-security/config-file.js';
@@ -194,6 +195,7 @@ export async function runServer(settings: Settings): Promise<void> {
   const labelling = new AbortController();
   const supervisor = new ApiClient(inProcessTransport(stack.app, SUPERVISOR), 'skiff-supervisor');
   const labelled = nodeSettings ? labelServerNode(supervisor, nodeName, nodeSettings.restricted, labelling.signal) : Promise.resolve();
+  const manifests = startManifests({ dir: path.join(dataDir, 'server', 'manifests'), client: supervisor, disabled: cluster.disabled });
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision(), agent: !!agent }, 'skiff server ready');
 
   await new Promise<void>((resolve) => {
@@ -206,6 +208,7 @@ export async function runServer(settings: Settings): Promise<void> {
   });
   labelling.abort();
   await labelled;
+  await manifests.stop();
   await agent?.stop();
   await controlPlane.stop();
   await https.close();
