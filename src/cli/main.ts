@@ -8,7 +8,7 @@ import { versionText } from './version.js';
 import { secretsEncryptCommand } from './secrets-encrypt.js';
 import { tokenCommand } from './token.js';
 import { certificateCommand } from './certificate.js';
-import { nodeCommands } from './node-commands.js';
+import { invokedAs, nodeCommands } from './node-commands.js';
 import { StoreOpenError } from '../store/errors.js';
 import { setDebug } from '../log.js';
 
@@ -86,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+main(invokedAs(process.argv)).then(
   (code) => {
     if (code !== 0) process.exit(code);
   },
