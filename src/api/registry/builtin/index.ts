@@ -5,6 +5,7 @@ import { appsResources } from './apps.js';
 import { batchResources } from './batch.js';
 import { certificatesResources } from './certificates.js';
 import { coreResources } from './core.js';
+import { k3sResources } from './k3s.js';
 import { miscResources } from './misc.js';
 import { networkingResources } from './networking.js';
 import { rbacResources } from './rbac.js';
@@ -21,5 +22,6 @@ export function builtinResources(): ResourceDef[] {
     ...miscResources,
     ...apiregistrationResources,
     ...reviewResources,
+    ...k3sResources,
   ];
 }
