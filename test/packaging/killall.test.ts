@@ -58,7 +58,8 @@ spec:
   t.equal(podNetns.size, 1, 'the pod has a network namespace of its own');
   const links = async () => (await host!.exec('ip', ['-br', 'link'])).stdout;
   t.match(await links(), /flannel\.1/, 'the node made its pod network');
-  t.match((await host!.exec('nft', ['list', 'tables'])).stdout, /skiff-podnet[^]*skiff-services|skiff-services[^]*skiff-podnet/);
+  const tables = (await host!.exec('nft', ['list', 'tables'])).stdout;
+  for (const table of ['ip skiff-podnet', 'ip skiff-services']) t.match(tables, `table ${table}`, `the node made ${table}`);
   t.match((await host!.exec('iptables-save', [])).stdout, /CNI-HOSTPORT/, 'the hostPort has its rules');
   t.ok(mountsUnder(c.dataDir).length > 0, 'the node mounted container file systems under its data dir');
 
