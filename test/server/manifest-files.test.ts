@@ -27,7 +27,11 @@ t.test('checksum is the sha256 of the content', async (t) => {
 });
 
 t.test('parsing: multi-document YAML, JSON, Lists, empty documents', async (t) => {
-  const yaml = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: b}}\n`;
+  const yaml = [
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n',
+    '',
+    'apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: b}}\n',
+  ].join('---\n');
   t.same(
     parseManifest(yaml).map((o) => `${o.kind}/${o.metadata.name}`),
     ['ConfigMap/a', 'Secret/b'],
