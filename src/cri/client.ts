@@ -26,7 +26,10 @@ export type CriMessage = Record<string, unknown>;
 type Service = 'RuntimeService' | 'ImageService';
 
 /** A CRI enum's number by its name (requests carry numbers: names fail verification). */
-export function criEnum(type: 'NamespaceMode' | 'Protocol' | 'MountPropagation' | 'ContainerState' | 'PodSandboxState', name: string): number {
+export function criEnum(
+  type: 'NamespaceMode' | 'Protocol' | 'MountPropagation' | 'ContainerState' | 'PodSandboxState',
+  name: string,
+): number {
   const value = root.lookupEnum(`runtime.v1.${type}`).values[name];
   if (value === undefined) throw new Error(`no ${type} named ${name}`);
   return value;
