@@ -71,11 +71,13 @@ t.test('ps: columns, truncated IDs and image digests, -q, --no-trunc', async (t)
   const [header, row] = table.split('\n');
   t.equal(
     header,
-    'CONTAINER           IMAGE               CREATED             STATE               NAME                ATTEMPT             POD ID              POD                 NAMESPACE',
+    'CONTAINER           IMAGE               CREATED             STATE               NAME                ' +
+      'ATTEMPT             POD ID              POD                 NAMESPACE',
   );
   t.equal(
     row,
-    'a1b2c3d4e5f60       0123456789abc       2 minutes ago       Running             main                2                   f0e1d2c3b4a59       web                 default',
+    'a1b2c3d4e5f60       0123456789abc       2 minutes ago       Running             main                ' +
+      '2                   f0e1d2c3b4a59       web                 default',
   );
   t.equal(containersTable([container], { quiet: true }), `${ID}\n`);
   t.match(containersTable([container], { noTrunc: true, now: NOW }), `${ID}   sha256:0123456789abcdef`);
