@@ -15,7 +15,8 @@ function machine(
     '/proc/modules': 'overlay 163840 0 - Live 0x0\nbr_netfilter 32768 0 - Live 0x0\nbridge 311296 1 br_netfilter, Live 0x0\n',
     [`/lib/modules/${RELEASE}/modules.builtin`]: 'kernel/net/netfilter/nf_conntrack.ko\n',
     [`/lib/modules/${RELEASE}/modules.dep`]:
-      'kernel/drivers/net/veth.ko.xz:\nkernel/drivers/net/vxlan/vxlan.ko.xz: kernel/net/ipv4/udp_tunnel.ko.xz\nkernel/net/netfilter/nf_nat.ko.xz:\nkernel/net/netfilter/nf_tables.ko.xz:\n',
+      'kernel/drivers/net/veth.ko.xz:\nkernel/drivers/net/vxlan/vxlan.ko.xz: kernel/net/ipv4/udp_tunnel.ko.xz\n' +
+      'kernel/net/netfilter/nf_nat.ko.xz:\nkernel/net/netfilter/nf_tables.ko.xz:\n',
     '/proc/sys/net/ipv4/ip_forward': '1\n',
     '/proc/sys/net/bridge/bridge-nf-call-iptables': '1\n',
     '/sys/fs/cgroup/cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n',
