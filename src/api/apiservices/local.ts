@@ -26,6 +26,8 @@ export const BUILTIN_PRIORITIES: Record<string, [number, number]> = {
   'node.k8s.io/v1': [16300, 15],
   'discovery.k8s.io/v1': [16200, 15],
   'flowcontrol.apiserver.k8s.io/v1': [16100, 21],
+  // K3s's Addon, a CRD there: the priorities its crd-autoregistration gives it.
+  'k3s.cattle.io/v1': [1000, 100],
 };
 
 const CRD_PRIORITY: [number, number] = [1000, 100];
