@@ -10,11 +10,13 @@ import { promisify } from 'node:util';
 import { CriClient } from '../cri/client.js';
 import { sleep } from '../client/sleep.js';
 import { log } from '../log.js';
+import { DEFAULT_PAUSE_IMAGE } from './config.js';
 import { noRegistries, type Registries } from './registries.js';
 import { criRegistryToml, writeHostsDir } from './registry-hosts.js';
 
-/** Skiff's own sandbox image, which the agent builds when containerd lacks it (see pause-image.ts). */
-export const DEFAULT_PAUSE_IMAGE = 'skiff.local/pause:1';
+// Skiff's own sandbox image is the default of --pause-image, so it lives with the agent's config,
+// which the command line reads without loading containerd's client.
+export { DEFAULT_PAUSE_IMAGE };
 
 export interface ContainerdPaths {
   root: string;

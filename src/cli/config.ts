@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { flags, flagsFor, type Command } from './flags.js';
-import { parseFlagValue, UsageError, type FlagValue } from './values.js';
+import { parseFlagValue, UsageError, whyUnreadable, type FlagValue } from './values.js';
 
 export type Settings = Record<string, FlagValue | undefined>;
 
@@ -15,17 +15,8 @@ function readConfigFile(file: string, explicit: boolean): Record<string, unknown
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT' && !explicit) return {};
-    const why =
-      e.code === 'ENOENT'
-        ? 'no such file'
-        : e.code === 'EISDIR'
-          ? 'it is a directory'
-          : e.code === 'EACCES'
-            ? 'permission denied'
-            : e.message;
-    throw new UsageError(`cannot read config file ${file}: ${why}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return {};
+    throw new UsageError(`cannot read config file ${file}: ${whyUnreadable(err)}`);
   }
   let doc: unknown;
   try {

@@ -3,8 +3,10 @@
 // name) and from SKIFF_<NAME> in the environment; the command line wins, then env, then the file.
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_PAUSE_IMAGE } from '../agent/containerd.js';
+import { DEFAULT_PAUSE_IMAGE } from '../agent/config.js';
 import { DEFAULT_REGISTRIES_FILE } from '../agent/registries.js';
+import { FLANNEL_BACKENDS } from '../k8s/cluster-config.js';
+import { LOG_FORMATS } from '../log.js';
 
 export type Command = 'server' | 'agent';
 export type FlagKind = 'string' | 'bool' | 'port' | 'mode' | 'list' | 'url' | 'cidr' | 'ip' | 'port-range';
@@ -38,6 +40,14 @@ export const flags: readonly FlagSpec[] = [
     default: () => '/etc/skiff/config.yaml',
   },
   { name: 'debug', kind: 'bool', commands: both, description: 'turn on debug logs', default: () => false },
+  {
+    name: 'log-format',
+    kind: 'string',
+    commands: both,
+    description: 'log lines as json or text (default: text when stderr is a terminal, json otherwise)',
+    choices: LOG_FORMATS,
+    default: () => (process.stderr.isTTY ? 'text' : 'json'),
+  },
   {
     name: 'data-dir',
     kind: 'string',
@@ -121,7 +131,7 @@ export const flags: readonly FlagSpec[] = [
     kind: 'string',
     commands: ['server'],
     description: 'pod network across nodes: vxlan, host-gw (nodes on one L2 segment), or none (bring your own CNI)',
-    choices: ['vxlan', 'host-gw', 'none'],
+    choices: FLANNEL_BACKENDS,
     default: () => 'vxlan',
   },
   {
@@ -185,6 +195,12 @@ export const flags: readonly FlagSpec[] = [
     default: () => [],
   },
   { name: 'server', kind: 'url', commands: ['agent'], description: 'server to join (https://host:6443)' },
+  {
+    name: 'token-file',
+    kind: 'string',
+    commands: ['agent'],
+    description: "file holding the token (the server's <data-dir>/server/node-token, or agent-token with --agent-token)",
+  },
   {
     name: 'node-ip',
     kind: 'ip',

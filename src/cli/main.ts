@@ -9,8 +9,10 @@ import { secretsEncryptCommand } from './secrets-encrypt.js';
 import { tokenCommand } from './token.js';
 import { certificateCommand } from './certificate.js';
 import { invokedAs, nodeCommands } from './node-commands.js';
+import { agentConfig, logConfig, serverConfig } from './role-config.js';
 import { StoreOpenError } from '../store/errors.js';
-import { setDebug } from '../log.js';
+import { ConfigError } from '../k8s/config-error.js';
+import { configureLog } from '../log.js';
 
 type Runner = (settings: Settings) => Promise<void>;
 
@@ -36,7 +38,7 @@ function roleCommand(program: Program, name: Command, summary: string, run: Runn
       if (opts[attr] !== undefined) cli[spec.name] = opts[attr];
     }
     const settings = resolveSettings(name, cli);
-    setDebug(settings.debug === true);
+    await configureLog(logConfig(settings));
     await run(settings);
   });
 }
@@ -56,11 +58,11 @@ export async function main(argv: string[]): Promise<number> {
     });
   roleCommand(program, 'server', 'run the control plane (and a local agent unless --disable-agent)', async (s) => {
     const { runServer } = await import('../server/server.js');
-    await runServer(s);
+    await runServer(serverConfig(s));
   });
   roleCommand(program, 'agent', 'run a node that joins a server', async (s) => {
     const { runAgent } = await import('../agent/agent.js');
-    await runAgent(s);
+    await runAgent(agentConfig(s));
   });
   secretsEncryptCommand(program);
   tokenCommand(program);
@@ -74,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`skiff: ${err.message}\n`);
       return 2;
     }

@@ -3,6 +3,15 @@ import type { FlagSpec } from './flags.js';
 
 export class UsageError extends Error {}
 
+/** Why a file the user named cannot be read, in a few words. */
+export function whyUnreadable(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return 'no such file';
+  if (e.code === 'EISDIR') return 'it is a directory';
+  if (e.code === 'EACCES') return 'permission denied';
+  return e.message;
+}
+
 const oneOf = (choices: readonly string[]) => `one of ${choices.join(', ')}`;
 
 function isIPv4(text: string): boolean {

@@ -5,7 +5,8 @@
 /** Where an agent reads it, with its node client certificate. */
 export const CLUSTER_CONFIG_PATH = '/v1-skiff/config';
 
-export type FlannelBackend = 'vxlan' | 'host-gw' | 'none';
+export const FLANNEL_BACKENDS = ['vxlan', 'host-gw', 'none'] as const;
+export type FlannelBackend = (typeof FLANNEL_BACKENDS)[number];
 
 export interface ClusterConfig {
   /** --cluster-cidr: each node gets a /24 of it as spec.podCIDR. */

@@ -53,6 +53,13 @@ t.test('bad command lines: one clear line, exit 2', async (t) => {
     [['server', '--write-kubeconfig-mode', '999'], /--write-kubeconfig-mode/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['agent', '--server', 'ftp://x'], /--server .*https/],
+    [
+      ['agent', '--server', 'https://x:6443', '--token-file', '/nonexistent'],
+      /^skiff: cannot read --token-file \/nonexistent: no such file$/m,
+    ],
+    [['agent', '--server', 'https://x:6443', '--token', 'a', '--token-file', '/dev/null'], /takes --token or --token-file, not both/],
+    [['agent', '--server', 'https://x:6443', '--token-file', '/dev/null'], /--token-file \/dev\/null is empty/],
+    [['server', '--log-format', 'xml'], /invalid value "xml" for --log-format \(command line\): expected one of json, text/],
     [['server', '--flannel-backend', 'wireguard'], /--flannel-backend \(command line\): expected one of vxlan, host-gw, none/],
     [['server', '--disable', 'servicelb,kube-proxy'], /for --disable \(command line\): "kube-proxy" is not one of coredns, servicelb/],
     [['server', '--cluster-dns', '10.43.0'], /--cluster-dns \(command line\): expected an IPv4 address/],

@@ -1,0 +1,98 @@
+// The server's configuration, typed: what `skiff server` is given (src/cli builds it from flags, the
+// environment and the config file), and the checks that turn it into the settings of its parts. A
+// bad setting is a ConfigError, found before the server opens anything.
+import type { NodeConfig } from '../agent/config.js';
+import type { PodSecurityConfig } from '../api/admission/pod-security/admission.js';
+import { readPodSecurityConfig } from '../api/admission/pod-security/config-file.js';
+import type { ProviderType } from '../api/encryption/providers.js';
+import { timingsFromArgs, type ControllerTimings } from '../controllers/settings.js';
+import type { ClusterConfig, FlannelBackend } from '../k8s/cluster-config.js';
+import { checkSetting, ConfigError } from '../k8s/config-error.js';
+import { intToIp, ipToInt } from '../k8s/ipv4.js';
+
+/** The server's flags (named after them); the node ones configure its own agent. */
+export interface ServerConfig extends NodeConfig {
+  /** --token: the secret of <data-dir>/server/token (generated when not given). */
+  token?: string;
+  /** --agent-token: a secret only for agents. */
+  agentToken?: string;
+  httpsListenPort: number;
+  bindAddress: string;
+  writeKubeconfig: string;
+  writeKubeconfigMode: number;
+  advertiseAddress?: string;
+  tlsSan: string[];
+  serviceCIDR: string;
+  clusterCIDR: string;
+  clusterDNS?: string;
+  clusterDomain: string;
+  /** from-to, e.g. 30000-32767. */
+  serviceNodePortRange: string;
+  flannelBackend: FlannelBackend;
+  disable: string[];
+  secretsEncryption: boolean;
+  secretsEncryptionProvider: ProviderType;
+  disableAgent: boolean;
+  disableKubeProxy: boolean;
+  disableNetworkPolicy: boolean;
+  disableScheduler: boolean;
+  disableControllerManager: boolean;
+  /** NAME=VALUE items, with kube-apiserver's names. */
+  kubeApiserverArgs: string[];
+  /** NAME=VALUE items, with kube-controller-manager's names. */
+  kubeControllerManagerArgs: string[];
+}
+
+/** What the server's parts take, checked. */
+export interface ServerSettings {
+  cluster: ClusterConfig;
+  timings: ControllerTimings;
+  podSecurity?: PodSecurityConfig;
+}
+
+export function serverSettings(c: ServerConfig): ServerSettings {
+  return {
+    timings: checkSetting(() => timingsFromArgs(c.kubeControllerManagerArgs)),
+    podSecurity: apiServerArgs(c.kubeApiserverArgs),
+    cluster: clusterConfig(c),
+  };
+}
+
+/** The API server's settings from K3s-style --kube-apiserver-arg NAME=VALUE, with kube-apiserver's names. */
+function apiServerArgs(args: string[]): PodSecurityConfig | undefined {
+  let podSecurity: PodSecurityConfig | undefined;
+  for (const arg of args) {
+    const [name, value] = arg.replace(/^--/, '').split('=', 2);
+    if (name !== 'admission-control-config-file' || !value)
+      throw new ConfigError(`unsupported --kube-apiserver-arg "${arg}": supported is admission-control-config-file=<path>`);
+    podSecurity = checkSetting(() => readPodSecurityConfig(value));
+  }
+  return podSecurity;
+}
+
+/** The network every node follows, from the server's flags (agents read it at CLUSTER_CONFIG_PATH). */
+function clusterConfig(c: ServerConfig): ClusterConfig {
+  // Each node gets a /24 of the cluster range, so the range must hold at least one.
+  if (Number(c.clusterCIDR.split('/')[1]) > 24)
+    throw new ConfigError(`invalid --cluster-cidr ${c.clusterCIDR}: it must be a /24 or larger (each node gets a /24)`);
+  const [base, bits] = c.serviceCIDR.split('/') as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  const clusterDNS = c.clusterDNS ?? intToIp(ipToInt(base) + 10);
+  const offset = ipToInt(clusterDNS) - ipToInt(base);
+  if (offset <= 1 || offset >= size - 1)
+    throw new ConfigError(
+      `invalid --cluster-dns ${clusterDNS}: it must be an address of --service-cidr ${c.serviceCIDR} other than its first`,
+    );
+  const [from, to] = c.serviceNodePortRange.split('-').map(Number) as [number, number];
+  return {
+    clusterCIDR: c.clusterCIDR,
+    serviceCIDR: c.serviceCIDR,
+    clusterDNS,
+    clusterDomain: c.clusterDomain,
+    serviceNodePortRange: [from, to],
+    flannelBackend: c.flannelBackend,
+    disabled: c.disable,
+    disableKubeProxy: c.disableKubeProxy,
+    disableNetworkPolicy: c.disableNetworkPolicy,
+  };
+}
