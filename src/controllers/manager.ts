@@ -20,6 +20,7 @@ import { JobController } from './job.js';
 import { NamespaceController } from './namespace.js';
 import { NodeIpamController } from './node-ipam.js';
 import { NodeLifecycleController } from './node-lifecycle.js';
+import { PersistentVolumeBinder } from './persistentvolume-binder.js';
 import { PodGarbageCollector } from './pod-gc.js';
 import { DEFAULT_TIMINGS, type ControllerTimings } from './settings.js';
 import { RootCaPublisher } from './root-ca-publisher.js';
@@ -70,6 +71,7 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new ServiceAccountController(ctx),
     new NodeLifecycleController(ctx, settings.timings ?? DEFAULT_TIMINGS),
     new PodGarbageCollector(ctx),
+    new PersistentVolumeBinder(ctx),
     new NodeIpamController(ctx, settings.clusterCIDR ?? '10.42.0.0/16'),
     ...(settings.clusterCaPem ? [new RootCaPublisher(ctx, settings.clusterCaPem)] : []),
     ...(settings.disabled?.includes('servicelb') ? [] : [new ServiceLBController(ctx)]),

@@ -93,6 +93,18 @@ const CONTROLLER_RULES: Record<string, () => Rule[]> = {
     rule(['list', 'delete'], [CORE], ['pods']),
     eventsRule(),
   ],
+  // Upstream's rules less those of the volume plugins Skiff has none of: no in-tree provisioner
+  // (persistentvolumes create), no recycler pods (pods create and delete, events watch), no
+  // glusterfs (endpoints, services, secrets) or openstack (nodes).
+  'persistent-volume-binder': () => [
+    rule(['get', 'list', 'watch', 'update', 'delete'], [CORE], ['persistentvolumes']),
+    rule(['update'], [CORE], ['persistentvolumes/status']),
+    rule(['get', 'list', 'watch', 'update'], [CORE], ['persistentvolumeclaims']),
+    rule(['update'], [CORE], ['persistentvolumeclaims/status']),
+    rule(['list', 'watch', 'get'], [CORE], ['pods']),
+    rule(['get', 'list', 'watch'], ['storage.k8s.io'], ['storageclasses']),
+    eventsRule(),
+  ],
   'pod-garbage-collector': () => [
     rule(['list', 'watch', 'delete'], [CORE], ['pods']),
     rule(['get', 'list', 'watch'], [CORE], ['nodes']),
