@@ -92,7 +92,7 @@ export class Informer<T extends Obj> {
     return obj;
   }
 
-  /** Resolves once the first list is in the cache. */
+  /** Resolves once the first list is in the cache (or the informer is stopped before that). */
   synced(): Promise<void> {
     return this.syncedPromise;
   }
@@ -110,8 +110,10 @@ export class Informer<T extends Obj> {
     return this;
   }
 
+  /** Stops watching; whoever waits for the first sync stops waiting too. */
   stop(): void {
     this.abort.abort();
+    this.syncedResolve();
   }
 
   private emit(kind: 'add' | 'update' | 'delete', obj: T, old?: T): void {

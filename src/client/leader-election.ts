@@ -10,6 +10,7 @@ import type { ApiClient, ResourceClient } from './rest-client.js';
 import { leases, type Writable } from './resources.js';
 import { microTimestamp } from '../k8s/time.js';
 import { realClock, type Clock } from '../k8s/clock.js';
+import { onAbort } from '../k8s/abort.js';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -64,7 +65,7 @@ export class LeaderElector {
       // Every loop and informer of the term listens to it.
       setMaxListeners(0, term.signal);
       const stopTerm = () => term.abort();
-      signal.addEventListener('abort', stopTerm, { once: true });
+      onAbort(signal, stopTerm);
       this.leading = true;
       log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, 'became leader');
       let workEnded = false;

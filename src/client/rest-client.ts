@@ -5,6 +5,7 @@ import { ApiError, type StatusReason } from '../k8s/errors.js';
 import { errorFrom } from './errors.js';
 import type { ResourceType } from './resources.js';
 import type { Transport } from './transport.js';
+import { onAbort } from '../k8s/abort.js';
 
 export interface ListOptions {
   labelSelector?: string;
@@ -145,7 +146,7 @@ export class ResourceClient<T extends Obj> {
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     // In-process responses do not see the request's signal: stop reading on abort here.
     const stop = () => void reader.cancel().catch(() => {});
-    signal?.addEventListener('abort', stop, { once: true });
+    if (signal) onAbort(signal, stop);
     let buffered = '';
     try {
       for (;;) {

@@ -13,6 +13,7 @@ interface AnyInformer {
 
 export class SharedInformers {
   private readonly informers = new Map<string, AnyInformer>();
+  private stopped = false;
 
   constructor(private readonly api: ApiClient) {}
 
@@ -22,6 +23,8 @@ export class SharedInformers {
     if (known) return known as Informer<T>;
     const informer = new Informer(this.api.resource(type), { transform: withoutManagedFields });
     this.informers.set(key, informer);
+    // Asked for during shutdown (a loop still starting): born stopped, so that starting it does nothing.
+    if (this.stopped) informer.stop();
     return informer;
   }
 
@@ -38,6 +41,7 @@ export class SharedInformers {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const informer of this.informers.values()) informer.stop();
   }
 }

@@ -14,6 +14,7 @@ import type { ApiClient } from '../client/rest-client.js';
 import { customResourceDefinitions, type KubeObject, type ResourceType } from '../client/resources.js';
 import { log } from '../log.js';
 import { QueueController, type ControllerContext } from './runner.js';
+import { onAbort } from '../k8s/abort.js';
 
 const ORPHAN = 'orphan';
 const FOREGROUND = 'foregroundDeletion';
@@ -111,7 +112,7 @@ export class GarbageCollector extends QueueController {
       const informer = this.ctx.informers.has(type)
         ? this.ctx.informers.for(type)
         : new Informer(this.api.resource(type), { transform: metadataOnly });
-      signal.addEventListener('abort', () => informer.stop(), { once: true });
+      onAbort(signal, () => informer.stop());
       return informer
         .on({ add: (o) => this.upsert(type, o), update: (_old, o) => this.upsert(type, o), delete: (o) => this.remove(o) })
         .start();

@@ -34,6 +34,7 @@ import { CsrApprovingController } from './csr-approving.js';
 import { CsrSigningController } from './csr-signing.js';
 import { TokenCleaner } from './token-cleaner.js';
 import { type LegacyTokenIssuer, ServiceAccountTokenController } from './serviceaccount-token.js';
+import { onAbort } from '../k8s/abort.js';
 
 export type LeaseTiming = Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'clock'>;
 
@@ -104,7 +105,7 @@ export async function runControllers(api: ApiClient, signal: AbortSignal, settin
   const loops = controllers(ctx, settings);
   if (settings.identity) await ensureServiceAccounts(api, [...identities]);
   informers.start();
-  signal.addEventListener('abort', () => informers.stop(), { once: true });
+  onAbort(signal, () => informers.stop());
   await informers.synced();
   log.info({ controllers: loops.map((c) => c.name) }, 'controllers running');
   await Promise.all(loops.map((c) => c.run(signal)));

@@ -5,6 +5,7 @@ import { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
 import { configMaps, namespaces, type Writable } from '../client/resources.js';
 import { QueueController, type ControllerContext } from './runner.js';
+import { onAbort } from '../k8s/abort.js';
 
 type Namespace = Writable<import('kubernetes-types/core/v1.js').Namespace>;
 type ConfigMap = Writable<import('kubernetes-types/core/v1.js').ConfigMap>;
@@ -38,7 +39,7 @@ export class RootCaPublisher extends QueueController {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.maps.stop(), { once: true });
+    onAbort(signal, () => this.maps.stop());
     await this.maps.start().synced();
     return super.run(signal);
   }

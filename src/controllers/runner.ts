@@ -8,6 +8,7 @@ import { WorkQueue } from '../client/workqueue.js';
 import type { Informer, InformerHandlers } from '../client/informer.js';
 import { markedForDeletion, type Expectations } from './expectations.js';
 import { controllerRef } from '../k8s/owners.js';
+import { onAbort } from '../k8s/abort.js';
 
 export interface ControllerContext {
   /** The controller manager's own identity: shared informers, events, discovery. */
@@ -37,7 +38,7 @@ export abstract class QueueController implements Controller {
   protected abstract reconcile(key: string): Promise<void>;
 
   async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutdown(), { once: true });
+    onAbort(signal, () => this.queue.shutdown());
     await Promise.all(Array.from({ length: this.workers }, () => this.work()));
   }
 

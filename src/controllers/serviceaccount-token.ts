@@ -9,6 +9,7 @@ import type { ResourceClient } from '../client/rest-client.js';
 import { secrets, serviceAccounts, type Writable } from '../client/resources.js';
 import { isConflict, isNotFound } from '../k8s/errors.js';
 import { QueueController, type ControllerContext } from './runner.js';
+import { onAbort } from '../k8s/abort.js';
 
 type Secret = Writable<import('kubernetes-types/core/v1.js').Secret>;
 type ServiceAccount = Writable<import('kubernetes-types/core/v1.js').ServiceAccount>;
@@ -59,7 +60,7 @@ export class ServiceAccountTokenController extends QueueController {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.tokenSecrets.stop(), { once: true });
+    onAbort(signal, () => this.tokenSecrets.stop());
     await this.tokenSecrets.start().synced();
     return super.run(signal);
   }

@@ -7,6 +7,7 @@ import { secrets, type Writable } from '../client/resources.js';
 import { isNotFound } from '../k8s/errors.js';
 import { log } from '../log.js';
 import { QueueController, type ControllerContext } from './runner.js';
+import { onAbort } from '../k8s/abort.js';
 
 type Secret = Writable<import('kubernetes-types/core/v1.js').Secret>;
 
@@ -40,7 +41,7 @@ export class TokenCleaner extends QueueController {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.tokens.stop(), { once: true });
+    onAbort(signal, () => this.tokens.stop());
     await this.tokens.start().synced();
     return super.run(signal);
   }

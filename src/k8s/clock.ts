@@ -1,5 +1,6 @@
 // The time source of code that waits or measures (leader election, backoffs, cron schedules, work
 // queue delays), so that tests can move time instead of sleeping through it.
+import { onAbort } from './abort.js';
 
 export interface Clock {
   /** Milliseconds since the epoch, as Date.now(). */
@@ -17,7 +18,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', done);
       resolve();
     }
-    signal?.addEventListener('abort', done, { once: true });
+    if (signal) onAbort(signal, done);
   });
 }
 

@@ -5,6 +5,7 @@ import { freePort } from '../helpers/cluster.js';
 import { resolveSettings } from '../../src/cli/config.js';
 import { runSkiff, spawnTs, waitForLine } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/eventually.js';
 
 t.test('skiff version prints version, commit, node and platform', async (t) => {
   const r = await runSkiff(['version']);
@@ -162,6 +163,20 @@ t.test('skiff server opens its datastore under --data-dir and stops on SIGTERM',
   const code = await new Promise((r) => child.on('exit', r));
   t.equal(code, 0);
   t.ok(fs.existsSync(path.join(dataDir, 'server/db/state.db')));
+});
+
+t.test('a server told to stop the moment it is ready stops (its control loops were still starting)', async (t) => {
+  const dir = tempDir(t);
+  const child = spawnTs('src/cli/main.ts', [
+    'server',
+    ...['--data-dir', path.join(dir, 'data'), '--config', '/dev/null', '--https-listen-port', String(await freePort())],
+    ...['--bind-address', '127.0.0.1', '--write-kubeconfig', path.join(dir, 'kubeconfig.yaml'), '--disable-agent'],
+  ]);
+  t.teardown(() => child.kill('SIGKILL'));
+  await waitForLine(child, /skiff server ready/);
+  child.kill('SIGTERM');
+  await eventually(() => child.exitCode !== null, { what: 'the server to exit after SIGTERM', timeout: 30_000 });
+  t.equal(child.exitCode, 0);
 });
 
 t.test('skiff agent: missing settings are usage errors', async (t) => {

@@ -6,6 +6,7 @@ import { configMaps, events, pods } from '../../src/client/resources.js';
 import { ApiError, isConflict, isNotFound } from '../../src/k8s/errors.js';
 import { Informer, keyOf } from '../../src/client/informer.js';
 import { EventRecorder } from '../../src/client/event-recorder.js';
+import { SharedInformers } from '../../src/client/shared-informers.js';
 import { eventually } from '../helpers/eventually.js';
 
 const cm = (name: string, data: Record<string, string> = { a: '1' }) => ({ metadata: { name, namespace: 'default' }, data });
@@ -168,4 +169,27 @@ t.test('event recorder: events for describe, repeats counted', async (t) => {
     list.items.find((e) => e.reason === 'Failed'),
     { type: 'Warning', count: 1 },
   );
+});
+
+t.test('shutdown while loops still start: a stopped informer releases its waiters, a late one never runs', async (t) => {
+  const h = await apiHarness(t);
+  let requests = 0;
+  const counting: Transport = (method, path, init) => {
+    requests++;
+    return inProcessTransport(h.app, admin)(method, path, init);
+  };
+  const api = new ApiClient(counting);
+  const early = new Informer(api.resource(configMaps));
+  early.stop();
+  await early.synced(); // would never resolve if stop() left waiters waiting for a first list
+  t.pass('synced() resolves for an informer stopped before its first list');
+
+  const shared = new SharedInformers(api);
+  shared.for(pods).start();
+  await shared.synced();
+  shared.stop();
+  const before = requests;
+  const late = shared.for(configMaps).start(); // a controller asking during shutdown, as the garbage collector did
+  await late.synced();
+  t.equal(requests, before, 'an informer asked for after stop() makes no request');
 });
