@@ -102,6 +102,8 @@ export class KineStore implements Store {
   private rev: number;
   private compacted: number;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Snapshots being copied: close() lets them finish first. */
+  private readonly copies = new Set<Promise<void>>();
 
   constructor(opts: KineOptions) {
     this.log = new SqliteLog(opts.file);
@@ -115,7 +117,7 @@ export class KineStore implements Store {
     this.every(compactEvery, () => {
       const target = lastTick;
       lastTick = this.rev;
-      return this.compact(target).then(() => undefined);
+      return this.compact(target).then(() => this.reclaim());
     });
     this.every(opts.leaseCheckIntervalMs ?? 1000, () => this.expireLeases());
   }
@@ -309,6 +311,26 @@ export class KineStore implements Store {
     return this.compacted;
   }
 
+  /** The WAL checkpointed and truncated and the freed pages returned, after each periodic compaction. */
+  async reclaim(): Promise<void> {
+    if (this.closed) return;
+    await this.flushing;
+    this.log.reclaim();
+  }
+
+  /** An online snapshot of the datastore into `file` (a new SQLite file); writes are not paused. */
+  async snapshot(file: string): Promise<void> {
+    this.assertOpen();
+    await this.flushing;
+    const copy = this.log.backup(file);
+    this.copies.add(copy);
+    try {
+      await copy;
+    } finally {
+      this.copies.delete(copy);
+    }
+  }
+
   async defragment(): Promise<void> {
     this.assertOpen();
     // Writes are committed synchronously by flush; once the queued ones are in, no transaction is open.
@@ -355,6 +377,7 @@ export class KineStore implements Store {
     for (const t of this.timers) clearInterval(t);
     await this.flushing;
     this.hub.closeAll();
+    await Promise.allSettled(this.copies);
     this.log.close();
   }
 }

@@ -53,6 +53,7 @@ export function prefixEnd(prefix: string): string {
 
 function openDatabase(file: string): Database.Database {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const fresh = (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) === 0;
   let db: Database.Database;
   try {
     // better-sqlite3 accepts a loaded addon object too; its type definitions only know paths.
@@ -65,6 +66,10 @@ function openDatabase(file: string): Database.Database {
     // data dir is refused, and the kernel drops the lock if this process dies.
     db.pragma('busy_timeout = 0');
     db.pragma('locking_mode = EXCLUSIVE');
+    // The pages compaction frees go back to the file system a few at a time (incremental_vacuum after
+    // each compaction). Only a new database takes this, before its first page is written (so before
+    // WAL mode); an older one is left as it is (see reclaim).
+    if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.exec('BEGIN IMMEDIATE; COMMIT');
   } catch (err) {
@@ -191,6 +196,38 @@ export class SqliteLog {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.exec('VACUUM');
     this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /**
+   * After a compaction: copies the WAL into the database and truncates it to zero bytes (without it
+   * the WAL keeps the size of its largest burst), then hands free pages back to the file system:
+   * a few at a time with incremental_vacuum when the database was created with auto_vacuum =
+   * INCREMENTAL, or with one VACUUM (a full copy, so only when most of the file is free) on older ones.
+   */
+  reclaim(): { freePages: number; pageSize: number; vacuumed: boolean } {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    let vacuumed = false;
+    if (free > 0) {
+      if ((this.db.pragma('auto_vacuum', { simple: true }) as number) === 2) {
+        this.db.pragma(`incremental_vacuum(${free})`);
+      } else if (free * 2 > pages && free * pageSize > 8 * 1024 * 1024) {
+        this.db.exec('VACUUM');
+        vacuumed = true;
+      }
+    }
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return { freePages: free, pageSize, vacuumed };
+  }
+
+  /**
+   * An online copy of the database into `dest` with SQLite's backup API: it copies a batch of pages
+   * per event-loop turn, so writes go on meanwhile; a write this connection makes during the copy is
+   * carried into it, so the copy is the database as of the moment it completes.
+   */
+  async backup(dest: string): Promise<void> {
+    await this.db.backup(dest);
   }
 
   keysOfLease(lease: number): Row[] {
