@@ -9,6 +9,8 @@ class WatchStream implements Watcher {
   private ended = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
+  /** While history is still being read, the live events that will follow it. */
+  private held: WatchEvent[][] | undefined;
 
   constructor(
     readonly prefix: string,
@@ -21,6 +23,10 @@ class WatchStream implements Watcher {
     if (this.ended) return;
     const mine = events.filter((e) => e.kv.modRevision >= this.fromRevision && e.kv.key.startsWith(this.prefix));
     if (mine.length === 0) return;
+    if (this.held) {
+      this.held.push(mine);
+      return;
+    }
     if (this.queued + mine.length > this.limit) {
       this.finish(new WatcherTooSlowError(this.prefix, this.queued + mine.length));
       return;
@@ -33,6 +39,21 @@ class WatchStream implements Watcher {
     this.queued += events.length;
     this.queue.push(events);
     this.signal();
+  }
+
+  /** Queues history that is still being read, and holds live events back until it is in. */
+  replay(backlog: Promise<WatchEvent[]>): void {
+    const live: WatchEvent[][] = [];
+    this.held = live;
+    backlog.then(
+      (events) => {
+        this.held = undefined;
+        if (this.ended) return;
+        if (events.length > 0) this.enqueue(events);
+        for (const batch of live) this.enqueue(batch);
+      },
+      (err: Error) => this.finish(err),
+    );
   }
 
   close(): void {
@@ -78,11 +99,15 @@ export class WatchHub {
 
   constructor(private readonly bufferLimit: number) {}
 
-  /** A new stream that first yields `backlog`, then every published event from `fromRevision` on. */
-  add(prefix: string, fromRevision: number, backlog: WatchEvent[]): Watcher {
+  /**
+   * A new stream that first yields `backlog`, then every published event from `fromRevision` on. A
+   * backlog still being read (a promise) holds back the live events published meanwhile.
+   */
+  add(prefix: string, fromRevision: number, backlog: WatchEvent[] | Promise<WatchEvent[]>): Watcher {
     const stream = new WatchStream(prefix, fromRevision, this.bufferLimit, (w) => this.streams.delete(w));
     this.streams.add(stream);
-    if (backlog.length > 0) stream.enqueue(backlog);
+    if (backlog instanceof Promise) stream.replay(backlog);
+    else if (backlog.length > 0) stream.enqueue(backlog);
     return stream;
   }
 

@@ -61,6 +61,7 @@ t.test('automatic compaction keeps one interval of history', async (t) => {
 
 t.test('defragment: after compaction, removed values are in neither the database file nor its WAL', async (t) => {
   const { store, file } = await newStore(t);
+  if (!file) return t.pass('only SQLite has files to look into');
   const gone = 'removed-value-4c1f9e';
   const kept = 'current-value-77ab02';
   // Enough rows that the removed ones sit on pages of their own, and the WAL holds them first.

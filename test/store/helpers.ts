@@ -1,14 +1,46 @@
 import path from 'node:path';
 import type { Test } from 'tap';
-import { openSqliteStore, type Store, type WatchEvent, type Watcher } from '../../src/store/index.js';
+import { openPostgresStore, openSqliteStore, type Store, type WatchEvent, type Watcher } from '../../src/store/index.js';
 import type { KineOptions } from '../../src/store/kine.js';
+import type { TestPostgres } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/tmp.js';
 
-export async function newStore(t: Test, opts: Partial<KineOptions> = {}): Promise<{ store: Store; file: string }> {
+/** What every backend takes besides where its data is. */
+export type StoreTestOptions = Omit<KineOptions, 'file'>;
+
+export interface TestStore {
+  store: Store;
+  /** The SQLite file, for tests that look at it; '' on Postgres. */
+  file: string;
+  /** Another store on the same data: after a restart, or (Postgres) a second server. */
+  open(opts?: Partial<StoreTestOptions>): Promise<Store>;
+}
+
+type Backend = (t: Test) => Promise<{ file: string; open: (opts: Partial<StoreTestOptions>) => Promise<Store> }>;
+
+const sqlite: Backend = async (t) => {
   const file = path.join(tempDir(t), 'db', 'state.db');
-  const store = await openSqliteStore({ file, ...opts });
-  t.teardown(() => store.close());
-  return { store, file };
+  return { file, open: (opts) => openSqliteStore({ file, ...opts }) };
+};
+
+let backend = sqlite;
+
+/** Runs the store tests of this process against a Postgres database (a fresh one per store). */
+export function usePostgres(server: TestPostgres): void {
+  backend = async () => {
+    const endpoint = await server.newDatabase();
+    return { file: '', open: (opts) => openPostgresStore({ endpoint, ...opts }) };
+  };
+}
+
+export async function newStore(t: Test, opts: Partial<StoreTestOptions> = {}): Promise<TestStore> {
+  const { file, open } = await backend(t);
+  const openClosed = async (o: Partial<StoreTestOptions> = {}) => {
+    const store = await open(o);
+    t.teardown(() => store.close());
+    return store;
+  };
+  return { store: await openClosed(opts), file, open: openClosed };
 }
 
 export const b = (s: string): Buffer => Buffer.from(s);

@@ -1,7 +1,6 @@
 import t from 'tap';
 import { LeaseNotFoundError } from '../../src/store/index.js';
 import { b, newStore, summary, take } from './helpers.js';
-import { openSqliteStore } from '../../src/store/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
@@ -43,12 +42,11 @@ t.test('keep-alive holds a lease; revoke deletes its keys at once', async (t) =>
 });
 
 t.test('leases survive a restart', async (t) => {
-  const { store, file } = await newStore(t);
+  const { store, open } = await newStore(t);
   const lease = await store.grantLease(60);
   await store.create('/k', b('v'), { lease });
   await store.close();
-  const again = await openSqliteStore({ file, leaseCheckIntervalMs: 50 });
-  t.teardown(() => again.close());
+  const again = await open({ leaseCheckIntervalMs: 50 });
   await again.keepAliveLease(lease);
   await again.revokeLease(lease);
   t.equal(await again.get('/k'), undefined);
