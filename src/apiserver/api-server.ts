@@ -49,11 +49,14 @@ import { csrApprovalHandler } from './csr-approval.js';
 import { nodePasswordRelease } from './node-password.js';
 import type { SecretsEncryption } from '../api/encryption/secrets-encrypt.js';
 import { encryptionRoutes } from './encryption-routes.js';
+import { snapshotRoutes, type SnapshotService } from './snapshot-routes.js';
 
 export interface ApiServerOptions {
   store: Store;
   /** Encryption at rest (--secrets-encryption) and the secrets-encrypt endpoints. */
   encryption?: SecretsEncryption;
+  /** `skiff snapshot save` on the running server (the SQLite datastore). */
+  snapshots?: SnapshotService;
   /** PKCS#8 PEM of the key that signs service account tokens. */
   serviceAccountKeyPem: string;
   /** The cluster's network (service range, cluster DNS, ...), also handed to agents. */
@@ -136,6 +139,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     extraRoutes: (app) => {
       openapiRoutes(registry)(app);
       if (opts.encryption) encryptionRoutes(opts.encryption)(app);
+      if (opts.snapshots) snapshotRoutes(opts.snapshots)(app);
       // What every agent follows: ranges, cluster DNS, the pod network backend (K3s's /v1-k3s/config).
       app.get(CLUSTER_CONFIG_PATH, () => jsonResponse(cluster));
     },

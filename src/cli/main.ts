@@ -7,6 +7,7 @@ import { UsageError } from './values.js';
 import { versionText } from './version.js';
 import { secretsEncryptCommand } from './secrets-encrypt.js';
 import { tokenCommand } from './token.js';
+import { snapshotCommand } from './snapshot.js';
 import { certificateCommand } from './certificate.js';
 import { invokedAs, nodeCommands } from './node-commands.js';
 import { agentConfig, logConfig, serverConfig } from './role-config.js';
@@ -66,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   secretsEncryptCommand(program);
   tokenCommand(program);
+  snapshotCommand(program);
   certificateCommand(program);
   nodeCommands(program);
 

@@ -98,7 +98,21 @@ export function serverConfig(s: Settings): ServerConfig {
     disableControllerManager: read.bool('disable-controller-manager'),
     kubeApiserverArgs: read.list('kube-apiserver-arg'),
     kubeControllerManagerArgs: read.list('kube-controller-manager-arg'),
+    etcdSnapshotScheduleCron: read.text('etcd-snapshot-schedule-cron'),
+    etcdSnapshotRetention: retention(read.text('etcd-snapshot-retention')),
+    etcdDisableSnapshots: read.bool('etcd-disable-snapshots'),
+    etcdSnapshotDir: read.optional('etcd-snapshot-dir'),
+    etcdSnapshotName: read.text('etcd-snapshot-name'),
+    clusterReset: read.bool('cluster-reset'),
+    clusterResetRestorePath: read.optional('cluster-reset-restore-path'),
   };
+}
+
+/** --etcd-snapshot-retention: a whole number of snapshots, at least 1. */
+export function retention(text: string, flag = 'etcd-snapshot-retention'): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < 1) throw new UsageError(`invalid --${flag} ${text}: a whole number, at least 1`);
+  return n;
 }
 
 /** The join token: --token, or the content of --token-file (K3s's two ways). */

@@ -41,6 +41,16 @@ export interface ServerConfig extends NodeConfig {
   kubeApiserverArgs: string[];
   /** NAME=VALUE items, with kube-controller-manager's names. */
   kubeControllerManagerArgs: string[];
+  /** Scheduled snapshots of the datastore (K3s's etcd- flags). */
+  etcdSnapshotScheduleCron: string;
+  etcdSnapshotRetention: number;
+  etcdDisableSnapshots: boolean;
+  /** Default <data-dir>/server/db/snapshots. */
+  etcdSnapshotDir?: string;
+  etcdSnapshotName: string;
+  /** --cluster-reset, with --cluster-reset-restore-path: restore the datastore from a snapshot first. */
+  clusterReset: boolean;
+  clusterResetRestorePath?: string;
 }
 
 /** What the server's parts take, checked. */

@@ -26,6 +26,7 @@ import { startNodeAgent, type NodeAgentSettings } from '../agent/node-agent.js';
 import { SERVER_NODE_LABELS } from '../agent/node-registration.js';
 import { ApiClient } from '../client/rest-client.js';
 import { inProcessTransport } from '../client/transport.js';
+import { clusterReset, nextRun, snapshotService, startSnapshotSchedule, type SnapshotSettings } from './snapshots.js';
 
 /** The server's own identity for what it does to the cluster itself (K3s's supervisor). */
 const SUPERVISOR = { username: 'system:skiff-supervisor', groups: ['system:masters', 'system:authenticated'] };
@@ -74,6 +75,16 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const notifyReady = systemdNotifier();
   const { dataDir, bindAddress } = c;
   const dbFile = path.join(dataDir, 'server', 'db', 'state.db');
+  const snapshots: SnapshotSettings = {
+    dir: c.etcdSnapshotDir ?? path.join(dataDir, 'server', 'db', 'snapshots'),
+    node: c.nodeName,
+    name: c.etcdSnapshotName,
+    cron: c.etcdSnapshotScheduleCron,
+    retention: c.etcdSnapshotRetention,
+    disabled: c.etcdDisableSnapshots,
+  };
+  if (!snapshots.disabled) nextRun(snapshots.cron, new Date()); // a bad schedule stops the start here
+  clusterReset(dbFile, c.clusterReset, c.clusterResetRestorePath);
   const store = await openSqliteStore({ file: dbFile });
   const pki = await ensureClusterPki(dataDir, {
     // Pods reach the API at the first address of the service range (default/kubernetes) too.
@@ -91,6 +102,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const stack = await createApiServer({
     store,
     encryption,
+    snapshots: snapshotService(store, snapshots),
     serviceAccountKeyPem: pki.serviceAccountKeyPem,
     cluster,
     join,
@@ -147,6 +159,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const supervisor = new ApiClient(inProcessTransport(stack.app, SUPERVISOR), 'skiff-supervisor');
   const labelled = nodeSettings ? labelServerNode(supervisor, nodeName, nodeSettings.restricted, labelling.signal) : Promise.resolve();
   const manifests = startManifests({ dir: path.join(dataDir, 'server', 'manifests'), client: supervisor, disabled: cluster.disabled });
+  const schedule = startSnapshotSchedule(store, snapshots);
   log.info(`Wrote kubeconfig ${kubeconfig}`);
   announceJoin(c, token, `https://${urlHost(advertise)}:${https.port}`);
   log.info({ server, kubeconfig, dbFile, revision: store.currentRevision(), agent: !!agent }, 'skiff server ready');
@@ -166,6 +179,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
   await agent?.stop();
   await controlPlane.stop();
   await https.close();
+  await schedule.stop();
   await stack.close();
   await store.close();
 }

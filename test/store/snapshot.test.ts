@@ -18,7 +18,7 @@ import {
   SnapshotError,
   SnapshotUsageError,
 } from '../../src/store/snapshot.js';
-import { KineStore } from '../../src/store/kine.js';
+import type { KineStore } from '../../src/store/kine.js';
 import { tempDir } from '../helpers/tmp.js';
 import { b, newStore } from './helpers.js';
 
