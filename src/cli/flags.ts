@@ -235,6 +235,15 @@ export const flags: readonly FlagSpec[] = [
     commands: ['server'],
     description: 'snapshot file to restore (with --cluster-reset; the old database is moved to <data-dir>/server/db/sqlite-old-<time>)',
   },
+  {
+    name: 'datastore-endpoint',
+    kind: 'string',
+    commands: ['server'],
+    description: 'datastore shared by several servers: postgres://user:password@host:5432/database (default: SQLite in <data-dir>)',
+  },
+  { name: 'datastore-cafile', kind: 'string', commands: ['server'], description: "CA bundle that signs the datastore's TLS certificate" },
+  { name: 'datastore-certfile', kind: 'string', commands: ['server'], description: 'TLS client certificate for the datastore' },
+  { name: 'datastore-keyfile', kind: 'string', commands: ['server'], description: 'key of --datastore-certfile' },
   { name: 'server', kind: 'url', commands: ['agent'], description: 'server to join (https://host:6443)' },
   {
     name: 'token-file',

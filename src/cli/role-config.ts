@@ -105,7 +105,24 @@ export function serverConfig(s: Settings): ServerConfig {
     etcdSnapshotName: read.text('etcd-snapshot-name'),
     clusterReset: read.bool('cluster-reset'),
     clusterResetRestorePath: read.optional('cluster-reset-restore-path'),
+    datastoreEndpoint: datastoreEndpoint(read.optional('datastore-endpoint')),
+    datastoreTls: {
+      cafile: read.optional('datastore-cafile'),
+      certfile: read.optional('datastore-certfile'),
+      keyfile: read.optional('datastore-keyfile'),
+    },
   };
+}
+
+/** --datastore-endpoint: unset for SQLite, or Postgres; K3s's other kinds are refused in so many words. */
+function datastoreEndpoint(endpoint: string | undefined): string | undefined {
+  if (!endpoint) return undefined;
+  // Only the scheme is repeated: the rest may hold a password.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(endpoint)?.[1]?.toLowerCase();
+  if (scheme === 'postgres' || scheme === 'postgresql') return endpoint;
+  if (scheme === 'mysql' || scheme === 'http' || scheme === 'https')
+    throw new UsageError(`--datastore-endpoint ${scheme}:// is not supported yet (postgres:// is)`);
+  throw new UsageError(`invalid --datastore-endpoint: expected postgres://user:password@host:port/database`);
 }
 
 /** --etcd-snapshot-retention: a whole number of snapshots, at least 1. */

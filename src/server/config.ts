@@ -9,6 +9,7 @@ import { timingsFromArgs, type ControllerTimings } from '../controllers/settings
 import type { ClusterConfig, FlannelBackend } from '../k8s/cluster-config.js';
 import { checkSetting, ConfigError } from '../k8s/config-error.js';
 import { intToIp, ipToInt } from '../k8s/ipv4.js';
+import type { Tls } from '../store/index.js';
 
 /** The server's flags (named after them); the node ones configure its own agent. */
 export interface ServerConfig extends NodeConfig {
@@ -51,6 +52,10 @@ export interface ServerConfig extends NodeConfig {
   /** --cluster-reset, with --cluster-reset-restore-path: restore the datastore from a snapshot first. */
   clusterReset: boolean;
   clusterResetRestorePath?: string;
+  /** --datastore-endpoint: a Postgres shared by any number of servers; unset: SQLite in the data dir. */
+  datastoreEndpoint?: string;
+  /** --datastore-cafile, --datastore-certfile, --datastore-keyfile. */
+  datastoreTls: Tls;
 }
 
 /** What the server's parts take, checked. */

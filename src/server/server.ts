@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterConfig } from '../k8s/cluster-config.js';
 import { firstHostIPv4, intToIp, ipToInt } from '../k8s/ipv4.js';
-import { openSqliteStore } from '../store/index.js';
+import { openPostgresStore, openSqliteStore } from '../store/index.js';
 import { ensureClusterPki } from '../pki/cluster-pki.js';
 import { inspectCertificateRequest, signCertificateRequest } from '../pki/csr.js';
 import { writeKubeconfig } from '../pki/kubeconfig.js';
@@ -85,7 +85,10 @@ export async function runServer(c: ServerConfig): Promise<void> {
   };
   if (!snapshots.disabled) nextRun(snapshots.cron, new Date()); // a bad schedule stops the start here
   clusterReset(dbFile, c.clusterReset, c.clusterResetRestorePath);
-  const store = await openSqliteStore({ file: dbFile });
+  // With Postgres, any number of servers share the datastore; the SQLite file is this server's alone.
+  const store = c.datastoreEndpoint
+    ? await openPostgresStore({ endpoint: c.datastoreEndpoint, tls: c.datastoreTls })
+    : await openSqliteStore({ file: dbFile });
   const pki = await ensureClusterPki(dataDir, {
     // Pods reach the API at the first address of the service range (default/kubernetes) too.
     sans: [

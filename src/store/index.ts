@@ -7,6 +7,7 @@ import type { Store } from './types.js';
 export * from './types.js';
 export * from './errors.js';
 export type { PostgresOptions } from './postgres.js';
+export type { Tls } from './postgres-log.js';
 
 export async function openSqliteStore(opts: KineOptions): Promise<Store> {
   return new KineStore(opts);

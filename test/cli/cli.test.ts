@@ -67,6 +67,12 @@ t.test('bad command lines: one clear line, exit 2', async (t) => {
     [['server', '--service-node-port-range', '32767-30000'], /--service-node-port-range .*expected a port range such as 30000-32767/],
     [['server', '--node-ip', 'my-host'], /--node-ip \(command line\): expected an IPv4 address/],
     [
+      ['server', '--datastore-endpoint', 'mysql://k3s:s3cret@tcp(db:3306)/k3s'],
+      /^skiff: --datastore-endpoint mysql:\/\/ is not supported yet \(postgres:\/\/ is\)$/m,
+    ],
+    [['server', '--datastore-endpoint', 'https://etcd:2379'], /--datastore-endpoint https:\/\/ is not supported yet/],
+    [['server', '--datastore-endpoint', 'db:5432'], /invalid --datastore-endpoint: expected postgres:\/\//],
+    [
       ['server', '--kube-apiserver-arg', 'audit-log-path=/x'],
       /unsupported --kube-apiserver-arg "audit-log-path=\/x": supported is admission-control-config-file/,
     ],
