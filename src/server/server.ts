@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ClusterConfig } from '../k8s/cluster-config.js';
 import { firstHostIPv4, intToIp, ipToInt } from '../k8s/ipv4.js';
 import { openPostgresStore, openSqliteStore } from '../store/index.js';
+import { ConfigError } from '../k8s/config-error.js';
 import { ensureClusterPki } from '../pki/cluster-pki.js';
 import { inspectCertificateRequest, signCertificateRequest } from '../pki/csr.js';
 import { writeKubeconfig } from '../pki/kubeconfig.js';
@@ -84,6 +85,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
     disabled: c.etcdDisableSnapshots,
   };
   if (!snapshots.disabled) nextRun(snapshots.cron, new Date()); // a bad schedule stops the start here
+  if (c.datastoreEndpoint && c.clusterReset)
+    throw new ConfigError("--cluster-reset restores Skiff's SQLite datastore: with --datastore-endpoint, use the database's own backups");
   clusterReset(dbFile, c.clusterReset, c.clusterResetRestorePath);
   // With Postgres, any number of servers share the datastore; the SQLite file is this server's alone.
   const store = c.datastoreEndpoint

@@ -73,6 +73,10 @@ t.test('bad command lines: one clear line, exit 2', async (t) => {
     [['server', '--datastore-endpoint', 'https://etcd:2379'], /--datastore-endpoint https:\/\/ is not supported yet/],
     [['server', '--datastore-endpoint', 'db:5432'], /invalid --datastore-endpoint: expected postgres:\/\//],
     [
+      ['server', '--disable-agent', '--datastore-endpoint', 'postgres://skiff@127.0.0.1:1/skiff', '--cluster-reset'],
+      /--cluster-reset restores Skiff's SQLite datastore: with --datastore-endpoint, use the database's own backups/,
+    ],
+    [
       ['server', '--kube-apiserver-arg', 'audit-log-path=/x'],
       /unsupported --kube-apiserver-arg "audit-log-path=\/x": supported is admission-control-config-file/,
     ],

@@ -4,14 +4,14 @@ import t from 'tap';
 import { ConflictError } from '../../src/store/index.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { b, newStore, summary, take, usePostgres } from './helpers.js';
+import { b, newStore, summary, take, usePostgres } from '../store/helpers.js';
 
 const server = await startPostgres(t);
 usePostgres(server);
-await import('./crud.test.js');
-await import('./watch.test.js');
-await import('./compaction.test.js');
-await import('./leases.test.js');
+await import('../store/crud.test.js');
+await import('../store/watch.test.js');
+await import('../store/compaction.test.js');
+await import('../store/leases.test.js');
 
 t.test('two servers: each one watches the writes of the other, in one order without gaps', async (t) => {
   const { store: a, open } = await newStore(t);
