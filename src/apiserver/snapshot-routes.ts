@@ -3,14 +3,12 @@
 // holds locked) and answers the file written. As secrets-encrypt's endpoints, it sits behind the
 // common authentication and answers only the cluster's administrators (group system:masters, which
 // the admin certificate under <data-dir>/server/tls carries): a snapshot holds every Secret.
-import type { Context, Hono } from 'hono';
-import { ApiError, badRequest } from '../k8s/errors.js';
-import type { Bindings, UserInfo } from './authn.js';
+import type { Hono } from 'hono';
+import { badRequest } from '../k8s/errors.js';
+import { type AdminEnv, jsonObject, requireAdmin } from './admin-routes.js';
 import { jsonResponse } from './negotiate.js';
 
 export const SNAPSHOTS_PATH = '/v1-skiff/snapshots';
-
-type Env = { Bindings: Bindings; Variables: { user: UserInfo } };
 
 export interface SnapshotRequest {
   name?: string;
@@ -31,28 +29,13 @@ export interface SnapshotService {
   isBadRequest(err: unknown): boolean;
 }
 
-function requireAdmin(c: Context<Env>): void {
-  const user = c.get('user');
-  if (!user?.groups?.includes('system:masters'))
-    throw new ApiError(
-      403,
-      'Forbidden',
-      `forbidden: User "${user?.username ?? 'system:anonymous'}" cannot create path "${c.req.path}": ` +
-        "snapshots are for the cluster's administrators (group system:masters)",
-    );
-}
+const WHY = "snapshots are for the cluster's administrators (group system:masters)";
 
-export function snapshotRoutes(service: SnapshotService): (app: Hono<Env>) => void {
+export function snapshotRoutes(service: SnapshotService): (app: Hono<AdminEnv>) => void {
   return (app) => {
     app.post(SNAPSHOTS_PATH, async (c) => {
-      requireAdmin(c);
-      let req: SnapshotRequest;
-      try {
-        req = await c.req.json();
-      } catch {
-        throw badRequest('the body must be JSON: {"name": "...", "dir": "..."}');
-      }
-      if (typeof req !== 'object' || req === null) throw badRequest('the body must be a JSON object');
+      requireAdmin(c, WHY);
+      const req = await jsonObject<SnapshotRequest>(c, '{"name": "...", "dir": "..."}');
       if ((req.name !== undefined && typeof req.name !== 'string') || (req.dir !== undefined && typeof req.dir !== 'string'))
         throw badRequest('name and dir must be strings');
       try {

@@ -3,22 +3,12 @@
 // K3s's lines. It authenticates with the admin client certificate under <data-dir>/server/tls (K3s
 // uses the server token from the data dir; both are root's files on the server): the server's own
 // config file and SKIFF_* variables give the data dir and port, as for `skiff server`.
-import fs from 'node:fs';
-import https from 'node:https';
-import path from 'node:path';
 import { type Command as Program, Option } from 'commander';
 import { resolveSettings } from './config.js';
-import { UsageError } from './values.js';
+import { askServer, refusal, serverAdmin } from './server-admin.js';
 
 export const STATUS_PATH = '/v1-skiff/encrypt/status';
 export const CONFIG_PATH = '/v1-skiff/encrypt/config';
-
-interface Target {
-  url: URL;
-  ca: string;
-  cert: string;
-  key: string;
-}
 
 interface CommonOptions {
   dataDir?: string;
@@ -26,60 +16,17 @@ interface CommonOptions {
   config?: string;
 }
 
-function target(opts: CommonOptions): Target {
+/** Asks the running server; its refusal or silence is an error with its words. */
+async function call(opts: CommonOptions, method: string, urlPath: string, body?: unknown): Promise<unknown> {
   const cli: Record<string, unknown> = {};
   if (opts.dataDir !== undefined) cli['data-dir'] = opts.dataDir;
   if (opts.config !== undefined) cli.config = opts.config;
-  const settings = resolveSettings('server', cli);
-  const tls = path.join(settings['data-dir'] as string, 'server', 'tls');
-  const read = (name: string) => {
-    try {
-      return fs.readFileSync(path.join(tls, name), 'utf8');
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const why =
-        e.code === 'EACCES'
-          ? 'permission denied (run it as the user the server runs as)'
-          : e.code === 'ENOENT'
-            ? 'no such file'
-            : e.message;
-      throw new UsageError(`cannot read the server's admin credentials ${path.join(tls, name)}: ${why}`);
-    }
-  };
-  let url: URL;
-  try {
-    url = new URL(opts.server ?? `https://127.0.0.1:${settings['https-listen-port']}`);
-  } catch {
-    throw new UsageError(`invalid --server ${opts.server}: expected https://HOST:PORT`);
-  }
-  return { url, ca: read('server-ca.crt'), cert: read('client-admin.crt'), key: read('client-admin.key') };
-}
-
-function call(t: Target, method: string, urlPath: string, body?: unknown): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      new URL(urlPath, t.url),
-      { method, ca: t.ca, cert: t.cert, key: t.key, headers: { 'content-type': 'application/json' }, timeout: 120_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let parsed: { message?: string } | undefined;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          if (res.statusCode === 200) resolve(parsed);
-          else reject(new Error(`${parsed?.message ?? text.trim()} (see the server log for details)`));
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('the server did not answer in time')));
-    req.on('error', (err) => reject(new Error(`cannot reach the server at ${t.url.origin}: ${err.message}`)));
-    req.end(body === undefined ? undefined : JSON.stringify(body));
+  const admin = serverAdmin(resolveSettings('server', cli), opts.server);
+  const answer = await askServer(admin, method, urlPath, body, 120_000).catch((err: Error) => {
+    throw new Error(`cannot reach the server at ${admin.url.origin}: ${err.message}`);
   });
+  if (answer.status !== 200) throw refusal(answer);
+  return answer.json;
 }
 
 interface State {
@@ -128,7 +75,7 @@ export function secretsEncryptCommand(program: Program): void {
   common(group.command('status').description('print whether encryption is on, the rotation stage and the keys'))
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(async (opts: CommonOptions & { output: string }) => {
-      const state = (await call(target(opts), 'GET', STATUS_PATH)) as State;
+      const state = (await call(opts, 'GET', STATUS_PATH)) as State;
       process.stdout.write(opts.output === 'json' ? `${JSON.stringify(state, null, '\t')}\n` : statusText(state));
     });
   const put = (name: string, summary: string, body: (o: { force?: boolean; skip?: boolean }) => unknown, flags: ('force' | 'skip')[]) => {
@@ -136,7 +83,7 @@ export function secretsEncryptCommand(program: Program): void {
     if (flags.includes('force')) cmd.addOption(new Option('-f, --force', 'go on whatever the current stage'));
     if (flags.includes('skip')) cmd.addOption(new Option('--skip', 'keep the keys that are no longer used'));
     cmd.action(async (opts: CommonOptions & { force?: boolean; skip?: boolean }) => {
-      const answer = (await call(target(opts), 'PUT', CONFIG_PATH, body(opts))) as { message?: string } | undefined;
+      const answer = (await call(opts, 'PUT', CONFIG_PATH, body(opts))) as { message?: string } | undefined;
       process.stdout.write(`${answer?.message ?? 'done'}\n`);
     });
   };

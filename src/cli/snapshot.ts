@@ -6,12 +6,12 @@
 // does) to copy it online. ls, delete and prune work on the folder; restore replaces the datastore
 // of a stopped server (as `skiff server --cluster-reset --cluster-reset-restore-path`).
 import fs from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { type Command as Program, Option } from 'commander';
 import { resolveSettings, type Settings } from './config.js';
 import { retention } from './role-config.js';
 import { UsageError } from './values.js';
+import { askServer, refusal, serverAdmin } from './server-admin.js';
 
 const SNAPSHOTS_PATH = '/v1-skiff/snapshots';
 
@@ -44,57 +44,15 @@ function where(opts: CommonOptions): Where {
   return { settings, dataDir, dbFile: path.join(dataDir, 'server', 'db', 'state.db'), dir: path.resolve(dir) };
 }
 
-/** The running server's answer to a save, with the admin certificate of the data dir. */
-function askServer(w: Where, opts: CommonOptions, body: { name: string; dir: string }): Promise<{ name: string }> {
-  const tls = path.join(w.dataDir, 'server', 'tls');
-  const read = (name: string) => {
-    try {
-      return fs.readFileSync(path.join(tls, name), 'utf8');
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const why =
-        e.code === 'EACCES'
-          ? 'permission denied (run it as the user the server runs as)'
-          : e.code === 'ENOENT'
-            ? 'no such file'
-            : e.message;
-      throw new UsageError(`cannot read the server's admin credentials ${path.join(tls, name)}: ${why}`);
-    }
-  };
-  let url: URL;
-  try {
-    url = new URL(SNAPSHOTS_PATH, opts.server ?? `https://127.0.0.1:${w.settings['https-listen-port']}`);
-  } catch {
-    throw new UsageError(`invalid --server ${opts.server}: expected https://HOST:PORT`);
-  }
-  const [ca, cert, key] = [read('server-ca.crt'), read('client-admin.crt'), read('client-admin.key')];
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      url,
-      { method: 'POST', ca, cert, key, headers: { 'content-type': 'application/json' }, timeout: 600_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let parsed: { message?: string; name?: string } | undefined;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          if (res.statusCode === 200 && parsed?.name) resolve(parsed as { name: string });
-          else if (res.statusCode === 400) reject(new UsageError(parsed?.message ?? text.trim()));
-          else reject(new Error(`${parsed?.message ?? text.trim()} (see the server log for details)`));
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('the server did not answer in time')));
-    req.on('error', (err) =>
-      reject(new Error(`the datastore is in use, but the server at ${url.origin} cannot be reached: ${err.message}`)),
-    );
-    req.end(JSON.stringify(body));
+/** Has the running server copy its datastore online (it holds the file locked). */
+async function saveOnServer(w: Where, opts: CommonOptions, body: { name: string; dir: string }): Promise<string> {
+  const admin = serverAdmin(w.settings, opts.server);
+  const answer = await askServer(admin, 'POST', SNAPSHOTS_PATH, body, 600_000).catch((err: Error) => {
+    throw new Error(`the datastore is in use, but the server at ${admin.url.origin} cannot be reached: ${err.message}`);
   });
+  if (answer.status === 200 && typeof answer.json?.name === 'string') return answer.json.name;
+  if (answer.status === 400) throw new UsageError(answer.json?.message ?? answer.text.trim());
+  throw refusal(answer);
 }
 
 /** The store's snapshot functions, loaded when a command runs (`skiff version` needs no SQLite). */
@@ -138,7 +96,7 @@ export function snapshotCommand(program: Program): void {
         checkName(opts.name);
         const name = snapshotName(opts.name, w.settings['node-name'] as string);
         const file = await saveSnapshotOfFile(w.dbFile, w.dir, name);
-        const saved = file?.name ?? (await askServer(w, opts, { name: opts.name, dir: w.dir })).name;
+        const saved = file?.name ?? (await saveOnServer(w, opts, { name: opts.name, dir: w.dir }));
         process.stdout.write(`Snapshot ${saved} saved.\n`);
       }),
     );
