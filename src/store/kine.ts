@@ -1,44 +1,17 @@
-// The kine-style store: key/value semantics with revisions, preconditions, watches, compaction and
-// leases on top of the SQLite revision log. Writes queued in the same tick share one transaction,
+// The kine-style store on the SQLite revision log, in one process: what it shares with the Postgres
+// store (reads, watches, compaction, lease expiry) is in log-store.ts; here are its writes, history
+// replay and in-memory leases. Writes queued in the same tick share one transaction,
 // so one fsync acknowledges many writes (group commit), and each precondition is checked inside it.
 import { setImmediate as nextTick } from 'node:timers/promises';
-import {
-  CompactedError,
-  ConflictError,
-  FutureRevisionError,
-  InvalidContinueError,
-  KeyExistsError,
-  KeyNotFoundError,
-  StoreClosedError,
-  StoreError,
-} from './errors.js';
-import { SqliteLog, type Row, type RowWithPrev } from './sqlite-log.js';
-import { WatchHub } from './watch-hub.js';
+import { StoreClosedError, StoreError } from './errors.js';
 import { LeaseTable } from './leases.js';
-import type {
-  DeleteResult,
-  KeyValue,
-  ListOptions,
-  ListResult,
-  ReadOptions,
-  Store,
-  WatchEvent,
-  WatchOptions,
-  Watcher,
-  WriteOptions,
-  WriteResult,
-} from './types.js';
+import { assertAbsent, createRow, liveValue, type Row, toEvent, toKeyValue, tombstoneRow, updateRow } from './log-rows.js';
+import { LogStore, type LogStoreOptions } from './log-store.js';
+import { SqliteLog } from './sqlite-log.js';
+import type { DeleteResult, KeyValue, WatchEvent, WriteOptions, WriteResult } from './types.js';
 
-export interface KineOptions {
+export interface KineOptions extends LogStoreOptions {
   file: string;
-  /** How often history older than one interval is compacted away (Kubernetes: 5 minutes). */
-  compactIntervalMs?: number;
-  /** Events a watcher may have queued before it is closed as too slow. */
-  watcherBufferLimit?: number;
-  /** How often expired leases are looked for. */
-  leaseCheckIntervalMs?: number;
-  /** The time leases expire by (tests move it); Date.now by default. */
-  now?: () => number;
 }
 
 interface Pending {
@@ -47,186 +20,44 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-const EMPTY = Buffer.alloc(0);
-const COMPACT_STEP = 5000;
 const REPLAY_PAGE = 1000;
 
-function toKeyValue(row: Row): KeyValue {
-  return {
-    key: row.name,
-    value: row.value,
-    createRevision: row.created ? row.id : row.create_revision,
-    modRevision: row.id,
-    lease: row.lease,
-  };
-}
-
-function toEvent(row: RowWithPrev): WatchEvent {
-  const prev: KeyValue | undefined =
-    row.prev_value === null
-      ? undefined
-      : {
-          key: row.name,
-          value: row.prev_value,
-          createRevision: row.prev_create_revision!,
-          modRevision: row.prev_revision,
-          lease: row.prev_lease!,
-        };
-  if (row.deleted) return { type: 'delete', kv: { ...toKeyValue(row), value: EMPTY, lease: 0 }, prev };
-  return { type: 'put', kv: toKeyValue(row), prev };
-}
-
-function encodeContinue(revision: number, after: string): string {
-  return Buffer.from(JSON.stringify({ rev: revision, after })).toString('base64url');
-}
-
-function decodeContinue(token: string, prefix: string): { rev: number; after: string } {
-  try {
-    const c = JSON.parse(Buffer.from(token, 'base64url').toString()) as { rev: unknown; after: unknown };
-    if (Number.isInteger(c.rev) && typeof c.after === 'string' && c.after.startsWith(prefix)) {
-      return { rev: c.rev as number, after: c.after };
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidContinueError(token);
-}
-
-export class KineStore implements Store {
-  private readonly log: SqliteLog;
-  private readonly hub: WatchHub;
+export class KineStore extends LogStore<SqliteLog> {
   private readonly leases: LeaseTable;
   private pending: Pending[] = [];
   private flushing: Promise<void> | undefined;
-  private closed = false;
-  private rev: number;
-  private compacted: number;
-  private readonly timers: NodeJS.Timeout[] = [];
   /** Snapshots being copied: close() lets them finish first. */
   private readonly copies = new Set<Promise<void>>();
 
   constructor(opts: KineOptions) {
-    this.log = new SqliteLog(opts.file);
-    this.rev = this.log.currentRevision();
-    this.compacted = this.log.meta('compact_rev');
-    this.hub = new WatchHub(opts.watcherBufferLimit ?? 10_000);
-    this.leases = new LeaseTable(this.log.leases(), opts.now);
-
-    let lastTick = this.rev;
-    const compactEvery = opts.compactIntervalMs ?? 5 * 60_000;
-    this.every(compactEvery, () => {
-      const target = lastTick;
-      lastTick = this.rev;
-      return this.compact(target).then(() => this.reclaim());
-    });
-    this.every(opts.leaseCheckIntervalMs ?? 1000, () => this.expireLeases());
-  }
-
-  private every(ms: number, task: () => Promise<void>): void {
-    const timer = setInterval(() => {
-      if (!this.closed) task().catch(() => undefined);
-    }, ms);
-    this.timers.push(timer);
-  }
-
-  currentRevision(): number {
-    return this.rev;
-  }
-
-  compactRevision(): number {
-    return this.compacted;
-  }
-
-  private readRevision(revision: number | undefined): number {
-    this.assertOpen();
-    if (!revision) return this.rev;
-    if (revision <= this.compacted) throw new CompactedError(revision, this.compacted);
-    if (revision > this.rev) throw new FutureRevisionError(revision, this.rev);
-    return revision;
-  }
-
-  async get(key: string, opts: ReadOptions = {}): Promise<KeyValue | undefined> {
-    const at = this.readRevision(opts.revision);
-    const row = this.log.latest(key, at);
-    return row && !row.deleted ? toKeyValue(row) : undefined;
-  }
-
-  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
-    let after = '';
-    let revision = opts.revision;
-    if (opts.continue) {
-      const c = decodeContinue(opts.continue, prefix);
-      after = c.after;
-      revision = c.rev;
-    }
-    const at = this.readRevision(revision);
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
-    const rows = this.log.list(prefix, at, after, limit > 0 ? limit + 1 : -1);
-    const more = limit > 0 && rows.length > limit;
-    const items = (more ? rows.slice(0, limit) : rows).map(toKeyValue);
-    return { items, revision: at, continue: more ? encodeContinue(at, items[items.length - 1]!.key) : undefined };
-  }
-
-  async count(prefix: string): Promise<number> {
-    this.assertOpen();
-    return this.log.count(prefix);
+    const log = new SqliteLog(opts.file);
+    super(log, log.currentRevision(), log.meta('compact_rev'), opts);
+    this.leases = new LeaseTable(log.leases(), opts.now);
   }
 
   create(key: string, value: Buffer, opts: WriteOptions = {}): Promise<WriteResult> {
     return this.write(() => {
       const latest = this.log.latest(key);
-      if (latest && !latest.deleted) throw new KeyExistsError(key, latest.id);
-      const lease = this.leaseFor(opts);
-      const id = this.append({ name: key, created: 1, deleted: 0, create_revision: 0, prev_revision: latest?.id ?? 0, lease, value });
-      const kv: KeyValue = { key, value, createRevision: id, modRevision: id, lease };
+      assertAbsent(key, latest);
+      const { id, kv } = this.append(createRow(key, value, this.leaseFor(opts), latest));
       return { result: { revision: id }, events: [{ type: 'put', kv }] };
     });
   }
 
   update(key: string, value: Buffer, expectedRevision?: number, opts: WriteOptions = {}): Promise<WriteResult> {
     return this.write(() => {
-      const prev = this.current(key, expectedRevision);
-      const lease = this.leaseFor(opts);
-      const id = this.append({
-        name: key,
-        created: 0,
-        deleted: 0,
-        create_revision: prev.createRevision,
-        prev_revision: prev.modRevision,
-        lease,
-        value,
-      });
-      const kv: KeyValue = { key, value, createRevision: prev.createRevision, modRevision: id, lease };
+      const prev = liveValue(key, this.log.latest(key), expectedRevision);
+      const { id, kv } = this.append(updateRow(prev, value, this.leaseFor(opts)));
       return { result: { revision: id }, events: [{ type: 'put', kv, prev }] };
     });
   }
 
   delete(key: string, expectedRevision?: number): Promise<DeleteResult> {
-    return this.write(() => {
-      const prev = this.current(key, expectedRevision);
-      return this.tombstone(prev);
-    });
-  }
-
-  /** The live value of key, checked against the caller's expected revision. */
-  private current(key: string, expectedRevision: number | undefined): KeyValue {
-    const latest = this.log.latest(key);
-    if (!latest || latest.deleted) throw new KeyNotFoundError(key);
-    if (expectedRevision !== undefined && expectedRevision !== latest.id) throw new ConflictError(key, expectedRevision, latest.id);
-    return toKeyValue(latest);
+    return this.write(() => this.tombstone(liveValue(key, this.log.latest(key), expectedRevision)));
   }
 
   private tombstone(prev: KeyValue): { result: DeleteResult; events: WatchEvent[] } {
-    const id = this.append({
-      name: prev.key,
-      created: 0,
-      deleted: 1,
-      create_revision: prev.createRevision,
-      prev_revision: prev.modRevision,
-      lease: 0,
-      value: EMPTY,
-    });
-    const kv: KeyValue = { key: prev.key, value: EMPTY, createRevision: prev.createRevision, modRevision: id, lease: 0 };
+    const { id, kv } = this.append(tombstoneRow(prev));
     return { result: { revision: id, prev }, events: [{ type: 'delete', kv, prev }] };
   }
 
@@ -235,9 +66,11 @@ export class KineStore implements Store {
     return opts.lease ?? 0;
   }
 
-  private append(row: Omit<Row, 'id'>): number {
-    this.rev = this.log.append(row);
-    return this.rev;
+  /** Appends row; its revision and the key/value it wrote. */
+  private append(row: Omit<Row, 'id'>): { id: number; kv: KeyValue } {
+    const id = this.log.append(row);
+    this.rev = id;
+    return { id, kv: toKeyValue({ id, ...row }) };
   }
 
   private write<T>(run: () => { result: T; events: WatchEvent[] }): Promise<T> {
@@ -281,34 +114,29 @@ export class KineStore implements Store {
     });
   }
 
-  watch(prefix: string, opts: WatchOptions = {}): Watcher {
-    this.assertOpen();
-    const from = opts.fromRevision ?? 0;
-    if (from > 0 && from <= this.compacted) throw new CompactedError(from, this.compacted);
-    // Reading the backlog and registering happen in one synchronous step, so no commit falls between.
+  /** Read in one synchronous step with registering the watch, so no commit falls between. */
+  protected history(prefix: string, from: number, to: number): WatchEvent[] {
     const backlog: WatchEvent[] = [];
-    for (let next = from; from > 0 && next <= this.rev; ) {
+    for (let next = from; next <= to; ) {
       const rows = this.log.since(prefix, next, REPLAY_PAGE);
       backlog.push(...rows.map(toEvent));
       if (rows.length < REPLAY_PAGE) break;
       next = rows[rows.length - 1]!.id + 1;
     }
-    return this.hub.add(prefix, from || this.rev + 1, backlog);
+    return backlog;
   }
 
-  async compact(revision?: number): Promise<number> {
-    this.assertOpen();
-    const target = Math.min(revision ?? this.rev, this.rev);
-    while (this.compacted < target && !this.closed) {
-      const to = Math.min(this.compacted + COMPACT_STEP, target);
-      this.log.transaction(() => {
-        this.log.compactRange(this.compacted, to);
-        this.log.setMeta('compact_rev', to);
-      });
-      this.compacted = to;
-      await nextTick();
-    }
-    return this.compacted;
+  protected async compactStep(to: number): Promise<void> {
+    this.log.transaction(() => {
+      this.log.compactRange(this.compacted, to);
+      this.log.setMeta('compact_rev', to);
+    });
+    this.compacted = to;
+    await nextTick();
+  }
+
+  protected override afterCompaction(): Promise<void> {
+    return this.reclaim();
   }
 
   /** The WAL checkpointed and truncated and the freed pages returned, after each periodic compaction. */
@@ -363,18 +191,15 @@ export class KineStore implements Store {
     });
   }
 
-  private async expireLeases(): Promise<void> {
-    await Promise.allSettled(this.leases.expired().map((id) => this.revokeLease(id)));
+  protected expiredLeases(now: number): number[] {
+    return this.leases.expired(now);
   }
 
-  private assertOpen(): void {
-    if (this.closed) throw new StoreClosedError();
+  protected expireLease(id: number): Promise<void> {
+    return this.revokeLease(id);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+  protected async shutdown(): Promise<void> {
     await this.flushing;
     this.hub.closeAll();
     await Promise.allSettled(this.copies);

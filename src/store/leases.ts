@@ -39,8 +39,7 @@ export class LeaseTable {
     this.leases.delete(id);
   }
 
-  expired(): number[] {
-    const now = this.now();
+  expired(now: number = this.now()): number[] {
     return [...this.leases].filter(([, l]) => l.expiresAt <= now).map(([id]) => id);
   }
 }

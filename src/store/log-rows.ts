@@ -1,6 +1,7 @@
-// What every kine-style log shares once a row is read: rows to key/values and watch events, and the
-// list continue token. The SQL behind the rows differs per backend; this does not.
-import { InvalidContinueError } from './errors.js';
+// What every kine-style log shares once a row is read: rows to key/values and watch events, the
+// list continue token, and the rows a create, update or delete appends (with the checks before
+// them). The SQL behind the rows differs per backend; this does not.
+import { ConflictError, InvalidContinueError, KeyExistsError, KeyNotFoundError } from './errors.js';
 import type { KeyValue, WatchEvent } from './types.js';
 
 export interface Row {
@@ -69,4 +70,37 @@ export function prefixEnd(prefix: string): string {
   const last = prefix.charCodeAt(prefix.length - 1);
   if (prefix.length > 0 && last < 0xd7ff) return prefix.slice(0, -1) + String.fromCharCode(last + 1);
   return `${prefix}\u{10ffff}`;
+}
+
+/** Refuses a create when the key is live. */
+export function assertAbsent(key: string, latest: Row | undefined): void {
+  if (latest && !latest.deleted) throw new KeyExistsError(key, latest.id);
+}
+
+/** The live value of key, checked against the caller's expected revision. */
+export function liveValue(key: string, latest: Row | undefined, expectedRevision: number | undefined): KeyValue {
+  if (!latest || latest.deleted) throw new KeyNotFoundError(key);
+  if (expectedRevision !== undefined && expectedRevision !== latest.id) throw new ConflictError(key, expectedRevision, latest.id);
+  return toKeyValue(latest);
+}
+
+/** The row that creates key, following its latest row (a tombstone) if there is one. */
+export function createRow(key: string, value: Buffer, lease: number, latest: Row | undefined): Omit<Row, 'id'> {
+  return { name: key, created: 1, deleted: 0, create_revision: 0, prev_revision: latest?.id ?? 0, lease, value };
+}
+
+export function updateRow(prev: KeyValue, value: Buffer, lease: number): Omit<Row, 'id'> {
+  return { name: prev.key, created: 0, deleted: 0, create_revision: prev.createRevision, prev_revision: prev.modRevision, lease, value };
+}
+
+export function tombstoneRow(prev: KeyValue): Omit<Row, 'id'> {
+  return {
+    name: prev.key,
+    created: 0,
+    deleted: 1,
+    create_revision: prev.createRevision,
+    prev_revision: prev.modRevision,
+    lease: 0,
+    value: EMPTY,
+  };
 }

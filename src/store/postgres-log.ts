@@ -10,7 +10,8 @@
 import fs from 'node:fs';
 import pg from 'pg';
 import { StoreOpenError } from './errors.js';
-import { EMPTY, prefixEnd, type Row, type RowWithPrev } from './log-rows.js';
+import { prefixEnd, type Row, type RowWithPrev, toKeyValue, tombstoneRow } from './log-rows.js';
+import type { StoreLog } from './log-store.js';
 
 /** Notified with every commit, and with the new revision on compaction. */
 export const WRITES_CHANNEL = 'skiff_kine';
@@ -91,7 +92,7 @@ export function redact(endpoint: string): string {
 
 type Queryable = pg.Pool | pg.PoolClient;
 
-export class PostgresLog {
+export class PostgresLog implements StoreLog {
   private constructor(private readonly pool: pg.Pool) {}
 
   static async open(config: pg.ClientConfig, endpoint: string): Promise<PostgresLog> {
@@ -129,12 +130,12 @@ export class PostgresLog {
   }
 
   /** Live keys under a prefix as of `revision`, in key order, starting after `after`. */
-  async list(prefix: string, revision: number, after: string, limit: number | null): Promise<Row[]> {
+  async list(prefix: string, revision: number, after: string, limit?: number): Promise<Row[]> {
     const r = await this.pool.query<Row>(
       `SELECT k.* FROM kine k JOIN (
          SELECT MAX(id) AS id FROM kine WHERE name >= $1 AND name < $2 AND id <= $3 AND name > $4 GROUP BY name
        ) m ON k.id = m.id WHERE k.deleted = 0 ORDER BY k.name LIMIT $5`,
-      [prefix, prefixEnd(prefix), revision, after, limit],
+      [prefix, prefixEnd(prefix), revision, after, limit ?? null],
     );
     return r.rows;
   }
@@ -258,11 +259,7 @@ export class PostgresLog {
         [id],
       );
       const revisions: number[] = [];
-      for (const key of keys.rows) {
-        const createRevision = key.created ? key.id : key.create_revision;
-        const tombstone = { name: key.name, created: 0, deleted: 1, create_revision: createRevision, prev_revision: key.id };
-        revisions.push((await this.append({ ...tombstone, lease: 0, value: EMPTY }, db))!);
-      }
+      for (const key of keys.rows) revisions.push((await this.append(tombstoneRow(toKeyValue(key)), db))!);
       return revisions;
     });
   }

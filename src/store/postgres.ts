@@ -5,77 +5,37 @@
 // delays events until the next one: the catch-up reads from the last revision seen, not from the
 // notifications. currentRevision() is the newest revision up to which every row has been seen.
 import pg from 'pg';
-import {
-  CompactedError,
-  ConflictError,
-  FutureRevisionError,
-  KeyExistsError,
-  KeyNotFoundError,
-  LeaseNotFoundError,
-  StoreClosedError,
-} from './errors.js';
-import { decodeContinue, EMPTY, encodeContinue, type Row, type RowWithPrev, toEvent, toKeyValue } from './log-rows.js';
+import { LeaseNotFoundError } from './errors.js';
+import { assertAbsent, createRow, liveValue, type Row, type RowWithPrev, toEvent, tombstoneRow, updateRow } from './log-rows.js';
+import { LogStore, type LogStoreOptions } from './log-store.js';
 import { clientConfig, COMPACT_CHANNEL, LostRace, PostgresLog, type Tls, WRITES_CHANNEL } from './postgres-log.js';
-import type {
-  DeleteResult,
-  KeyValue,
-  ListOptions,
-  ListResult,
-  ReadOptions,
-  Store,
-  WatchEvent,
-  WatchOptions,
-  Watcher,
-  WriteOptions,
-  WriteResult,
-} from './types.js';
-import { WatchHub } from './watch-hub.js';
+import type { DeleteResult, WatchEvent, WriteOptions, WriteResult } from './types.js';
 
-export interface PostgresOptions {
+/** The leases' clock (`now`) of every server must agree. */
+export interface PostgresOptions extends LogStoreOptions {
   /** postgres://user:password@host:port/database?sslmode=… */
   endpoint: string;
   tls?: Tls;
-  /** How often history older than one interval is compacted away (Kubernetes: 5 minutes). */
-  compactIntervalMs?: number;
-  /** Events a watcher may have queued before it is closed as too slow. */
-  watcherBufferLimit?: number;
-  /** How often expired leases are looked for. */
-  leaseCheckIntervalMs?: number;
-  /** The time leases expire by (tests move it); Date.now by default. Servers' clocks must agree. */
-  now?: () => number;
 }
 
 const PAGE = 1000;
-const COMPACT_STEP = 5000;
 const RECONNECT_MS = 1000;
 
-export class PostgresStore implements Store {
-  private readonly hub: WatchHub;
-  private readonly now: () => number;
-  private readonly timers: NodeJS.Timeout[] = [];
+export class PostgresStore extends LogStore<PostgresLog> {
   private listener: pg.Client | undefined;
-  private closed = false;
   /** Writes waiting for the catch-up to reach their revision before they are acknowledged. */
   private waiters: { revision: number; resolve: () => void }[] = [];
   private catching: Promise<void> | undefined;
   private behind = false;
 
   private constructor(
-    private readonly log: PostgresLog,
+    log: PostgresLog,
     private readonly config: pg.ClientConfig,
-    private rev: number,
-    private compacted: number,
+    rev: number,
+    compacted: number,
     opts: PostgresOptions,
   ) {
-    this.hub = new WatchHub(opts.watcherBufferLimit ?? 10_000);
-    this.now = opts.now ?? Date.now;
-    let lastTick = rev;
-    this.every(opts.compactIntervalMs ?? 5 * 60_000, () => {
-      const target = lastTick;
-      lastTick = this.rev;
-      return this.compact(target).then(() => undefined);
-    });
-    this.every(opts.leaseCheckIntervalMs ?? 1000, () => this.expireLeases());
+    super(log, rev, compacted, opts);
   }
 
   static async open(opts: PostgresOptions): Promise<PostgresStore> {
@@ -93,13 +53,6 @@ export class PostgresStore implements Store {
       await log.close();
       throw err;
     }
-  }
-
-  private every(ms: number, task: () => Promise<void>): void {
-    const timer = setInterval(() => {
-      if (!this.closed) task().catch(() => undefined);
-    }, ms);
-    this.timers.push(timer);
   }
 
   /** Subscribes to commits; after a lost connection, subscribes again and catches up on what it missed. */
@@ -183,96 +136,26 @@ export class PostgresStore implements Store {
     });
   }
 
-  currentRevision(): number {
-    return this.rev;
-  }
-
-  compactRevision(): number {
-    return this.compacted;
-  }
-
-  private readRevision(revision: number | undefined): number {
-    this.assertOpen();
-    if (!revision) return this.rev;
-    if (revision <= this.compacted) throw new CompactedError(revision, this.compacted);
-    if (revision > this.rev) throw new FutureRevisionError(revision, this.rev);
-    return revision;
-  }
-
-  async get(key: string, opts: ReadOptions = {}): Promise<KeyValue | undefined> {
-    const row = await this.log.latest(key, this.readRevision(opts.revision));
-    return row && !row.deleted ? toKeyValue(row) : undefined;
-  }
-
-  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
-    let after = '';
-    let revision = opts.revision;
-    if (opts.continue) {
-      const c = decodeContinue(opts.continue, prefix);
-      after = c.after;
-      revision = c.rev;
-    }
-    const at = this.readRevision(revision);
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
-    const rows = await this.log.list(prefix, at, after, limit ? limit + 1 : null);
-    const more = limit !== undefined && rows.length > limit;
-    const items = (more ? rows.slice(0, limit) : rows).map(toKeyValue);
-    return { items, revision: at, continue: more ? encodeContinue(at, items[items.length - 1]!.key) : undefined };
-  }
-
-  async count(prefix: string): Promise<number> {
-    this.assertOpen();
-    return this.log.count(prefix);
-  }
-
   create(key: string, value: Buffer, opts: WriteOptions = {}): Promise<WriteResult> {
     return this.write(async () => {
       const latest = await this.log.latest(key);
-      if (latest && !latest.deleted) throw new KeyExistsError(key, latest.id);
-      const lease = opts.lease ?? 0;
-      const id = await this.append({ name: key, created: 1, deleted: 0, create_revision: 0, prev_revision: latest?.id ?? 0, lease, value });
-      return { revision: id };
+      assertAbsent(key, latest);
+      return { revision: await this.append(createRow(key, value, opts.lease ?? 0, latest)) };
     });
   }
 
   update(key: string, value: Buffer, expectedRevision?: number, opts: WriteOptions = {}): Promise<WriteResult> {
     return this.write(async () => {
-      const prev = await this.current(key, expectedRevision);
-      const id = await this.append({
-        name: key,
-        created: 0,
-        deleted: 0,
-        create_revision: prev.createRevision,
-        prev_revision: prev.modRevision,
-        lease: opts.lease ?? 0,
-        value,
-      });
-      return { revision: id };
+      const prev = liveValue(key, await this.log.latest(key), expectedRevision);
+      return { revision: await this.append(updateRow(prev, value, opts.lease ?? 0)) };
     });
   }
 
   delete(key: string, expectedRevision?: number): Promise<DeleteResult> {
     return this.write(async () => {
-      const prev = await this.current(key, expectedRevision);
-      const id = await this.append({
-        name: key,
-        created: 0,
-        deleted: 1,
-        create_revision: prev.createRevision,
-        prev_revision: prev.modRevision,
-        lease: 0,
-        value: EMPTY,
-      });
-      return { revision: id, prev };
+      const prev = liveValue(key, await this.log.latest(key), expectedRevision);
+      return { revision: await this.append(tombstoneRow(prev)), prev };
     });
-  }
-
-  /** The live value of key, checked against the caller's expected revision. */
-  private async current(key: string, expectedRevision: number | undefined): Promise<KeyValue> {
-    const latest = await this.log.latest(key);
-    if (!latest || latest.deleted) throw new KeyNotFoundError(key);
-    if (expectedRevision !== undefined && expectedRevision !== latest.id) throw new ConflictError(key, expectedRevision, latest.id);
-    return toKeyValue(latest);
   }
 
   private async append(row: Omit<Row, 'id'>): Promise<number> {
@@ -299,17 +182,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  watch(prefix: string, opts: WatchOptions = {}): Watcher {
-    this.assertOpen();
-    const from = opts.fromRevision ?? 0;
-    if (from > 0 && from <= this.compacted) throw new CompactedError(from, this.compacted);
-    // History up to the revision seen now is read from the table; everything after it is published live.
-    const upTo = this.rev;
-    const backlog = from > 0 && from <= upTo ? this.history(prefix, from, upTo) : [];
-    return this.hub.add(prefix, from || upTo + 1, backlog);
-  }
-
-  private async history(prefix: string, from: number, to: number): Promise<WatchEvent[]> {
+  protected async history(prefix: string, from: number, to: number): Promise<WatchEvent[]> {
     const events: WatchEvent[] = [];
     for (let next = from; ; ) {
       const rows = await this.log.range(prefix, next, to, PAGE);
@@ -319,14 +192,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  async compact(revision?: number): Promise<number> {
-    this.assertOpen();
-    const target = Math.min(revision ?? this.rev, this.rev);
-    while (this.compacted < target && !this.closed) {
-      const to = await this.log.compact(Math.min(this.compacted + COMPACT_STEP, target));
-      this.compacted = Math.max(this.compacted, to);
-    }
-    return this.compacted;
+  protected async compactStep(to: number): Promise<void> {
+    const compacted = await this.log.compact(to);
+    this.compacted = Math.max(this.compacted, compacted);
   }
 
   async defragment(): Promise<void> {
@@ -358,20 +226,15 @@ export class PostgresStore implements Store {
   }
 
   /** Every server looks; the conditional delete in revokeLease lets exactly one of them do it. */
-  private async expireLeases(): Promise<void> {
-    const now = this.now();
-    const expired = await this.log.expiredLeases(now);
-    await Promise.allSettled(expired.map((id) => this.revoke(id, now)));
+  protected expiredLeases(now: number): Promise<number[]> {
+    return this.log.expiredLeases(now);
   }
 
-  private assertOpen(): void {
-    if (this.closed) throw new StoreClosedError();
+  protected expireLease(id: number, now: number): Promise<void> {
+    return this.revoke(id, now);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+  protected async shutdown(): Promise<void> {
     await this.catching;
     // Their writes are committed; only their events will not be delivered here any more.
     for (const w of this.waiters) w.resolve();

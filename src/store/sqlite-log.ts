@@ -4,25 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreOpenError } from './errors.js';
+import { prefixEnd, type Row, type RowWithPrev } from './log-rows.js';
 import { nativeBinding } from './native-binding.js';
-
-export interface Row {
-  id: number;
-  name: string;
-  created: number;
-  deleted: number;
-  create_revision: number;
-  prev_revision: number;
-  lease: number;
-  value: Buffer;
-}
-
-/** A row joined with the value it replaced (null when there was none or it was compacted). */
-export interface RowWithPrev extends Row {
-  prev_value: Buffer | null;
-  prev_create_revision: number | null;
-  prev_lease: number | null;
-}
+import type { StoreLog } from './log-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS kine (
@@ -43,13 +27,6 @@ CREATE TABLE IF NOT EXISTS leases (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL)
 
 const WITH_PREV = `SELECT k.*, p.value AS prev_value, p.create_revision AS prev_create_revision, p.lease AS prev_lease
   FROM kine k LEFT JOIN kine p ON p.id = k.prev_revision AND p.deleted = 0`;
-
-/** The smallest string greater than every string that starts with `prefix`. */
-export function prefixEnd(prefix: string): string {
-  const last = prefix.charCodeAt(prefix.length - 1);
-  if (prefix.length > 0 && last < 0xd7ff) return prefix.slice(0, -1) + String.fromCharCode(last + 1);
-  return `${prefix}\u{10ffff}`;
-}
 
 function openDatabase(file: string): Database.Database {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -96,7 +73,7 @@ function openDatabase(file: string): Database.Database {
   return db;
 }
 
-export class SqliteLog {
+export class SqliteLog implements StoreLog {
   private readonly db: Database.Database;
   private readonly stmts;
 
@@ -152,8 +129,8 @@ export class SqliteLog {
   }
 
   /** Live keys under a prefix as of `revision`, in key order, starting after `after`. */
-  list(prefix: string, revision: number, after: string, limit: number): Row[] {
-    return this.stmts.list.all(prefix, prefixEnd(prefix), revision, after, limit);
+  list(prefix: string, revision: number, after: string, limit?: number): Row[] {
+    return this.stmts.list.all(prefix, prefixEnd(prefix), revision, after, limit ?? -1);
   }
 
   count(prefix: string): number {
