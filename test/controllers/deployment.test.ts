@@ -1,23 +1,12 @@
 import t from 'tap';
-import { admin, apiHarness } from '../apiserver/harness.js';
-import { ApiClient } from '../../src/client/rest-client.js';
-import { inProcessTransport } from '../../src/client/transport.js';
 import { deployments, replicaSets } from '../../src/client/resources.js';
-import { runControllers } from '../../src/controllers/manager.js';
+import { withControllers } from './running.js';
 import { eventually } from '../helpers/eventually.js';
 
 // No scheduler and no nodes: pods never become available, so a rollout stays half done, which is
 // where proportional scaling matters.
 t.test('scaling a deployment mid-rollout resizes both ReplicaSets in proportion, within maxSurge', async (t) => {
-  const stop = new AbortController();
-  let running: Promise<void> | undefined;
-  t.teardown(async () => {
-    stop.abort();
-    await running;
-  });
-  const h = await apiHarness(t);
-  const api = new ApiClient(inProcessTransport(h.app, admin));
-  running = runControllers(api, stop.signal);
+  const { api } = await withControllers(t);
   const labels = { app: 'web' };
   await api.resource(deployments).create({
     metadata: { name: 'web', namespace: 'default' },

@@ -1,23 +1,12 @@
 // What the Service proxies read from EndpointSlices: a terminating pod stays in its slice (not ready,
 // serving as its readiness, terminating) while the Endpoints object drops it, as upstream.
 import t from 'tap';
-import { admin, apiHarness } from '../apiserver/harness.js';
-import { ApiClient } from '../../src/client/rest-client.js';
-import { inProcessTransport } from '../../src/client/transport.js';
 import { endpointSlices, endpoints, pods, services } from '../../src/client/resources.js';
-import { runControllers } from '../../src/controllers/manager.js';
+import { withControllers } from './running.js';
 import { eventually } from '../helpers/eventually.js';
 
 t.test('slices keep terminating pods with their conditions, per node and named port', async (t) => {
-  const stop = new AbortController();
-  let running: Promise<void> | undefined;
-  t.teardown(async () => {
-    stop.abort();
-    await running;
-  });
-  const h = await apiHarness(t);
-  const api = new ApiClient(inProcessTransport(h.app, admin));
-  running = runControllers(api, stop.signal);
+  const { api } = await withControllers(t);
   await api.resource(services).create({
     metadata: { name: 'web', namespace: 'default' },
     spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'web' }] },

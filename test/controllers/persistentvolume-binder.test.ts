@@ -3,11 +3,10 @@
 // deleting the volumes of deleted claims — as its own least-privileged identity.
 import t, { type Test } from 'tap';
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { admin, apiHarness } from '../apiserver/harness.js';
 import { ApiClient } from '../../src/client/rest-client.js';
 import { inProcessTransport } from '../../src/client/transport.js';
 import { events, persistentVolumeClaims, type Writable } from '../../src/client/resources.js';
-import { runControllers } from '../../src/controllers/manager.js';
+import { withControllers } from './running.js';
 import { DEFAULT_TIMINGS } from '../../src/controllers/settings.js';
 import { persistentVolumes, storageClasses } from '../../src/controllers/persistentvolume-binder.js';
 import { findMatchingVolume, unsatisfiedBy } from '../../src/controllers/persistentvolume-match.js';
@@ -59,17 +58,11 @@ t.test('which volume a claim gets', async (t) => {
 });
 
 async function cluster(t: Test) {
-  const stop = new AbortController();
-  let running: Promise<void> | undefined;
-  t.teardown(async () => {
-    stop.abort();
-    await running;
-  });
-  const h = await apiHarness(t);
-  const api = new ApiClient(inProcessTransport(h.app, admin));
   // Each controller as its own service account, as the server runs them: the binder's role is enough.
-  const identity = (name: string) => new ApiClient(inProcessTransport(h.app, systemServiceAccount(name)), name);
-  running = runControllers(api, stop.signal, { identity, timings: { ...DEFAULT_TIMINGS, nodeMonitorGracePeriodMs: 3_600_000 } });
+  const { api } = await withControllers(t, (h) => ({
+    identity: (name) => new ApiClient(inProcessTransport(h.app, systemServiceAccount(name)), name),
+    timings: { ...DEFAULT_TIMINGS, nodeMonitorGracePeriodMs: 3_600_000 },
+  }));
   const volumes = api.resource(persistentVolumes);
   const claims = api.resource(persistentVolumeClaims);
   const createVolume = (name: string, size: string, spec: PV['spec'] = {}) =>

@@ -2,11 +2,8 @@
 // releasing and removing pods, and the status both report, against the in-process API (no nodes:
 // pods stay unscheduled, so they are deleted at once).
 import t, { type Test } from 'tap';
-import { admin, apiHarness } from '../apiserver/harness.js';
-import { ApiClient } from '../../src/client/rest-client.js';
-import { inProcessTransport } from '../../src/client/transport.js';
 import { events, pods, replicaSets, replicationControllers } from '../../src/client/resources.js';
-import { runControllers } from '../../src/controllers/manager.js';
+import { withControllers } from './running.js';
 import { replicaStatus } from '../../src/controllers/replica-manager.js';
 import { replicaSetKind } from '../../src/controllers/replicaset.js';
 import { replicationControllerKind } from '../../src/controllers/replication-controller.js';
@@ -16,15 +13,7 @@ import { eventually } from '../helpers/eventually.js';
 const podSpec = { containers: [{ name: 'c', image: 'busybox' }] };
 
 async function cluster(t: Test) {
-  const stop = new AbortController();
-  let running: Promise<void> | undefined;
-  t.teardown(async () => {
-    stop.abort();
-    await running;
-  });
-  const h = await apiHarness(t);
-  const api = new ApiClient(inProcessTransport(h.app, admin));
-  running = runControllers(api, stop.signal);
+  const { api } = await withControllers(t);
   const podsOf = async (uid: string) =>
     (await api.resource(pods).list('default')).items.filter(
       (p) => p.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid) && !p.metadata?.deletionTimestamp,

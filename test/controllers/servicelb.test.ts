@@ -1,11 +1,8 @@
 // ServiceLB: which node addresses a LoadBalancer Service gets, as K3s decides them, and the
 // controller keeping status.loadBalancer.ingress and its events up to date.
 import t, { type Test } from 'tap';
-import { admin, apiHarness } from '../apiserver/harness.js';
-import { ApiClient } from '../../src/client/rest-client.js';
-import { inProcessTransport } from '../../src/client/transport.js';
 import { events, nodes, services } from '../../src/client/resources.js';
-import { runControllers } from '../../src/controllers/manager.js';
+import { withControllers } from './running.js';
 import { DEFAULT_TIMINGS } from '../../src/controllers/settings.js';
 import { ENABLE_LB_LABEL, ingressFor } from '../../src/controllers/servicelb.js';
 import { eventually } from '../helpers/eventually.js';
@@ -48,17 +45,9 @@ t.test('which node addresses a LoadBalancer gets', async (t) => {
 });
 
 async function cluster(t: Test, disabled: string[] = []) {
-  const stop = new AbortController();
-  let running: Promise<void> | undefined;
-  t.teardown(async () => {
-    stop.abort();
-    await running;
-  });
-  const h = await apiHarness(t);
-  const api = new ApiClient(inProcessTransport(h.app, admin));
   // The nodes here post no leases: the node lifecycle controller must not take them for dead.
   const timings = { ...DEFAULT_TIMINGS, nodeMonitorGracePeriodMs: 3_600_000 };
-  running = runControllers(api, stop.signal, { disabled, timings });
+  const { api } = await withControllers(t, () => ({ disabled, timings }));
   const addNode = async (n: ReturnType<typeof node>) => {
     await api.resource(nodes).create({ metadata: n.metadata });
     await api.resource(nodes).patch(undefined, n.metadata.name, { status: n.status }, 'merge', 'status');
