@@ -14,6 +14,7 @@ import { HollowNode } from './hollow-node.js';
 import { CertificateRotation } from './certificate-rotation.js';
 import { JoinError, joinServer, type Joined } from './join.js';
 import { startNodeAgent } from './node-agent.js';
+import { onAbort } from '../k8s/abort.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -74,7 +75,8 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   }
   log.info({ server, node: nodeName, hollow: config.hollow }, 'skiff agent ready');
   await notifyReady();
-  await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+  // A signal during start-up has already fired: then the node stops as soon as it has started.
+  await new Promise<void>((resolve) => onAbort(stop.signal, resolve));
   await rotation.stop();
   await stopNode();
 }

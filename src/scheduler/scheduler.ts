@@ -14,6 +14,7 @@ import { SchedulingQueue } from './queue.js';
 import { scoreNodes } from './scores.js';
 import { addPod, buildSnapshot, type NodeT, type PodT } from './snapshot.js';
 import { nowTimestamp } from '../k8s/time.js';
+import { onAbort } from '../k8s/abort.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
@@ -64,14 +65,10 @@ export class Scheduler {
       .for(nodes)
       .on({ add: () => this.queue.moveAllToActive(), update: (old, node) => this.nodeChanged(old, node) });
     informers.start();
-    signal.addEventListener(
-      'abort',
-      () => {
-        this.queue.close();
-        informers.stop();
-      },
-      { once: true },
-    );
+    onAbort(signal, () => {
+      this.queue.close();
+      informers.stop();
+    });
     await informers.synced();
     log.info({ scheduler: this.name }, 'scheduler running');
     for (;;) {

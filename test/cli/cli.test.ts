@@ -183,9 +183,15 @@ t.test('a server told to stop the moment it is ready stops (its control loops we
     ...['--bind-address', '127.0.0.1', '--write-kubeconfig', path.join(dir, 'kubeconfig.yaml'), '--disable-agent'],
   ]);
   t.teardown(() => child.kill('SIGKILL'));
+  let log = '';
+  for (const out of [child.stdout!, child.stderr!]) out.on('data', (d: Buffer) => (log += d));
   await waitForLine(child, /skiff server ready/);
   child.kill('SIGTERM');
-  await eventually(() => child.exitCode !== null, { what: 'the server to exit after SIGTERM', timeout: 30_000 });
+  await eventually(() => child.exitCode !== null, {
+    what: 'the server to exit after SIGTERM',
+    timeout: 30_000,
+    explain: () => `its last log lines:\n${log.trim().split('\n').slice(-12).join('\n')}`,
+  });
   t.equal(child.exitCode, 0);
 });
 

@@ -21,8 +21,8 @@ t.test('manifests dropped into the data dir are deployed', async (t) => {
   await eventually(() => fs.existsSync(dir), { what: 'the manifests directory' });
   write('web.yaml', `${configMap('web', '1')}---\n${configMap('web-extra', 'x')}`);
   write('servicelb.yaml', configMap('disabled', '1'));
+  write('held.yaml.skip', ''); // first: a scan between the two writes would apply held.yaml
   write('held.yaml', configMap('held', '1'));
-  write('held.yaml.skip', '');
   await eventually(async () => (await value('web')) === '1' && (await value('web-extra')) === 'x', { what: 'web.yaml applied' });
   t.match(await c.k('get', 'configmaps', '-l', 'skiff.io/addon=web', '-o', 'name'), /configmap\/web\nconfigmap\/web-extra\n/);
 
