@@ -1,13 +1,13 @@
 // Services on this node, what kube-proxy does: a loop fed by Service and EndpointSlice informers
 // that renders the whole rule table and applies what changed: the first sync (and any that cannot be
 // expressed as changes) replaces the whole table, later ones send the differing chains and elements,
-// each as one nft transaction. Changes are coalesced: the first
-// one waits a few milliseconds for the rest of its burst, and changes during a sync make one more.
+// each as one nft transaction. Changes are coalesced and failed syncs retried by the shared SyncLoop.
 // Nothing is applied before both informers have listed, so a restarted agent never programs a
 // half-known cluster (its previous table stays in force until the complete one replaces it).
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { log } from '../../../log.js';
+import { SyncLoop } from '../sync-loop.js';
 import { indexSlices, type ProxyNode, servicePorts } from './model.js';
 import { applyRules, readAffinity, tableExists } from './nft.js';
 import { increment } from './diff.js';
@@ -54,21 +54,15 @@ export class ServiceProxy {
   private table: RuleTable | undefined;
   private readonly emptiedAt = new Map<string, number>();
   private cleanup: NodeJS.Timeout | undefined;
-  private dirty = false;
-  private running: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private checker: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private started = false;
   private changedSince: number | undefined;
-  private failures = 0;
-  private last: SyncResult | undefined;
+  private readonly loop: SyncLoop<SyncResult>;
 
   constructor(
     private readonly services: ObjectSource<Service>,
     private readonly slices: ObjectSource<EndpointSlice>,
     private readonly opts: ServiceProxyOptions,
   ) {
+    this.loop = new SyncLoop(() => this.sync(), { what: 'services', debounceMs: opts.debounceMs ?? 10, onSync: opts.onSync });
     const changed = () => this.changed();
     this.services.on({ add: changed, update: changed, delete: changed });
     this.slices.on({ add: changed, update: changed, delete: changed });
@@ -77,70 +71,25 @@ export class ServiceProxy {
   /** Waits for both sources to list, then applies the first table. */
   async start(): Promise<void> {
     await Promise.all([this.services.synced(), this.slices.synced()]);
-    this.started = true;
-    this.dirty = true;
-    await this.drain();
-    const every = this.opts.checkEveryMs ?? 30_000;
-    if (every > 0) this.checker = setInterval(() => void this.check(), every).unref();
+    await this.loop.start(this.opts.checkEveryMs ?? 30_000, () => this.check());
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.loop.stop();
     clearTimeout(this.cleanup);
-    clearInterval(this.checker);
   }
 
   /** A change came in: sync soon, once for the whole burst. */
   changed(): void {
     this.changedSince ??= performance.now();
-    this.dirty = true;
-    this.kick();
-  }
-
-  /** Starts a sync after the debounce, unless one is due or running (a running one takes the change in). */
-  private kick(): void {
-    if (!this.started || this.stopped || this.timer || this.running) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.drain();
-    }, this.opts.debounceMs ?? 10);
+    this.loop.request();
   }
 
   /** Renders and applies now (the benchmark's full resync); `force` applies even an unchanged table. */
   async syncNow(force = false): Promise<SyncResult> {
-    while (this.running) await this.running;
-    if (force) this.table = undefined;
-    this.dirty = true;
-    await this.drain();
-    return this.last!;
-  }
-
-  /** Syncs until no change is left; one at a time. */
-  private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = (async () => {
-      while (this.dirty && !this.stopped) {
-        this.dirty = false;
-        try {
-          const r = (this.last = await this.sync());
-          this.failures = 0;
-          this.opts.onSync?.(r);
-        } catch (err) {
-          this.failures++;
-          this.dirty = true;
-          log.error({ err: (err as Error).message }, 'services: applying the rules failed, retrying');
-          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** this.failures, 30_000)));
-        }
-      }
-    })();
-    try {
-      await this.running;
-    } finally {
-      this.running = undefined;
-      // A change that came after the loop's last look at `dirty` but before this point found it running.
-      if (this.dirty) this.kick();
-    }
+    return this.loop.now(() => {
+      if (force) this.table = undefined;
+    });
   }
 
   private async sync(): Promise<SyncResult> {
@@ -190,17 +139,16 @@ export class ServiceProxy {
       table.chains.set(name, []);
       if (!this.emptiedAt.has(name)) this.emptiedAt.set(name, now);
     }
-    if (emptied.length && !this.cleanup && !this.stopped)
+    if (emptied.length && !this.cleanup && !this.loop.isStopped)
       this.cleanup = setTimeout(() => {
         this.cleanup = undefined;
-        this.dirty = true;
-        this.kick();
+        this.loop.request();
       }, CHAIN_DELETE_DELAY_MS + 100).unref();
   }
 
   /** Puts the table back if something removed it (e.g. `nft flush ruleset` by a firewall reload). */
   private async check(): Promise<void> {
-    if (this.running || this.stopped || this.table === undefined) return;
+    if (this.table === undefined) return;
     try {
       if (await (this.opts.tableExists ?? tableExists)()) return;
       log.warn('services: the rule table was removed from outside; applying it again');
