@@ -16,7 +16,8 @@ export interface TestStore {
   open(opts?: Partial<StoreTestOptions>): Promise<Store>;
 }
 
-type Backend = (t: Test) => Promise<{ file: string; open: (opts: Partial<StoreTestOptions>) => Promise<Store> }>;
+/** Where a test's store keeps its data, and how to open (another) store on it. */
+export type Backend = (t: Test) => Promise<{ file: string; open: (opts: Partial<StoreTestOptions>) => Promise<Store> }>;
 
 const sqlite: Backend = async (t) => {
   const file = path.join(tempDir(t), 'db', 'state.db');
@@ -25,12 +26,17 @@ const sqlite: Backend = async (t) => {
 
 let backend = sqlite;
 
+/** Runs the store tests of this process against another backend (etcd, MySQL, ...). */
+export function useBackend(other: Backend): void {
+  backend = other;
+}
+
 /** Runs the store tests of this process against a Postgres database (a fresh one per store). */
 export function usePostgres(server: TestPostgres): void {
-  backend = async () => {
+  useBackend(async () => {
     const endpoint = await server.newDatabase();
     return { file: '', open: (opts) => openPostgresStore({ endpoint, ...opts }) };
-  };
+  });
 }
 
 export async function newStore(t: Test, opts: Partial<StoreTestOptions> = {}): Promise<TestStore> {
