@@ -86,6 +86,12 @@ export abstract class LogStore<L extends StoreLog> implements Store {
   /** Runs after each periodic compaction. */
   protected async afterCompaction(): Promise<void> {}
 
+  /**
+   * Before a read: a log that other servers write to is followed up to its newest commit (or to the
+   * revision asked for), so that a read sees every write acknowledged anywhere before it began.
+   */
+  protected async catchUpForRead(_revision: number | undefined): Promise<void> {}
+
   private every(ms: number, task: () => Promise<void>): void {
     const timer = setInterval(() => {
       if (!this.closed) task().catch(() => undefined);
@@ -110,6 +116,7 @@ export abstract class LogStore<L extends StoreLog> implements Store {
   }
 
   async get(key: string, opts: ReadOptions = {}): Promise<KeyValue | undefined> {
+    await this.catchUpForRead(opts.revision);
     const row = await this.log.latest(key, this.readRevision(opts.revision));
     return row && !row.deleted ? toKeyValue(row) : undefined;
   }
@@ -122,6 +129,7 @@ export abstract class LogStore<L extends StoreLog> implements Store {
       after = c.after;
       revision = c.rev;
     }
+    await this.catchUpForRead(revision);
     const at = this.readRevision(revision);
     const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
     const rows = await this.log.list(prefix, at, after, limit ? limit + 1 : undefined);

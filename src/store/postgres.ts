@@ -3,7 +3,8 @@
 // revision turns the new rows into watch events (see postgres-log.ts for how a revision drawn by a
 // transaction that has not committed yet is waited for, never skipped). A missed notification only
 // delays events until the next one: the catch-up reads from the last revision seen, not from the
-// notifications. currentRevision() is the newest revision up to which every row has been seen.
+// notifications. currentRevision() is the newest revision up to which every row has been seen; a
+// read first catches up to the log's newest commit, so it sees what any server acknowledged before.
 import pg from 'pg';
 import { LeaseNotFoundError } from './errors.js';
 import { assertAbsent, createRow, liveValue, type Row, type RowWithPrev, toEvent, tombstoneRow, updateRow } from './log-rows.js';
@@ -134,6 +135,12 @@ export class PostgresStore extends LogStore<PostgresLog> {
       this.waiters.push({ revision, resolve });
       this.kick();
     });
+  }
+
+  protected async catchUpForRead(revision: number | undefined): Promise<void> {
+    this.assertOpen();
+    const newest = await this.log.maxId();
+    await this.reached(revision ? Math.min(revision, newest) : newest);
   }
 
   create(key: string, value: Buffer, opts: WriteOptions = {}): Promise<WriteResult> {

@@ -33,6 +33,17 @@ t.test('two servers: each one watches the writes of the other, in one order with
   t.equal((await c.get('/x/1'))!.value.toString(), '1', 'a read on one server sees a write through the other');
 });
 
+t.test('two servers: a read through one sees every write acknowledged through the other', async (t) => {
+  const { store: a, open } = await newStore(t);
+  const c = await open();
+  for (let i = 0; i < 50; i++) {
+    const { revision } = await a.create(`/rw/${i}`, b(String(i)));
+    t.equal((await c.get(`/rw/${i}`))?.modRevision, revision, `get of write ${i}`);
+    t.equal((await c.list('/rw/')).items.length, i + 1, `list after write ${i}`);
+    t.equal((await c.get(`/rw/${i}`, { revision }))?.value.toString(), String(i), `get at the revision of write ${i}`);
+  }
+});
+
 t.test('two servers: compare-and-swap on one key, exactly one wins', async (t) => {
   const { store: a, open } = await newStore(t);
   const c = await open();
