@@ -75,11 +75,18 @@ export function tokenAccepted(offered: string, serverToken: string, caPem: strin
   return caHashMatches(a, caPem) && x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** `<data-dir>/server/token`, created once; a --token given by the user becomes its secret. */
+/** The secret of the server's token: --token's, else the one in <data-dir>/server/token, else a new one. */
+export function tokenSecret(dataDir: string, given?: string): string {
+  if (given) return parseJoinToken(given).password;
+  const file = path.join(dataDir, 'server', 'token');
+  if (fs.existsSync(file)) return parseJoinToken(fs.readFileSync(file, 'utf8')).password;
+  return randomBytes(32).toString('hex');
+}
+
+/** `<data-dir>/server/token` in K10 form for this CA; a --token given by the user becomes its secret. */
 export function ensureJoinToken(dataDir: string, caPem: string, secret?: string): string {
   const file = path.join(dataDir, 'server', 'token');
-  if (fs.existsSync(file) && !secret) return fs.readFileSync(file, 'utf8').trim();
-  const token = formatJoinToken(caPem, secret ? parseJoinToken(secret).password : randomBytes(32).toString('hex'));
+  const token = formatJoinToken(caPem, tokenSecret(dataDir, secret));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;

@@ -4,12 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterConfig } from '../k8s/cluster-config.js';
 import { firstHostIPv4, intToIp, ipToInt } from '../k8s/ipv4.js';
-import { openPostgresStore, openSqliteStore } from '../store/index.js';
 import { ConfigError } from '../k8s/config-error.js';
-import { ensureClusterPki } from '../pki/cluster-pki.js';
 import { inspectCertificateRequest, signCertificateRequest } from '../pki/csr.js';
 import { writeKubeconfig } from '../pki/kubeconfig.js';
-import { ensureAgentToken, ensureJoinToken } from '../pki/join-token.js';
+import { ensureAgentToken, ensureJoinToken, tokenSecret } from '../pki/join-token.js';
+import { openDatastore, sqliteFile } from './datastore.js';
 import { ensureNodePassword } from '../apiserver/node-password.js';
 import { nodePassword } from '../agent/join.js';
 import { nodeUser } from '../k8s/nodes.js';
@@ -45,6 +44,13 @@ function advertiseAddress(c: ServerConfig): string {
   return firstHostIPv4();
 }
 
+/** Names of the API server's certificate besides this machine's own (cluster-pki.ts adds those). */
+function apiSans(c: ServerConfig, cluster: ClusterConfig): string[] {
+  const bound = c.bindAddress.startsWith('0.0.0.0') || c.bindAddress === '::' ? [] : [c.bindAddress];
+  // Pods reach the API at the first address of the service range (default/kubernetes) too.
+  return [...c.tlsSan, ...bound, intToIp(ipToInt(cluster.serviceCIDR.split('/')[0]!) + 1)];
+}
+
 /**
  * The server's own node: the agent's settings, and K3s's control-plane roles with the other labels
  * a node may not set on itself, which the server applies (`restricted`).
@@ -75,7 +81,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const nodeSettings = c.disableAgent ? undefined : serverNodeSettings(c, cluster);
   const notifyReady = systemdNotifier();
   const { dataDir, bindAddress } = c;
-  const dbFile = path.join(dataDir, 'server', 'db', 'state.db');
+  const dbFile = sqliteFile(dataDir);
   const snapshots: SnapshotSettings = {
     dir: c.etcdSnapshotDir ?? path.join(dataDir, 'server', 'db', 'snapshots'),
     node: c.nodeName,
@@ -88,23 +94,13 @@ export async function runServer(c: ServerConfig): Promise<void> {
   if (c.datastoreEndpoint && c.clusterReset)
     throw new ConfigError("--cluster-reset restores Skiff's SQLite datastore: with --datastore-endpoint, use the database's own backups");
   clusterReset(dbFile, c.clusterReset, c.clusterResetRestorePath);
-  // With Postgres, any number of servers share the datastore; the SQLite file is this server's alone.
-  const store = c.datastoreEndpoint
-    ? await openPostgresStore({ endpoint: c.datastoreEndpoint, tls: c.datastoreTls })
-    : await openSqliteStore({ file: dbFile });
-  const pki = await ensureClusterPki(dataDir, {
-    // Pods reach the API at the first address of the service range (default/kubernetes) too.
-    sans: [
-      ...c.tlsSan,
-      ...(bindAddress.startsWith('0.0.0.0') || bindAddress === '::' ? [] : [bindAddress]),
-      intToIp(ipToInt(cluster.serviceCIDR.split('/')[0]!) + 1),
-    ],
-  });
-  const token = ensureJoinToken(dataDir, pki.serverCa.certPem, c.token);
+  const secret = tokenSecret(dataDir, c.token);
+  const openEncryption = () => openSecretsEncryption({ dataDir, enable: c.secretsEncryption, provider: c.secretsEncryptionProvider });
+  const { store, pki, prepared: encryption } = await openDatastore(c, secret, apiSans(c, cluster), openEncryption);
+  const token = ensureJoinToken(dataDir, pki.serverCa.certPem, secret);
   // K3s's <data-dir>/server/agent-token: --agent-token, or the server's token when none is given.
   const agentToken = ensureAgentToken(dataDir, pki.serverCa.certPem, token, c.agentToken);
   const join = { caPem: pki.serverCa.certPem, clientCaPem: pki.clientCa.certPem, token, agentToken: c.agentToken ? agentToken : undefined };
-  const encryption = openSecretsEncryption({ dataDir, enable: c.secretsEncryption, provider: c.secretsEncryptionProvider });
   const stack = await createApiServer({
     store,
     encryption,

@@ -1,16 +1,52 @@
-// Two `skiff server` processes (own data dirs and ports) sharing one Postgres: what one writes the
-// other serves and streams to its watchers, and the controllers run once, on the elected leader.
-import { spawn } from 'node:child_process';
+// Two `skiff server` processes (own data dirs and ports) sharing one Postgres: one cluster with one
+// set of CAs (the second server takes the first one's, sealed in the datastore with the token), what
+// one writes the other serves and streams to its watchers, and the controllers run once, on the
+// elected leader. A server with another token is refused before it serves anything.
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
-import { KUBECTL_WATCHING, startCluster } from '../helpers/cluster.js';
+import { freePort, KUBECTL_WATCHING, startCluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/eventually.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { runSkiff } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
+
+const execFileP = promisify(execFile);
+const TOKEN = ['--token', 'shared-secret'];
 
 t.test('two servers share one Postgres datastore', async (t) => {
   const endpoint = await (await startPostgres(t)).newDatabase();
-  const a = await startCluster(t, ['--datastore-endpoint', endpoint]);
-  const b = await startCluster(t, ['--datastore-endpoint', endpoint]);
+  const a = await startCluster(t, ['--datastore-endpoint', endpoint, ...TOKEN]);
+  const b = await startCluster(t, ['--datastore-endpoint', endpoint, ...TOKEN]);
+
+  const ca = (c: { dataDir: string }, name: string) => fs.readFileSync(path.join(c.dataDir, 'server', 'tls', name), 'utf8');
+  for (const name of ['server-ca.crt', 'client-ca.crt', 'service.key']) t.equal(ca(b, name), ca(a, name), `B took A's ${name}`);
+  t.equal(
+    fs.readFileSync(path.join(b.dataDir, 'server', 'token'), 'utf8'),
+    fs.readFileSync(path.join(a.dataDir, 'server', 'token'), 'utf8'),
+    'one token, with one CA hash',
+  );
+  // A's admin credentials, and a service account token signed by A, are good on B.
+  t.match(await a.k('--server', b.url, 'get', 'namespaces', '-o', 'name'), /namespace\/default/);
+  const saToken = await a.k('create', 'token', 'default');
+  // Only the token (no client certificate) and B's address, trusting the CA in B's data dir.
+  const { stdout: who } = await execFileP('kubectl', [
+    '--kubeconfig',
+    '/dev/null',
+    '--server',
+    b.url,
+    '--token',
+    saToken.trim(),
+    '--certificate-authority',
+    path.join(b.dataDir, 'server', 'tls', 'server-ca.crt'),
+    'auth',
+    'whoami',
+    '-o',
+    'jsonpath={.status.userInfo.username}',
+  ]);
+  t.equal(who, 'system:serviceaccount:default:default');
 
   await a.k('create', 'configmap', 'from-a', '--from-literal=k=v');
   t.equal(await b.k('get', 'configmap', 'from-a', '-o', 'jsonpath={.data.k}'), 'v', 'created through A, read through B');
@@ -35,4 +71,25 @@ t.test('two servers share one Postgres datastore', async (t) => {
   });
   t.equal((await b.k('get', 'rs', '-l', 'app=web', '-o', 'name')).trim().split('\n').length, 1, 'one ReplicaSet');
   t.equal((await pods()).length, 2, 'two pods: one controller manager made them, not one per server');
+});
+
+t.test("a server with another token is refused: the datastore holds another token's cluster", async (t) => {
+  const endpoint = await (await startPostgres(t)).newDatabase();
+  await startCluster(t, ['--datastore-endpoint', endpoint, ...TOKEN]);
+  const other = await runSkiff([
+    'server',
+    '--data-dir',
+    tempDir(t),
+    '--disable-agent',
+    '--config',
+    '/dev/null',
+    '--https-listen-port',
+    String(await freePort()),
+    '--datastore-endpoint',
+    endpoint,
+    '--token',
+    'another-secret',
+  ]);
+  t.not(other.code, 0);
+  t.match(other.stderr, /another token's cluster: start this server with the first server's --token/);
 });
