@@ -3,12 +3,13 @@
 // its own root under the data dir and its state and socket under /run (tmpfs: no SD card writes),
 // supervised: restarted with backoff if it dies. Image tarballs in <data-dir>/agent/images are
 // imported at start (air-gapped installs), with containerd's own `ctr`.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CriClient } from '../cri/client.js';
 import { sleep } from '../client/sleep.js';
+import { Supervisor } from '../k8s/supervisor.js';
 import { log } from '../log.js';
 import { DEFAULT_PAUSE_IMAGE } from './config.js';
 import { noRegistries, type Registries } from './registries.js';
@@ -88,8 +89,7 @@ export async function importImages(socket: string, dir: string): Promise<string[
 
 /** Runs containerd with a config of ours and keeps it running until stopped. */
 export class ContainerdSupervisor {
-  private child?: ChildProcess;
-  private stopped = false;
+  private supervisor?: Supervisor;
   readonly cri: CriClient;
 
   constructor(
@@ -112,7 +112,17 @@ export class ContainerdSupervisor {
     fs.writeFileSync(configFile, containerdConfig(this.configOptions), { mode: 0o600 });
     fs.chmodSync(configFile, 0o600);
     writeHostsDir(hostsDir(this.configOptions), this.configOptions.registries ?? noRegistries());
-    this.spawn(configFile);
+    this.supervisor = new Supervisor({
+      spawn: () => {
+        const out = fs.openSync(this.logFile, 'a');
+        const child = spawn('containerd', ['--config', configFile], { stdio: ['ignore', out, out] });
+        fs.closeSync(out);
+        return child;
+      },
+      onError: (err) => log.error({ err: err.message }, 'cannot start containerd (is it installed?)'),
+      onExit: (exit) => log.warn({ ...exit, log: this.logFile }, 'containerd exited; restarting'),
+    });
+    this.supervisor.start();
     for (let i = 0; ; i++) {
       try {
         await this.cri.version();
@@ -124,37 +134,13 @@ export class ContainerdSupervisor {
     }
   }
 
-  private spawn(configFile: string, failures = 0): void {
-    const out = fs.openSync(this.logFile, 'a');
-    const child = spawn('containerd', ['--config', configFile], { stdio: ['ignore', out, out] });
-    fs.closeSync(out);
-    this.child = child;
-    const startedAt = Date.now();
-    child.on('error', (err) => log.error({ err: err.message }, 'cannot start containerd (is it installed?)'));
-    child.on('exit', (code, signal) => {
-      if (this.stopped) return;
-      // Quick deaths back off, up to 30 s; one that ran a while starts over.
-      const n = Date.now() - startedAt > 60_000 ? 0 : failures + 1;
-      const wait = Math.min(1000 * 2 ** n, 30_000);
-      log.warn({ code, signal, restartInMs: wait, log: this.logFile }, 'containerd exited; restarting');
-      setTimeout(() => !this.stopped && this.spawn(configFile, n), wait);
-    });
-  }
-
   async stop(): Promise<void> {
-    this.stopped = true;
     this.cri.close();
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+    await this.supervisor?.stop();
   }
 
   /** The process id (tests kill it to see it come back). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.supervisor?.pid;
   }
 }

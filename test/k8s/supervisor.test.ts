@@ -1,0 +1,80 @@
+// The process supervisor with real, tiny processes (sleep), its backoff timed by a manual clock.
+import { spawn } from 'node:child_process';
+import t from 'tap';
+import { type Exit, Supervisor } from '../../src/k8s/supervisor.js';
+import { eventually } from '../helpers/eventually.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test('a process that is killed is started again; stop() ends it for good', async (t) => {
+  const clock = new ManualClock();
+  const exits: Exit[] = [];
+  let spawned = 0;
+  const supervisor = new Supervisor({
+    spawn: () => {
+      spawned++;
+      return spawn('sleep', ['600'], { stdio: 'ignore' });
+    },
+    onExit: (exit) => exits.push(exit),
+    clock,
+  });
+  t.teardown(() => supervisor.stop());
+  supervisor.start();
+  const first = supervisor.pid!;
+  process.kill(first, 'SIGKILL');
+  await eventually(() => clock.sleeping === 1, { what: 'the supervisor waiting to restart' });
+  clock.advance(2000);
+  const second = await eventually(() => (supervisor.pid !== first ? supervisor.pid : undefined), { what: 'a second process' });
+  t.same(exits, [{ code: null, signal: 'SIGKILL', restartInMs: 2000 }], 'a quick death waits 2 s');
+  await supervisor.stop();
+  t.notOk(alive(second), 'stopped: no process left');
+  t.equal(exits.length, 1, 'the stop is no exit to report');
+  t.equal(spawned, 2);
+});
+
+t.test('quick deaths back off longer each time; a long run starts over; a stop while waiting starts nothing more', async (t) => {
+  const clock = new ManualClock();
+  const exits: Exit[] = [];
+  const supervisor = new Supervisor({
+    spawn: () => spawn('sleep', ['600'], { stdio: 'ignore' }),
+    onExit: (exit) => exits.push(exit),
+    clock,
+  });
+  t.teardown(() => supervisor.stop());
+  supervisor.start();
+  let pid = supervisor.pid!;
+  for (const ranMs of [0, 0, 0, 0, 0, 0, 61_000, 0]) {
+    clock.advance(ranMs);
+    process.kill(pid, 'SIGKILL');
+    await eventually(() => clock.sleeping === 1, { what: 'the supervisor waiting to restart' });
+    clock.advance(exits.at(-1)!.restartInMs);
+    pid = await eventually(() => (supervisor.pid !== pid ? supervisor.pid : undefined), { what: 'the next process' });
+  }
+  t.same(
+    exits.map((e) => e.restartInMs),
+    [2000, 4000, 8000, 16_000, 30_000, 30_000, 1000, 2000],
+    'doubling up to 30 s; after a long run, 1 s',
+  );
+  process.kill(pid, 'SIGKILL');
+  await eventually(() => clock.sleeping === 1, { what: 'the supervisor waiting to restart' });
+  await supervisor.stop();
+  clock.advance(60_000);
+  t.equal(supervisor.pid, pid, 'no start after the stop');
+});
+
+t.test('a program that is not there is reported, not retried', async (t) => {
+  const errors: Error[] = [];
+  const supervisor = new Supervisor({ spawn: () => spawn('/nonexistent/program'), onError: (err) => errors.push(err) });
+  supervisor.start();
+  await eventually(() => errors.length === 1, { what: 'the spawn error' });
+  t.match(errors[0]!.message, /ENOENT/);
+  await supervisor.stop();
+});
