@@ -64,7 +64,8 @@ export interface LeafRequest {
   organizations?: string[];
   /** DNS names and IP addresses, for serving certificates. */
   sans?: string[];
-  usage: 'server' | 'client';
+  /** 'both': a member of a peer-to-peer cluster (etcd) serves and dials with one certificate. */
+  usage: 'server' | 'client' | 'both';
   days?: number;
 }
 
@@ -75,7 +76,10 @@ export async function issueCertificate(ca: KeyPair, req: LeafRequest): Promise<K
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-    new x509.ExtendedKeyUsageExtension([req.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+    new x509.ExtendedKeyUsageExtension([
+      ...(req.usage === 'client' ? [] : [x509.ExtendedKeyUsage.serverAuth]),
+      ...(req.usage === 'server' ? [] : [x509.ExtendedKeyUsage.clientAuth]),
+    ]),
     await x509.AuthorityKeyIdentifierExtension.create(caCert),
   ];
   if (req.sans?.length) {

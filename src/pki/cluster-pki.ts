@@ -56,6 +56,12 @@ function canonical(name: string): string {
   return all.map((g) => parseInt(g, 16).toString(16)).join(':');
 }
 
+/** Whether the certificate is valid for every one of `sans`. */
+export function coversSans(certPem: string, sans: string[]): boolean {
+  const have = new Set(certificateSans(certPem).map(canonical));
+  return sans.every((s) => have.has(canonical(s)));
+}
+
 function read(dir: string, name: string): KeyPair | undefined {
   const cert = path.join(dir, `${name}.crt`);
   const key = path.join(dir, `${name}.key`);
@@ -69,7 +75,8 @@ function write(dir: string, name: string, pair: KeyPair): KeyPair {
   return pair;
 }
 
-async function ensurePair(
+/** The pair `name`.crt/.key in `dir`: the one there while good for 30 more days and `stillGood`, else a new one from `make`. */
+export async function ensurePair(
   dir: string,
   name: string,
   make: () => Promise<KeyPair>,
@@ -91,10 +98,7 @@ export async function ensureClusterPki(dataDir: string, opts: { sans: string[] }
     dir,
     'serving-kube-apiserver',
     () => issueCertificate(serverCa, { commonName: 'kube-apiserver', sans, usage: 'server' }),
-    (p) => {
-      const have = new Set(certificateSans(p.certPem).map(canonical));
-      return sans.every((s) => have.has(canonical(s)));
-    },
+    (p) => coversSans(p.certPem, sans),
   );
   const admin = await ensurePair(dir, 'client-admin', () =>
     issueCertificate(clientCa, { commonName: 'system:admin', organizations: ['system:masters'], usage: 'client' }),
