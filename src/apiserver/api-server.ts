@@ -30,6 +30,8 @@ import { tokenRequestHandler } from './token-request.js';
 import { namespaceFinalizeHandler } from './namespace-finalize.js';
 import { openapiRoutes } from './openapi-routes.js';
 import { joinRoutes, type NodeJoin } from './join-routes.js';
+import { ApiServerEndpoints } from './apiserver-endpoints.js';
+import { serverJoinRoutes, type ServerJoin } from './server-join-routes.js';
 import { checkFields } from './field-validation.js';
 import { schemaLookup } from '../api/openapi/schemas.js';
 import { ensureClusterDnsService, ensureKubernetesService, ensureSystemNamespaces, ensureSystemPriorityClasses } from './bootstrap.js';
@@ -63,6 +65,8 @@ export interface ApiServerOptions {
   cluster?: ClusterConfig;
   /** Lets agents join with the cluster's token (GET /cacerts, POST /v1-skiff/node-certificate). */
   join?: NodeJoin;
+  /** Lets other servers join with the server token (bootstrap data, etcd membership). */
+  serverJoin?: ServerJoin;
   /** The certificate the API server presents to nodes for logs, exec, attach and port-forward. */
   kubeletClient?: KubeletClientCert;
   /** Pod Security admission's cluster defaults and exemptions (default: privileged everywhere, as K3s). */
@@ -143,7 +147,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       // What every agent follows: ranges, cluster DNS, the pod network backend (K3s's /v1-k3s/config).
       app.get(CLUSTER_CONFIG_PATH, () => jsonResponse(cluster));
     },
-    publicRoutes: opts.join ? joinRoutes(opts.join, objects, registry) : undefined,
+    publicRoutes: (app) => {
+      if (opts.join) joinRoutes(opts.join, objects, registry)(app);
+      if (opts.serverJoin) serverJoinRoutes(opts.serverJoin)(app);
+    },
   });
   await ensureSystemNamespaces(objects, registry);
   await rbac.start();
@@ -159,10 +166,16 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   await apiServiceStatus.start();
   await nodeGraph.start();
   ready = true;
-  const publishApiServer = (address: string, port: number) =>
-    ensureKubernetesService(objects, registry, services.ips.first(), address, port);
+  let endpoints: ApiServerEndpoints | undefined;
+  const publishApiServer = async (address: string, port: number) => {
+    endpoints = new ApiServerEndpoints(opts.store, { address, port }, (servers) =>
+      ensureKubernetesService(objects, registry, services.ips.first(), servers),
+    );
+    await endpoints.start();
+  };
   const upgrade = kubelets && ((req: IncomingMessage, socket: Duplex, head: Buffer) => void kubelets.upgrade(req, socket, head));
   const close = async () => {
+    await endpoints?.stop();
     rbac.stop();
     nodeGraph.stop();
     crds.stop();

@@ -6,6 +6,7 @@ import type { Registry } from '../api/registry/registry.js';
 import type { ResourceDef } from '../api/registry/types.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import { SYSTEM_PRIORITY_CLASSES } from '../api/admission/priority.js';
+import type { ApiServerAddress } from './apiserver-endpoints.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -40,17 +41,19 @@ export async function ensureSystemPriorityClasses(objects: ObjectStore, registry
 
 /**
  * default/kubernetes: a ClusterIP Service on the first service address, port 443, whose Endpoints
- * and EndpointSlice (kept current at every start) name the API server's address and port.
+ * and EndpointSlice name the API servers that are up (apiserver-endpoints.ts keeps the list),
+ * written only when they change.
  */
 export async function ensureKubernetesService(
   objects: ObjectStore,
   registry: Registry,
   clusterIP: string,
-  address: string,
-  port: number,
+  servers: ApiServerAddress[],
 ): Promise<void> {
   const services = registry.byResource('', 'v1', 'services')!;
   const labels = { component: 'apiserver', provider: 'kubernetes' };
+  // The Service's target port is the first server's; the servers of one cluster normally share it.
+  const port = servers[0]?.port ?? 6443;
   // Looked up first: creating it again would fail on its already allocated address, not as a duplicate.
   if (!(await objects.tryGet(services, 'default', 'kubernetes'))) {
     const spec = {
@@ -64,21 +67,25 @@ export async function ensureKubernetesService(
       objects.create(services, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', labels }, spec }),
     );
   }
+  const ports = [...new Set(servers.map((s) => s.port))];
   const endpoints = registry.byResource('', 'v1', 'endpoints')!;
-  const subsets = [{ addresses: [{ ip: address }], ports: [{ name: 'https', port, protocol: 'TCP' }] }];
-  await upsert(objects, endpoints, {
+  const subsets = ports.map((p) => ({
+    addresses: servers.filter((s) => s.port === p).map((s) => ({ ip: s.address })),
+    ports: [{ name: 'https', port: p, protocol: 'TCP' }],
+  }));
+  await upsert(objects, endpoints, 'subsets', {
     apiVersion: 'v1',
     kind: 'Endpoints',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
     subsets,
   });
   const slices = registry.byResource('discovery.k8s.io', 'v1', 'endpointslices')!;
-  await upsert(objects, slices, {
+  await upsert(objects, slices, 'endpoints', {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
     addressType: 'IPv4',
-    endpoints: [{ addresses: [address], conditions: { ready: true } }],
+    endpoints: servers.filter((s) => s.port === port).map((s) => ({ addresses: [s.address], conditions: { ready: true } })),
     ports: [{ name: 'https', port, protocol: 'TCP' }],
   });
 }
@@ -102,12 +109,18 @@ export async function ensureClusterDnsService(objects: ObjectStore, registry: Re
   );
 }
 
-async function upsert(objects: ObjectStore, def: ResourceDef, obj: KObject): Promise<void> {
+/** Creates the object, or updates it when its `field` or labels differ (no write when nothing changed). */
+async function upsert(objects: ObjectStore, def: ResourceDef, field: string, obj: KObject): Promise<void> {
   const current = await objects.tryGet(def, obj.metadata!.namespace, obj.metadata!.name!);
-  if (!current) await createIfMissing(() => objects.create(def, obj.metadata!.namespace, obj));
-  else
-    await objects.update(def, obj.metadata!.namespace, obj.metadata!.name!, {
-      ...obj,
-      metadata: { ...current.metadata, labels: obj.metadata!.labels },
-    });
+  if (!current) return createIfMissing(() => objects.create(def, obj.metadata!.namespace, obj));
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  if (
+    same((current as Record<string, unknown>)[field], (obj as Record<string, unknown>)[field]) &&
+    same(current.metadata?.labels, obj.metadata!.labels)
+  )
+    return;
+  await objects.update(def, obj.metadata!.namespace, obj.metadata!.name!, {
+    ...obj,
+    metadata: { ...current.metadata, labels: obj.metadata!.labels },
+  });
 }

@@ -37,7 +37,7 @@ export interface NodeJoin {
 }
 
 /** The secret an agent offers: HTTP basic (user `node` or `server`) or a bearer token. */
-function offeredSecret(header: string | undefined): string | undefined {
+export function offeredSecret(header: string | undefined): string | undefined {
   const basic = header?.match(/^Basic\s+(\S+)$/i);
   if (basic) {
     const [user, ...rest] = Buffer.from(basic[1]!, 'base64').toString('utf8').split(':');

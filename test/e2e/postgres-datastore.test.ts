@@ -71,6 +71,25 @@ t.test('two servers share one Postgres datastore', async (t) => {
   });
   t.equal((await b.k('get', 'rs', '-l', 'app=web', '-o', 'name')).trim().split('\n').length, 1, 'one ReplicaSet');
   t.equal((await pods()).length, 2, 'two pods: one controller manager made them, not one per server');
+
+  // default/kubernetes lists every server that is up: one that stops leaves at once, one killed
+  // leaves when its lease runs out (15 s).
+  const servers = async (via: typeof a) =>
+    (await via.k('get', 'endpoints', 'kubernetes', '-o', 'jsonpath={range .subsets[*]}{.addresses[*].ip}:{.ports[*].port} {end}')).trim();
+  const both = [a.port, b.port].sort().map((p) => `127.0.0.1:${p}`);
+  await eventually(async () => (await servers(a)).split(' ').sort().join(' ') === both.join(' '), {
+    what: 'both servers in the endpoints',
+    explain: () => servers(a),
+  });
+  const c = await startCluster(t, ['--datastore-endpoint', endpoint, ...TOKEN]);
+  await b.stop();
+  await eventually(async () => !(await servers(a)).includes(`:${b.port}`), { what: 'the stopped server to leave the endpoints' });
+  t.match(await servers(a), `127.0.0.1:${c.port}`, 'the third server is listed');
+  await c.stop('SIGKILL');
+  await eventually(async () => (await servers(a)) === `127.0.0.1:${a.port}`, {
+    what: 'the killed server to leave the endpoints when its lease expires',
+    explain: () => servers(a),
+  });
 });
 
 t.test("a server with another token is refused: the datastore holds another token's cluster", async (t) => {
