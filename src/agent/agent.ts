@@ -3,7 +3,7 @@
 // `--hollow` runs a hollow node instead (no containers), for tests and benchmarks.
 import { ApiClient } from '../client/rest-client.js';
 import { sleep } from '../client/sleep.js';
-import { httpsTransport } from '../client/transport.js';
+import { FailoverTransport } from '../client/failover-transport.js';
 import { CLUSTER_CONFIG_PATH, type ClusterConfig } from '../k8s/cluster-config.js';
 import { ConfigError } from '../k8s/config-error.js';
 import { forbiddenNodeLabels } from '../k8s/nodes.js';
@@ -14,18 +14,21 @@ import { HollowNode } from './hollow-node.js';
 import { CertificateRotation } from './certificate-rotation.js';
 import { JoinError, joinServer, type Joined } from './join.js';
 import { startNodeAgent } from './node-agent.js';
+import { ServerList, serverListFile } from './server-list.js';
 import { onAbort } from '../k8s/abort.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
+/** Joins through the known servers in turn (the configured one first), with backoff. */
 async function joinWithRetry(
-  server: string,
+  servers: readonly string[],
   token: string,
   nodeName: string,
   dataDir: string,
   signal: AbortSignal,
 ): Promise<Joined | undefined> {
   for (let attempt = 0; !signal.aborted; attempt++) {
+    const server = servers[attempt % servers.length]!;
     try {
       return await joinServer(server, token, nodeName, dataDir, signal);
     } catch (err) {
@@ -57,9 +60,13 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 
-  const joined = await joinWithRetry(server, token, nodeName, dataDir, stop.signal);
+  // Every server of the cluster, kept current from default/kubernetes; requests fail over between them.
+  const servers = new ServerList(server, serverListFile(dataDir));
+  const joined = await joinWithRetry(servers.servers(), token, nodeName, dataDir, stop.signal);
   if (!joined) return;
-  const api = new ApiClient(httpsTransport(joined.target));
+  const transport = new FailoverTransport(joined.target, () => servers.servers());
+  const api = new ApiClient(transport.request);
+  servers.follow(api);
   // The node's client certificate is renewed through the API before it expires.
   const rotation = new CertificateRotation(api, joined.target, { nodeName, dataDir }).start();
   let stopNode: () => unknown;
@@ -79,4 +86,6 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   await new Promise<void>((resolve) => onAbort(stop.signal, resolve));
   await rotation.stop();
   await stopNode();
+  servers.stop();
+  transport.close();
 }
