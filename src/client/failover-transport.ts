@@ -25,7 +25,7 @@ import { credentialedAgent, type HttpsTarget, httpsRequest, type Transport, type
 export interface FailoverOptions {
   /** How long a TCP and TLS connection may take before the server is left (default 3 s). */
   connectTimeoutMs?: number;
-  /** How long a server may take to answer a sent request (its headers; default 15 s): a paused server keeps connections open. */
+  /** How long a server may take to answer a request once sent (its headers; default 15 s): a paused server keeps connections open. */
   answerTimeoutMs?: number;
   /** How long a failed server is tried only after the others (default 30 s). */
   retryFailedAfterMs?: number;
@@ -154,20 +154,27 @@ export class FailoverTransport {
     let sent = false;
     const timed = (req: ClientRequest) => {
       const fail = (what: string, ms: number) => () => req.destroy(new Error(`${what} within ${ms / 1000} s`));
-      const answer = setTimeout(fail('no answer', this.answerTimeoutMs), this.answerTimeoutMs);
-      req.once('response', () => clearTimeout(answer));
-      req.once('close', () => clearTimeout(answer));
+      const timers: NodeJS.Timeout[] = [];
+      let settled = false;
+      const markSent = () => {
+        sent = true;
+        if (!settled) timers.push(setTimeout(fail('no answer', this.answerTimeoutMs), this.answerTimeoutMs));
+      };
+      const clear = () => {
+        settled = true;
+        timers.forEach(clearTimeout);
+      };
+      req.once('response', clear);
+      req.once('close', clear);
       req.once('socket', (socket) => {
         // A kept-alive connection takes the request at once; a new one only once TLS is up.
-        if (req.reusedSocket) sent = true;
-        else {
-          const connect = setTimeout(fail('no connection', this.connectTimeoutMs), this.connectTimeoutMs);
-          (socket as TLSSocket).once('secureConnect', () => {
-            clearTimeout(connect);
-            sent = true;
-          });
-          req.once('close', () => clearTimeout(connect));
-        }
+        if (req.reusedSocket) return markSent();
+        const connect = setTimeout(fail('no connection', this.connectTimeoutMs), this.connectTimeoutMs);
+        timers.push(connect);
+        (socket as TLSSocket).once('secureConnect', () => {
+          clearTimeout(connect);
+          markSent();
+        });
       });
     };
     return httpsRequest(agent(), new URL(server), this.credentials.token, method, path, init, timed).catch((err: Error) => {
