@@ -116,6 +116,9 @@ t.test('a failed operation never took effect', async (t) => {
   linearizable(t, [...history, read('a', 4, 5)], 'its value never appears');
   t.notOk(checkRegisters([...history, read('b', 4, 5)]).ok, 'a failed write that is read');
   linearizable(t, [failed(read('zz', 0, 1))], 'a failed read tells nothing');
+  const seen = [create('a', 'ok', 0, 1), failed(write('b', 2, 10)), read('b', 3, 4), read('a', 11, 12)];
+  const result = checkRegisters(seen);
+  t.match(result, { ok: false, culprit: seen[2] }, 'a failed write still running when it is read is no excuse');
 });
 
 t.test('keys are checked apart and the broken one is named', async (t) => {

@@ -327,11 +327,11 @@ function explain(
   maxStates: number,
   states: number,
 ): NotLinearizable {
-  const cuts = [...new Set(ops.filter((op) => op.outcome !== 'unknown').map((op) => op.complete!))].sort((a, b) => a - b);
+  const cuts = [...new Set(ops.filter((op) => op.outcome === 'ok').map((op) => op.complete!))].sort((a, b) => a - b);
   const prefixAt = (cut: number) =>
     ops
       .filter((op) => op.invoke <= cut)
-      .map((op) => (op.outcome !== 'unknown' && op.complete! > cut ? { ...op, outcome: 'unknown' as const, complete: undefined } : op));
+      .map((op) => (op.outcome === 'ok' && op.complete! > cut ? { ...op, outcome: 'unknown' as const, complete: undefined } : op));
   // A prefix that hits the state limit counts as failing: the search is then for the shortest doubtful one.
   let [lo, hi] = [0, cuts.length - 1];
   let inconclusive = limit;
@@ -344,7 +344,7 @@ function explain(
   }
   const cut = cuts[lo];
   const prefix = cut === undefined ? [...ops] : ops.filter((op) => op.invoke <= cut);
-  const culprit = prefix.find((op) => op.outcome !== 'unknown' && op.complete === cut);
+  const culprit = prefix.find((op) => op.outcome === 'ok' && op.complete === cut);
   const head = inconclusive
     ? `key ${JSON.stringify(key)}: inconclusive, the search gave up after ${maxStates} states`
     : `key ${JSON.stringify(key)} is not linearizable`;
