@@ -24,6 +24,8 @@ t.test('against one API reached as two servers: every answer recorded, the histo
     namespace: 'registers',
     keys: 3,
   });
+  const empty = await workload.readBack();
+  t.ok(empty.length === 6 && empty.every((b) => b.value === null), 'before the workload, every key reads absent everywhere');
   workload.start();
   const wanted = ['read absent', 'read value', 'write', 'cas true', 'cas false', 'create ok', 'create exists'];
   await eventually(() => workload.counts().ok >= 300 && wanted.every((k) => answers(workload.history).has(k)), {

@@ -53,6 +53,7 @@ export async function runFaultScenario(t: Test, servers: Cluster[], opts: FaultS
   const survivor = (leader + 2) % servers.length;
   t.comment(`controller manager led by ${targets[leader]!.name}: killing it, pausing ${targets[paused]!.name}`);
   await servers[leader]!.stop('SIGKILL');
+  const killedAt = performance.now();
 
   const stopped = servers[paused]!.process;
   // A stopped process would outlive a SIGTERM at teardown, and a test that fails mid-pause must not leave one.
@@ -72,6 +73,8 @@ export async function runFaultScenario(t: Test, servers: Cluster[], opts: FaultS
     },
     { what: 'another server to take over the controller manager', timeout: 90_000 },
   );
+  const handover = ((performance.now() - killedAt) / 1000).toFixed(1);
+  t.comment(`the lease passed on within ${handover} s of the kill (lease duration ${after.durationSeconds} s)`);
   t.not(after.server, leader, `the lease went from ${targets[leader]!.name} to ${targets[after.server]!.name}`);
   t.ok(after.server >= 0, 'its new holder is one of the running servers');
 
@@ -122,7 +125,8 @@ async function leaseHolder(target: FaultTarget, servers: Cluster[]) {
   const lease: Lease = await api.get('kube-system', CONTROLLER_LEASE);
   const identity = lease.spec?.holderIdentity;
   if (!identity) return undefined;
-  return { identity, renewTime: lease.spec?.renewTime ?? '', server: servers.findIndex((s) => s.log().includes(identity)) };
+  const server = servers.findIndex((s) => s.log().includes(identity));
+  return { identity, renewTime: lease.spec?.renewTime ?? '', durationSeconds: lease.spec?.leaseDurationSeconds, server };
 }
 
 /** The first key the servers do not agree on (or could not read), said in words; undefined when all agree. */
