@@ -3,7 +3,7 @@
 import { WatcherTooSlowError } from './errors.js';
 import type { WatchEvent, Watcher } from './types.js';
 
-class WatchStream implements Watcher {
+export class WatchStream implements Watcher {
   private readonly queue: WatchEvent[][] = [];
   private queued = 0;
   private ended = false;
