@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as esbuild from 'esbuild';
+import { etcd3Proto } from './esbuild-etcd3.mjs';
 import { versionDefines } from './version-defines.mjs';
 
 const require = createRequire(import.meta.url);
@@ -106,6 +107,7 @@ await esbuild.build({
   format: 'cjs',
   define: { ...versionDefines(), SKIFF_ADDON_SHA256: JSON.stringify(JSON.stringify(addonDigests)) },
   logLevel: 'error',
+  plugins: [etcd3Proto],
 });
 
 const hostNode = path.join(nodeFor('x64'), 'bin/node');
