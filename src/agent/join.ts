@@ -11,7 +11,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { certificateCommonName } from '../pki/certificates.js';
 import { createCertificateRequest, validity } from '../pki/csr.js';
-import { caHashMatches, NODE_CERTIFICATE_PATH, parseJoinToken } from '../pki/join-token.js';
+import { caHashMatches, type JoinToken, NODE_CERTIFICATE_PATH, parseJoinToken } from '../pki/join-token.js';
 import { nodeUser } from '../k8s/nodes.js';
 import type { HttpsTarget } from '../client/transport.js';
 import { log } from '../log.js';
@@ -20,7 +20,8 @@ import { sleep } from '../client/sleep.js';
 /** A join failure worth retrying, in one line for the log. */
 export class JoinError extends Error {}
 
-function request(
+/** One HTTPS call of a join, trusting `ca` (or, before the CA is known, any certificate). */
+export function joinRequest(
   url: URL,
   opts: { method?: string; ca?: string; headers?: Record<string, string>; body?: string },
 ): Promise<{ status: number; text: string }> {
@@ -106,6 +107,16 @@ function stored(server: string, nodeName: string, dataDir: string): Joined | und
   };
 }
 
+/** The server's CA from /cacerts, once checked against the hash in the token. */
+export async function trustedCa(server: string, token: JoinToken): Promise<string> {
+  const ca = await joinRequest(new URL('/cacerts', server), {});
+  if (ca.status !== 200 || !ca.text.includes('BEGIN CERTIFICATE'))
+    throw new JoinError(`${server} did not hand out its CA (HTTP ${ca.status}): is it a skiff server?`);
+  if (!caHashMatches(token, ca.text))
+    throw new JoinError(`the CA of ${server} does not match the hash in the token: refusing to send it the secret`);
+  return ca.text;
+}
+
 export async function joinServer(
   server: string,
   tokenText: string,
@@ -118,19 +129,15 @@ export async function joinServer(
   const files = agentFiles(dataDir);
   const token = parseJoinToken(tokenText);
   const base = new URL(server);
-  const ca = await request(new URL('/cacerts', base), {});
-  if (ca.status !== 200 || !ca.text.includes('BEGIN CERTIFICATE'))
-    throw new JoinError(`${server} did not hand out its CA (HTTP ${ca.status}): is it a skiff server?`);
-  if (!caHashMatches(token, ca.text))
-    throw new JoinError(`the CA of ${server} does not match the hash in the token: refusing to send it the secret`);
+  const caPem = await trustedCa(server, token);
   const password = nodePassword(dataDir);
   const user = nodeUser(nodeName);
   const { requestPem, keyPem } = await createCertificateRequest(user.username, user.groups);
   const auth = Buffer.from(`${token.username === 'server' ? 'server' : 'node'}:${token.password}`).toString('base64');
   for (;;) {
-    const answer = await request(new URL(NODE_CERTIFICATE_PATH, base), {
+    const answer = await joinRequest(new URL(NODE_CERTIFICATE_PATH, base), {
       method: 'POST',
-      ca: ca.text,
+      ca: caPem,
       headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
       body: JSON.stringify({ nodeName, nodePassword: password, certificateRequest: requestPem }),
     });
@@ -148,10 +155,10 @@ export async function joinServer(
       throw new JoinError(`${server} did not issue a node certificate (HTTP ${answer.status}): ${messageOf(answer.text)}`);
     const { certificate, clientCa } = JSON.parse(answer.text) as { certificate: string; clientCa: string };
     fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-    writeAtomic(files.ca, ca.text, 0o644);
+    writeAtomic(files.ca, caPem, 0o644);
     writeAtomic(files.key, keyPem, 0o600);
     writeAtomic(files.cert, certificate, 0o644);
     writeAtomic(files.clientCa, clientCa, 0o644);
-    return { target: { server, caPem: ca.text, certPem: certificate, keyPem }, clientCaPem: clientCa };
+    return { target: { server, caPem: caPem, certPem: certificate, keyPem }, clientCaPem: clientCa };
   }
 }

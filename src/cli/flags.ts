@@ -239,12 +239,33 @@ export const flags: readonly FlagSpec[] = [
     name: 'datastore-endpoint',
     kind: 'string',
     commands: ['server'],
-    description: 'datastore shared by several servers: postgres://user:password@host:5432/database (default: SQLite in <data-dir>)',
+    description:
+      'datastore shared by several servers: postgres://user:password@host:5432/database, mysql://user:password@tcp(host:3306)/database ' +
+      'or https://etcd1:2379,https://etcd2:2379 (default: SQLite in <data-dir>)',
+  },
+  {
+    name: 'cluster-init',
+    kind: 'bool',
+    commands: ['server'],
+    description: 'start a new cluster on embedded etcd, which other servers join with --server and --token',
+    default: () => false,
+  },
+  {
+    name: 'etcd-arg',
+    kind: 'list',
+    commands: ['server'],
+    description: "embedded etcd setting NAME=VALUE (etcd's own flag names, without the dashes)",
+    default: () => [],
   },
   { name: 'datastore-cafile', kind: 'string', commands: ['server'], description: "CA bundle that signs the datastore's TLS certificate" },
   { name: 'datastore-certfile', kind: 'string', commands: ['server'], description: 'TLS client certificate for the datastore' },
   { name: 'datastore-keyfile', kind: 'string', commands: ['server'], description: 'key of --datastore-certfile' },
-  { name: 'server', kind: 'url', commands: ['agent'], description: 'server to join (https://host:6443)' },
+  {
+    name: 'server',
+    kind: 'url',
+    commands: ['server', 'agent'],
+    description: 'server to join (https://host:6443); a server joins its embedded etcd cluster',
+  },
   {
     name: 'token-file',
     kind: 'string',

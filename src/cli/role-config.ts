@@ -106,6 +106,9 @@ export function serverConfig(s: Settings): ServerConfig {
     clusterReset: read.bool('cluster-reset'),
     clusterResetRestorePath: read.optional('cluster-reset-restore-path'),
     datastoreEndpoint: datastoreEndpoint(read.optional('datastore-endpoint')),
+    clusterInit: read.bool('cluster-init'),
+    server: read.optional('server'),
+    etcdArgs: read.list('etcd-arg'),
     datastoreTls: {
       cafile: read.optional('datastore-cafile'),
       certfile: read.optional('datastore-certfile'),
@@ -114,15 +117,16 @@ export function serverConfig(s: Settings): ServerConfig {
   };
 }
 
-/** --datastore-endpoint: unset for SQLite, or Postgres; K3s's other kinds are refused in so many words. */
+/** --datastore-endpoint: unset for SQLite, or Postgres, MySQL or etcd; anything else is refused in so many words. */
 function datastoreEndpoint(endpoint: string | undefined): string | undefined {
   if (!endpoint) return undefined;
   // Only the scheme is repeated: the rest may hold a password.
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(endpoint)?.[1]?.toLowerCase();
-  if (scheme === 'postgres' || scheme === 'postgresql') return endpoint;
-  if (scheme === 'mysql' || scheme === 'http' || scheme === 'https')
-    throw new UsageError(`--datastore-endpoint ${scheme}:// is not supported yet (postgres:// is)`);
-  throw new UsageError(`invalid --datastore-endpoint: expected postgres://user:password@host:port/database`);
+  if (scheme && ['postgres', 'postgresql', 'mysql', 'http', 'https'].includes(scheme)) return endpoint;
+  throw new UsageError(
+    'invalid --datastore-endpoint: expected postgres://user:password@host:port/database, mysql://user:password@tcp(host:port)/database ' +
+      'or https://host:2379 (etcd)',
+  );
 }
 
 /** --etcd-snapshot-retention: a whole number of snapshots, at least 1. */

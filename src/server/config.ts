@@ -52,8 +52,14 @@ export interface ServerConfig extends NodeConfig {
   /** --cluster-reset, with --cluster-reset-restore-path: restore the datastore from a snapshot first. */
   clusterReset: boolean;
   clusterResetRestorePath?: string;
-  /** --datastore-endpoint: a Postgres shared by any number of servers; unset: SQLite in the data dir. */
+  /** --datastore-endpoint: Postgres, MySQL or etcd shared by any number of servers; unset: SQLite in the data dir. */
   datastoreEndpoint?: string;
+  /** --cluster-init: a new cluster on embedded etcd. */
+  clusterInit: boolean;
+  /** --server: the server whose embedded etcd cluster this one joins. */
+  server?: string;
+  /** --etcd-arg: NAME=VALUE settings of the embedded etcd. */
+  etcdArgs: string[];
   /** --datastore-cafile, --datastore-certfile, --datastore-keyfile. */
   datastoreTls: Tls;
 }
@@ -66,11 +72,22 @@ export interface ServerSettings {
 }
 
 export function serverSettings(c: ServerConfig): ServerSettings {
+  checkDatastoreFlags(c);
   return {
     timings: checkSetting(() => timingsFromArgs(c.kubeControllerManagerArgs)),
     podSecurity: apiServerArgs(c.kubeApiserverArgs),
     cluster: clusterConfig(c),
   };
+}
+
+/** --datastore-endpoint, --cluster-init and --server choose one datastore between them. */
+function checkDatastoreFlags(c: ServerConfig): void {
+  if (c.datastoreEndpoint && c.clusterInit)
+    throw new ConfigError('--cluster-init starts embedded etcd: it cannot be used with --datastore-endpoint');
+  if (c.datastoreEndpoint && c.server)
+    throw new ConfigError('--server joins an embedded etcd cluster: servers sharing --datastore-endpoint need only the same --token');
+  if (c.server && !c.token)
+    throw new ConfigError("--server needs --token: the token of the server it joins (that server's <data-dir>/server/token)");
 }
 
 /** The API server's settings from K3s-style --kube-apiserver-arg NAME=VALUE, with kube-apiserver's names. */

@@ -1,39 +1,119 @@
 // The server's datastore and the cluster PKI, which come together: a server alone keeps SQLite in
-// its data dir and makes its own CAs; servers sharing a datastore share the CAs through it, sealed
-// with the token (bootstrap.ts), so the first one makes them and the others take them.
+// its data dir and makes its own CAs; servers sharing a datastore (--datastore-endpoint) share the
+// CAs through it, sealed with the token (bootstrap.ts), so the first one makes them and the others
+// take them; a server of an embedded etcd cluster runs its member (etcd-member.ts), and one joining
+// with --server first takes the cluster's bootstrap data from that server and is added as a member.
+import fs from 'node:fs';
 import path from 'node:path';
+import { joinRequest, trustedCa } from '../agent/join.js';
+import { ETCD_MEMBERS_PATH, SERVER_BOOTSTRAP_PATH } from '../apiserver/server-join-routes.js';
+import { ConfigError } from '../k8s/config-error.js';
 import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
-import { openPostgresStore, openSqliteStore, type Store } from '../store/index.js';
-import { saveBootstrap, takeBootstrap } from './bootstrap.js';
+import { ensureEtcdPki } from '../pki/etcd-pki.js';
+import { parseJoinToken } from '../pki/join-token.js';
+import { openEtcdStore, openPostgresStore, openSqliteStore, parseEtcdEndpoints, type Store } from '../store/index.js';
+import { openMysqlStore } from '../store/mysql.js';
+import { openBootstrap, saveBootstrap, takeBootstrap, writeBootstrap } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
+import { type EtcdMember, etcdDataDir, memberPeerUrl, startEtcdMember } from './etcd-member.js';
 
 export interface Datastore<T> {
   store: Store;
   pki: ClusterPki;
   /** What `prepare` made. */
   prepared: T;
+  /** The embedded etcd member, when the server runs one. */
+  etcd?: EtcdMember;
 }
 
 /** <data-dir>/server/db/state.db: the SQLite datastore of a server alone. */
 export const sqliteFile = (dataDir: string) => path.join(dataDir, 'server', 'db', 'state.db');
 
-function openShared(c: ServerConfig): Promise<Store> {
-  return openPostgresStore({ endpoint: c.datastoreEndpoint!, tls: c.datastoreTls });
+/** The external datastore of --datastore-endpoint, by its scheme. */
+function openShared(endpoint: string, c: ServerConfig): Promise<Store> {
+  const tls = c.datastoreTls;
+  if (/^mysql:/i.test(endpoint)) return openMysqlStore({ endpoint, tls });
+  if (/^https?:/i.test(endpoint)) return openEtcdStore({ endpoints: parseEtcdEndpoints(endpoint), tls });
+  return openPostgresStore({ endpoint, tls });
+}
+
+/** Whether this server runs embedded etcd: asked to, or it did before (K3s keeps it too). */
+export function runsEmbeddedEtcd(c: ServerConfig): boolean {
+  return !c.datastoreEndpoint && (c.clusterInit || c.server !== undefined || fs.existsSync(etcdDataDir(c.dataDir)));
+}
+
+/** A joining server's calls to the server it joins, with the server token's secret. */
+async function callServer(server: string, secret: string, caPem: string, method: string, path: string, body?: unknown) {
+  const authorization = `Basic ${Buffer.from(`server:${secret}`).toString('base64')}`;
+  const answer = await joinRequest(new URL(path, server), {
+    method,
+    ca: caPem,
+    headers: { authorization, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (answer.status === 401) throw new ConfigError(`${server} refused the token: give the --token of the cluster's servers`);
+  if (answer.status !== 200) throw new ConfigError(`${server} answered ${path} with HTTP ${answer.status}: ${answer.text.slice(0, 300)}`);
+  return answer.text;
+}
+
+/**
+ * Runs this server's etcd member: the first of a new cluster (--cluster-init), one joining through
+ * --server on its first start (the cluster's bootstrap data, then MemberAdd), or a restart of either.
+ */
+async function openEmbeddedEtcd<T>(
+  c: ServerConfig,
+  secret: string,
+  address: string,
+  makePki: () => Promise<ClusterPki>,
+  prepare: () => T,
+): Promise<Datastore<T>> {
+  const joining = c.server !== undefined && !fs.existsSync(path.join(etcdDataDir(c.dataDir), 'member'));
+  let caPem = '';
+  if (joining) {
+    caPem = await trustedCa(c.server!, parseJoinToken(c.token!));
+    const blob = await callServer(c.server!, secret, caPem, 'GET', SERVER_BOOTSTRAP_PATH);
+    writeBootstrap(c.dataDir, openBootstrap(Buffer.from(blob), secret));
+  }
+  const pki = await makePki();
+  const prepared = prepare();
+  const etcdPki = await ensureEtcdPki(c.dataDir, pki.serverCa, [address]);
+  const join = joining
+    ? (
+        JSON.parse(
+          await callServer(c.server!, secret, caPem, 'POST', ETCD_MEMBERS_PATH, { name: c.nodeName, peerURL: memberPeerUrl(address) }),
+        ) as { initialCluster: string }
+      ).initialCluster
+    : undefined;
+  const etcd = await startEtcdMember({ dataDir: c.dataDir, name: c.nodeName, address, pki: etcdPki, join, extraArgs: c.etcdArgs });
+  try {
+    return { store: await openEtcdStore({ endpoints: etcd.endpoints, tls: etcd.tls }), pki, prepared, etcd };
+  } catch (err) {
+    await etcd.stop();
+    throw err;
+  }
 }
 
 /**
  * Opens the datastore and makes (or takes) the PKI. `secret` is the token's: with a shared datastore
- * it names and seals the cluster's bootstrap data there. `prepare` makes the rest of what that data
+ * it names and seals the cluster's bootstrap data there. `address` is where the other servers reach
+ * this one (its etcd member's too). `prepare` makes the rest of what that data
  * holds (the secrets-encryption config) once the cluster's files are in the data dir, or before
  * this server's are saved.
  */
-export async function openDatastore<T>(c: ServerConfig, secret: string, sans: string[], prepare: () => T): Promise<Datastore<T>> {
+export async function openDatastore<T>(
+  c: ServerConfig,
+  secret: string,
+  sans: string[],
+  address: string,
+  prepare: () => T,
+): Promise<Datastore<T>> {
   const makePki = () => ensureClusterPki(c.dataDir, { sans });
+  if (runsEmbeddedEtcd(c)) return openEmbeddedEtcd(c, secret, address, makePki, prepare);
   if (!c.datastoreEndpoint) {
     const store = await openSqliteStore({ file: sqliteFile(c.dataDir) });
     return { store, pki: await makePki(), prepared: prepare() };
   }
-  const store = await openShared(c);
+  const store = await openShared(c.datastoreEndpoint, c);
   try {
     if (await takeBootstrap(store, c.dataDir, secret)) return { store, pki: await makePki(), prepared: prepare() };
     const pki = await makePki();

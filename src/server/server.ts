@@ -8,7 +8,10 @@ import { ConfigError } from '../k8s/config-error.js';
 import { inspectCertificateRequest, signCertificateRequest } from '../pki/csr.js';
 import { writeKubeconfig } from '../pki/kubeconfig.js';
 import { ensureAgentToken, ensureJoinToken, tokenSecret } from '../pki/join-token.js';
-import { openDatastore, sqliteFile } from './datastore.js';
+import { openDatastore, runsEmbeddedEtcd, sqliteFile } from './datastore.js';
+import { sealBootstrap } from './bootstrap.js';
+import { etcdClient } from './etcd-member.js';
+import { addMember, removeMembersOfDeletedNodes } from './etcd-membership.js';
 import { ensureNodePassword } from '../apiserver/node-password.js';
 import { nodePassword } from '../agent/join.js';
 import { nodeUser } from '../k8s/nodes.js';
@@ -93,10 +96,17 @@ export async function runServer(c: ServerConfig): Promise<void> {
   if (!snapshots.disabled) nextRun(snapshots.cron, new Date()); // a bad schedule stops the start here
   if (c.datastoreEndpoint && c.clusterReset)
     throw new ConfigError("--cluster-reset restores Skiff's SQLite datastore: with --datastore-endpoint, use the database's own backups");
+  if (runsEmbeddedEtcd(c) && c.clusterReset)
+    throw new ConfigError(
+      "--cluster-reset of embedded etcd is not supported yet: restore a member with etcd's own etcdctl snapshot restore",
+    );
   clusterReset(dbFile, c.clusterReset, c.clusterResetRestorePath);
   const secret = tokenSecret(dataDir, c.token);
   const openEncryption = () => openSecretsEncryption({ dataDir, enable: c.secretsEncryption, provider: c.secretsEncryptionProvider });
-  const { store, pki, prepared: encryption } = await openDatastore(c, secret, apiSans(c, cluster), openEncryption);
+  const advertise = advertiseAddress(c);
+  const { store, pki, prepared: encryption, etcd } = await openDatastore(c, secret, apiSans(c, cluster), advertise, openEncryption);
+  // The embedded etcd cluster's members, as this server's client sees them (joins, deleted nodes).
+  const etcdMembers = etcd && etcdClient(etcd.endpoints, etcd.tls);
   const token = ensureJoinToken(dataDir, pki.serverCa.certPem, secret);
   // K3s's <data-dir>/server/agent-token: --agent-token, or the server's token when none is given.
   const agentToken = ensureAgentToken(dataDir, pki.serverCa.certPem, token, c.agentToken);
@@ -108,6 +118,12 @@ export async function runServer(c: ServerConfig): Promise<void> {
     serviceAccountKeyPem: pki.serviceAccountKeyPem,
     cluster,
     join,
+    serverJoin: {
+      caPem: pki.serverCa.certPem,
+      token,
+      bootstrap: () => sealBootstrap(dataDir, secret),
+      addEtcdMember: etcdMembers && ((name, peerUrl) => addMember(etcdMembers, name, peerUrl)),
+    },
     kubeletClient: pki.kubeletClient,
     podSecurity,
   });
@@ -121,7 +137,6 @@ export async function runServer(c: ServerConfig): Promise<void> {
     onUpgrade: stack.upgrade,
   });
   const server = `https://${urlHost(bindAddress)}:${https.port}`;
-  const advertise = advertiseAddress(c);
   await stack.publishApiServer(advertise, https.port);
   const kubeconfig = c.writeKubeconfig;
   writeKubeconfig(kubeconfig, c.writeKubeconfigMode, {
@@ -157,14 +172,26 @@ export async function runServer(c: ServerConfig): Promise<void> {
       pki.clientCa.certPem,
     ));
   // The roles a node may not give itself are the server's to set.
-  const labelling = new AbortController();
+  const background = new AbortController();
   const supervisor = new ApiClient(inProcessTransport(stack.app, SUPERVISOR), 'skiff-supervisor');
-  const labelled = nodeSettings ? labelServerNode(supervisor, nodeName, nodeSettings.restricted, labelling.signal) : Promise.resolve();
+  const labelled = nodeSettings ? labelServerNode(supervisor, nodeName, nodeSettings.restricted, background.signal) : Promise.resolve();
+  // A server deleted with kubectl delete node leaves the etcd cluster (every server watches; one removes it).
+  const removals = etcdMembers ? removeMembersOfDeletedNodes(supervisor, etcdMembers, background.signal) : Promise.resolve();
   const manifests = startManifests({ dir: path.join(dataDir, 'server', 'manifests'), client: supervisor, disabled: cluster.disabled });
   const schedule = startSnapshotSchedule(store, snapshots);
   log.info(`Wrote kubeconfig ${kubeconfig}`);
   announceJoin(c, token, `https://${urlHost(advertise)}:${https.port}`);
-  log.info({ server, kubeconfig, dbFile, revision: store.currentRevision(), agent: !!agent }, 'skiff server ready');
+  log.info(
+    {
+      server,
+      kubeconfig,
+      dbFile: etcd || c.datastoreEndpoint ? undefined : dbFile,
+      etcd: !!etcd,
+      revision: store.currentRevision(),
+      agent: !!agent,
+    },
+    'skiff server ready',
+  );
   await notifyReady();
 
   await new Promise<void>((resolve) => {
@@ -175,8 +202,9 @@ export async function runServer(c: ServerConfig): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  labelling.abort();
+  background.abort();
   await labelled;
+  await removals;
   await manifests.stop();
   await agent?.stop();
   await controlPlane.stop();
@@ -184,4 +212,6 @@ export async function runServer(c: ServerConfig): Promise<void> {
   await schedule.stop();
   await stack.close();
   await store.close();
+  etcdMembers?.close();
+  await etcd?.stop();
 }

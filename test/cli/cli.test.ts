@@ -67,10 +67,15 @@ t.test('bad command lines: one clear line, exit 2', async (t) => {
     [['server', '--service-node-port-range', '32767-30000'], /--service-node-port-range .*expected a port range such as 30000-32767/],
     [['server', '--node-ip', 'my-host'], /--node-ip \(command line\): expected an IPv4 address/],
     [
-      ['server', '--datastore-endpoint', 'mysql://k3s:s3cret@tcp(db:3306)/k3s'],
-      /^skiff: --datastore-endpoint mysql:\/\/ is not supported yet \(postgres:\/\/ is\)$/m,
+      ['server', '--cluster-init', '--datastore-endpoint', 'https://etcd:2379'],
+      /^skiff: --cluster-init starts embedded etcd: it cannot be used with --datastore-endpoint$/m,
     ],
-    [['server', '--datastore-endpoint', 'https://etcd:2379'], /--datastore-endpoint https:\/\/ is not supported yet/],
+    [['server', '--server', 'https://x:6443'], /--server needs --token: the token of the server it joins/],
+    [
+      ['server', '--server', 'https://x:6443', '--token', 'a', '--datastore-endpoint', 'mysql://k3s:s3cret@tcp(db:3306)/k3s'],
+      /--server joins an embedded etcd cluster: servers sharing --datastore-endpoint need only the same --token/,
+    ],
+    [['server', '--disable-agent', '--cluster-init', '--cluster-reset'], /--cluster-reset of embedded etcd is not supported yet/],
     [['server', '--datastore-endpoint', 'db:5432'], /invalid --datastore-endpoint: expected postgres:\/\//],
     [
       ['server', '--disable-agent', '--datastore-endpoint', 'postgres://skiff@127.0.0.1:1/skiff', '--cluster-reset'],

@@ -2,6 +2,7 @@
 // through every server while the one leading the controller manager is killed, another is paused and
 // resumed, and the killed one is restarted on its data dir; then every server must read back the
 // same values, and the history must be linearizable (so no acknowledged write was lost).
+import { execFileSync } from 'node:child_process';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Test } from 'tap';
 import { loadKubeconfig } from '../../src/client/kubeconfig.js';
@@ -18,6 +19,8 @@ export interface FaultScenarioOptions {
   callTimeoutMs?: number;
   workers?: number;
   keys?: number;
+  /** Pause the paused server's child processes with it (its embedded etcd member). */
+  pauseChildren?: boolean;
 }
 
 const NAMESPACE = 'registers';
@@ -54,17 +57,34 @@ export async function runFaultScenario(t: Test, servers: Cluster[], opts: FaultS
   t.comment(`controller manager led by ${targets[leader]!.name}: killing it, pausing ${targets[paused]!.name}`);
   await servers[leader]!.stop('SIGKILL');
   const killedAt = performance.now();
+  // With one server (and its etcd member) dead, the others keep serving: writes still commit.
+  await eventually(() => workload.counts(targets[survivor]!.name, killedAt).ok >= 20, {
+    what: `${targets[survivor]!.name} to keep serving after the kill`,
+    explain: () => recent(workload),
+  });
+  t.pass(`${targets[survivor]!.name} and ${targets[paused]!.name} serve with ${targets[leader]!.name} dead`);
 
-  const stopped = servers[paused]!.process;
+  const server = servers[paused]!.process.pid!;
+  const stopped = [server, ...(opts.pauseChildren ? childrenOf(server) : [])];
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of stopped) process.kill(pid, sig);
+  };
   // A stopped process would outlive a SIGTERM at teardown, and a test that fails mid-pause must not leave one.
-  t.teardown(() => void stopped.kill('SIGCONT'));
-  stopped.kill('SIGSTOP');
+  t.teardown(() => {
+    try {
+      signal('SIGCONT');
+    } catch {
+      // already gone
+    }
+  });
+  t.comment(`pausing ${stopped.length} processes: ${stopped.join(', ')}`);
+  signal('SIGSTOP');
   const pausedAt = performance.now();
   await eventually(() => workload.counts(targets[paused]!.name, pausedAt).unknown >= workers, {
     what: `calls to the paused ${targets[paused]!.name} to go unanswered`,
     explain: () => recent(workload),
   });
-  stopped.kill('SIGCONT');
+  signal('SIGCONT');
 
   const after = await eventually(
     async () => {
@@ -104,6 +124,19 @@ export async function runFaultScenario(t: Test, servers: Cluster[], opts: FaultS
   t.ok(result.ok, result.ok ? 'the history is linearizable: no acknowledged write was lost' : result.message);
   t.comment(`${figures(workload)}; checked in ${checkMs.toFixed(0)} ms (${result.states} search states)`);
   for (const target of targets) t.comment(`  ${target.name}: ${JSON.stringify(workload.counts(target.name))}`);
+}
+
+/** The processes `pid` started (pgrep answers 1 when there are none). */
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)])
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** What the workload did, for the test's log: outcomes, cas answers, and unknown calls seen to have taken effect. */
