@@ -22,7 +22,7 @@
 #   INSTALL_SKIFF_SKIP_ENABLE    true: neither enable nor start the service
 #   INSTALL_SKIFF_SKIP_START     true: enable the service but do not start it
 #   INSTALL_SKIFF_FORCE_RESTART  true: restart the service even when nothing changed
-#   INSTALL_SKIFF_SKIP_DEPS      true: do not apt-get install containerd, runc, the CNI plugins, nftables (etcd-server for --cluster-init)
+#   INSTALL_SKIFF_SKIP_DEPS      true: do not apt-get install containerd, runc, the CNI plugins, nftables (etcd for --cluster-init)
 set -e
 set -o noglob
 
@@ -207,20 +207,20 @@ create_symlinks() {
 }
 
 # --- what a node needs of the OS: containerd, runc, the CNI plugins, nftables (and a kubectl for skiff kubectl) ---
-# --- and a server on embedded etcd (--cluster-init, or joining with --server) its etcd ---
+# --- and a server on embedded etcd (--cluster-init, or joining with --server) its etcd, and etcdctl for restores ---
 install_deps() {
     missing=
     needed="containerd runc nft kubectl"
     # The arguments are quoted one by one in CMD_SKIFF_EXEC: server '--cluster-init' '--server=...'
     case "${CMD_SKIFF_EXEC}" in
-    server*"'--cluster-init'"* | server*"'--server'"* | server*"'--server="*) needed="${needed} etcd" ;;
+    server*"'--cluster-init'"* | server*"'--server'"* | server*"'--server="*) needed="${needed} etcd etcdctl" ;;
     esac
     for cmd in ${needed}; do
         command -v "${cmd}" >/dev/null 2>&1 || missing="${missing} ${cmd}"
     done
     [ -x /usr/lib/cni/bridge ] || missing="${missing} cni"
     [ -n "${missing}" ] || return 0
-    packages=$(echo "${missing}" | sed 's/ nft/ nftables/; s/ kubectl/ kubernetes-client/; s/ cni/ containernetworking-plugins/; s/ etcd/ etcd-server/')
+    packages=$(echo "${missing}" | sed 's/ nft/ nftables/; s/ kubectl/ kubernetes-client/; s/ cni/ containernetworking-plugins/; s/ etcdctl/ etcd-client/; s/ etcd\( \|$\)/ etcd-server\1/')
     if [ "${INSTALL_SKIFF_SKIP_DEPS}" = true ]; then
         warn "Skipping the dependencies; this node still needs:${packages}"
         return

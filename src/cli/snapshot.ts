@@ -1,5 +1,5 @@
 // `skiff snapshot save|ls|delete|prune|restore` (also `skiff etcd-snapshot`, K3s's name) for the
-// SQLite datastore. Snapshots are files in <data-dir>/server/db/snapshots (--dir, --etcd-snapshot-dir,
+// SQLite datastore and embedded etcd. Snapshots are files in <data-dir>/server/db/snapshots (--dir, --etcd-snapshot-dir,
 // or the server's --etcd-snapshot-dir from its config file). `save` copies a stopped server's file
 // itself; a running server holds the file locked, so then it asks that server (POST
 // /v1-skiff/snapshots, with the admin certificate under <data-dir>/server/tls, as secrets-encrypt
@@ -12,6 +12,7 @@ import { resolveSettings, type Settings } from './config.js';
 import { retention } from './role-config.js';
 import { UsageError } from './values.js';
 import { askServer, refusal, serverAdmin } from './server-admin.js';
+import { etcdDataDir } from '../server/db-paths.js';
 
 const SNAPSHOTS_PATH = '/v1-skiff/snapshots';
 
@@ -29,6 +30,9 @@ interface Where {
   dbFile: string;
   dir: string;
 }
+
+/** A server on embedded etcd: only its running server takes snapshots, and a restore is a --cluster-reset. */
+const onEtcd = (w: Where) => fs.existsSync(etcdDataDir(w.dataDir));
 
 function where(opts: CommonOptions): Where {
   const cli: Record<string, unknown> = {};
@@ -95,7 +99,7 @@ export function snapshotCommand(program: Program): void {
         const w = where(opts);
         checkName(opts.name);
         const name = snapshotName(opts.name, w.settings['node-name'] as string);
-        const file = await saveSnapshotOfFile(w.dbFile, w.dir, name);
+        const file = onEtcd(w) ? undefined : await saveSnapshotOfFile(w.dbFile, w.dir, name);
         const saved = file?.name ?? (await saveOnServer(w, opts, { name: opts.name, dir: w.dir }));
         process.stdout.write(`Snapshot ${saved} saved.\n`);
       }),
@@ -144,6 +148,10 @@ export function snapshotCommand(program: Program): void {
     action(async (snapshot: string, opts: CommonOptions) => {
       const { restoreSnapshot } = await store();
       const w = where(opts);
+      if (onEtcd(w))
+        throw new UsageError(
+          'this server runs embedded etcd: restore with skiff server --cluster-reset --cluster-reset-restore-path=<snapshot>',
+        );
       const file =
         !snapshot.includes('/') && fs.existsSync(path.join(w.dir, snapshot)) ? path.join(w.dir, snapshot) : path.resolve(snapshot);
       const { oldDir } = restoreSnapshot(w.dbFile, file);

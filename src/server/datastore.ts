@@ -12,10 +12,11 @@ import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
 import { ensureEtcdPki } from '../pki/etcd-pki.js';
 import { parseJoinToken } from '../pki/join-token.js';
 import { openEtcdStore, openPostgresStore, openSqliteStore, parseEtcdEndpoints, type Store } from '../store/index.js';
-import { openMysqlStore } from '../store/mysql.js';
 import { openBootstrap, saveBootstrap, takeBootstrap, writeBootstrap } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
-import { type EtcdMember, etcdDataDir, memberPeerUrl, startEtcdMember } from './etcd-member.js';
+import { etcdDataDir, sqliteFile } from './db-paths.js';
+// etcd's client (gRPC) is loaded only by a server that runs etcd: the others start without it.
+import type { EtcdMember } from './etcd-member.js';
 
 export interface Datastore<T> {
   store: Store;
@@ -26,13 +27,11 @@ export interface Datastore<T> {
   etcd?: EtcdMember;
 }
 
-/** <data-dir>/server/db/state.db: the SQLite datastore of a server alone. */
-export const sqliteFile = (dataDir: string) => path.join(dataDir, 'server', 'db', 'state.db');
-
 /** The external datastore of --datastore-endpoint, by its scheme. */
-function openShared(endpoint: string, c: ServerConfig): Promise<Store> {
+async function openShared(endpoint: string, c: ServerConfig): Promise<Store> {
   const tls = c.datastoreTls;
-  if (/^mysql:/i.test(endpoint)) return openMysqlStore({ endpoint, tls });
+  // MySQL's driver is loaded only by a server that uses it.
+  if (/^mysql:/i.test(endpoint)) return (await import('../store/mysql.js')).openMysqlStore({ endpoint, tls });
   if (/^https?:/i.test(endpoint)) return openEtcdStore({ endpoints: parseEtcdEndpoints(endpoint), tls });
   return openPostgresStore({ endpoint, tls });
 }
@@ -56,6 +55,14 @@ async function callServer(server: string, secret: string, caPem: string, method:
   return answer.text;
 }
 
+/** --cluster-reset of this server's etcd member (etcd-reset.ts), with the PKI it needs. */
+export async function resetEmbeddedEtcd(c: ServerConfig, sans: string[], address: string): Promise<void> {
+  const pki = await ensureClusterPki(c.dataDir, { sans });
+  const etcdPki = await ensureEtcdPki(c.dataDir, pki.serverCa, [address]);
+  const { resetEtcdMember } = await import('./etcd-reset.js');
+  await resetEtcdMember({ dataDir: c.dataDir, name: c.nodeName, address, pki: etcdPki, extraArgs: c.etcdArgs }, c.clusterResetRestorePath);
+}
+
 /**
  * Runs this server's etcd member: the first of a new cluster (--cluster-init), one joining through
  * --server on its first start (the cluster's bootstrap data, then MemberAdd), or a restart of either.
@@ -67,6 +74,7 @@ async function openEmbeddedEtcd<T>(
   makePki: () => Promise<ClusterPki>,
   prepare: () => T,
 ): Promise<Datastore<T>> {
+  const { memberPeerUrl, startEtcdMember } = await import('./etcd-member.js');
   const joining = c.server !== undefined && !fs.existsSync(path.join(etcdDataDir(c.dataDir), 'member'));
   let caPem = '';
   if (joining) {

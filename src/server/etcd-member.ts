@@ -14,6 +14,7 @@ import { ConfigError } from '../k8s/config-error.js';
 import { type Exit, Supervisor } from '../k8s/supervisor.js';
 import { log } from '../log.js';
 import type { EtcdPki } from '../pki/etcd-pki.js';
+import { etcdDataDir } from './db-paths.js';
 import type { Tls } from '../store/postgres-log.js';
 
 export const DEFAULT_CLIENT_PORT = 2379;
@@ -56,8 +57,6 @@ const url = (address: string, port: number) => `https://${isIP(address) === 6 ? 
 
 /** The peer URL of a member at `address`: what a joining server asks the cluster to add. */
 export const memberPeerUrl = (address: string, peerPort = DEFAULT_PEER_PORT): string => url(address, peerPort);
-
-export const etcdDataDir = (dataDir: string): string => path.join(dataDir, 'server', 'db', 'etcd');
 
 /** etcd writes its WAL at first start: from then on it ignores the initial-cluster settings. */
 const holdsMember = (dir: string) => fs.existsSync(path.join(dir, 'member', 'wal'));

@@ -10,6 +10,7 @@ import { WorkQueue } from '../client/workqueue.js';
 import { onAbort } from '../k8s/abort.js';
 import { sleep } from '../k8s/clock.js';
 import { log } from '../log.js';
+import { type EtcdMember, etcdClient } from './etcd-member.js';
 
 /** What may stand in an `initial-cluster` list (name=url,...): node names and https URLs of IP addresses. */
 const MEMBER_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -103,4 +104,14 @@ export async function removeMembersOfDeletedNodes(api: ApiClient, etcd: Etcd3, s
       queue.done(name);
     }
   }
+}
+
+/** This server's hand on the cluster's members, through its own member. */
+export function membersOf(member: EtcdMember) {
+  const client = etcdClient(member.endpoints, member.tls);
+  return {
+    add: (name: string, peerUrl: string) => addMember(client, name, peerUrl),
+    removeDeletedNodes: (api: ApiClient, signal: AbortSignal) => removeMembersOfDeletedNodes(api, client, signal),
+    close: () => client.close(),
+  };
 }

@@ -8,10 +8,9 @@ import { ConfigError } from '../k8s/config-error.js';
 import { inspectCertificateRequest, signCertificateRequest } from '../pki/csr.js';
 import { writeKubeconfig } from '../pki/kubeconfig.js';
 import { ensureAgentToken, ensureJoinToken, tokenSecret } from '../pki/join-token.js';
-import { openDatastore, runsEmbeddedEtcd, sqliteFile } from './datastore.js';
+import { openDatastore, resetEmbeddedEtcd, runsEmbeddedEtcd } from './datastore.js';
+import { sqliteFile } from './db-paths.js';
 import { sealBootstrap } from './bootstrap.js';
-import { etcdClient } from './etcd-member.js';
-import { addMember, removeMembersOfDeletedNodes } from './etcd-membership.js';
 import { ensureNodePassword } from '../apiserver/node-password.js';
 import { nodePassword } from '../agent/join.js';
 import { nodeUser } from '../k8s/nodes.js';
@@ -96,17 +95,15 @@ export async function runServer(c: ServerConfig): Promise<void> {
   if (!snapshots.disabled) nextRun(snapshots.cron, new Date()); // a bad schedule stops the start here
   if (c.datastoreEndpoint && c.clusterReset)
     throw new ConfigError("--cluster-reset restores Skiff's SQLite datastore: with --datastore-endpoint, use the database's own backups");
-  if (runsEmbeddedEtcd(c) && c.clusterReset)
-    throw new ConfigError(
-      "--cluster-reset of embedded etcd is not supported yet: restore a member with etcd's own etcdctl snapshot restore",
-    );
+  // On etcd the reset is all this start does (K3s's way): the server is started again without the flags.
+  if (runsEmbeddedEtcd(c) && c.clusterReset) return resetEmbeddedEtcd(c, apiSans(c, cluster), advertiseAddress(c));
   clusterReset(dbFile, c.clusterReset, c.clusterResetRestorePath);
   const secret = tokenSecret(dataDir, c.token);
   const openEncryption = () => openSecretsEncryption({ dataDir, enable: c.secretsEncryption, provider: c.secretsEncryptionProvider });
   const advertise = advertiseAddress(c);
   const { store, pki, prepared: encryption, etcd } = await openDatastore(c, secret, apiSans(c, cluster), advertise, openEncryption);
   // The embedded etcd cluster's members, as this server's client sees them (joins, deleted nodes).
-  const etcdMembers = etcd && etcdClient(etcd.endpoints, etcd.tls);
+  const etcdMembers = etcd && (await import('./etcd-membership.js')).membersOf(etcd);
   const token = ensureJoinToken(dataDir, pki.serverCa.certPem, secret);
   // K3s's <data-dir>/server/agent-token: --agent-token, or the server's token when none is given.
   const agentToken = ensureAgentToken(dataDir, pki.serverCa.certPem, token, c.agentToken);
@@ -122,7 +119,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
       caPem: pki.serverCa.certPem,
       token,
       bootstrap: () => sealBootstrap(dataDir, secret),
-      addEtcdMember: etcdMembers && ((name, peerUrl) => addMember(etcdMembers, name, peerUrl)),
+      addEtcdMember: etcdMembers?.add,
     },
     kubeletClient: pki.kubeletClient,
     podSecurity,
@@ -176,7 +173,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const supervisor = new ApiClient(inProcessTransport(stack.app, SUPERVISOR), 'skiff-supervisor');
   const labelled = nodeSettings ? labelServerNode(supervisor, nodeName, nodeSettings.restricted, background.signal) : Promise.resolve();
   // A server deleted with kubectl delete node leaves the etcd cluster (every server watches; one removes it).
-  const removals = etcdMembers ? removeMembersOfDeletedNodes(supervisor, etcdMembers, background.signal) : Promise.resolve();
+  const removals = etcdMembers ? etcdMembers.removeDeletedNodes(supervisor, background.signal) : Promise.resolve();
   const manifests = startManifests({ dir: path.join(dataDir, 'server', 'manifests'), client: supervisor, disabled: cluster.disabled });
   const schedule = startSnapshotSchedule(store, snapshots);
   log.info(`Wrote kubeconfig ${kubeconfig}`);

@@ -30,7 +30,7 @@ export interface SnapshotFile {
   created: Date;
 }
 
-/** Something that can copy its datastore online (the SQLite store). */
+/** Something that can copy its datastore online (the SQLite and etcd stores). */
 export interface Snapshottable {
   snapshot(file: string): Promise<void>;
 }
@@ -121,15 +121,33 @@ function open(file: string, readonly: boolean): Database.Database {
   });
 }
 
-/** Writes a finished copy in place: one file (no WAL), checked, fsynced, then renamed to its name. */
-function seal(tmp: string, dest: string): void {
-  const db = open(tmp, false);
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0');
+
+function isSqlite(file: string): boolean {
+  const head = Buffer.alloc(SQLITE_MAGIC.length);
+  const fd = fs.openSync(file, 'r');
   try {
-    db.pragma('journal_mode = DELETE');
-    const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new SnapshotError(`the snapshot copy failed its check: ${String(check)}`);
+    fs.readSync(fd, head, 0, head.length, 0);
   } finally {
-    db.close();
+    fs.closeSync(fd);
+  }
+  return head.equals(SQLITE_MAGIC);
+}
+
+/**
+ * Writes a finished copy in place: fsynced, then renamed to its name. A SQLite copy is made one file
+ * (no WAL) and checked first; an etcd snapshot was checked by its store against its sha256.
+ */
+function seal(tmp: string, dest: string): void {
+  if (isSqlite(tmp)) {
+    const db = open(tmp, false);
+    try {
+      db.pragma('journal_mode = DELETE');
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new SnapshotError(`the snapshot copy failed its check: ${String(check)}`);
+    } finally {
+      db.close();
+    }
   }
   const fd = fs.openSync(tmp, 'r');
   fs.fsyncSync(fd);

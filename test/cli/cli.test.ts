@@ -75,7 +75,6 @@ t.test('bad command lines: one clear line, exit 2', async (t) => {
       ['server', '--server', 'https://x:6443', '--token', 'a', '--datastore-endpoint', 'mysql://k3s:s3cret@tcp(db:3306)/k3s'],
       /--server joins an embedded etcd cluster: servers sharing --datastore-endpoint need only the same --token/,
     ],
-    [['server', '--disable-agent', '--cluster-init', '--cluster-reset'], /--cluster-reset of embedded etcd is not supported yet/],
     [['server', '--datastore-endpoint', 'db:5432'], /invalid --datastore-endpoint: expected postgres:\/\//],
     [
       ['server', '--disable-agent', '--datastore-endpoint', 'postgres://skiff@127.0.0.1:1/skiff', '--cluster-reset'],
