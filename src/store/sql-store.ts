@@ -6,7 +6,7 @@
 // events until the next one. currentRevision() is the newest revision up to which every row has
 // been seen, and a write is acknowledged once this server's watchers have its event; a read first
 // catches up to the log's newest commit, so it sees what any server acknowledged before it began.
-import { LeaseNotFoundError } from './errors.js';
+import { CompactedError, LeaseNotFoundError } from './errors.js';
 import { assertAbsent, createRow, liveValue, type Row, type RowWithPrev, toEvent, tombstoneRow, updateRow } from './log-rows.js';
 import { LogStore } from './log-store.js';
 import { LostRace, type SqlLog } from './sql-log.js';
@@ -169,14 +169,22 @@ export abstract class SqlStore<L extends SqlLog> extends LogStore<L> {
     }
   }
 
+  /**
+   * Fails (the watch ends with CompactedError) when another server compacted the history away before
+   * this one heard of it: the compact revision is read after the rows, so rows it removed are never
+   * replayed as if they had not been there.
+   */
   protected async history(prefix: string, from: number, to: number): Promise<WatchEvent[]> {
     const events: WatchEvent[] = [];
     for (let next = from; ; ) {
       const rows = await this.log.range(prefix, next, to, PAGE);
       events.push(...rows.map(toEvent));
-      if (rows.length < PAGE) return events;
+      if (rows.length < PAGE) break;
       next = rows[rows.length - 1]!.id + 1;
     }
+    this.compactedTo((await this.log.head()).compacted);
+    if (from <= this.compacted) throw new CompactedError(from, this.compacted);
+    return events;
   }
 
   protected async compactStep(to: number): Promise<void> {

@@ -1,10 +1,10 @@
 // The store suites again, on Postgres (Debian's `postgresql`, started here in a temp dir), and
-// what only a shared datastore has: several servers (stores) writing and watching the same log.
+// what only a shared datastore has: several servers (stores) writing and watching the same log
+// (test/helpers/two-servers.ts).
 import t from 'tap';
-import { ConflictError } from '../../src/store/index.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { ManualClock } from '../helpers/manual-clock.js';
-import { b, newStore, summary, take, usePostgres } from '../store/helpers.js';
+import { usePostgres } from '../store/helpers.js';
+import { testTwoServers } from '../helpers/two-servers.js';
 
 const server = await startPostgres(t);
 usePostgres(server);
@@ -13,71 +13,4 @@ await import('../store/watch.test.js');
 await import('../store/compaction.test.js');
 await import('../store/leases.test.js');
 
-t.test('two servers: each one watches the writes of the other, in one order without gaps', async (t) => {
-  const { store: a, open } = await newStore(t);
-  const c = await open();
-  const fromA = a.watch('/x/', { fromRevision: 1 });
-  const fromC = c.watch('/x/', { fromRevision: 1 });
-  // Interleaved commits from two connection pools: ids are drawn in one order and committed in another.
-  await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : c).create(`/x/${i}`, b(String(i)))));
-  const revisions = Array.from({ length: 200 }, (_, i) => i + 1);
-  t.same(
-    (await take(fromA, 200)).map((e) => e.kv.modRevision),
-    revisions,
-  );
-  t.same(
-    (await take(fromC, 200)).map((e) => e.kv.modRevision),
-    revisions,
-  );
-  t.equal(a.currentRevision(), 200);
-  t.equal((await c.get('/x/1'))!.value.toString(), '1', 'a read on one server sees a write through the other');
-});
-
-t.test('two servers: a read through one sees every write acknowledged through the other', async (t) => {
-  const { store: a, open } = await newStore(t);
-  const c = await open();
-  for (let i = 0; i < 50; i++) {
-    const { revision } = await a.create(`/rw/${i}`, b(String(i)));
-    t.equal((await c.get(`/rw/${i}`))?.modRevision, revision, `get of write ${i}`);
-    t.equal((await c.list('/rw/')).items.length, i + 1, `list after write ${i}`);
-    t.equal((await c.get(`/rw/${i}`, { revision }))?.value.toString(), String(i), `get at the revision of write ${i}`);
-  }
-});
-
-t.test('two servers: compare-and-swap on one key, exactly one wins', async (t) => {
-  const { store: a, open } = await newStore(t);
-  const c = await open();
-  const { revision } = await a.create('/race', b('0'));
-  const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : c).update('/race', b(String(i)), revision)));
-  t.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-  t.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof ConflictError));
-  const creates = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : c).create('/once', b('x'))));
-  t.equal(creates.filter((r) => r.status === 'fulfilled').length, 1);
-});
-
-t.test('two servers: an expired lease is revoked once, its keys deleted once', async (t) => {
-  const clock = new ManualClock();
-  const opts = { leaseCheckIntervalMs: 20, now: () => clock.now() };
-  const { store: a, open } = await newStore(t, opts);
-  const c = await open(opts);
-  const lease = await a.grantLease(1);
-  await c.create('/leased', b('v'), { lease });
-  await c.keepAliveLease(lease);
-  const w = a.watch('/', { fromRevision: 1 });
-  clock.advance(1000);
-  t.same(summary(await take(w, 2)), ['put /leased@1=v', 'delete /leased@2']);
-  await c.create('/after', b('v'));
-  t.same(summary(await take(w, 1)), ['put /after@3=v'], 'no second delete came between');
-});
-
-t.test('compaction on one server is known to the other', async (t) => {
-  const { store: a, open } = await newStore(t);
-  const c = await open();
-  for (let i = 0; i < 5; i++) await a.create(`/c/${i}`, b('x'));
-  await a.compact(3);
-  await c.create('/c/after', b('x'));
-  t.equal(c.compactRevision(), 3);
-  await t.rejects(c.get('/c/0', { revision: 2 }));
-  await c.defragment();
-  t.equal((await c.list('/c/')).items.length, 6);
-});
+testTwoServers();
