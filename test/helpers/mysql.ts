@@ -1,7 +1,7 @@
 // A throwaway MariaDB (Debian's `mariadb-server`, MySQL's wire protocol and SQL) for tests: a fresh
 // data dir in a temp dir, reached over a unix socket only (no port to collide with), stopped and
 // removed at teardown.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import mysql from 'mysql2/promise';
 import type { Test } from 'tap';
 import { openMysqlStore } from '../../src/store/mysql.js';
 import type { Backend } from '../store/helpers.js';
-import { waitForLine } from './run.js';
+import { startServerProcess } from './server-process.js';
 
 export interface TestMysql {
   /** The unix socket the server listens on. */
@@ -33,35 +33,24 @@ export async function startMysql(t: Test): Promise<TestMysql> {
   if (process.getuid?.() === 0) execFileSync('chown', ['mysql:mysql', dir]);
   // Root may then log in over the socket without a password.
   const install = ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asMysql()];
-  execFileSync('mariadb-install-db', [...install, ...SERVER_OPTIONS], { stdio: 'pipe' });
-  const server: ChildProcess = spawn(
-    '/usr/sbin/mariadbd',
-    [
-      '--no-defaults',
-      `--datadir=${data}`,
-      `--socket=${socket}`,
-      `--pid-file=${path.join(dir, 'pid')}`,
-      '--skip-networking',
-      '--max-connections=500',
-      '--innodb-doublewrite=0',
-      ...SERVER_OPTIONS,
-      ...asMysql(),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise((resolve) => server.on('close', resolve));
-  const stop = async () => {
-    // SIGTERM is a clean shutdown: clients are disconnected, nothing is left running.
-    if (server.exitCode === null) server.kill('SIGTERM');
-    await exited;
+  try {
+    execFileSync('mariadb-install-db', [...install, ...SERVER_OPTIONS], { stdio: 'pipe' });
+  } catch (err) {
     fs.rmSync(dir, { recursive: true, force: true });
-  };
-  t.teardown(stop);
-  // A failed start rejects a top-level await, which ends the process before any teardown runs.
-  await waitForLine(server, /ready for connections/).catch(async (err: unknown) => {
-    await stop();
     throw err;
-  });
+  }
+  const args = [
+    '--no-defaults',
+    `--datadir=${data}`,
+    `--socket=${socket}`,
+    `--pid-file=${path.join(dir, 'pid')}`,
+    '--skip-networking',
+    '--max-connections=500',
+    '--innodb-doublewrite=0',
+    ...SERVER_OPTIONS,
+    ...asMysql(),
+  ];
+  await startServerProcess(t, { cmd: '/usr/sbin/mariadbd', args, dir, ready: /ready for connections/, stopSignal: 'SIGTERM' });
 
   let n = 0;
   return {

@@ -1,12 +1,12 @@
 // A throwaway Postgres (Debian's `postgresql` package) for tests: a fresh cluster in a temp dir,
 // reached over a unix socket only (no port to collide with), stopped and removed at teardown.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import pg from 'pg';
-import { waitForLine } from './run.js';
+import { startServerProcess } from './server-process.js';
 
 export interface TestPostgres {
   /** The endpoint of a new, empty database in this cluster. */
@@ -47,20 +47,8 @@ export async function startPostgres(t: Test): Promise<TestPostgres> {
     '-c',
     'max_connections=200',
   ]);
-  const server: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((resolve) => server.on('close', resolve));
-  const stop = async () => {
-    // SIGINT is Postgres's fast shutdown: clients are disconnected, nothing is left running.
-    if (server.exitCode === null) server.kill('SIGINT');
-    await exited;
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  t.teardown(stop);
-  // A failed start rejects a top-level await, which ends the process before any teardown runs.
-  await waitForLine(server, /ready to accept connections/).catch(async (err: unknown) => {
-    await stop();
-    throw err;
-  });
+  // SIGINT is Postgres's fast shutdown.
+  await startServerProcess(t, { cmd, args, dir, ready: /ready to accept connections/, stopSignal: 'SIGINT' });
 
   const endpoint = (db: string) => `postgres://skiff@localhost/${db}?host=${encodeURIComponent(dir)}`;
   let n = 0;
