@@ -107,6 +107,14 @@ export async function takeBootstrap(store: Store, dataDir: string, secret: strin
   return false;
 }
 
+/** Replaces the datastore's bootstrap data with this data dir's (after a secrets-encrypt change). */
+export async function putBootstrap(store: Store, dataDir: string, secret: string): Promise<void> {
+  const key = bootstrapKey(secret);
+  const sealed = sealBootstrap(dataDir, secret);
+  if (await store.get(key)) await store.update(key, sealed);
+  else await store.create(key, sealed);
+}
+
 /**
  * After the PKI is made by the first server: saves its bootstrap data. Answers false when another
  * server saved first (both started at once): then its data has been taken and the PKI must be made

@@ -82,9 +82,7 @@ async function openEmbeddedEtcd<T>(
     const blob = await callServer(c.server!, secret, caPem, 'GET', SERVER_BOOTSTRAP_PATH);
     writeBootstrap(c.dataDir, openBootstrap(Buffer.from(blob), secret));
   }
-  const pki = await makePki();
-  const prepared = prepare();
-  const etcdPki = await ensureEtcdPki(c.dataDir, pki.serverCa, [address]);
+  const etcdPki = await ensureEtcdPki(c.dataDir, (await makePki()).serverCa, [address]);
   const join = joining
     ? (
         JSON.parse(
@@ -94,9 +92,36 @@ async function openEmbeddedEtcd<T>(
     : undefined;
   const etcd = await startEtcdMember({ dataDir: c.dataDir, name: c.nodeName, address, pki: etcdPki, join, extraArgs: c.etcdArgs });
   try {
-    return { store: await openEtcdStore({ endpoints: etcd.endpoints, tls: etcd.tls }), pki, prepared, etcd };
+    return {
+      ...(await shareBootstrap(await openEtcdStore({ endpoints: etcd.endpoints, tls: etcd.tls }), c, secret, makePki, prepare)),
+      etcd,
+    };
   } catch (err) {
     await etcd.stop();
+    throw err;
+  }
+}
+
+/**
+ * The cluster's bootstrap data in a datastore several servers share: taken if there (what a server
+ * that started first, or a secrets-encrypt change since, left), else saved for the others.
+ */
+async function shareBootstrap<T>(
+  store: Store,
+  c: ServerConfig,
+  secret: string,
+  makePki: () => Promise<ClusterPki>,
+  prepare: () => T,
+): Promise<Datastore<T>> {
+  try {
+    if (await takeBootstrap(store, c.dataDir, secret)) return { store, pki: await makePki(), prepared: prepare() };
+    const pki = await makePki();
+    const prepared = prepare();
+    if (await saveBootstrap(store, c.dataDir, secret)) return { store, pki, prepared };
+    // Another server saved first: its files are taken, and this server's certificates issued again.
+    return { store, pki: await makePki(), prepared: prepare() };
+  } catch (err) {
+    await store.close();
     throw err;
   }
 }
@@ -121,16 +146,5 @@ export async function openDatastore<T>(
     const store = await openSqliteStore({ file: sqliteFile(c.dataDir) });
     return { store, pki: await makePki(), prepared: prepare() };
   }
-  const store = await openShared(c.datastoreEndpoint, c);
-  try {
-    if (await takeBootstrap(store, c.dataDir, secret)) return { store, pki: await makePki(), prepared: prepare() };
-    const pki = await makePki();
-    const prepared = prepare();
-    if (await saveBootstrap(store, c.dataDir, secret)) return { store, pki, prepared };
-    // Another server saved first: its files are taken, and this server's certificates issued again.
-    return { store, pki: await makePki(), prepared: prepare() };
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
+  return shareBootstrap(await openShared(c.datastoreEndpoint, c), c, secret, makePki, prepare);
 }

@@ -10,7 +10,7 @@ import { writeKubeconfig } from '../pki/kubeconfig.js';
 import { ensureAgentToken, ensureJoinToken, tokenSecret } from '../pki/join-token.js';
 import { openDatastore, resetEmbeddedEtcd, runsEmbeddedEtcd } from './datastore.js';
 import { sqliteFile } from './db-paths.js';
-import { sealBootstrap } from './bootstrap.js';
+import { putBootstrap, sealBootstrap } from './bootstrap.js';
 import { ensureNodePassword } from '../apiserver/node-password.js';
 import { nodePassword } from '../agent/join.js';
 import { nodeUser } from '../k8s/nodes.js';
@@ -104,6 +104,14 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const { store, pki, prepared: encryption, etcd } = await openDatastore(c, secret, apiSans(c, cluster), advertise, openEncryption);
   // The embedded etcd cluster's members, as this server's client sees them (joins, deleted nodes).
   const etcdMembers = etcd && (await import('./etcd-membership.js')).membersOf(etcd);
+  // Servers sharing the datastore take a secrets-encrypt change from it at their next start (as K3s's).
+  let sharing = Promise.resolve();
+  if (etcd || c.datastoreEndpoint)
+    encryption.onChange = () => {
+      sharing = sharing
+        .then(() => putBootstrap(store, dataDir, secret))
+        .catch((err: Error) => log.error({ err: err.message }, 'cannot save the secrets-encryption config for the other servers'));
+    };
   const token = ensureJoinToken(dataDir, pki.serverCa.certPem, secret);
   // K3s's <data-dir>/server/agent-token: --agent-token, or the server's token when none is given.
   const agentToken = ensureAgentToken(dataDir, pki.serverCa.certPem, token, c.agentToken);
@@ -208,6 +216,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
   await https.close();
   await schedule.stop();
   await stack.close();
+  await sharing;
   await store.close();
   etcdMembers?.close();
   await etcd?.stop();

@@ -112,3 +112,20 @@ t.test("a server with another token is refused: the datastore holds another toke
   t.not(other.code, 0);
   t.match(other.stderr, /another token's cluster: start this server with the first server's --token/);
 });
+
+t.test('secrets encryption: one config for the cluster, and a secrets-encrypt change reaches a server at its next start', async (t) => {
+  const endpoint = await (await startPostgres(t)).newDatabase();
+  const args = ['--datastore-endpoint', endpoint, ...TOKEN, '--secrets-encryption'];
+  const a = await startCluster(t, args);
+  const b = await startCluster(t, args);
+  const config = (c: { dataDir: string }) => fs.readFileSync(path.join(c.dataDir, 'server', 'cred', 'encryption-config.json'), 'utf8');
+  t.equal(config(b), config(a), "B took A's encryption config");
+  await b.k('create', 'secret', 'generic', 'from-b', '--from-literal=k=v');
+  t.equal(await a.k('get', 'secret', 'from-b', '-o', 'jsonpath={.data.k}'), 'dg==', 'encrypted by B, read by A');
+
+  const prepare = await runSkiff(['secrets-encrypt', 'prepare', '--data-dir', a.dataDir, '--server', a.url, '--config', '/dev/null']);
+  t.equal(prepare.stdout, 'prepare completed successfully\n', prepare.stderr);
+  t.not(config(a), config(b), 'a new key on A');
+  await b.restart('SIGTERM');
+  t.equal(config(b), config(a), 'B has it after its restart');
+});

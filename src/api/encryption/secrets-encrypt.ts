@@ -90,6 +90,8 @@ export class SecretsEncryption implements StorageTransformers {
   private busy: string | undefined;
   private target: { store: Store; registry: Registry } | undefined;
   private readonly now: () => Date;
+  /** Called after the config or its stage changed on disk (a server shares them with the others). */
+  onChange: () => void = () => undefined;
 
   constructor(private readonly opts: SecretsEncryptionOptions) {
     this.now = opts.now ?? (() => new Date());
@@ -136,6 +138,7 @@ export class SecretsEncryption implements StorageTransformers {
     writePrivate(this.configFile, text);
     this.transformers = transformers;
     this.loadedHash = sha256(text);
+    this.onChange();
   }
 
   private stageAndHash(): { stage: string; hash: string } {
@@ -150,6 +153,7 @@ export class SecretsEncryption implements StorageTransformers {
   /** K3s's state: `<stage>-<sha256 of the config file>`. */
   private setStage(stage: Stage): void {
     writePrivate(this.stateFile, `${stage}-${this.loadedHash}`);
+    this.onChange();
   }
 
   status(): EncryptionState {
