@@ -8,7 +8,7 @@ import mysql, { type ResultSetHeader } from 'mysql2/promise';
 import { StoreOpenError } from './errors.js';
 import type { Row } from './log-rows.js';
 import { type MysqlAddress, parseMysqlEndpoint } from './mysql-endpoint.js';
-import { type Dialect, kineTables, LostRace, readTls, redact, type Sql, SqlLog, type Table, type Tls } from './sql-log.js';
+import { type Connection, type Dialect, kineTables, LostRace, readTls, redact, type Sql, SqlLog, type Table, type Tls } from './sql-log.js';
 
 const WRITERS_ROW = `SELECT value FROM kine_meta WHERE "key" = 'writers'`;
 
@@ -122,19 +122,9 @@ export class MysqlLog extends SqlLog {
     }
   }
 
-  async transaction<T>(fn: (db: Sql) => Promise<T>): Promise<T> {
+  protected async connect(): Promise<Connection> {
     const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
-      const result = await fn(mysqlSql(conn));
-      await conn.commit();
-      return result;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    return { sql: mysqlSql(conn), query: (statement) => conn.query(statement), release: () => conn.release() };
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { StoreOpenError } from './errors.js';
 import type { Row } from './log-rows.js';
-import { type Dialect, kineTables, LostRace, readTls, redact, type Sql, SqlLog, type Table, type Tls } from './sql-log.js';
+import { type Connection, type Dialect, kineTables, LostRace, readTls, redact, type Sql, SqlLog, type Table, type Tls } from './sql-log.js';
 
 export type { Tls } from './sql-log.js';
 
@@ -109,19 +109,9 @@ export class PostgresLog extends SqlLog {
     }
   }
 
-  async transaction<T>(fn: (db: Sql) => Promise<T>): Promise<T> {
+  protected async connect(): Promise<Connection> {
     const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(postgresSql(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    return { sql: postgresSql(client), query: (statement) => client.query(statement), release: () => client.release() };
   }
 
   protected override async announceCompaction(db: Sql, to: number): Promise<void> {

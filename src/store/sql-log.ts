@@ -46,6 +46,13 @@ export interface Sql {
   insert(sql: string, params?: unknown[]): Promise<number>;
 }
 
+/** One connection taken from the pool: statements on it, and how it goes back. */
+export interface Connection {
+  sql: Sql;
+  query(statement: 'BEGIN' | 'COMMIT' | 'ROLLBACK'): Promise<unknown>;
+  release(): void;
+}
+
 /** The statements that differ between the databases. */
 export interface Dialect {
   /** A parameter used as a BIGINT in arithmetic with an INTEGER column (Postgres would take it for an INTEGER). */
@@ -113,14 +120,30 @@ export abstract class SqlLog implements StoreLog {
     private readonly dialect: Dialect,
   ) {}
 
-  /** Runs fn in one transaction on one connection. */
-  abstract transaction<T>(fn: (db: Sql) => Promise<T>): Promise<T>;
+  /** A connection of its own from the pool, for a transaction. */
+  protected abstract connect(): Promise<Connection>;
   /**
    * Appends a row holding the writers' lock from before its id is drawn (in `db`, a transaction that
    * holds it already); undefined when its lease does not exist. Throws LostRace on a lost compare-and-swap.
    */
   abstract append(row: Omit<Row, 'id'>, db?: Sql): Promise<number | undefined>;
   abstract close(): Promise<void>;
+
+  /** Runs fn in one transaction on one connection. */
+  async transaction<T>(fn: (db: Sql) => Promise<T>): Promise<T> {
+    const conn = await this.connect();
+    try {
+      await conn.query('BEGIN');
+      const result = await fn(conn.sql);
+      await conn.query('COMMIT');
+      return result;
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  }
 
   /** Tells the other servers of a compaction, inside its transaction; without this they read the meta row. */
   protected async announceCompaction(_db: Sql, _to: number): Promise<void> {}
