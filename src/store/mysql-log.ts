@@ -8,7 +8,20 @@ import mysql, { type ResultSetHeader } from 'mysql2/promise';
 import { StoreOpenError } from './errors.js';
 import type { Row } from './log-rows.js';
 import { type MysqlAddress, parseMysqlEndpoint } from './mysql-endpoint.js';
-import { type Connection, type Dialect, kineTables, LostRace, readTls, redact, type Sql, SqlLog, type Table, type Tls } from './sql-log.js';
+import {
+  APPEND_COLUMNS,
+  appendValues,
+  type Connection,
+  type Dialect,
+  kineTables,
+  LostRace,
+  readTls,
+  redact,
+  type Sql,
+  SqlLog,
+  type Table,
+  type Tls,
+} from './sql-log.js';
 
 const WRITERS_ROW = `SELECT value FROM kine_meta WHERE "key" = 'writers'`;
 
@@ -37,7 +50,7 @@ const SESSION = [
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 ];
 
-const INSERT = 'INSERT INTO kine (name, created, deleted, create_revision, prev_revision, lease, value) VALUES (?, ?, ?, ?, ?, ?, ?)';
+const INSERT = `INSERT INTO kine (${APPEND_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`;
 
 const ER_DUP_ENTRY = 1062;
 const ER_LOCK_DEADLOCK = 1213;
@@ -113,7 +126,7 @@ export class MysqlLog extends SqlLog {
       return undefined;
     }
     try {
-      return await db.insert(INSERT, [row.name, row.created, row.deleted, row.create_revision, row.prev_revision, row.lease, row.value]);
+      return await db.insert(INSERT, appendValues(row));
     } catch (err) {
       // A duplicate (name, prev_revision) is a lost compare-and-swap; a deadlock, a race InnoDB rolled back.
       const errno = (err as { errno?: number }).errno;

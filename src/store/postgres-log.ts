@@ -4,7 +4,20 @@
 import pg from 'pg';
 import { StoreOpenError } from './errors.js';
 import type { Row } from './log-rows.js';
-import { type Connection, type Dialect, kineTables, LostRace, readTls, redact, type Sql, SqlLog, type Table, type Tls } from './sql-log.js';
+import {
+  APPEND_COLUMNS,
+  appendValues,
+  type Connection,
+  type Dialect,
+  kineTables,
+  LostRace,
+  readTls,
+  redact,
+  type Sql,
+  SqlLog,
+  type Table,
+  type Tls,
+} from './sql-log.js';
 
 export type { Tls } from './sql-log.js';
 
@@ -39,7 +52,7 @@ INSERT INTO kine_meta ("key", value) VALUES ('compact_rev', 0) ON CONFLICT DO NO
 const INSERT = `
 WITH writing AS (${DIALECT.writersShared}),
 ins AS (
-  INSERT INTO kine (name, created, deleted, create_revision, prev_revision, lease, value)
+  INSERT INTO kine (${APPEND_COLUMNS})
   SELECT $1, $2, $3, $4, $5, $6::bigint, $7 FROM writing
   WHERE $6::bigint = 0 OR EXISTS (SELECT 1 FROM kine_leases WHERE id = $6::bigint FOR SHARE)
   RETURNING id
@@ -93,15 +106,7 @@ export class PostgresLog extends SqlLog {
 
   async append(row: Omit<Row, 'id'>, db: Sql = this.db): Promise<number | undefined> {
     try {
-      const r = await db.rows<{ id: number }>(INSERT, [
-        row.name,
-        row.created,
-        row.deleted,
-        row.create_revision,
-        row.prev_revision,
-        row.lease,
-        row.value,
-      ]);
+      const r = await db.rows<{ id: number }>(INSERT, appendValues(row));
       return r[0]?.id;
     } catch (err) {
       if ((err as { constraint?: string }).constraint === 'kine_name_prev_revision') throw new LostRace();

@@ -109,6 +109,18 @@ export function kineTables(t: ColumnTypes): Table[] {
   ];
 }
 
+/** The columns an append writes, and a row's values in their order. */
+export const APPEND_COLUMNS = 'name, created, deleted, create_revision, prev_revision, lease, value';
+export const appendValues = (row: Omit<Row, 'id'>): unknown[] => [
+  row.name,
+  row.created,
+  row.deleted,
+  row.create_revision,
+  row.prev_revision,
+  row.lease,
+  row.value,
+];
+
 export const COMPACT_REV = `SELECT value FROM kine_meta WHERE "key" = 'compact_rev'`;
 
 const WITH_PREV = `SELECT k.*, p.value AS prev_value, p.create_revision AS prev_create_revision, p.lease AS prev_lease
