@@ -121,7 +121,7 @@ export const appendValues = (row: Omit<Row, 'id'>): unknown[] => [
   row.value,
 ];
 
-export const COMPACT_REV = `SELECT value FROM kine_meta WHERE "key" = 'compact_rev'`;
+const COMPACT_REV = `SELECT value FROM kine_meta WHERE "key" = 'compact_rev'`;
 
 const WITH_PREV = `SELECT k.*, p.value AS prev_value, p.create_revision AS prev_create_revision, p.lease AS prev_lease
   FROM kine k LEFT JOIN kine p ON p.id = k.prev_revision AND p.deleted = 0`;
