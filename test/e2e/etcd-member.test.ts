@@ -16,7 +16,7 @@ import { addMember, removeMember, removeMembersOfDeletedNodes } from '../../src/
 import { admin, apiHarness } from '../apiserver/harness.js';
 import { freePort } from '../helpers/cluster.js';
 import { eventually } from '../helpers/eventually.js';
-import { spawnTs, waitForLine } from '../helpers/run.js';
+import { processAlive, spawnTs, waitForLine } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** Loopback members elect in a blink; the test need not wait Pi-sized timeouts. */
@@ -44,15 +44,6 @@ async function start(t: Test, o: EtcdMemberOptions): Promise<EtcdMember> {
   t.teardown(() => member.stop());
   return member;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 t.test('three members: joined, restarted by the supervisor, writing without one, shrinking', async (t) => {
   const [oa, ob, oc] = await Promise.all(['a', 'b', 'c'].map((n) => memberOptions(n, ca)));
@@ -91,7 +82,7 @@ t.test('three members: joined, restarted by the supervisor, writing without one,
 
   const cPid = c.pid!;
   await c.stop();
-  t.notOk(alive(cPid), 'no process is left after stop()');
+  t.notOk(processAlive(cPid), 'no process is left after stop()');
   const fromAB = etcdClient([...a.endpoints, ...b.endpoints], a.tls);
   t.teardown(() => fromAB.close());
   await fromAB.put('quorum').value('two of three');
@@ -147,8 +138,8 @@ t.test('the member dies with its server, even when the server is SIGKILLed', asy
   const server = spawnTs('test/e2e/fixtures/etcd-member-process.ts', [JSON.stringify(o)]);
   t.teardown(() => server.kill('SIGKILL'));
   const pid = Number((await waitForLine(server, /^etcd pid \d+$/)).split(' ')[2]);
-  t.ok(alive(pid), 'etcd runs');
+  t.ok(processAlive(pid), 'etcd runs');
   server.kill('SIGKILL');
-  await eventually(() => !alive(pid), { timeout: 10_000, what: `etcd (pid ${pid}) gone with its server` });
+  await eventually(() => !processAlive(pid), { timeout: 10_000, what: `etcd (pid ${pid}) gone with its server` });
   t.pass('no orphan etcd');
 });

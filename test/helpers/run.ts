@@ -58,3 +58,13 @@ export function waitForLine(child: ChildProcess, re: RegExp): Promise<string> {
     child.on('exit', onExit);
   });
 }
+
+/** Whether a process of this id is alive (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -4,15 +4,7 @@ import t from 'tap';
 import { type Exit, Supervisor } from '../../src/k8s/supervisor.js';
 import { eventually } from '../helpers/eventually.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { processAlive } from '../helpers/run.js';
 
 t.test('a process that is killed is started again; stop() ends it for good', async (t) => {
   const clock = new ManualClock();
@@ -35,7 +27,7 @@ t.test('a process that is killed is started again; stop() ends it for good', asy
   const second = await eventually(() => (supervisor.pid !== first ? supervisor.pid : undefined), { what: 'a second process' });
   t.same(exits, [{ code: null, signal: 'SIGKILL', restartInMs: 2000 }], 'a quick death waits 2 s');
   await supervisor.stop();
-  t.notOk(alive(second), 'stopped: no process left');
+  t.notOk(processAlive(second), 'stopped: no process left');
   t.equal(exits.length, 1, 'the stop is no exit to report');
   t.equal(spawned, 2);
 });
