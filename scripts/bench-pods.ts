@@ -4,114 +4,19 @@
 // baseline of starting the same sandbox and container straight through CRI (no Kubernetes); the
 // agent's RSS idle and with the pods; and the containerd calls the agent made per pod.
 //   npm run bench:pods -- [pods]
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { loadKubeconfig } from '../src/client/kubeconfig.js';
-import { ApiClient } from '../src/client/rest-client.js';
-import { nodes, pods } from '../src/client/resources.js';
-import { httpsTransport } from '../src/client/transport.js';
-import { CriClient } from '../src/cri/client.js';
-import { mountsUnder } from '../src/agent/pods/volumes.js';
+import { pods } from '../src/client/resources.js';
 import { buildBusyboxImage } from '../test/helpers/images.js';
+import { rssMiB, sleep, startBenchNode } from './bench-node.js';
 
 const N = Number(process.argv[2] ?? 30);
 const IMAGE = 'skiff.local/busybox:1';
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-pods-'));
-const port = 21000 + Math.floor(Math.random() * 2000);
-const kubeletPort = port + 2500;
-const bridge = `skb${port.toString(36)}`;
-const kubeconfig = path.join(root, 'kubeconfig.yaml');
-const agentDir = path.join(root, 'agent');
-buildBusyboxImage(path.join(agentDir, 'agent', 'images'), IMAGE);
-
-const children: ChildProcess[] = [];
-function start(args: string[], ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['dist/skiff.js', ...args, '--config', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let log = '';
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      log = (log + d).slice(-4000);
-      if (ready.test(log)) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${log}`)));
-  });
-}
-
-const server = await start(
-  [
-    'server',
-    '--data-dir',
-    path.join(root, 'server'),
-    '--https-listen-port',
-    String(port),
-    '--bind-address',
-    '127.0.0.1',
-    '--write-kubeconfig',
-    kubeconfig,
-    '--disable-agent',
-    '--cluster-cidr',
-    `10.${230 + (port % 20)}.0.0/16`,
-  ],
-  /skiff server ready/,
-);
-const token = fs.readFileSync(path.join(root, 'server', 'server', 'token'), 'utf8').trim();
-const agent = await start(
-  [
-    'agent',
-    '--server',
-    `https://127.0.0.1:${port}`,
-    '--token',
-    token,
-    '--node-name',
-    'bench',
-    '--data-dir',
-    agentDir,
-    '--cni-bridge',
-    bridge,
-    '--kubelet-arg',
-    `port=${kubeletPort}`,
-  ],
-  /skiff agent ready/,
-);
-const socket = path.join(agentDir, 'run', 'containerd', 'containerd.sock');
-const cri = new CriClient(socket);
-
-/** Deletes the pods and waits for the agent to remove their sandboxes, then stops everything. */
-async function cleanup(): Promise<void> {
-  const podClient = api.resource(pods);
-  for (const p of (await podClient.list('default').catch(() => ({ items: [] }))).items)
-    await podClient.delete('default', p.metadata!.name!, { gracePeriodSeconds: 0 }).catch(() => {});
-  for (let i = 0; i < 600 && (await cri.listPodSandbox().catch(() => [])).length > 0; i++) await sleep(100);
-  cri.close();
-  const exited = new Promise((r) => agent.once('exit', r));
-  agent.kill('SIGTERM');
-  await exited;
-  server.kill('SIGKILL');
-  try {
-    execFileSync('ip', ['link', 'delete', bridge], { stdio: 'ignore' });
-  } catch {
-    // no bridge
-  }
-  // Secrets and tokens live on tmpfs mounts the agent made.
-  for (const m of mountsUnder(root)) execFileSync('umount', ['-l', m]);
-  fs.rmSync(root, { recursive: true, force: true });
-}
-
-const api = new ApiClient(httpsTransport(loadKubeconfig(kubeconfig)), 'bench');
+const node = await startBenchNode({ prepareAgent: (agentDir) => buildBusyboxImage(path.join(agentDir, 'agent', 'images'), IMAGE) });
+const { root, api, agent, cri, kubeletPort, containerdPid } = node;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const containerdPid = () =>
-  Number(
-    execFileSync('pgrep', ['-P', String(agent.pid), 'containerd'])
-      .toString()
-      .trim()
-      .split('\n')[0],
-  );
 
 /** containerd calls the agent made so far, read from its /metrics with the API server's client certificate. */
 function criCalls(): Promise<Map<string, number>> {
@@ -140,14 +45,6 @@ function criCalls(): Promise<Map<string, number>> {
 }
 
 try {
-  for (;;) {
-    const node = await api
-      .resource(nodes)
-      .get(undefined, 'bench')
-      .catch(() => undefined);
-    if (node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True') break;
-    await sleep(200);
-  }
   await sleep(3000);
   const idleRss = rssMiB(agent.pid!);
   const idleContainerd = rssMiB(containerdPid());
@@ -235,5 +132,5 @@ try {
   );
   console.log(`  ${calls.map(([m, n]) => `${m} ${n}`).join(', ')}`);
 } finally {
-  await cleanup();
+  await node.stop();
 }
