@@ -17,7 +17,7 @@ import type {
   ServiceAccount,
 } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
+import type { Ingress, IngressClass, NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import type { ClusterRole } from 'kubernetes-types/rbac/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
 import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
@@ -72,6 +72,8 @@ export const certificateSigningRequests = type<Writable<CertificateSigningReques
 );
 export const endpointSlices = type<Writable<EndpointSlice>>('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice');
 export const networkPolicies = type<Writable<NetworkPolicy>>('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy');
+export const ingresses = type<Writable<Ingress>>('networking.k8s.io', 'v1', 'ingresses', 'Ingress');
+export const ingressClasses = type<Writable<IngressClass>>('networking.k8s.io', 'v1', 'ingressclasses', 'IngressClass', false);
 export const clusterRoles = type<Writable<ClusterRole>>('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false);
 export const priorityClasses = type<Writable<PriorityClass>>('scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', false);
 export const customResourceDefinitions = type<Writable<CustomResourceDefinition>>(
