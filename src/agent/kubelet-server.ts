@@ -2,7 +2,8 @@
 // presents a client certificate from the cluster's client CA named kube-apiserver-kubelet-client.
 // It serves container logs from the CRI log files, and hands exec, attach and port-forward
 // connections on to containerd's streaming server: the upgrade request is replayed there and the
-// two connections joined, so kubectl and containerd agree on the protocol between themselves.
+// two connections joined, so kubectl and containerd agree on the protocol between themselves. It also
+// serves the node's usage (/stats/summary, /metrics/resource) for the metrics API.
 import https from 'node:https';
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,6 +18,12 @@ import { handleUpgrades } from '../net/upgraded-sockets.js';
 import type { Kubelet } from './kubelet.js';
 import { KubeletError } from './kubelet-error.js';
 import { containerLog } from './pods/container-logs.js';
+import { resourceMetrics } from './stats/resource-metrics.js';
+import { StatsProvider } from './stats/stats-provider.js';
+
+const STATS_HOUSEKEEPING_MS = 10_000;
+const JSON_TYPE = { 'content-type': 'application/json' };
+const PROMETHEUS_TYPE = { 'content-type': 'text/plain; version=0.0.4' };
 
 const bool = (v: string | null) => v === 'true' || v === '1';
 
@@ -45,10 +52,14 @@ export async function startKubeletServer(kubelet: Kubelet, o: KubeletServerOptio
   const server = https.createServer(
     { cert: serving.certPem + ca.certPem, key: serving.keyPem, ca: o.clientCaPem, requestCert: true, rejectUnauthorized: false },
     (req, res) => {
-      void handle(kubelet, req, res).catch((err: Error) => fail(res, err));
+      void handle(kubelet, stats, req, res).catch((err: Error) => fail(res, err));
     },
   );
   server.requestTimeout = 0;
+  const stats = new StatsProvider({ nodeName: o.nodeName, cri: kubelet.cri });
+  // Readings between scrapes too, as cAdvisor's housekeeping: a scrape then always has a rate.
+  const housekeeping = setInterval(() => void stats.summary().catch(() => {}), STATS_HOUSEKEEPING_MS).unref();
+  void stats.summary().catch(() => {});
   const upgrades = handleUpgrades(server, (req, socket, head) => {
     void stream(kubelet, req, socket, head).catch((err: Error) => {
       const code = err instanceof KubeletError ? err.code : 500;
@@ -72,6 +83,7 @@ export async function startKubeletServer(kubelet: Kubelet, o: KubeletServerOptio
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(housekeeping);
         server.close(() => resolve());
         server.closeAllConnections();
         upgrades.closeAll();
@@ -98,11 +110,13 @@ function fail(res: ServerResponse, err: Error): void {
   res.writeHead(code, { 'content-type': 'text/plain' }).end(err.message);
 }
 
-async function handle(kubelet: Kubelet, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(kubelet: Kubelet, stats: StatsProvider, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!authorized(req)) throw new KubeletError(403, 'Forbidden: only the API server may call the node');
   const url = new URL(req.url ?? '/', 'https://node');
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'healthz') return void res.end('ok');
+  if (url.pathname === '/stats/summary') return void res.writeHead(200, JSON_TYPE).end(JSON.stringify(await stats.summary()));
+  if (url.pathname === '/metrics/resource') return void res.writeHead(200, PROMETHEUS_TYPE).end(resourceMetrics(await stats.summary()));
   if (parts[0] === 'metrics') return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics(kubelet));
   if (parts[0] !== 'containerLogs' || parts.length !== 4 || req.method !== 'GET')
     throw new KubeletError(404, `no such endpoint: ${req.method} ${url.pathname}`);
