@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as esbuild from 'esbuild';
+import { embedDashboard } from './dashboard-assets.mjs';
 import { etcd3Proto } from './esbuild-etcd3.mjs';
 import { versionDefines } from './version-defines.mjs';
 
@@ -107,7 +108,7 @@ await esbuild.build({
   format: 'cjs',
   define: { ...versionDefines(), SKIFF_ADDON_SHA256: JSON.stringify(JSON.stringify(addonDigests)) },
   logLevel: 'error',
-  plugins: [etcd3Proto],
+  plugins: [etcd3Proto, embedDashboard],
 });
 
 const hostNode = path.join(nodeFor('x64'), 'bin/node');

@@ -2,6 +2,7 @@
 // loads a native addon from node_modules). The single executable has its own build: build-binary.
 import fs from 'node:fs';
 import * as esbuild from 'esbuild';
+import { embedDashboard } from './dashboard-assets.mjs';
 import { etcd3Proto } from './esbuild-etcd3.mjs';
 import { versionDefines } from './version-defines.mjs';
 
@@ -17,6 +18,6 @@ await esbuild.build({
   // Bundled CommonJS packages call require(); give the ES module one.
   banner: { js: "import { createRequire as __skiffRequire } from 'node:module';\nconst require = __skiffRequire(import.meta.url);" },
   logLevel: 'warning',
-  plugins: [etcd3Proto],
+  plugins: [etcd3Proto, embedDashboard],
 });
 fs.chmodSync('dist/skiff.js', 0o755);
