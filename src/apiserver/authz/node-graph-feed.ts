@@ -8,6 +8,8 @@ import type { ObjectStore } from '../../api/storage/object-store.js';
 import type { ApiWatchEvent, ObjectWatch } from '../../api/storage/watch.js';
 import { log } from '../../log.js';
 import { NodeGraph, type VertexType } from './node-graph.js';
+import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
+import { isSkiffIngress, skiffClasses } from '../../k8s/ingress.js';
 
 const RESTART_MS = 1000;
 
@@ -17,6 +19,8 @@ export class NodeGraphFeed {
   private stopped = false;
   private readonly pods: ResourceDef;
   private readonly volumes: ResourceDef;
+  private readonly ingresses: ResourceDef;
+  private readonly ingressClasses: ResourceDef;
 
   constructor(
     private readonly objects: ObjectStore,
@@ -24,6 +28,8 @@ export class NodeGraphFeed {
   ) {
     this.pods = registry.byResource('', 'v1', 'pods')!;
     this.volumes = registry.byResource('', 'v1', 'persistentvolumes')!;
+    this.ingresses = registry.byResource('networking.k8s.io', 'v1', 'ingresses')!;
+    this.ingressClasses = registry.byResource('networking.k8s.io', 'v1', 'ingressclasses')!;
   }
 
   /** Resolves once both first lists are in the graph. */
@@ -62,6 +68,15 @@ export class NodeGraphFeed {
     for (const pod of listed.items) fresh.setPod(pod);
     if (viaVolumes) for (const pv of (await this.objects.list(this.volumes, undefined)).items) fresh.setVolume(pv);
     return fresh.hasPath(node, type, namespace, name);
+  }
+
+  /** Whether an Ingress of Skiff's ingress in `namespace` names the Secret for TLS: every node serves those. */
+  async ingressTlsSecret(namespace: string, name: string): Promise<boolean> {
+    const listed = (await this.objects.list(this.ingresses, namespace)).items as unknown as Ingress[];
+    const naming = listed.filter((i) => i.spec?.tls?.some((t) => t.secretName === name));
+    if (naming.length === 0) return false;
+    const classes = skiffClasses((await this.objects.list(this.ingressClasses, undefined)).items as unknown as IngressClass[]);
+    return naming.some((i) => isSkiffIngress(i, classes));
   }
 
   /** Watches `def` from a fresh list, again whenever the watch ends; resolves after the first list. */

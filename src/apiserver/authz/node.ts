@@ -3,8 +3,9 @@
 // PersistentVolumes and service account tokens of the pods bound to it (the graph), delete and
 // report the status of its own pods, write its own Node and Lease (NodeRestriction admission checks the
 // writes' contents), and do what every node needs (upstream's system:node rules, plus the reads of
-// Skiff's node network: Services, Endpoints, EndpointSlices, the cluster config). Anything else gets
-// no opinion, so RBAC decides; anyone not a node gets no opinion at all.
+// Skiff's node network: Services, Endpoints, EndpointSlices, Ingresses, the cluster config; and by name
+// the TLS Secrets of Skiff's Ingresses, which every node's ingress serves). Anything else gets no
+// opinion, so RBAC decides; anyone not a node gets no opinion at all.
 import type { UserInfo } from '../authn.js';
 import type { Authorizer, Decision } from './authorizer.js';
 import type { VertexType } from './node-graph.js';
@@ -19,6 +20,8 @@ export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 /** What the graph tells: is there a path from the object to the node? */
 export interface NodeGraphQuery {
   hasPath(node: string, type: VertexType, namespace: string, name: string): Promise<boolean> | boolean;
+  /** Whether an Ingress of Skiff's ingress names this Secret for TLS (every node's ingress serves it). */
+  ingressTlsSecret?(namespace: string, name: string): Promise<boolean> | boolean;
 }
 
 interface Rule {
@@ -43,6 +46,8 @@ export const NODE_RULES: readonly Rule[] = [
   { groups: [''], resources: ['services'], verbs: READ },
   { groups: [''], resources: ['endpoints'], verbs: READ },
   { groups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
+  // The node's ingress routes by the Ingresses of its classes.
+  { groups: ['networking.k8s.io'], resources: ['ingresses', 'ingressclasses'], verbs: READ },
   // NetworkPolicy on the node reads the policies and the namespaces' labels.
   { groups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: READ },
   { groups: [''], resources: ['namespaces'], verbs: READ },
@@ -84,7 +89,7 @@ export class NodeAuthorizer implements Authorizer {
     if (group === '') {
       switch (info.resource) {
         case 'secrets':
-          return this.readNamespaced(nodeName, 'secret', info);
+          return this.secret(nodeName, info);
         case 'configmaps':
           return this.readNamespaced(nodeName, 'configmap', info);
         case 'persistentvolumeclaims':
@@ -115,6 +120,16 @@ export class NodeAuthorizer implements Authorizer {
     if (info.subresource) return noOpinion('cannot read subresource');
     if (!info.namespace) return noOpinion('can only read namespaced object of this type');
     return this.related(node, type, info);
+  }
+
+  /**
+   * The Secrets of its pods, and (get by name only, no list or watch) the TLS Secrets of the Ingresses
+   * every node's ingress serves: what Traefik's service account reads in K3s, narrowed to those.
+   */
+  private async secret(node: string, info: RequestInfo): Promise<Decision> {
+    const decision = await this.readNamespaced(node, 'secret', info);
+    if (decision.decision === 'allow' || info.verb !== 'get' || info.subresource || !info.name || !info.namespace) return decision;
+    return (await this.graph.ingressTlsSecret?.(info.namespace, info.name)) ? allow : decision;
   }
 
   private get(node: string, type: VertexType, info: RequestInfo): Promise<Decision> | Decision {
