@@ -15,7 +15,7 @@ export function wantsAggregated(accept: string | null): 'v2' | 'v2beta1' | undef
   return undefined;
 }
 
-const verbsOf = (def: ResourceDef) => (def.virtual ? ['create'] : [...(def.verbs ?? allVerbs)]);
+const verbsOf = (def: ResourceDef) => [...(def.verbs ?? (def.virtual ? ['create'] : allVerbs))];
 
 interface Subresource {
   name: string;

@@ -30,8 +30,15 @@ interface PodLike extends StoredObject {
   spec?: { nodeName?: string; containers?: Container[]; initContainers?: Container[]; ephemeralContainers?: Container[] };
   status?: { phase?: string };
 }
-interface NodeLike extends StoredObject {
+export interface NodeLike extends StoredObject {
   status?: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } };
+}
+
+/** Where a node's kubelet port is: its InternalIP (or first address) and its kubelet endpoint's port. */
+export function kubeletAddress(node: NodeLike): { host: string; port: number } | undefined {
+  const addresses = node.status?.addresses ?? [];
+  const host = (addresses.find((a) => a.type === 'InternalIP') ?? addresses[0])?.address;
+  return host ? { host, port: node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250 } : undefined;
 }
 
 export interface KubeletClientCert {
@@ -81,10 +88,9 @@ export class KubeletProxy {
     const nodeName = pod.spec?.nodeName;
     if (!nodeName) throw badRequest(`pod ${pod.metadata.name} does not have a host assigned`);
     const node = (await this.objects.tryGet(this.registry.byResource('', 'v1', 'nodes')!, undefined, nodeName)) as NodeLike | undefined;
-    const addresses = node?.status?.addresses ?? [];
-    const host = (addresses.find((a) => a.type === 'InternalIP') ?? addresses[0])?.address;
-    if (!host) throw new ApiError(503, 'ServiceUnavailable', `no address is known for node ${nodeName}`);
-    return { host, port: node?.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250 };
+    const address = node && kubeletAddress(node);
+    if (!address) throw new ApiError(503, 'ServiceUnavailable', `no address is known for node ${nodeName}`);
+    return address;
   }
 
   readonly logs: SubresourceHandler = async (ctx: RequestContext) => {

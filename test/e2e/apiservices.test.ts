@@ -25,16 +25,16 @@ spec:
 const metrics = `apiVersion: apiregistration.k8s.io/v1
 kind: APIService
 metadata:
-  name: v1beta1.metrics.k8s.io
+  name: v1beta1.custom.metrics.k8s.io
 spec:
-  group: metrics.k8s.io
+  group: custom.metrics.k8s.io
   version: v1beta1
   groupPriorityMinimum: 100
   versionPriority: 100
   insecureSkipTLSVerify: true
   service:
     namespace: kube-system
-    name: metrics-server
+    name: custom-metrics-apiserver
 `;
 
 t.test("kubectl get apiservices: local ones, a CRD's, a non-local one, and a restart", async (t) => {
@@ -82,16 +82,16 @@ t.test("kubectl get apiservices: local ones, a CRD's, a non-local one, and a res
   // Not local: stored, reported unavailable, and discovery goes on as before.
   t.equal(
     (await c.kubectl(['apply', '-f', '-'], { input: metrics })).stdout,
-    'apiservice.apiregistration.k8s.io/v1beta1.metrics.k8s.io created\n',
+    'apiservice.apiregistration.k8s.io/v1beta1.custom.metrics.k8s.io created\n',
   );
   const shown = await eventually(async () => {
-    const out = await c.k('get', 'apiservice', 'v1beta1.metrics.k8s.io');
+    const out = await c.k('get', 'apiservice', 'v1beta1.custom.metrics.k8s.io');
     return /False \(ServiceNotFound\)/.test(out) ? out : undefined;
   });
-  t.match(shown, /^v1beta1\.metrics\.k8s\.io\s+kube-system\/metrics-server\s+False \(ServiceNotFound\)\s+\d+[smh]\S*$/m);
+  t.match(shown, /^v1beta1\.custom\.metrics\.k8s\.io\s+kube-system\/custom-metrics-apiserver\s+False \(ServiceNotFound\)\s+\d+[smh]\S*$/m);
   t.match(
-    await c.k('describe', 'apiservice', 'v1beta1.metrics.k8s.io'),
-    /Message:\s+service\/metrics-server in "kube-system" is not present/,
+    await c.k('describe', 'apiservice', 'v1beta1.custom.metrics.k8s.io'),
+    /Message:\s+service\/custom-metrics-apiserver in "kube-system" is not present/,
   );
   const resources = await c.kubectl(['api-resources']);
   t.equal(resources.code, 0, 'api-resources still works');
@@ -100,11 +100,11 @@ t.test("kubectl get apiservices: local ones, a CRD's, a non-local one, and a res
   const all = await c.kubectl(['get', 'all', '-A']);
   t.equal(all.code, 0);
   t.notMatch(all.stderr, /metrics\.k8s\.io/);
-  t.match(await c.k('get', 'apiservices', '-o', 'name'), /apiservice\.apiregistration\.k8s\.io\/v1beta1\.metrics\.k8s\.io/);
+  t.match(await c.k('get', 'apiservices', '-o', 'name'), /apiservice\.apiregistration\.k8s\.io\/v1beta1\.custom\.metrics\.k8s\.io/);
 
   // A built-in one deleted by hand comes back at the next start; the user's own stays.
   await c.k('delete', 'apiservice', 'v1.batch');
   await c.restart();
   t.match(await c.k('get', 'apiservices'), /^v1\.batch\s+Local\s+True\s+\d+[smh]\S*$/m);
-  t.match(await c.k('get', 'apiservice', 'v1beta1.metrics.k8s.io'), /False \(ServiceNotFound\)/);
+  t.match(await c.k('get', 'apiservice', 'v1beta1.custom.metrics.k8s.io'), /False \(ServiceNotFound\)/);
 });

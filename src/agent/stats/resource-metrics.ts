@@ -1,6 +1,6 @@
 // The kubelet's /metrics/resource: the summary's cumulative CPU and working set in Prometheus'
 // text format, each sample with its timestamp (milliseconds), as metrics-server scrapes it.
-import type { Summary } from './summary.js';
+import type { Summary } from '../../k8s/kubelet-stats.js';
 
 const ms = (time: string) => Date.parse(time);
 const seconds = (coreNanoSeconds: number) => String(coreNanoSeconds / 1e9);

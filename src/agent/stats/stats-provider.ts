@@ -5,7 +5,8 @@ import type { CriClient, CriMessage } from '../../cri/client.js';
 import { criEnum } from '../../cri/client.js';
 import { CpuRates } from './cpu-rate.js';
 import { readNodeUsage, type NodeReading } from './node-usage.js';
-import { podStats, type ContainerReading, type Summary } from './summary.js';
+import type { Summary } from '../../k8s/kubelet-stats.js';
+import { podStats, type ContainerReading } from './summary.js';
 
 const num = (v: unknown) => Number((v as { value?: number } | null | undefined)?.value ?? 0);
 

@@ -1,37 +1,7 @@
-// The kubelet's /stats/summary document (stats/v1alpha1), the fields metrics-server and
-// `kubectl top` rely on: CPU (cumulative and as a rate) and memory of the node, each pod, and each
-// of a pod's containers. Built from plain readings, so the shape is tested without a node.
+// The pods of the kubelet's /stats/summary document (src/k8s/kubelet-stats.ts), built from plain
+// readings of containers, so the shape is tested without a node.
+import type { ContainerStats, CpuStats, MemoryStats, PodStats } from '../../k8s/kubelet-stats.js';
 import { POD_NAME, POD_NAMESPACE, POD_UID, CONTAINER_NAME } from '../pods/labels.js';
-
-export interface CpuStats {
-  time: string;
-  usageNanoCores?: number;
-  usageCoreNanoSeconds: number;
-}
-export interface MemoryStats {
-  time: string;
-  availableBytes?: number;
-  usageBytes?: number;
-  workingSetBytes: number;
-  rssBytes?: number;
-}
-export interface ContainerStats {
-  name: string;
-  startTime: string;
-  cpu: CpuStats;
-  memory: MemoryStats;
-}
-export interface PodStats {
-  podRef: { name: string; namespace: string; uid: string };
-  startTime: string;
-  containers: ContainerStats[];
-  cpu: CpuStats;
-  memory: MemoryStats;
-}
-export interface Summary {
-  node: { nodeName: string; startTime: string; cpu: CpuStats; memory: MemoryStats };
-  pods: PodStats[];
-}
 
 /** One running container's reading, from the runtime. */
 export interface ContainerReading {

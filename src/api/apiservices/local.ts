@@ -28,6 +28,8 @@ export const BUILTIN_PRIORITIES: Record<string, [number, number]> = {
   'flowcontrol.apiserver.k8s.io/v1': [16100, 21],
   // K3s's Addon, a CRD there: the priorities its crd-autoregistration gives it.
   'k3s.cattle.io/v1': [1000, 100],
+  // The metrics API, served by the server itself: metrics-server's APIService priorities.
+  'metrics.k8s.io/v1beta1': [100, 100],
 };
 
 const CRD_PRIORITY: [number, number] = [1000, 100];
