@@ -1,6 +1,7 @@
 // The agent's configuration, typed: what `skiff agent` is given (src/cli builds it from flags, the
 // environment and the config file), and the checks that turn a node's part of it into the settings
 // of startNodeAgent. The server's own node is configured by the same NodeConfig.
+import path from 'node:path';
 import { checkSetting } from '../k8s/config-error.js';
 import { kubeletArgs } from './kubelet-args.js';
 import { parseNodeLabels, parseNodeTaints } from './node-registration.js';
@@ -29,6 +30,8 @@ export interface NodeConfig {
   privateRegistry: string;
   /** NAME=VALUE items. */
   kubeletArgs: string[];
+  /** --default-local-storage-path: where local-path volumes live (default <data-dir>/storage). */
+  defaultLocalStoragePath?: string;
 }
 
 export interface AgentConfig extends NodeConfig {
@@ -59,5 +62,6 @@ export function nodeAgentSettings(c: NodeConfig) {
     labels: checkSetting(() => parseNodeLabels(c.nodeLabels)),
     taints: checkSetting(() => parseNodeTaints(c.nodeTaints)),
     registries: checkSetting(() => readRegistries(c.privateRegistry)),
+    localStoragePath: c.defaultLocalStoragePath ?? path.join(c.dataDir, 'storage'),
   };
 }

@@ -17,6 +17,8 @@ import { ensurePauseImage } from './pause-image.js';
 import type { Registries } from './registries.js';
 import type { ClusterConfig } from '../k8s/cluster-config.js';
 import { startNodeNetwork } from './network/index.js';
+import { startLocalPathNode } from './storage/local-path-node.js';
+import { LOCAL_STORAGE } from '../k8s/local-path.js';
 import { podNetworkCni } from './network/podnet/pod-network.js';
 import { withRewrites } from './image-rewrite.js';
 import { hostResolvConfPath } from './resolv-conf.js';
@@ -44,6 +46,8 @@ export interface NodeAgentSettings {
   taints: Writable<Taint>[];
   /** --private-registry, parsed: mirrors, auth and TLS for the containerd the agent runs. */
   registries?: Registries;
+  /** --default-local-storage-path (default <data-dir>/storage). */
+  localStoragePath?: string;
 }
 
 export interface NodeAgent {
@@ -122,10 +126,13 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     dataDir: s.dataDir,
     cluster: s.cluster,
   });
+  const storagePath = s.localStoragePath ?? path.join(s.dataDir, 'storage');
+  const storage = await startLocalPathNode(api, s.nodeName, storagePath, !s.cluster.disabled.includes(LOCAL_STORAGE));
   return {
     kubelet,
     cri,
     async stop() {
+      await storage.stop();
       await network.stop();
       kubelet.stop();
       await server.close();

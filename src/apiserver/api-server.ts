@@ -47,6 +47,7 @@ import { NodeAuthorizer } from './authz/node.js';
 import { NodeGraphFeed } from './authz/node-graph-feed.js';
 import { nodeRestrictionAdmission } from '../api/admission/node-restriction.js';
 import { certificateSigningAdmission } from '../api/admission/certificate-signing.js';
+import { defaultStorageClassAdmission } from '../api/admission/default-storage-class.js';
 import { csrApprovalHandler } from './csr-approval.js';
 import { nodePasswordRelease } from './node-password.js';
 import type { SecretsEncryption } from '../api/encryption/secrets-encrypt.js';
@@ -105,6 +106,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     nodeRestrictionAdmission(reader, () => registry.byResource('', 'v1', 'nodes')), // a node writes only its own Node, Lease, pods' status
     priorityAdmission(reader, registry), // a pod's priority from its PriorityClass
     serviceAccountAdmission(reader, registry), // a pod's service account and its token volume
+    defaultStorageClassAdmission(reader, registry), // a claim without a class gets the default one
     certificateSigningAdmission(), // a CSR's requester is who asked; approval and status change only their parts
     nodePasswordRelease(() => objects!, registry), // a deleted Node frees its name for another machine
     escalationAdmission(rbac, authorizer), // nobody grants RBAC permissions they do not hold

@@ -55,6 +55,12 @@ export const flags: readonly FlagSpec[] = [
     description: 'folder for state (/var/lib/skiff, or ~/.skiff when not root)',
     default: defaultDataDir,
   },
+  {
+    name: 'default-local-storage-path',
+    kind: 'string',
+    commands: both,
+    description: 'folder of the local-path volumes this node provisions (default: <data-dir>/storage)',
+  },
   { name: 'node-name', kind: 'string', commands: both, description: 'node name (default: host name)', default: () => os.hostname() },
   { name: 'token', kind: 'string', commands: both, description: 'shared secret used to join a server' },
   {

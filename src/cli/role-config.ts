@@ -67,6 +67,7 @@ function nodeConfig(read: Read): NodeConfig {
     nodeTaints: read.list('node-taint'),
     privateRegistry: read.text('private-registry'),
     kubeletArgs: read.list('kubelet-arg'),
+    defaultLocalStoragePath: read.optional('default-local-storage-path'),
   };
 }
 

@@ -3,12 +3,14 @@ import type { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import type {
   ConfigMap,
   Endpoints,
   Event,
   Namespace,
   Node,
+  PersistentVolume,
   PersistentVolumeClaim,
   Pod,
   ReplicationController,
@@ -54,6 +56,8 @@ export const secrets = type<Writable<Secret>>('', 'v1', 'secrets', 'Secret');
 export const serviceAccounts = type<Writable<ServiceAccount>>('', 'v1', 'serviceaccounts', 'ServiceAccount');
 export const events = type<Writable<Event>>('', 'v1', 'events', 'Event');
 export const persistentVolumeClaims = type<Writable<PersistentVolumeClaim>>('', 'v1', 'persistentvolumeclaims', 'PersistentVolumeClaim');
+export const persistentVolumes = type<Writable<PersistentVolume>>('', 'v1', 'persistentvolumes', 'PersistentVolume', false);
+export const storageClasses = type<Writable<StorageClass>>('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false);
 export const replicationControllers = type<Writable<ReplicationController>>('', 'v1', 'replicationcontrollers', 'ReplicationController');
 export const deployments = type<Writable<Deployment>>('apps', 'v1', 'deployments', 'Deployment');
 export const replicaSets = type<Writable<ReplicaSet>>('apps', 'v1', 'replicasets', 'ReplicaSet');

@@ -26,6 +26,8 @@ import { DEFAULT_TIMINGS, type ControllerTimings } from './settings.js';
 import { RootCaPublisher } from './root-ca-publisher.js';
 import { ServiceAccountController } from './serviceaccount.js';
 import { ServiceLBController } from './servicelb.js';
+import { LocalPathProvisioner } from './local-path-provisioner.js';
+import { LOCAL_STORAGE } from '../k8s/local-path.js';
 import { StatefulSetController } from './statefulset.js';
 import { ReplicaSetController } from './replicaset.js';
 import { ReplicationControllerController } from './replication-controller.js';
@@ -44,7 +46,7 @@ export interface ControllerSettings {
   timings?: ControllerTimings;
   /** --cluster-cidr: nodes get a /24 of it as their pod range. */
   clusterCIDR?: string;
-  /** --disable: built-in components switched off (servicelb). */
+  /** --disable: built-in components switched off (servicelb, local-storage). */
   disabled?: string[];
   /**
    * Each controller's own client, as the service account kube-system/<name> (upstream's
@@ -76,6 +78,7 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new NodeIpamController(ctx, settings.clusterCIDR ?? '10.42.0.0/16'),
     ...(settings.clusterCaPem ? [new RootCaPublisher(ctx, settings.clusterCaPem)] : []),
     ...(settings.disabled?.includes('servicelb') ? [] : [new ServiceLBController(ctx)]),
+    ...(settings.disabled?.includes(LOCAL_STORAGE) ? [] : [new LocalPathProvisioner(ctx)]),
     new ClusterRoleAggregationController(ctx),
     ...(settings.certificateSigner
       ? [

@@ -10,30 +10,17 @@ import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import type { EventRecorder, EventType } from '../client/event-recorder.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/rest-client.js';
-import { persistentVolumeClaims, pods, type ResourceType, type Writable } from '../client/resources.js';
+import { persistentVolumeClaims, persistentVolumes, pods, storageClasses, type Writable } from '../client/resources.js';
 import { ignoreNotFoundOrReplaced, isNotFound } from '../k8s/errors.js';
 import { nowTimestamp } from '../k8s/time.js';
 import { type ControllerContext, QueueController } from './runner.js';
-import { claimClass, findMatchingVolume, isBoundToClaim, unsatisfiedBy, volumeModeMismatch } from './persistentvolume-match.js';
+import { claimClass, findMatchingVolume, isBoundToClaim, unsatisfiedBy, volumeModeMismatch } from '../k8s/volume-match.js';
 
 type PV = Writable<PersistentVolume>;
 type PVC = Writable<PersistentVolumeClaim>;
 type Pod = Writable<import('kubernetes-types/core/v1.js').Pod>;
 
-export const persistentVolumes: ResourceType<PV> = {
-  group: '',
-  version: 'v1',
-  resource: 'persistentvolumes',
-  kind: 'PersistentVolume',
-  namespaced: false,
-};
-export const storageClasses: ResourceType<Writable<StorageClass>> = {
-  group: 'storage.k8s.io',
-  version: 'v1',
-  resource: 'storageclasses',
-  kind: 'StorageClass',
-  namespaced: false,
-};
+export { persistentVolumes, storageClasses };
 
 /** The identity it writes as, and the component its events come from (upstream's). */
 export const PV_BINDER = 'persistent-volume-binder';

@@ -12,6 +12,7 @@ import { cycleState, filterNode } from './filters.js';
 import { findPreemption, type Preemption } from './preemption.js';
 import { SchedulingQueue } from './queue.js';
 import { scoreNodes } from './scores.js';
+import { VolumeBinding } from './volume-binding.js';
 import { addPod, buildSnapshot, type NodeT, type PodT } from './snapshot.js';
 import { nowTimestamp } from '../k8s/time.js';
 import { onAbort } from '../k8s/abort.js';
@@ -32,6 +33,7 @@ export class Scheduler {
   private readonly podClient: ResourceClient<PodT>;
   private readonly recorder: EventRecorder;
   private podInformer?: Informer<PodT>;
+  private volumes?: VolumeBinding;
 
   constructor(
     private readonly api: ApiClient,
@@ -64,6 +66,7 @@ export class Scheduler {
     const nodeInformer = informers
       .for(nodes)
       .on({ add: () => this.queue.moveAllToActive(), update: (old, node) => this.nodeChanged(old, node) });
+    this.volumes = new VolumeBinding(informers, this.api.as(this.name), () => this.queue.moveAllToActive());
     informers.start();
     onAbort(signal, () => {
       this.queue.close();
@@ -114,7 +117,7 @@ export class Scheduler {
     const reasons = new Map<string, number>();
     const failures = new Map<string, string[]>();
     for (const info of infos.values()) {
-      const why = filterNode(state, info);
+      const why = filterNode(state, info) ?? this.volumes?.filter(pod, info.node);
       if (!why) feasible.push(info);
       else {
         failures.set(info.node.metadata!.name!, why);
@@ -129,9 +132,11 @@ export class Scheduler {
     const scores = scoreNodes(state, feasible);
     const best = Math.max(...scores);
     const top = feasible.filter((_, i) => scores[i] === best);
-    const chosen = top[Math.floor(Math.random() * top.length)]!.node.metadata!.name!;
+    const chosenNode = top[Math.floor(Math.random() * top.length)]!.node;
+    const chosen = chosenNode.metadata!.name!;
     this.assumed.set(key, chosen);
     try {
+      await this.volumes?.bindClaims(pod, chosenNode);
       await this.podClient.subresource('POST', pod.metadata!.namespace, pod.metadata!.name!, 'binding', {
         apiVersion: 'v1',
         kind: 'Binding',

@@ -9,7 +9,7 @@ import { events, persistentVolumeClaims, type Writable } from '../../src/client/
 import { withControllers } from './running.js';
 import { DEFAULT_TIMINGS } from '../../src/controllers/settings.js';
 import { persistentVolumes, storageClasses } from '../../src/controllers/persistentvolume-binder.js';
-import { findMatchingVolume, unsatisfiedBy } from '../../src/controllers/persistentvolume-match.js';
+import { findMatchingVolume, unsatisfiedBy } from '../../src/k8s/volume-match.js';
 import { systemServiceAccount } from '../../src/server/control-plane.js';
 import { eventually } from '../helpers/eventually.js';
 

@@ -140,6 +140,15 @@ const CONTROLLER_RULES: Record<string, () => Rule[]> = {
   ],
   'ttl-after-finished-controller': () => [rule(['get', 'list', 'watch', 'delete'], ['batch'], ['jobs']), eventsRule()],
   // Skiff's (K3s's ServiceLB): LoadBalancer Services get the addresses of the nodes that serve them.
+  // Local-path volumes: made for claims, grown, and removed (the directory by its node, asked on its Node).
+  'local-path-provisioner': () => [
+    rule(['get', 'list', 'watch', 'create', 'update', 'delete'], [CORE], ['persistentvolumes']),
+    rule(['get', 'list', 'watch'], [CORE], ['persistentvolumeclaims', 'pods']),
+    rule(['update'], [CORE], ['persistentvolumeclaims/status']),
+    rule(['get', 'list', 'watch', 'patch'], [CORE], ['nodes']),
+    rule(['get', 'list', 'watch'], ['storage.k8s.io'], ['storageclasses']),
+    eventsRule(),
+  ],
   'service-lb-controller': () => [
     rule(READ, [CORE], ['services']),
     rule(['patch', 'update'], [CORE], ['services/status']),

@@ -2,8 +2,8 @@
 // (pkg/controller/volume/persistentvolume: FindMatchingVolume, checkVolumeSatisfyClaim): pure
 // functions of the objects, so the binder's rules are tested without an API.
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { parseQuantity } from '../k8s/quantity.js';
-import { fromLabelSelector, matches } from '../k8s/selectors.js';
+import { parseQuantity } from './quantity.js';
+import { fromLabelSelector, matches } from './selectors.js';
 
 /** The annotation that still overrides spec.storageClassName, on claims and volumes alike. */
 export const BETA_STORAGE_CLASS = 'volume.beta.kubernetes.io/storage-class';

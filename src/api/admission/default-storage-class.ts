@@ -1,0 +1,39 @@
+// DefaultStorageClass, as upstream's admission plugin: a claim created without a class gets the
+// cluster's default (the StorageClass annotated is-default-class "true"; of several, the newest, and
+// by name when they are equally new). A claim that says storageClassName: "" keeps it: it asks for no class.
+import type { KObject, StoredObject } from '../../k8s/object.js';
+import type { Registry } from '../registry/registry.js';
+import type { ObjectReader } from '../storage/object-store.js';
+import type { AdmissionPlugin } from './plugin.js';
+
+export const IS_DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
+const BETA_IS_DEFAULT_CLASS = 'storageclass.beta.kubernetes.io/is-default-class';
+const BETA_STORAGE_CLASS = 'volume.beta.kubernetes.io/storage-class';
+
+const isDefault = (sc: StoredObject) =>
+  sc.metadata.annotations?.[IS_DEFAULT_CLASS] === 'true' || sc.metadata.annotations?.[BETA_IS_DEFAULT_CLASS] === 'true';
+
+/** The default class among these (upstream's GetDefaultClass), or undefined when none is marked. */
+export function defaultClass(classes: StoredObject[]): StoredObject | undefined {
+  const marked = classes.filter(isDefault);
+  marked.sort((a, b) => {
+    const [ta, tb] = [a.metadata.creationTimestamp ?? '', b.metadata.creationTimestamp ?? ''];
+    return ta === tb ? (a.metadata.name < b.metadata.name ? -1 : 1) : ta > tb ? -1 : 1;
+  });
+  return marked[0];
+}
+
+export function defaultStorageClassAdmission(objects: ObjectReader, registry: Registry): AdmissionPlugin {
+  const classes = () => registry.byResource('storage.k8s.io', 'v1', 'storageclasses')!;
+  return {
+    group: '',
+    resource: 'persistentvolumeclaims',
+    async admit(_def, obj: KObject, old) {
+      if (old) return;
+      const spec = (obj.spec ?? {}) as { storageClassName?: string | null };
+      if (spec.storageClassName != null || obj.metadata?.annotations?.[BETA_STORAGE_CLASS] !== undefined) return;
+      const sc = defaultClass((await objects.list(classes(), undefined)).items as StoredObject[]);
+      if (sc) obj.spec = { ...spec, storageClassName: sc.metadata.name };
+    },
+  };
+}
