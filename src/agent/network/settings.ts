@@ -16,6 +16,8 @@ export interface NodeNetworkSettings {
   /** The agent's data dir, for state that must survive restarts. */
   dataDir: string;
   cluster: ClusterConfig;
+  /** --ingress-http-port and --ingress-https-port (default 80 and 443). */
+  ingressPorts?: { http: number; https: number };
 }
 
 /** One part of the network (pod network, Services, DNS): started in order, stopped in reverse. */

@@ -2,8 +2,9 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Ingress, IngressRule } from 'kubernetes-types/networking/v1.js';
 import t from 'tap';
+import { isSkiffIngress } from '../../../src/k8s/ingress.js';
 import { RoundRobin, targetsOf } from '../../../src/agent/network/ingress/endpoints.js';
-import { buildRoutes, hostMatches, isOurs, normalHost, pathMatches, route, tlsFor } from '../../../src/agent/network/ingress/routes.js';
+import { buildRoutes, hostMatches, normalHost, pathMatches, route, tlsFor } from '../../../src/agent/network/ingress/routes.js';
 
 const rule = (host: string | undefined, ...paths: [string, string, string][]): IngressRule => ({
   ...(host ? { host } : {}),
@@ -92,12 +93,13 @@ t.test('the same host and path in two Ingresses go to the older one', async (t) 
 });
 
 t.test('class: ours by name or annotation, classless ones only while ours is the default', async (t) => {
-  const classes = new Set(['skiff']);
-  t.ok(isOurs(ingress('a', { ingressClassName: 'skiff' }), classes, false));
-  t.notOk(isOurs(ingress('a', { ingressClassName: 'nginx' }), classes, true));
-  t.ok(isOurs({ metadata: { annotations: { 'kubernetes.io/ingress.class': 'skiff' } } }, classes, false));
-  t.ok(isOurs(ingress('a', {}), classes, true));
-  t.notOk(isOurs(ingress('a', {}), classes, false));
+  const names = new Set(['skiff']);
+  const isOurs = (ing: Ingress, isDefault: boolean) => isSkiffIngress(ing, { names, isDefault });
+  t.ok(isOurs(ingress('a', { ingressClassName: 'skiff' }), false));
+  t.notOk(isOurs(ingress('a', { ingressClassName: 'nginx' }), true));
+  t.ok(isOurs({ metadata: { annotations: { 'kubernetes.io/ingress.class': 'skiff' } } }, false));
+  t.ok(isOurs(ingress('a', {}), true));
+  t.notOk(isOurs(ingress('a', {}), false));
 });
 
 t.test('TLS: the entry naming the server name, then a wildcard, then one without hosts', async (t) => {

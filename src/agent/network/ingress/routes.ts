@@ -6,11 +6,6 @@
 // is Prefix here. The same host and path in two Ingresses go to the oldest one (then by name).
 import type { Ingress, IngressBackend } from 'kubernetes-types/networking/v1.js';
 
-/** The ingress's controller name, in IngressClass.spec.controller. */
-export const CONTROLLER = 'skiff.io/ingress';
-/** The class the server makes. */
-export const CLASS_NAME = 'skiff';
-
 export interface Backend {
   namespace: string;
   service: string;
@@ -38,12 +33,6 @@ export interface RouteTable {
   routes: Route[];
   defaultBackend?: Backend;
   tls: TlsEntry[];
-}
-
-/** Whether an Ingress is one of ours: its class is one of `classes`, or it has none and `byDefault`. */
-export function isOurs(ing: Ingress, classes: Set<string>, byDefault: boolean): boolean {
-  const name = ing.spec?.ingressClassName ?? ing.metadata?.annotations?.['kubernetes.io/ingress.class'];
-  return name === undefined ? byDefault : classes.has(name);
 }
 
 function backendOf(namespace: string, b: IngressBackend | undefined): Backend | undefined {

@@ -18,7 +18,7 @@ import { ServiceProxy } from './proxy.js';
 export { removeServiceRules } from './nft.js';
 
 /** Objects as the proxy reads them: managedFields dropped (bulky, never read). */
-function lean<O>(obj: O): O {
+export function lean<O>(obj: O): O {
   const meta = (obj as { metadata?: { managedFields?: unknown } }).metadata;
   if (!meta?.managedFields) return obj;
   const { managedFields: _dropped, ...rest } = meta;

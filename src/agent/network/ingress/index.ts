@@ -1,0 +1,106 @@
+// The ingress part of the node's network, K3s's Traefik without its pod: every node serves the
+// Ingresses of Skiff's classes on its own addresses, HTTP on --ingress-http-port and HTTPS (SNI) on
+// --ingress-https-port, from informers on Ingresses, IngressClasses, Services and EndpointSlices.
+// The server makes the class and writes the Ingresses' status (src/controllers/ingress-status.ts);
+// with --disable ingress (or traefik) no node listens.
+import http from 'node:http';
+import https from 'node:https';
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
+import { Informer } from '../../../client/informer.js';
+import type { ApiClient } from '../../../client/rest-client.js';
+import { endpointSlices, ingressClasses, ingresses, secrets, services } from '../../../client/resources.js';
+import { log } from '../../../log.js';
+import type { NetworkPart } from '../settings.js';
+import { lean } from '../services/index.js';
+import { CertificateStore, defaultContext } from './certificates.js';
+import { RoundRobin, SERVICE_NAME_LABEL, targetsOf } from './endpoints.js';
+import { proxyRequest, proxyUpgrade, type Resolution } from './proxy.js';
+import { buildRoutes, normalHost, type RouteTable, route, tlsFor } from './routes.js';
+import { ingressDisabled, isSkiffIngress, skiffClasses } from '../../../k8s/ingress.js';
+
+export const DEFAULT_INGRESS_PORTS = { http: 80, https: 443 };
+
+/** How often TLS Secrets are read again: a node may get them by name only, so it cannot watch them. */
+const SECRET_REFRESH_MS = 30_000;
+
+export const startIngress: NetworkPart = async (api: ApiClient, s) => {
+  if (ingressDisabled(s.cluster.disabled)) return { stop() {} };
+  const ports = s.ingressPorts ?? DEFAULT_INGRESS_PORTS;
+  const ingressInformer = new Informer<Ingress>(api.resource(ingresses), { transform: lean });
+  const classInformer = new Informer<IngressClass>(api.resource(ingressClasses), { transform: lean });
+  const serviceInformer = new Informer<Service>(api.resource(services), { transform: lean });
+  const sliceInformer = new Informer<EndpointSlice>(api.resource(endpointSlices), { transform: lean });
+  const certificates = new CertificateStore((ns, name) => api.resource(secrets).get(ns, name), await defaultContext());
+  let table: RouteTable = { routes: [], tls: [] };
+  const refreshSecrets = () => void certificates.refresh(table.tls);
+  const rebuild = () => {
+    const classes = skiffClasses(classInformer.list());
+    const ours = ingressInformer.list().filter((ing) => isSkiffIngress(ing, classes));
+    table = buildRoutes(ours);
+    refreshSecrets();
+  };
+  for (const inf of [ingressInformer, classInformer]) inf.on({ add: rebuild, update: rebuild, delete: rebuild });
+  const secretTimer = setInterval(refreshSecrets, SECRET_REFRESH_MS).unref();
+
+  const turns = new RoundRobin();
+  const resolve = (hostHeader: string | undefined, url: string | undefined): Resolution => {
+    const backend = route(table, normalHost(hostHeader), (url ?? '/').split('?')[0]!);
+    if (!backend) return { status: 404, reason: 'Not Found' };
+    const slices = sliceInformer.list(backend.namespace).filter((sl) => sl.metadata?.labels?.[SERVICE_NAME_LABEL] === backend.service);
+    const targets = targetsOf(backend, serviceInformer.get(`${backend.namespace}/${backend.service}`), slices);
+    const key = `${backend.namespace}/${backend.service}:${backend.port}`;
+    const target = targets && turns.pick(key, targets);
+    return target ? { target } : { status: 503, reason: `Service Unavailable: no ready endpoint of ${key}` };
+  };
+
+  const serve = (server: http.Server, secure: boolean) =>
+    server
+      .on('request', (req, res) => proxyRequest(req, res, resolve(req.headers.host, req.url), secure))
+      .on('upgrade', (req, socket, head) => proxyUpgrade(req, socket, head, resolve(req.headers.host, req.url), secure));
+  const tlsOptions: https.ServerOptions = {
+    SNICallback: (name, cb) => cb(null, certificates.contextFor(tlsFor(table, name))),
+    secureContext: certificates.fallback,
+  };
+
+  for (const inf of [ingressInformer, classInformer, serviceInformer, sliceInformer]) inf.start();
+  const addresses = [...new Set([s.nodeIP, s.externalIP].filter((a): a is string => !!a))];
+  const listeners: http.Server[] = [];
+  for (const address of addresses) {
+    const pairs: [http.Server, number][] = [
+      [serve(http.createServer(), false), ports.http],
+      [serve(https.createServer(tlsOptions), true), ports.https],
+    ];
+    for (const [server, port] of pairs)
+      await listen(server, port, address)
+        .then(() => listeners.push(server))
+        .catch((err) => log.error({ address, port, err: (err as Error).message }, 'ingress: cannot listen'));
+  }
+  log.info({ addresses, http: ports.http, https: ports.https }, 'ingress listening');
+  return {
+    async stop() {
+      clearInterval(secretTimer);
+      for (const inf of [ingressInformer, classInformer, serviceInformer, sliceInformer]) inf.stop();
+      await Promise.all(
+        listeners.map(
+          (l) =>
+            new Promise<void>((done) => {
+              l.close(() => done());
+              l.closeAllConnections();
+            }),
+        ),
+      );
+    },
+  };
+};
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
