@@ -13,6 +13,7 @@ import { serviceAccountAdmission } from '../api/admission/service-account.js';
 import { podSecurityAdmission, type PodSecurityConfig } from '../api/admission/pod-security/admission.js';
 import { CrdSync } from '../api/crd/crd-sync.js';
 import { ApiServiceRegistration } from '../api/apiservices/autoregister.js';
+import { kubeletSummaries, MetricsApi, metricsResources } from './metrics-api.js';
 import { ApiServiceStatusSync } from '../api/apiservices/status-sync.js';
 import { createPatchers } from '../api/patch/index.js';
 import { Registry } from '../api/registry/registry.js';
@@ -124,6 +125,12 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const patchDeps: PatchDeps = { objects, patchers: createPatchers(schemas), checkFields: fieldCheck };
   const gate = { authenticateToken, authorizer };
   const kubelets = opts.kubeletClient ? new KubeletProxy(registry, objects, opts.kubeletClient, gate) : undefined;
+  // metrics.k8s.io from the nodes' kubelets, unless --disable metrics-server (then neither it nor its APIService).
+  const metrics =
+    opts.kubeletClient && !cluster.disabled.includes('metrics-server')
+      ? new MetricsApi(registry, objects, kubeletSummaries(opts.kubeletClient))
+      : undefined;
+  for (const def of metrics ? metricsResources : []) registry.add(def);
   let ready = false;
   const app = createApp({
     registry,
@@ -138,6 +145,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       ...reviewHandlers(authenticateToken, authorizer),
       ...podSubresourceHandlers(registry, objects),
       ...(kubelets ? { 'pods/log': kubelets.logs } : {}),
+      ...metrics?.handlers,
       'serviceaccounts/token': tokenRequestHandler(registry, objects, tokens),
       'namespaces/finalize': namespaceFinalizeHandler(registry, objects),
       'certificatesigningrequests/approval': csrApprovalHandler(registry, objects),

@@ -12,6 +12,7 @@ import { log } from '../log.js';
 import type { Controller, ControllerContext } from './runner.js';
 import { ClusterRoleAggregationController } from './clusterrole-aggregation.js';
 import { CronJobController } from './cronjob.js';
+import { HorizontalPodAutoscalerController } from './horizontal-pod-autoscaler.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { EndpointsController } from './endpoints.js';
@@ -69,6 +70,7 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new EndpointsController(ctx),
     new JobController(ctx),
     new CronJobController(ctx),
+    new HorizontalPodAutoscalerController(ctx),
     new GarbageCollector(ctx),
     new NamespaceController(ctx),
     new ServiceAccountController(ctx),

@@ -73,6 +73,14 @@ const CONTROLLER_RULES: Record<string, () => Rule[]> = {
     eventsRule(),
   ],
   'generic-garbage-collector': () => [rule(['get', 'list', 'watch', 'patch', 'update', 'delete'], ['*'], ['*']), eventsRule()],
+  'horizontal-pod-autoscaler': () => [
+    rule(['get', 'list', 'watch'], ['autoscaling'], ['horizontalpodautoscalers']),
+    rule(['update'], ['autoscaling'], ['horizontalpodautoscalers/status']),
+    rule(['get', 'update'], ['*'], ['*/scale']),
+    rule(['list'], [CORE], ['pods']),
+    rule(['list'], ['metrics.k8s.io'], ['pods']),
+    eventsRule(),
+  ],
   'job-controller': () => [
     rule(['get', 'list', 'watch', 'update', 'patch'], ['batch'], ['jobs']),
     rule(['update'], ['batch'], ['jobs/status']),
