@@ -1,6 +1,7 @@
 // Nodes with their status, capacity and, when metrics.k8s.io answers, their usage.
 import { age, h, table } from '../dom.js';
 import { listPath } from '../paths.js';
+import { formatBytes, formatCpu, withShare } from '../usage.js';
 import type { KubeObject } from '../watch-stream.js';
 import { liveSection, type View } from './view.js';
 
@@ -23,7 +24,11 @@ export const nodes: View = (ctx) => {
     table(
       ['Name', 'Status', 'Roles', 'Version', 'CPU', 'Memory', 'CPU used', 'Memory used', 'Age'],
       items.map((n) => {
-        const status = n.status as { capacity?: Record<string, string>; nodeInfo?: { kubeletVersion?: string } };
+        const status = n.status as {
+          capacity?: Record<string, string>;
+          allocatable?: Record<string, string>;
+          nodeInfo?: { kubeletVersion?: string };
+        };
         const labels = (n.metadata.labels ?? {}) as Record<string, string>;
         const roles = Object.keys(labels).flatMap((l) => (l.startsWith('node-role.kubernetes.io/') ? [l.split('/')[1]] : []));
         const used = usage?.get(n.metadata.name);
@@ -32,10 +37,10 @@ export const nodes: View = (ctx) => {
           nodeReady(n) ? 'Ready' : 'NotReady',
           roles.join(',') || '<none>',
           status.nodeInfo?.kubeletVersion,
-          status.capacity?.cpu,
-          status.capacity?.memory,
-          used?.cpu ?? '-',
-          used?.memory ?? '-',
+          status.capacity?.cpu && formatCpu(status.capacity.cpu),
+          status.capacity?.memory && formatBytes(status.capacity.memory),
+          used ? withShare(used.cpu, status.allocatable?.cpu, formatCpu) : '-',
+          used ? withShare(used.memory, status.allocatable?.memory, formatBytes) : '-',
           age(n.metadata.creationTimestamp),
         ];
       }),
