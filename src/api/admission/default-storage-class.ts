@@ -10,12 +10,13 @@ export const IS_DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
 const BETA_IS_DEFAULT_CLASS = 'storageclass.beta.kubernetes.io/is-default-class';
 const BETA_STORAGE_CLASS = 'volume.beta.kubernetes.io/storage-class';
 
-const isDefault = (sc: StoredObject) =>
-  sc.metadata.annotations?.[IS_DEFAULT_CLASS] === 'true' || sc.metadata.annotations?.[BETA_IS_DEFAULT_CLASS] === 'true';
+/** Whether a StorageClass is marked the default (either annotation, as upstream reads them). */
+export const isDefaultClass = (sc: { metadata?: { annotations?: Record<string, string> } }) =>
+  sc.metadata?.annotations?.[IS_DEFAULT_CLASS] === 'true' || sc.metadata?.annotations?.[BETA_IS_DEFAULT_CLASS] === 'true';
 
 /** The default class among these (upstream's GetDefaultClass), or undefined when none is marked. */
 export function defaultClass(classes: StoredObject[]): StoredObject | undefined {
-  const marked = classes.filter(isDefault);
+  const marked = classes.filter(isDefaultClass);
   marked.sort((a, b) => {
     const [ta, tb] = [a.metadata.creationTimestamp ?? '', b.metadata.creationTimestamp ?? ''];
     return ta === tb ? (a.metadata.name < b.metadata.name ? -1 : 1) : ta > tb ? -1 : 1;

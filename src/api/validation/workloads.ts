@@ -30,6 +30,18 @@ function nonNegative(field: string, v: number | undefined): FieldError[] {
 }
 
 /** Deployments, ReplicaSets, StatefulSets and DaemonSets. */
+/**
+ * The template's pod spec as the pods will have it: a StatefulSet's volumeClaimTemplates become
+ * volumes of its pods (the controller adds them), so mounts may name them.
+ */
+function podSpecOf(spec: WorkloadSpec & { volumeClaimTemplates?: { metadata?: { name?: string } }[] }) {
+  const podSpec = spec.template?.spec;
+  const claims = (spec.volumeClaimTemplates ?? []).map((c) => c.metadata?.name).filter((n): n is string => !!n);
+  if (!podSpec || !claims.length) return podSpec;
+  const volumes = (podSpec.volumes ?? []).filter((v) => !claims.includes(v.name));
+  return { ...podSpec, volumes: [...volumes, ...claims.map((name) => ({ name, persistentVolumeClaim: { claimName: name } }))] };
+}
+
 export function validateWorkload(kind: string) {
   return (obj: { spec?: WorkloadSpec & { serviceName?: string } }, old?: { spec?: WorkloadSpec }): FieldError[] => {
     const spec = obj.spec;
@@ -38,7 +50,7 @@ export function validateWorkload(kind: string) {
     if (!spec.selector) errors.push(required('spec.selector'));
     else errors.push(...selectorMatchesTemplate(spec, 'spec'));
     errors.push(...nonNegative('spec.replicas', spec.replicas));
-    errors.push(...validatePodSpec(spec.template?.spec, 'spec.template.spec', ['Always']));
+    errors.push(...validatePodSpec(podSpecOf(spec), 'spec.template.spec', ['Always']));
     if (old?.spec?.selector && !isDeepStrictEqual(old.spec.selector, spec.selector)) errors.push(immutable('spec.selector', spec.selector));
     if (kind === 'StatefulSet' && old && spec.serviceName !== (old.spec as { serviceName?: string } | undefined)?.serviceName) {
       errors.push({

@@ -6,6 +6,7 @@ import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
 import type { Event as EventV1 } from 'kubernetes-types/events/v1.js';
 import { defaultStorageClass } from '../../defaults/core.js';
+import { isDefaultClass } from '../../admission/default-storage-class.js';
 import { validateCrd } from '../../validation/crd.js';
 import { withMeta } from '../../validation/object-meta.js';
 import type { ResourceDef } from '../types.js';
@@ -87,7 +88,14 @@ export const miscResources: ResourceDef[] = [
     namespaced: false,
     shortNames: ['sc'],
     schemaName: 'io.k8s.api.storage.v1.StorageClass',
+    // kube-apiserver's printer marks the default class in the name column.
+    noName: true,
     columns: [
+      {
+        ...col('Name', (s: StorageClass) => `${s.metadata?.name ?? ''}${isDefaultClass(s) ? ' (default)' : ''}`),
+        format: 'name',
+        description: 'Name must be unique within a namespace.',
+      },
       col('Provisioner', (s: StorageClass) => s.provisioner),
       col('ReclaimPolicy', (s: StorageClass) => s.reclaimPolicy ?? 'Delete'),
       col('VolumeBindingMode', (s: StorageClass) => s.volumeBindingMode ?? 'Immediate'),
