@@ -48,6 +48,8 @@ export interface NodeAgentSettings {
   registries?: Registries;
   /** --default-local-storage-path (default <data-dir>/storage). */
   localStoragePath?: string;
+  /** --ingress-http-port and --ingress-https-port (default 80 and 443). */
+  ingressPorts?: { http: number; https: number };
 }
 
 export interface NodeAgent {
@@ -125,6 +127,7 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     resolvConf,
     dataDir: s.dataDir,
     cluster: s.cluster,
+    ingressPorts: s.ingressPorts,
   });
   const storagePath = s.localStoragePath ?? path.join(s.dataDir, 'storage');
   const storage = await startLocalPathNode(api, s.nodeName, storagePath, !s.cluster.disabled.includes(LOCAL_STORAGE));

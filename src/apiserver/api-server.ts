@@ -49,6 +49,7 @@ import { NodeGraphFeed } from './authz/node-graph-feed.js';
 import { nodeRestrictionAdmission } from '../api/admission/node-restriction.js';
 import { certificateSigningAdmission } from '../api/admission/certificate-signing.js';
 import { defaultStorageClassAdmission } from '../api/admission/default-storage-class.js';
+import { defaultIngressClassAdmission } from '../api/admission/default-ingress-class.js';
 import { csrApprovalHandler } from './csr-approval.js';
 import { nodePasswordRelease } from './node-password.js';
 import type { SecretsEncryption } from '../api/encryption/secrets-encrypt.js';
@@ -109,6 +110,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     serviceAccountAdmission(reader, registry), // a pod's service account and its token volume
     defaultStorageClassAdmission(reader, registry), // a claim without a class gets the default one
     certificateSigningAdmission(), // a CSR's requester is who asked; approval and status change only their parts
+    defaultIngressClassAdmission(reader, registry), // an Ingress without a class gets the default one
     nodePasswordRelease(() => objects!, registry), // a deleted Node frees its name for another machine
     escalationAdmission(rbac, authorizer), // nobody grants RBAC permissions they do not hold
     podSecurityAdmission(reader, registry, opts.podSecurity), // after validation: pods and templates against their namespace's level

@@ -71,6 +71,20 @@ export const flags: readonly FlagSpec[] = [
   },
   { name: 'https-listen-port', kind: 'port', commands: ['server'], description: 'HTTPS listen port', default: () => 6443 },
   {
+    name: 'ingress-http-port',
+    kind: 'port',
+    commands: both,
+    description: "the ingress's HTTP port on the node's addresses",
+    default: () => 80,
+  },
+  {
+    name: 'ingress-https-port',
+    kind: 'port',
+    commands: both,
+    description: "the ingress's HTTPS port on the node's addresses",
+    default: () => 443,
+  },
+  {
     name: 'bind-address',
     kind: 'string',
     commands: ['server'],

@@ -68,6 +68,8 @@ function nodeConfig(read: Read): NodeConfig {
     privateRegistry: read.text('private-registry'),
     kubeletArgs: read.list('kubelet-arg'),
     defaultLocalStoragePath: read.optional('default-local-storage-path'),
+    ingressHttpPort: read.number('ingress-http-port'),
+    ingressHttpsPort: read.number('ingress-https-port'),
   };
 }
 

@@ -27,6 +27,8 @@ import { DEFAULT_TIMINGS, type ControllerTimings } from './settings.js';
 import { RootCaPublisher } from './root-ca-publisher.js';
 import { ServiceAccountController } from './serviceaccount.js';
 import { ServiceLBController } from './servicelb.js';
+import { IngressStatusController } from './ingress-status.js';
+import { ingressDisabled } from '../k8s/ingress.js';
 import { LocalPathProvisioner } from './local-path-provisioner.js';
 import { LOCAL_STORAGE } from '../k8s/local-path.js';
 import { StatefulSetController } from './statefulset.js';
@@ -80,6 +82,7 @@ function controllers(ctx: ControllerContext, settings: ControllerSettings): Cont
     new NodeIpamController(ctx, settings.clusterCIDR ?? '10.42.0.0/16'),
     ...(settings.clusterCaPem ? [new RootCaPublisher(ctx, settings.clusterCaPem)] : []),
     ...(settings.disabled?.includes('servicelb') ? [] : [new ServiceLBController(ctx)]),
+    ...(ingressDisabled(settings.disabled ?? []) ? [] : [new IngressStatusController(ctx)]),
     ...(settings.disabled?.includes(LOCAL_STORAGE) ? [] : [new LocalPathProvisioner(ctx)]),
     new ClusterRoleAggregationController(ctx),
     ...(settings.certificateSigner

@@ -17,6 +17,7 @@ import { nodeUser } from '../k8s/nodes.js';
 import { labelServerNode, splitNodeLabels } from './server-node.js';
 import { startManifests } from './manifests.js';
 import { stageLocalStorage } from './local-storage.js';
+import { stageIngressClass } from './ingress-class.js';
 import { log } from '../log.js';
 import { systemdNotifier } from '../sd-notify.js';
 import { createApiServer } from '../apiserver/api-server.js';
@@ -184,6 +185,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
   // A server deleted with kubectl delete node leaves the etcd cluster (every server watches; one removes it).
   const removals = etcdMembers ? etcdMembers.removeDeletedNodes(supervisor, background.signal) : Promise.resolve();
   stageLocalStorage(path.join(dataDir, 'server', 'manifests'), cluster.disabled);
+  stageIngressClass(path.join(dataDir, 'server', 'manifests'), cluster.disabled);
   const manifests = startManifests({ dir: path.join(dataDir, 'server', 'manifests'), client: supervisor, disabled: cluster.disabled });
   const schedule = startSnapshotSchedule(store, snapshots);
   log.info(`Wrote kubeconfig ${kubeconfig}`);

@@ -55,12 +55,12 @@ export function prepareNode(dataDir: string, uniq: number, enter: string[] = [])
   return {
     args: ['--cni-bridge', bridge, '--kubelet-arg', `port=${uniq}`, '--resolv-conf', resolvConf],
     // A node in the machine's own network namespace programs no Service or NetworkPolicy rules and
-    // serves no cluster DNS: test clusters there share one kernel (and one 10.43.0.0/16, and
-    // 10.43.0.10:53), and the rules would outlive them.
+    // serves no cluster DNS or ingress: test clusters there share one kernel (and one 10.43.0.0/16,
+    // 10.43.0.10:53 and the host's ports 80 and 443), and the rules would outlive them.
     serverArgs: [
       '--cluster-cidr',
       `10.${freeRange(uniq)}.0.0/16`,
-      ...(enter.length ? [] : ['--disable-kube-proxy', '--disable-network-policy', '--disable', 'coredns']),
+      ...(enter.length ? [] : ['--disable-kube-proxy', '--disable-network-policy', '--disable', 'coredns', '--disable', 'ingress']),
     ],
     socket,
     async drain() {

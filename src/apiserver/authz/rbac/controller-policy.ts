@@ -157,6 +157,11 @@ const CONTROLLER_RULES: Record<string, () => Rule[]> = {
     rule(['get', 'list', 'watch'], ['storage.k8s.io'], ['storageclasses']),
     eventsRule(),
   ],
+  'ingress-status-controller': () => [
+    rule(READ, ['networking.k8s.io'], ['ingresses', 'ingressclasses']),
+    rule(['patch', 'update'], ['networking.k8s.io'], ['ingresses/status']),
+    rule(['list', 'watch'], [CORE], ['nodes']),
+  ],
   'service-lb-controller': () => [
     rule(READ, [CORE], ['services']),
     rule(['patch', 'update'], [CORE], ['services/status']),
