@@ -32,9 +32,9 @@ export interface NodeConfig {
   kubeletArgs: string[];
   /** --default-local-storage-path: where local-path volumes live (default <data-dir>/storage). */
   defaultLocalStoragePath?: string;
-  /** --ingress-http-port, --ingress-https-port */
-  ingressHttpPort: number;
-  ingressHttpsPort: number;
+  /** --ingress-http-port, --ingress-https-port (default 80 and 443). */
+  ingressHttpPort?: number;
+  ingressHttpsPort?: number;
 }
 
 export interface AgentConfig extends NodeConfig {
@@ -66,6 +66,6 @@ export function nodeAgentSettings(c: NodeConfig) {
     taints: checkSetting(() => parseNodeTaints(c.nodeTaints)),
     registries: checkSetting(() => readRegistries(c.privateRegistry)),
     localStoragePath: c.defaultLocalStoragePath ?? path.join(c.dataDir, 'storage'),
-    ingressPorts: { http: c.ingressHttpPort, https: c.ingressHttpsPort },
+    ingressPorts: { http: c.ingressHttpPort ?? 80, https: c.ingressHttpsPort ?? 443 },
   };
 }
