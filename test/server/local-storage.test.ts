@@ -49,10 +49,10 @@ t.test("a node's local-path folder", async (t) => {
     nodeName: 'n1',
     pauseImage: 'p',
     cniBridge: 'cni0',
-    nodeLabels: [],
-    nodeTaints: [],
+    nodeLabels: [] as string[],
+    nodeTaints: [] as string[],
     privateRegistry: '/nonexistent/registries.yaml',
-    kubeletArgs: [],
+    kubeletArgs: [] as string[],
   } as NodeConfig;
   t.equal(nodeAgentSettings(base).localStoragePath, '/var/lib/skiff/storage');
   t.equal(nodeAgentSettings({ ...base, defaultLocalStoragePath: '/srv/volumes' }).localStoragePath, '/srv/volumes');
