@@ -125,7 +125,7 @@ export class PersistentVolumeBinder extends QueueController {
       const delay = this.delayBinding(claim);
       const volume = findMatchingVolume(claim, this.volumes.list(), delay);
       if (volume) return this.bind(volume, claim);
-      if (delay) {
+      if (delay && claim.metadata?.annotations?.[ANN_SELECTED_NODE] === undefined) {
         this.event(
           'PersistentVolumeClaim',
           claim,
@@ -178,9 +178,11 @@ export class PersistentVolumeBinder extends QueueController {
     await this.updateClaimStatus(claim, 'Lost');
   }
 
-  /** WaitForFirstConsumer, unless a node has been chosen for the claim already. */
+  /**
+   * WaitForFirstConsumer: only a volume pre-bound to the claim is taken here, even once a node is
+   * chosen (the scheduler pre-binds one that fits the node; otherwise the provisioner makes one there).
+   */
   private delayBinding(claim: PVC): boolean {
-    if (claim.metadata?.annotations?.[ANN_SELECTED_NODE] !== undefined) return false;
     const name = claimClass(claim);
     return name !== '' && this.classes.get(name)?.volumeBindingMode === 'WaitForFirstConsumer';
   }

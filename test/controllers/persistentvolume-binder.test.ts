@@ -171,6 +171,11 @@ t.test('claims of a storage class: WaitForFirstConsumer waits, a provisioner is 
     message: 'waiting for first consumer to be created before binding',
   });
   t.equal((await c.volumes.get(undefined, 'local-1')).spec?.claimRef, undefined, 'not bound before its pod is placed');
+  // Its node chosen (the scheduler's annotation): the provisioner is asked for a volume there; a
+  // free volume of the class may be on another node, so it is not taken here (upstream's rule).
+  await c.claims.patch('default', 'later', { metadata: { annotations: { 'volume.kubernetes.io/selected-node': 'n1' } } });
+  t.match((await c.eventFor('later', 'ExternalProvisioning')).message, /external provisioner 'rancher.io\/local-path'/);
+  t.equal((await c.volumes.get(undefined, 'local-1')).spec?.claimRef, undefined, 'the free volume stays free');
 
   await c.createClaim('wanted', '1Gi', { storageClassName: 'remote' });
   const event = await c.eventFor('wanted', 'ExternalProvisioning');
