@@ -14,6 +14,7 @@ import { podSecurityAdmission, type PodSecurityConfig } from '../api/admission/p
 import { CrdSync } from '../api/crd/crd-sync.js';
 import { ApiServiceRegistration } from '../api/apiservices/autoregister.js';
 import { kubeletSummaries, MetricsApi, metricsResources } from './metrics-api.js';
+import { hpaV1, hpaV1Handler } from './hpa-v1.js';
 import { ApiServiceStatusSync } from '../api/apiservices/status-sync.js';
 import { createPatchers } from '../api/patch/index.js';
 import { Registry } from '../api/registry/registry.js';
@@ -133,6 +134,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       ? new MetricsApi(registry, objects, kubeletSummaries(opts.kubeletClient))
       : undefined;
   for (const def of metrics ? metricsResources : []) registry.add(def);
+  registry.add(hpaV1); // after v2, which stays the preferred version
   let ready = false;
   const app = createApp({
     registry,
@@ -148,6 +150,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       ...podSubresourceHandlers(registry, objects),
       ...(kubelets ? { 'pods/log': kubelets.logs } : {}),
       ...metrics?.handlers,
+      horizontalpodautoscalers: hpaV1Handler(registry, objects),
       'serviceaccounts/token': tokenRequestHandler(registry, objects, tokens),
       'namespaces/finalize': namespaceFinalizeHandler(registry, objects),
       'certificatesigningrequests/approval': csrApprovalHandler(registry, objects),
