@@ -1,5 +1,8 @@
 // The metrics API on a real node: the agent's /stats/summary read by the server's metrics.k8s.io,
 // seen through `kubectl top`; and `--disable metrics-server` leaves neither the API nor its APIService.
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
 import t from 'tap';
 import { API_ONLY, startCluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/eventually.js';
@@ -22,6 +25,20 @@ function topRows(out: string): Map<string, [number, number]> {
     rows.set(`${podName}/${container}`, [Number(cpu.replace(/m$/, '')), Number(memory.replace(/Mi$/, ''))]);
   }
   return rows;
+}
+
+/** GET on the node's kubelet port, with the API server's kubelet client certificate or none. */
+function kubeletGet(url: string, cert?: { cert: string; key: string }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { rejectUnauthorized: false, ...cert }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
 }
 
 t.test('kubectl top: nodes and pods with containers, a busy pod above an idle one', async (t) => {
@@ -89,6 +106,32 @@ t.test('kubectl top: nodes and pods with containers, a busy pod above an idle on
   });
   const missing = await c.kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/nope']);
   t.match(missing.stderr, /NotFound|not found/);
+
+  // The kubelet's own endpoints, as metrics-server would scrape them: only for the API server's certificate.
+  const node = JSON.parse(await c.k('get', 'nodes', '-o', 'json')).items[0];
+  const ip = node.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address;
+  const base = `https://${ip}:${node.status.daemonEndpoints.kubeletEndpoint.Port}`;
+  const tls = path.join(c.dataDir, 'server', 'tls');
+  const cert = {
+    cert: fs.readFileSync(path.join(tls, 'client-kube-apiserver.crt'), 'utf8'),
+    key: fs.readFileSync(path.join(tls, 'client-kube-apiserver.key'), 'utf8'),
+  };
+  t.equal((await kubeletGet(`${base}/stats/summary`)).status, 403, 'refused without the client certificate');
+  const summary = JSON.parse((await kubeletGet(`${base}/stats/summary`, cert)).body);
+  t.match(summary.node, {
+    nodeName: node.metadata.name,
+    cpu: { usageNanoCores: Number, usageCoreNanoSeconds: Number },
+    memory: { workingSetBytes: Number },
+  });
+  t.match(
+    summary.pods.find((p: { podRef: { name: string } }) => p.podRef.name === 'busy'),
+    { podRef: { namespace: 'default' }, containers: [{ name: 'main', cpu: { usageCoreNanoSeconds: Number } }] },
+  );
+  const resource = await kubeletGet(`${base}/metrics/resource`, cert);
+  t.match(resource.body, /^node_cpu_usage_seconds_total [\d.e+]+ \d{13}$/m);
+  t.match(resource.body, /^node_memory_working_set_bytes \d+ \d{13}$/m);
+  t.match(resource.body, /^container_cpu_usage_seconds_total\{container="main",namespace="default",pod="busy"\} [\d.e+]+ \d{13}$/m);
+  t.match(resource.body, /^pod_memory_working_set_bytes\{namespace="default",pod="idle"\} \d+ \d{13}$/m);
 });
 
 t.test('--disable metrics-server: no metrics API, no APIService, kubectl top says so', async (t) => {
