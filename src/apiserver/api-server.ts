@@ -13,7 +13,7 @@ import { serviceAccountAdmission } from '../api/admission/service-account.js';
 import { podSecurityAdmission, type PodSecurityConfig } from '../api/admission/pod-security/admission.js';
 import { CrdSync } from '../api/crd/crd-sync.js';
 import { ApiServiceRegistration } from '../api/apiservices/autoregister.js';
-import { kubeletSummaries, MetricsApi, metricsResources } from './metrics-api.js';
+import { kubeletSummaries, METRICS_READER, METRICS_READER_NAME, MetricsApi, metricsResources } from './metrics-api.js';
 import { hpaV1, hpaV1Handler } from './hpa-v1.js';
 import { ApiServiceStatusSync } from '../api/apiservices/status-sync.js';
 import { createPatchers } from '../api/patch/index.js';
@@ -169,7 +169,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   });
   await ensureSystemNamespaces(objects, registry);
   await rbac.start();
-  await reconcileDefaultPolicy(objects, registry);
+  await reconcileDefaultPolicy(objects, registry, metrics ? { add: [METRICS_READER] } : { remove: [METRICS_READER_NAME] });
   await ensureSystemPriorityClasses(objects, registry);
   if (!cluster.disabled.includes('coredns')) await ensureClusterDnsService(objects, registry, cluster.clusterDNS);
   const crds = new CrdSync(objects, registry, registry.byResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!);

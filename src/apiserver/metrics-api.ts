@@ -15,6 +15,7 @@ import { matches, parseLabelSelector } from '../k8s/selectors.js';
 import { log } from '../log.js';
 import type { Summary } from '../k8s/kubelet-stats.js';
 import { type KubeletClientCert, kubeletAddress, type NodeLike } from './kubelet-proxy.js';
+import { clusterRole, rule, type DefaultClusterRole } from './authz/rbac/policy.js';
 import { jsonResponse, representation } from './negotiate.js';
 import type { RequestContext } from './request-context.js';
 import { methodNotAllowed } from './request-context.js';
@@ -69,6 +70,15 @@ const metricsDef = (kind: string, plural: string, namespaced: boolean): Resource
         ]
       : [col('Window', (m: PodMetrics) => m.window)],
 });
+
+/** metrics-server's role, aggregated into view, edit and admin: whoever may read pods may `kubectl top` them. */
+export const METRICS_READER_NAME = 'system:aggregated-metrics-reader';
+export const METRICS_READER: DefaultClusterRole = clusterRole(
+  METRICS_READER_NAME,
+  [rule(['get', 'list', 'watch'], [METRICS_GROUP], ['pods', 'nodes'])],
+  {},
+  Object.fromEntries(['admin', 'edit', 'view'].map((r) => [`rbac.authorization.k8s.io/aggregate-to-${r}`, 'true'])),
+);
 
 export const metricsResources: ResourceDef[] = [metricsDef('NodeMetrics', 'nodes', false), metricsDef('PodMetrics', 'pods', true)];
 

@@ -107,6 +107,16 @@ t.test('kubectl top: nodes and pods with containers, a busy pod above an idle on
   const missing = await c.kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/nope']);
   t.match(missing.stderr, /NotFound|not found/);
 
+  // metrics-server's reader role is aggregated into view: a namespace's viewer may top its pods.
+  await c.k('create', 'rolebinding', 'viewer', '--clusterrole=view', '--serviceaccount=default:viewer');
+  const asViewer = await eventually(async () => {
+    const r = await c.kubectl(['top', 'pods', '--as=system:serviceaccount:default:viewer']);
+    return r.code === 0 ? r.stdout : undefined;
+  });
+  t.match(asViewer, /^busy\s+\d+m\s+\d+Mi\s*$/m);
+  const nodesAsViewer = await c.kubectl(['top', 'nodes', '--as=system:serviceaccount:default:viewer']);
+  t.match(nodesAsViewer.stderr, /forbidden/i, 'but not the nodes, which view does not cover cluster-wide');
+
   // The kubelet's own endpoints, as metrics-server would scrape them: only for the API server's certificate.
   const node = JSON.parse(await c.k('get', 'nodes', '-o', 'json')).items[0];
   const ip = node.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address;
@@ -143,4 +153,5 @@ t.test('--disable metrics-server: no metrics API, no APIService, kubectl top say
   t.not(svc.code, 0);
   t.match(svc.stderr, /NotFound/);
   t.notMatch(await c.k('api-versions'), /metrics\.k8s\.io/);
+  t.match((await c.kubectl(['get', 'clusterrole', 'system:aggregated-metrics-reader'])).stderr, /NotFound/, 'nor its reader role');
 });

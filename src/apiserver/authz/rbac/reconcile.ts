@@ -132,16 +132,22 @@ async function ensureBinding(objects: ObjectStore, def: ResourceDef, expected: A
   });
 }
 
-export async function reconcileDefaultPolicy(objects: ObjectStore, registry: Registry): Promise<void> {
+/** Roles of optional components: made while the component is on (`add`), deleted while it is off (`remove`). */
+export interface OptionalPolicy {
+  add?: DefaultClusterRole[];
+  remove?: string[];
+}
+
+export async function reconcileDefaultPolicy(objects: ObjectStore, registry: Registry, optional: OptionalPolicy = {}): Promise<void> {
   const def = (plural: string) => registry.byResource('rbac.authorization.k8s.io', 'v1', plural)!;
   const [clusterRoles, clusterRoleBindings, roles, roleBindings] = ['clusterroles', 'clusterrolebindings', 'roles', 'rolebindings'].map(
     def,
   );
-  for (const r of [...defaultClusterRoles(), ...controllerRoles()]) await ensureRole(objects, clusterRoles!, r);
+  for (const r of [...defaultClusterRoles(), ...controllerRoles(), ...(optional.add ?? [])]) await ensureRole(objects, clusterRoles!, r);
   for (const b of [...defaultClusterRoleBindings(), ...controllerRoleBindings()]) await ensureBinding(objects, clusterRoleBindings!, b);
   for (const r of controllerNamespaceRoles()) await ensureRole(objects, roles!, r);
   for (const b of controllerNamespaceRoleBindings()) await ensureBinding(objects, roleBindings!, b);
-  for (const name of RETIRED)
+  for (const name of [...RETIRED, ...(optional.remove ?? [])])
     for (const d of [clusterRoleBindings!, clusterRoles!]) {
       const existing = await objects.tryGet(d, undefined, name);
       if (existing) await objects.remove(d, existing);
