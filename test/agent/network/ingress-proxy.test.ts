@@ -3,7 +3,7 @@
 // path, X-Forwarded-*, 404/503/502, TLS by SNI from a Secret (and the default certificate), and an
 // Upgrade passed through both ways.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { startIngress } from '../../../src/agent/network/ingress/index.js';
 import { ApiClient } from '../../../src/client/rest-client.js';
@@ -126,4 +126,26 @@ t.test('the ingress routes, terminates TLS and passes upgrades through', async (
 
   await admin.resource(ingresses).delete('default', 'two-hosts');
   await eventually(async () => (await get('a.example.com')).status === 404, { what: 'routes gone with the Ingress' });
+});
+
+t.test('a port that is taken at start is opened once it is free', async (t) => {
+  const h = await apiHarness(t);
+  const asNode = new ApiClient(inProcessTransport(h.app, { username: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] }));
+  const holder = net.createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const taken = (holder.address() as AddressInfo).port;
+  const ingress = await startIngress(asNode, {
+    nodeName: 'n1',
+    nodeIP: '127.0.0.1',
+    resolvConf: '/etc/resolv.conf',
+    dataDir: tempDir(t),
+    cluster: DEFAULT_CLUSTER_CONFIG,
+    ingressPorts: { http: taken, https: await freePort() },
+  });
+  t.teardown(() => ingress.stop());
+  await new Promise<void>((r) => holder.close(() => r()));
+  const answer = await eventually(() => ingressGet({ address: '127.0.0.1', port: taken, host: 'any.example.com' }), {
+    what: 'the ingress on the freed port',
+  });
+  t.equal(answer.status, 404, 'the ingress answers there (no Ingress: 404)');
 });

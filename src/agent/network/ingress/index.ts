@@ -24,6 +24,8 @@ export const DEFAULT_INGRESS_PORTS = { http: 80, https: 443 };
 
 /** How often TLS Secrets are read again: a node may get them by name only, so it cannot watch them. */
 const SECRET_REFRESH_MS = 30_000;
+/** How often a port that could not be opened is tried again. */
+const RELISTEN_MS = 5_000;
 
 export const startIngress: NetworkPart = async (api: ApiClient, s) => {
   if (ingressDisabled(s.cluster.disabled)) return { stop() {} };
@@ -67,19 +69,33 @@ export const startIngress: NetworkPart = async (api: ApiClient, s) => {
   for (const inf of [ingressInformer, classInformer, serviceInformer, sliceInformer]) inf.start();
   const addresses = [...new Set([s.nodeIP, s.externalIP].filter((a): a is string => !!a))];
   const listeners: http.Server[] = [];
+  const retries = new Set<NodeJS.Timeout>();
+  let stopped = false;
+  // A port that is taken (by an agent still going away, or another program) is tried again until it is free.
+  const open = async (server: http.Server, port: number, address: string, attempt = 0): Promise<void> => {
+    try {
+      await listen(server, port, address);
+      listeners.push(server);
+    } catch (err) {
+      if (attempt === 0)
+        log.error({ address, port, err: (err as Error).message }, 'ingress: cannot listen, trying again every few seconds');
+      if (stopped) return;
+      const timer = setTimeout(() => {
+        retries.delete(timer);
+        if (!stopped) void open(server, port, address, attempt + 1);
+      }, RELISTEN_MS).unref();
+      retries.add(timer);
+    }
+  };
   for (const address of addresses) {
-    const pairs: [http.Server, number][] = [
-      [serve(http.createServer(), false), ports.http],
-      [serve(https.createServer(tlsOptions), true), ports.https],
-    ];
-    for (const [server, port] of pairs)
-      await listen(server, port, address)
-        .then(() => listeners.push(server))
-        .catch((err) => log.error({ address, port, err: (err as Error).message }, 'ingress: cannot listen'));
+    await open(serve(http.createServer(), false), ports.http, address);
+    await open(serve(https.createServer(tlsOptions), true), ports.https, address);
   }
   log.info({ addresses, http: ports.http, https: ports.https }, 'ingress listening');
   return {
     async stop() {
+      stopped = true;
+      for (const timer of retries) clearTimeout(timer);
       clearInterval(secretTimer);
       for (const inf of [ingressInformer, classInformer, serviceInformer, sliceInformer]) inf.stop();
       await Promise.all(
