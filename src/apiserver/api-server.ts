@@ -56,6 +56,7 @@ import { nodePasswordRelease } from './node-password.js';
 import type { SecretsEncryption } from '../api/encryption/secrets-encrypt.js';
 import { encryptionRoutes } from './encryption-routes.js';
 import { snapshotRoutes, type SnapshotService } from './snapshot-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 
 export interface ApiServerOptions {
   store: Store;
@@ -165,6 +166,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     publicRoutes: (app) => {
       if (opts.join) joinRoutes(opts.join, objects, registry)(app);
       if (opts.serverJoin) serverJoinRoutes(opts.serverJoin)(app);
+      // The web dashboard's static files (no data in them: its API calls carry the user's token).
+      if (!cluster.disabled.includes('dashboard')) dashboardRoutes()(app);
     },
   });
   await ensureSystemNamespaces(objects, registry);
