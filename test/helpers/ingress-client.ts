@@ -55,13 +55,14 @@ export function ingressGet(r: IngressRequest): Promise<IngressAnswer> {
  */
 export function ingressUpgrade(r: IngressRequest, protocol: string, message: string): Promise<{ status: number; echoed: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
+    const options = {
       host: r.address,
       port: r.port,
       path: r.path ?? '/',
       headers: { host: r.host, connection: 'Upgrade', upgrade: protocol },
-      agent: false,
-    });
+      agent: false as const,
+    };
+    const req = r.tls ? https.request({ ...options, servername: r.host, rejectUnauthorized: false }) : http.request(options);
     req.setTimeout(5000, () => req.destroy(new Error('timeout')));
     req.on('upgrade', (res, socket: Duplex, head) => {
       let echoed = head.toString();

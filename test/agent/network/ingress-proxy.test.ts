@@ -122,6 +122,11 @@ t.test('the ingress routes, terminates TLS and passes upgrades through', async (
     status: 101,
     echoed: 'ping',
   });
+  t.same(
+    await ingressUpgrade({ address: '127.0.0.1', port: ingressPorts.https, host: 'a.example.com', tls: true }, 'websocket', 'over tls'),
+    { status: 101, echoed: 'over tls' },
+    'and over TLS',
+  );
   t.equal((await ingressUpgrade({ address: '127.0.0.1', port: ingressPorts.http, host: 'c.example.com' }, 'echo', 'x')).status, 404);
 
   await admin.resource(ingresses).delete('default', 'two-hosts');
