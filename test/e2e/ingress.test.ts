@@ -1,7 +1,8 @@
-// The ingress on a real node (its own network namespace in the lab), driven with kubectl and reached
-// from another machine of the lab's segment: one Ingress routing two hosts to two Services, Exact and
-// Prefix paths, HTTPS with SNI from a TLS Secret made with kubectl, the ADDRESS that kubectl shows, an
-// Upgrade passed through to a pod and back; and --disable ingress leaving no class and no listener.
+// The ingress on real nodes (each in its own network namespace in the lab), driven with kubectl and
+// reached from another machine of the lab's segment: one Ingress routing two hosts to two Services,
+// Exact and Prefix paths, HTTPS with SNI from a TLS Secret made with kubectl, the ADDRESS that kubectl
+// shows (both nodes), the second node serving the same routes, an Upgrade passed through to a pod and
+// back; and --disable ingress leaving no class and no listener.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -11,9 +12,13 @@ import { freePort, startCluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/eventually.js';
 import { ingressGet, ingressUpgrade } from '../helpers/ingress-client.js';
 import { createNetLab } from '../helpers/netlab.js';
+import { startAgent } from '../helpers/agents.js';
 import { BUSYBOX } from '../helpers/node-env.js';
 import { podWhen } from '../helpers/pods.js';
 import { tempDir } from '../helpers/tmp.js';
+
+/** The pods run on the server's node; the agent's node only serves the ingress (and stops first). */
+const ON_N0 = { 'kubernetes.io/hostname': 'n0' };
 
 /** A pod serving its name at /, /exact, /deep/x and /deeper (busybox httpd on 8080). */
 function webPod(name: string) {
@@ -23,6 +28,7 @@ function webPod(name: string) {
     kind: 'Pod',
     metadata: { name, labels: { app: name } },
     spec: {
+      nodeSelector: ON_N0,
       terminationGracePeriodSeconds: 1,
       containers: [
         {
@@ -51,6 +57,7 @@ const echoPod = {
   kind: 'Pod',
   metadata: { name: 'echo', labels: { app: 'echo' } },
   spec: {
+    nodeSelector: ON_N0,
     terminationGracePeriodSeconds: 1,
     containers: [
       {
@@ -96,16 +103,14 @@ const ingress = {
   },
 };
 
-t.test('an Ingress on a real node: two hosts, paths, TLS with SNI, ADDRESS, upgrades', async (t) => {
-  const lab = createNetLab(t, 1);
-  const host = lab.hosts[0]!;
+t.test('an Ingress on real nodes: two hosts, paths, TLS with SNI, ADDRESS, a second node, upgrades', async (t) => {
+  const lab = createNetLab(t, 2);
+  const [host, second] = [lab.hosts[0]!, lab.hosts[1]!];
   const ports = { http: 8088, https: 8448 };
-  const c = await startCluster(
-    t,
-    ['--node-name', 'n0', '--ingress-http-port', String(ports.http), '--ingress-https-port', String(ports.https)],
-    { agent: true, host },
-  );
+  const portArgs = ['--ingress-http-port', String(ports.http), '--ingress-https-port', String(ports.https)];
+  const c = await startCluster(t, ['--node-name', 'n0', ...portArgs], { agent: true, host });
   t.teardown(() => c.kubectl(['delete', 'pod', '--all', '--wait', '--timeout=90s']));
+  await startAgent(t, c, second, { name: 'n1', args: portArgs });
   t.equal(await c.k('get', 'ingressclass', 'skiff', '-o', 'jsonpath={.spec.controller}'), 'skiff.io/ingress', 'the server made the class');
 
   const dir = tempDir(t);
@@ -153,15 +158,21 @@ t.test('an Ingress on a real node: two hosts, paths, TLS with SNI, ADDRESS, upgr
   t.not(other.certificateNames, 'DNS:alpha.example.com', 'another name gets the default certificate');
   t.equal(other.body.trim(), 'beta', 'and its own route');
 
+  const addresses = [host.ip, second.ip].sort().join(',');
   const address = await eventually(async () => {
     const table = await c.k('get', 'ingress', 'web');
-    return table.includes(host.ip) && table;
+    return table.includes(addresses) && table;
   });
   t.match(
     address,
-    new RegExp(`web\\s+skiff\\s+alpha.example.com,beta.example.com,\\*.echo.example.com\\s+${host.ip.replace(/\./g, '\\.')}\\s+80, 443`),
-    "kubectl get ingress shows the node's address",
+    new RegExp(`web\\s+skiff\\s+alpha.example.com,beta.example.com,\\*.echo.example.com\\s+${addresses.replace(/\./g, '\\.')}\\s+80, 443`),
+    "kubectl get ingress shows both nodes' addresses",
   );
+  const viaSecond = await eventually(async () => {
+    const r = await ingressGet({ address: second.ip, port: ports.http, host: 'beta.example.com' });
+    return r.status === 200 && r.body.trim();
+  });
+  t.equal(viaSecond, 'beta', "the other node's ingress serves the same Ingress, to a pod on the first node");
 
   const upgraded = await ingressUpgrade({ address: host.ip, port: ports.http, host: 'ws.echo.example.com' }, 'echo', 'hello through');
   t.same(upgraded, { status: 101, echoed: 'hello through' }, 'an Upgrade joins the client to the pod both ways');
