@@ -14,6 +14,7 @@ import { endpointSlices, ingressClasses, ingresses, secrets, services } from '..
 import { log } from '../../../log.js';
 import type { NetworkPart } from '../settings.js';
 import { lean } from '../services/index.js';
+import { SyncLoop } from '../sync-loop.js';
 import { CertificateStore, defaultContext } from './certificates.js';
 import { RoundRobin, SERVICE_NAME_LABEL, targetsOf } from './endpoints.js';
 import { proxyRequest, proxyUpgrade, type Resolution } from './proxy.js';
@@ -36,15 +37,17 @@ export const startIngress: NetworkPart = async (api: ApiClient, s) => {
   const sliceInformer = new Informer<EndpointSlice>(api.resource(endpointSlices), { transform: lean });
   const certificates = new CertificateStore((ns, name) => api.resource(secrets).get(ns, name), await defaultContext());
   let table: RouteTable = { routes: [], tls: [] };
-  const refreshSecrets = () => void certificates.refresh(table.tls);
-  const rebuild = () => {
-    const classes = skiffClasses(classInformer.list());
-    const ours = ingressInformer.list().filter((ing) => isSkiffIngress(ing, classes));
-    table = buildRoutes(ours);
-    refreshSecrets();
-  };
-  for (const inf of [ingressInformer, classInformer]) inf.on({ add: rebuild, update: rebuild, delete: rebuild });
-  const secretTimer = setInterval(refreshSecrets, SECRET_REFRESH_MS).unref();
+  // One rebuild per burst of changes (the first list is one burst), its Secrets read before the next.
+  const loop = new SyncLoop(
+    async () => {
+      const classes = skiffClasses(classInformer.list());
+      table = buildRoutes(ingressInformer.list().filter((ing) => isSkiffIngress(ing, classes)));
+      await certificates.refresh(table.tls);
+    },
+    { what: 'ingress', debounceMs: 20 },
+  );
+  const changed = () => loop.request();
+  for (const inf of [ingressInformer, classInformer]) inf.on({ add: changed, update: changed, delete: changed });
 
   const turns = new RoundRobin();
   const resolve = (hostHeader: string | undefined, url: string | undefined): Resolution => {
@@ -67,6 +70,10 @@ export const startIngress: NetworkPart = async (api: ApiClient, s) => {
   };
 
   for (const inf of [ingressInformer, classInformer, serviceInformer, sliceInformer]) inf.start();
+  // Routes once both lists are in; then the Secrets are read again every SECRET_REFRESH_MS.
+  void Promise.all([ingressInformer.synced(), classInformer.synced()]).then(() => {
+    if (!loop.isStopped) return loop.start(SECRET_REFRESH_MS, async () => loop.request());
+  });
   const addresses = [...new Set([s.nodeIP, s.externalIP].filter((a): a is string => !!a))];
   const listeners: http.Server[] = [];
   const retries = new Set<NodeJS.Timeout>();
@@ -96,7 +103,7 @@ export const startIngress: NetworkPart = async (api: ApiClient, s) => {
     async stop() {
       stopped = true;
       for (const timer of retries) clearTimeout(timer);
-      clearInterval(secretTimer);
+      loop.stop();
       for (const inf of [ingressInformer, classInformer, serviceInformer, sliceInformer]) inf.stop();
       await Promise.all(
         listeners.map(
