@@ -96,7 +96,7 @@ t.test('the dashboard in a browser: nodes, pods live, logs, events, YAML apply, 
     await page.waitForSelector('p.who:has-text("system:serviceaccount:default:dash-admin")');
     await page.waitForSelector('[data-check="/readyz?verbose"].ok');
     t.match(await text(page, '[data-check="/livez"]'), /\/livez: ok/, 'health from /livez');
-    t.match(await sectionText(page, 'Nodes'), /1 of 1 ready/);
+    await page.waitForSelector('section[data-list="Nodes"] .body:has-text("1 of 1 ready")');
     await screenshot(t, page, '1-overview');
   });
 
@@ -168,7 +168,9 @@ t.test('the dashboard in a browser: nodes, pods live, logs, events, YAML apply, 
 
   await t.test('a ConfigMap edited as YAML and applied', async (t) => {
     await c.k('create', 'configmap', 'settings', '--from-literal=color=red');
-    await page.goto(`${c.url}/dashboard/#/yaml/api/v1/namespaces/default/configmaps/settings`);
+    await page.click('header a:text-is("Apply YAML")');
+    await page.fill('form.open input[name=path]', '/api/v1/namespaces/default/configmaps/settings');
+    await page.click('form.open button:text-is("Open")');
     const editor = page.locator('textarea.yaml');
     await eventually(async () => (await editor.inputValue()).includes('color: red'));
     await editor.fill((await editor.inputValue()).replace('color: red', 'color: green\n  size: large'));

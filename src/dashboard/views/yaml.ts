@@ -26,8 +26,15 @@ export const yamlView: View = (ctx) => {
       result.textContent = errorText(err);
     }
   };
+  // Any object by its API path (e.g. /api/v1/namespaces/default/configmaps/settings), shown here.
+  const target = h('input', { name: 'path', size: 60, placeholder: '/api/v1/namespaces/default/configmaps/<name>', value: path });
+  const open = (e: Event) => {
+    e.preventDefault();
+    location.hash = `#/yaml/${target.value.trim().replace(/^\/+/, '')}`;
+  };
   ctx.root.replaceChildren(
     h('h1', {}, path ? `YAML of ${path}` : 'Apply YAML'),
+    h('form', { class: 'open', onsubmit: open }, target, ' ', h('button', { type: 'submit' }, 'Open')),
     editor,
     h('p', {}, h('button', { type: 'button', onclick: () => void apply() }, 'Apply')),
     result,
