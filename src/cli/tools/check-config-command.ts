@@ -6,7 +6,19 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Command as Program } from 'commander';
 import { resolveSettings } from '../config.js';
+import { ingressDisabled } from '../../k8s/ingress.js';
 import type { SystemView } from './check-config.js';
+
+/** The ingress's ports, which every node serves unless it is disabled. */
+const ingressPorts = (settings: Record<string, unknown>) =>
+  ingressDisabled((settings.disable as string[] | undefined) ?? [])
+    ? []
+    : (['http', 'https'] as const).map((p) => ({
+        port: settings[`ingress-${p}-port`] as number,
+        protocol: 'tcp' as const,
+        what: `the ingress (${p.toUpperCase()})`,
+        flag: `--ingress-${p}-port`,
+      }));
 
 const readText = (file: string) => {
   try {
@@ -65,6 +77,7 @@ export function checkConfigCommand(program: Program): void {
           { port: settings['https-listen-port'] as number, protocol: 'tcp', what: 'API server', flag: '--https-listen-port' },
           { port: 10250, protocol: 'tcp', what: "the node's agent", flag: '--kubelet-arg port=N' },
           { port: 8472, protocol: 'udp', what: 'the pod network across nodes (vxlan)' },
+          ...ingressPorts(settings),
         ],
       });
       const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
