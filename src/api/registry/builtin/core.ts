@@ -20,6 +20,7 @@ import { withMeta } from '../../validation/object-meta.js';
 import { fieldsOf, type ResourceDef } from '../types.js';
 import { namespaceDeletion, podDeletion } from './deletion-rules.js';
 import { age, col, labelString, dataCount, int, joined, orNone, since, workloadWideColumns } from './columns.js';
+import { validateClaimUpdate } from '../../validation/persistent-volume-claim.js';
 
 const core = (d: Omit<ResourceDef, 'group' | 'version' | 'schemaName'>): ResourceDef => ({
   group: '',
@@ -334,7 +335,7 @@ export const coreResources: ResourceDef[] = [
       ),
     ],
     defaults: defaultPVC,
-    validate: withMeta('persistentvolumeclaims'),
+    validate: withMeta('persistentvolumeclaims', validateClaimUpdate),
   }),
   core({
     kind: 'LimitRange',
