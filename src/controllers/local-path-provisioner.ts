@@ -68,6 +68,8 @@ export function unsupported(claim: PVC): string | undefined {
   return undefined;
 }
 
+const storagePath = (node: Writable<Node>) => node.metadata?.annotations?.[ANN_STORAGE_PATH];
+
 /** The node a local-path volume lives on, from its node affinity. */
 const volumeNode = (pv: PV): string | undefined =>
   pv.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values?.[0];
@@ -102,9 +104,7 @@ export class LocalPathProvisioner extends QueueController {
     };
     this.classes = ctx.informers.for(storageClasses).on({ add: everything, update: everything });
     // A node that says where its storage is may unblock claims waiting for it.
-    this.nodes = ctx.informers
-      .for(nodes)
-      .on({ add: everything, update: (a, b) => a.metadata?.annotations !== b.metadata?.annotations && everything() });
+    this.nodes = ctx.informers.for(nodes).on({ add: everything, update: (a, b) => storagePath(a) !== storagePath(b) && everything() });
     // A pod that stops using a claim may let its released volume go.
     this.pods = ctx.informers.for(pods).on({ delete: () => this.volumes.list().forEach(volumeChanged) });
   }
@@ -150,7 +150,7 @@ export class LocalPathProvisioner extends QueueController {
     const why = unsupported(claim);
     if (why) return this.event(claim, 'Warning', 'ProvisioningFailed', why);
     const node = this.nodes.get(nodeName);
-    const dir = node?.metadata?.annotations?.[ANN_STORAGE_PATH];
+    const dir = node && storagePath(node);
     if (!node || !dir) {
       const message = `node "${nodeName}" has no local-path storage (not found, not registered yet, or local-storage disabled)`;
       return this.event(claim, 'Warning', 'ProvisioningFailed', message);
