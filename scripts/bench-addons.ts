@@ -42,7 +42,8 @@ async function measure(disable: string[]): Promise<Figures> {
 }
 
 console.log(
-  `bench:addons — one idle node, ${os.cpus().length} CPUs, node ${process.version}; CPU over ${WINDOW_S} s after a ${SETTLE_MS / 1000} s settle`,
+  `bench:addons — one idle node, ${os.cpus().length} CPUs, node ${process.version}; ` +
+    `CPU over ${WINDOW_S} s after a ${SETTLE_MS / 1000} s settle`,
 );
 const rows: [string, Figures][] = [];
 for (const run of RUNS) rows.push([run.name, await measure(run.disable)]);

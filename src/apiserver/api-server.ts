@@ -111,8 +111,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     priorityAdmission(reader, registry), // a pod's priority from its PriorityClass
     serviceAccountAdmission(reader, registry), // a pod's service account and its token volume
     defaultStorageClassAdmission(reader, registry), // a claim without a class gets the default one
-    certificateSigningAdmission(), // a CSR's requester is who asked; approval and status change only their parts
     defaultIngressClassAdmission(reader, registry), // an Ingress without a class gets the default one
+    certificateSigningAdmission(), // a CSR's requester is who asked; approval and status change only their parts
     nodePasswordRelease(() => objects!, registry), // a deleted Node frees its name for another machine
     escalationAdmission(rbac, authorizer), // nobody grants RBAC permissions they do not hold
     podSecurityAdmission(reader, registry, opts.podSecurity), // after validation: pods and templates against their namespace's level

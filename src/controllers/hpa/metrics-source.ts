@@ -17,7 +17,8 @@ interface PodMetricsList {
 export function metricsApiSource(api: ApiClient): MetricsSource {
   return {
     async podUsage(namespace, labelSelector) {
-      const path = `/apis/metrics.k8s.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent(labelSelector)}`;
+      const query = `labelSelector=${encodeURIComponent(labelSelector)}`;
+      const path = `/apis/metrics.k8s.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/pods?${query}`;
       const list = await api.getJson<PodMetricsList>(path);
       const out: PodUsage = new Map();
       for (const pod of list.items) {
