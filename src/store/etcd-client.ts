@@ -69,6 +69,11 @@ export function clientOptions(endpoints: string[], files: Tls = {}): IOptions {
       'grpc.keepalive_timeout_ms': 10_000,
     },
     defaultCallOptions: (call) => (call.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
-    faultHandling: { global: new ResendUnsent(endpoints.length) },
+    faultHandling: {
+      global: new ResendUnsent(endpoints.length),
+      // With one member (a server's own) there is nowhere else to go: etcd3's per-member circuit
+      // breaker would only turn a brief error (a leader change) into seconds of refused calls.
+      ...(endpoints.length === 1 ? { host: () => new ResendUnsent(1) } : {}),
+    },
   };
 }
