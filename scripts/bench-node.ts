@@ -1,6 +1,7 @@
 // A real one-node cluster for benchmarks: a `skiff server` and a joined `skiff agent` (each its own
 // process, from dist/), containerd run by the agent, on a bridge and ports of their own; stop()
-// deletes the pods through the API, waits for their sandboxes to go, and removes everything.
+// deletes the pods through the API, waits for their sandboxes to go, and removes everything (the
+// node's nftables tables and VXLAN device too).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,10 @@ import { nodes, pods } from '../src/client/resources.js';
 import { httpsTransport } from '../src/client/transport.js';
 import { CriClient } from '../src/cri/client.js';
 import { mountsUnder } from '../src/agent/pods/volumes.js';
+import { removePolicyRules } from '../src/agent/network/netpol/index.js';
+import { removeMasqueradeTable } from '../src/agent/network/podnet/masquerade.js';
+import { removeVtep } from '../src/agent/network/podnet/vxlan-device.js';
+import { removeServiceRules } from '../src/agent/network/services/nft.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -140,6 +145,8 @@ export async function startBenchNode(o: BenchNodeOptions = {}): Promise<BenchNod
       agent.kill('SIGTERM');
       await exited;
       server.kill('SIGKILL');
+      // The agent leaves its rules in place when it stops (for its restart): this node is gone.
+      await Promise.all([removeServiceRules(), removePolicyRules(), removeMasqueradeTable(), removeVtep()]);
       try {
         execFileSync('ip', ['link', 'delete', bridge], { stdio: 'ignore' });
       } catch {
