@@ -1,14 +1,9 @@
 import t, { type Test } from 'tap';
-import { admin, apiHarness } from '../apiserver/harness.js';
-import { ApiClient } from '../../src/client/rest-client.js';
-import { inProcessTransport } from '../../src/client/transport.js';
 import { cronJobs, jobs } from '../../src/client/resources.js';
-import { SharedInformers } from '../../src/client/shared-informers.js';
-import { EventRecorder } from '../../src/client/event-recorder.js';
 import { CronJobController } from '../../src/controllers/cronjob.js';
 import { eventually } from '../helpers/eventually.js';
+import { withClockedController } from './running.js';
 import { ignoreNotFound } from '../../src/k8s/errors.js';
-import { ManualClock } from '../helpers/manual-clock.js';
 
 const MINUTE = 60_000;
 
@@ -25,24 +20,11 @@ class ObservedCronJobController extends CronJobController {
 
 /** A CronJob controller on its own clock against an in-process API; `at(ms)` moves time and waits. */
 async function setup(t: Test) {
-  // Registered before the harness so it runs first: stop the loops, then close the datastore.
-  const stop = new AbortController();
-  let informers: SharedInformers | undefined;
-  t.teardown(() => {
-    stop.abort();
-    informers?.stop();
+  let controller!: ObservedCronJobController;
+  const { api, clock, informers } = await withClockedController(t, (context, clock) => {
+    controller = new ObservedCronJobController(context, clock);
+    return controller;
   });
-  const h = await apiHarness(t);
-  const api = new ApiClient(inProcessTransport(h.app, admin));
-  const clock = new ManualClock(Date.now());
-  informers = new SharedInformers(api);
-  const controller = new ObservedCronJobController(
-    { api, informers, recorder: (c) => new EventRecorder(api, c), client: (name) => api.as(name) },
-    clock,
-  );
-  informers.start();
-  await informers.synced();
-  void controller.run(stop.signal);
   const jobNames = async () => (await api.resource(jobs).list('default')).items.map((j) => j.metadata!.name!).sort();
   const versions = (items: { metadata?: { name?: string; resourceVersion?: string } }[]) =>
     items
@@ -51,8 +33,8 @@ async function setup(t: Test) {
       .join(' ');
   /** The controller's caches hold what the API holds. */
   const inSync = async () =>
-    versions((await api.resource(cronJobs).list('default')).items) === versions(informers!.for(cronJobs).list('default')) &&
-    versions((await api.resource(jobs).list('default')).items) === versions(informers!.for(jobs).list('default'));
+    versions((await api.resource(cronJobs).list('default')).items) === versions(informers.for(cronJobs).list('default')) &&
+    versions((await api.resource(jobs).list('default')).items) === versions(informers.for(jobs).list('default'));
   return {
     api,
     jobNames,

@@ -2,44 +2,26 @@
 // scales a Deployment through /scale, reports status, conditions and events, and waits out the
 // scale-down stabilization window.
 import t, { type Test } from 'tap';
-import { admin, apiHarness } from '../apiserver/harness.js';
-import { ApiClient } from '../../src/client/rest-client.js';
-import { inProcessTransport } from '../../src/client/transport.js';
+import type { ApiClient } from '../../src/client/rest-client.js';
 import { deployments, events, pods } from '../../src/client/resources.js';
-import { SharedInformers } from '../../src/client/shared-informers.js';
-import { EventRecorder } from '../../src/client/event-recorder.js';
 import { HorizontalPodAutoscalerController, horizontalPodAutoscalers } from '../../src/controllers/horizontal-pod-autoscaler.js';
 import type { PodUsage } from '../../src/controllers/hpa/metrics-source.js';
 import { eventually } from '../helpers/eventually.js';
-import { ManualClock } from '../helpers/manual-clock.js';
+import { withClockedController } from './running.js';
 
 const SYNC = 15_000;
 
 async function setup(t: Test) {
-  const stop = new AbortController();
-  let informers: SharedInformers | undefined;
-  t.teardown(() => {
-    stop.abort();
-    informers?.stop();
-  });
-  const h = await apiHarness(t);
-  const api = new ApiClient(inProcessTransport(h.app, admin));
-  const clock = new ManualClock(Date.now());
   const usage = { perPod: 0.5 };
-  const metrics = {
-    async podUsage(): Promise<PodUsage> {
-      const list = await api.resource(pods).list('default');
-      return new Map(list.items.map((p) => [p.metadata!.name!, new Map([['cpu', usage.perPod]])]));
-    },
-  };
-  informers = new SharedInformers(api);
-  const controller = new HorizontalPodAutoscalerController(
-    { api, informers, recorder: (c) => new EventRecorder(api, c), client: (name) => api.as(name) },
-    { clock, metrics, syncPeriodMs: SYNC },
-  );
-  informers.start();
-  await informers.synced();
-  void controller.run(stop.signal);
+  const { api, clock } = await withClockedController(t, (context, clock) => {
+    const metrics = {
+      async podUsage(): Promise<PodUsage> {
+        const list = await context.api.resource(pods).list('default');
+        return new Map(list.items.map((p) => [p.metadata!.name!, new Map([['cpu', usage.perPod]])]));
+      },
+    };
+    return new HorizontalPodAutoscalerController(context, { clock, metrics, syncPeriodMs: SYNC });
+  });
   return { api, clock, usage };
 }
 
