@@ -1,7 +1,8 @@
-// A CRI v1 client (RuntimeService and ImageService) over gRPC on containerd's unix socket. The
-// messages come from src/cri/cri-api.json (extracted from containerd's own descriptors by
-// scripts/extract-cri-proto.mjs) and are encoded with protobufjs; every call has a deadline, and a
-// failure is a CriError that says what failed and why, in one line.
+// A CRI v1 client (RuntimeService and ImageService) over gRPC on containerd's unix socket, with
+// containerd's own event stream from the same socket. The messages come from src/cri/cri-api.json
+// (extracted from containerd's own descriptors by scripts/extract-cri-proto.mjs) and are encoded with
+// protobufjs; every unary call has a deadline, and a failure is a CriError that says what failed and
+// why, in one line.
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import criApi from './cri-api.json' with { type: 'json' };
@@ -43,6 +44,13 @@ export class CriError extends Error {
   ) {
     super(message);
   }
+}
+
+/** One of containerd's events: where it happened, what (its topic, e.g. /tasks/exit) and its message, decoded. */
+export interface ContainerdEvent {
+  namespace: string;
+  topic: string;
+  event: CriMessage;
 }
 
 export const isCriNotFound = (err: unknown) => err instanceof CriError && err.code === grpc.status.NOT_FOUND;
@@ -99,6 +107,29 @@ export class CriClient {
     if (err.code === grpc.status.DEADLINE_EXCEEDED)
       return new CriError(`CRI ${method} got no answer within ${timeoutMs / 1000} s from ${this.target}`, err.code);
     return new CriError(`CRI ${method}: ${err.details}`, err.code);
+  }
+
+  /**
+   * containerd's events (its Events service, not the CRI: containerd 1.6 has no CRI event stream)
+   * matching any of `filters` (containerd's filter syntax), each decoded by its type; the stream runs
+   * until cancelled or until containerd goes away.
+   */
+  subscribeEvents(filters: string[]): grpc.ClientReadableStream<ContainerdEvent> {
+    this.calls.set('Subscribe', (this.calls.get('Subscribe') ?? 0) + 1);
+    const reqType = root.lookupType('containerd.services.events.v1.SubscribeRequest');
+    const envelope = root.lookupType('containerd.services.events.v1.Envelope');
+    return this.client.makeServerStreamRequest(
+      '/containerd.services.events.v1.Events/Subscribe',
+      (req: CriMessage) => Buffer.from(reqType.encode(reqType.fromObject(req)).finish()),
+      (bytes: Buffer) => {
+        const e = envelope.decode(bytes) as unknown as { namespace: string; topic: string; event?: { typeUrl: string; value: Uint8Array } };
+        // The type URL names the message ("containerd.events.TaskExit", with or without a host part).
+        const type = root.lookup(e.event?.typeUrl.split('/').pop() ?? '');
+        const event = type instanceof protobuf.Type ? type.toObject(type.decode(e.event!.value), TO_OBJECT) : {};
+        return { namespace: e.namespace, topic: e.topic, event };
+      },
+      { filters },
+    );
   }
 
   // RuntimeService
