@@ -1,5 +1,6 @@
 // The controller manager: under a leader-elected Lease (kube-system/kube-controller-manager), it
-// starts the shared informers and every reconcile loop; on losing the lease it stops them all.
+// starts the shared informers and every reconcile loop; on losing the lease it stops them all. A
+// server that is the only one there can be runs them without a Lease (runUnelected).
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { EventRecorder } from '../client/event-recorder.js';
@@ -40,6 +41,7 @@ import { CsrSigningController } from './csr-signing.js';
 import { TokenCleaner } from './token-cleaner.js';
 import { type LegacyTokenIssuer, ServiceAccountTokenController } from './serviceaccount-token.js';
 import { onAbort } from '../k8s/abort.js';
+import { realClock, type Clock } from '../k8s/clock.js';
 
 export type LeaseTiming = Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'clock'>;
 
@@ -147,4 +149,27 @@ export function runLeaderElected(
     onStartedLeading: (term) => work(term),
   });
   return elector.run(signal);
+}
+
+/** How long work that ended by itself waits before it runs again: an elector's lease duration. */
+const RESTART_PAUSE_MS = 15_000;
+
+/**
+ * A loop of the only server there can be (SQLite's exclusive lock keeps a second one out): nothing
+ * to elect, so no Lease is written. Work that ends by itself before the signal runs again after a
+ * pause, as an elected leader whose work ended campaigns again after a lease duration.
+ */
+export async function runUnelected(
+  name: string,
+  work: (signal: AbortSignal) => Promise<void>,
+  signal: AbortSignal,
+  clock: Clock = realClock,
+): Promise<void> {
+  while (!signal.aborted) {
+    await work(signal).catch((err: Error) => log.error({ err, loop: name }, 'work failed'));
+    if (!signal.aborted) {
+      log.warn({ loop: name }, 'work stopped by itself: running it again');
+      await clock.sleep(RESTART_PAUSE_MS, signal);
+    }
+  }
 }

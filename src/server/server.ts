@@ -106,9 +106,11 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const { store, pki, prepared: encryption, etcd } = await openDatastore(c, secret, apiSans(c, cluster), advertise, openEncryption);
   // The embedded etcd cluster's members, as this server's client sees them (joins, deleted nodes).
   const etcdMembers = etcd && (await import('./etcd-membership.js')).membersOf(etcd);
+  // On SQLite this server is the only one there can be (its exclusive lock keeps others out).
+  const shared = !!(etcd || c.datastoreEndpoint);
   // Servers sharing the datastore take a secrets-encrypt change from it at their next start (as K3s's).
   let sharing = Promise.resolve();
-  if (etcd || c.datastoreEndpoint)
+  if (shared)
     encryption.onChange = () => {
       sharing = sharing
         .then(() => putBootstrap(store, dataDir, secret))
@@ -153,6 +155,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     keyPem: pki.admin.keyPem,
   });
   const controlPlane = startControlPlane(stack.app, {
+    leaderElection: shared,
     scheduler: !c.disableScheduler,
     controllers: !c.disableControllerManager,
     clusterCaPem: pki.serverCa.certPem,
@@ -194,7 +197,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
     {
       server,
       kubeconfig,
-      dbFile: etcd || c.datastoreEndpoint ? undefined : dbFile,
+      dbFile: shared ? undefined : dbFile,
       etcd: !!etcd,
       revision: store.currentRevision(),
       agent: !!agent,

@@ -3,7 +3,7 @@ import { admin, apiHarness } from '../apiserver/harness.js';
 import { ApiClient } from '../../src/client/rest-client.js';
 import { inProcessTransport, type Transport } from '../../src/client/transport.js';
 import { replicaSets, pods, leases } from '../../src/client/resources.js';
-import { runControllers, runLeaderElected } from '../../src/controllers/manager.js';
+import { runControllers, runLeaderElected, runUnelected } from '../../src/controllers/manager.js';
 import { eventually } from '../helpers/eventually.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
@@ -74,4 +74,45 @@ t.test('two controller managers: one leads and acts; the other takes over when i
   const lease = await api.resource(leases).get('kube-system', 'kube-controller-manager');
   t.equal(lease.spec?.leaseTransitions, 1);
   await stopAll();
+});
+
+t.test('the only server there can be runs the controllers without writing a Lease', async (t) => {
+  const h = await apiHarness(t);
+  const api = new ApiClient(inProcessTransport(h.app, admin));
+  const stop = new AbortController();
+  const run = runUnelected('kube-controller-manager', (s) => runControllers(api, s), stop.signal);
+  await api.resource(replicaSets).create(rs(2));
+  t.ok(
+    await eventually(async () => (await api.resource(pods).list('default')).items.length === 2, { what: 'two pods' }),
+    'the controllers create the pods',
+  );
+  t.same(
+    (await api.resource(leases).list('kube-system')).items.map((l) => l.metadata?.name),
+    [],
+    'no leader-election Lease is written',
+  );
+  stop.abort();
+  await run;
+});
+
+t.test('work of the only server that ends by itself runs again after a pause', async (t) => {
+  const clock = new ManualClock();
+  const stop = new AbortController();
+  let runs = 0;
+  const run = runUnelected(
+    'test',
+    async () => {
+      runs++;
+      if (runs === 1) throw new Error('broken');
+    },
+    stop.signal,
+    clock,
+  );
+  await clock.settled(1);
+  t.equal(runs, 1, 'the work ran once and waits');
+  clock.advance(15_000);
+  await clock.settled(1);
+  t.equal(runs, 2, 'it ran again after the pause');
+  stop.abort();
+  await run;
 });
