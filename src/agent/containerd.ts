@@ -1,7 +1,11 @@
 // The containerd an agent runs for itself, as K3s does: a generated config (CRI plugin, sandbox
 // image from --pause-image, CNI dirs, overlayfs, registries from registries.yaml, see registry-hosts.ts),
 // its own root under the data dir and its state and socket under /run (tmpfs: no SD card writes),
-// supervised: restarted with backoff if it dies. Image tarballs in <data-dir>/agent/images are
+// supervised: restarted with backoff if it dies, and dying with the agent however the agent dies
+// (SIGKILL, the OOM killer), so that a restarted agent never finds a containerd of its own still
+// running; one left by some other way (an older agent) is stopped before ours starts, so never two
+// run on one root. The containers outlive both in their shims, and the new containerd takes them
+// over. Image tarballs in <data-dir>/agent/images are
 // imported at start (air-gapped installs), with containerd's own `ctr`.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { CriClient } from '../cri/client.js';
 import { sleep } from '../client/sleep.js';
-import { Supervisor } from '../k8s/supervisor.js';
+import { diesWithParent, findProcesses, stopProcess, Supervisor } from '../k8s/supervisor.js';
 import { log } from '../log.js';
 import { DEFAULT_PAUSE_IMAGE } from './config.js';
 import { noRegistries, type Registries } from './registries.js';
@@ -87,6 +91,15 @@ export async function importImages(socket: string, dir: string): Promise<string[
   return tarballs;
 }
 
+/** A containerd on our config that is not ours (a crashed agent's, still shutting down, or one without setpriv): stopped. */
+async function stopLeftovers(configFile: string): Promise<void> {
+  const leftovers = findProcesses((argv) => path.basename(argv[0]!) === 'containerd' && argv.includes(configFile));
+  for (const pid of leftovers) {
+    log.warn({ pid, config: configFile }, 'a containerd of an earlier run is still there: stopping it (its containers keep running)');
+    await stopProcess(pid);
+  }
+}
+
 /** Runs containerd with a config of ours and keeps it running until stopped. */
 export class ContainerdSupervisor {
   private supervisor?: Supervisor;
@@ -112,10 +125,11 @@ export class ContainerdSupervisor {
     fs.writeFileSync(configFile, containerdConfig(this.configOptions), { mode: 0o600 });
     fs.chmodSync(configFile, 0o600);
     writeHostsDir(hostsDir(this.configOptions), this.configOptions.registries ?? noRegistries());
+    await stopLeftovers(configFile);
     this.supervisor = new Supervisor({
       spawn: () => {
         const out = fs.openSync(this.logFile, 'a');
-        const child = spawn('containerd', ['--config', configFile], { stdio: ['ignore', out, out] });
+        const child = spawn(...diesWithParent('containerd', ['--config', configFile]), { stdio: ['ignore', out, out] });
         fs.closeSync(out);
         return child;
       },

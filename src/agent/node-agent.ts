@@ -67,10 +67,10 @@ function checkCanRunContainerd(cniBinDir: string): void {
   const instead = 'or run the server with --disable-agent, or give --container-runtime-endpoint';
   if (process.getuid?.() !== 0)
     throw new Error(`running pods needs root (containerd, mounts, pod networking): run skiff as root, ${instead}`);
-  const missing = ['containerd', 'runc', 'ctr'].filter((c) => !onPath(c));
+  const missing = ['containerd', 'runc', 'ctr', 'setpriv'].filter((c) => !onPath(c));
   if (missing.length) {
     const names = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)}` : missing[0];
-    throw new Error(`${names} not found on PATH: install Debian's containerd and runc packages, ${instead}`);
+    throw new Error(`${names} not found on PATH: install Debian's containerd, runc and util-linux packages, ${instead}`);
   }
   if (!fs.existsSync(path.join(cniBinDir, 'bridge')))
     throw new Error(`the CNI plugins are not in ${cniBinDir}: install Debian's containernetworking-plugins, ${instead}`);

@@ -1,7 +1,65 @@
 // A child process kept running: started again with backoff whenever it exits on its own, until
-// stopped. What the process is, where its output goes and what is logged is the caller's.
+// stopped. What the process is, where its output goes and what is logged is the caller's. Also the
+// tools that keep a supervised program single after a crash of its supervisor: a command line that
+// makes the child die with its parent (even a SIGKILLed one), and finding and stopping a leftover.
 import type { ChildProcess } from 'node:child_process';
-import { type Clock, realClock } from './clock.js';
+import fs from 'node:fs';
+import { type Clock, realClock, sleep } from './clock.js';
+
+/**
+ * `command args` run so that the kernel sends it `signal` when this process dies, however it dies
+ * (setpriv --pdeathsig, util-linux): a supervised program never outlives its supervisor.
+ */
+export function diesWithParent(command: string, args: string[], signal: 'TERM' | 'KILL' = 'TERM'): [string, string[]] {
+  return ['setpriv', ['--pdeathsig', signal, '--', command, ...args]];
+}
+
+/** Processes whose command line (argv) `match` accepts, as /proc shows them now. */
+export function findProcesses(match: (argv: string[]) => boolean): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const argv = cmdline.split('\0').filter((a, i, all) => a || i < all.length - 1);
+    if (argv.length && match(argv)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').match(/^\d+ \(.*\) Z/); // a zombie is gone but for its parent's wait
+  } catch {
+    return false;
+  }
+};
+
+/** Stops a process that is not our child: SIGTERM, SIGKILL after `graceMs`; resolves once it is gone. */
+export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGTERM');
+  const killAt = Date.now() + graceMs;
+  let killed = false;
+  while (alive(pid)) {
+    if (!killed && Date.now() >= killAt) {
+      signal('SIGKILL');
+      killed = true;
+    }
+    await sleep(50);
+  }
+}
 
 export interface Exit {
   code: number | null;

@@ -228,7 +228,10 @@ t.test('a server whose node cannot run containers says what is missing, in one l
   if (process.getuid?.() === 0)
     t.match(
       r.stderr,
-      new RegExp(`^skiff: containerd, runc and ctr not found on PATH: install Debian's containerd and runc packages, ${OR_ELSE}$`, 'm'),
+      new RegExp(
+        `^skiff: containerd, runc, ctr and setpriv not found on PATH: install Debian's containerd, runc and util-linux packages, ${OR_ELSE}$`,
+        'm',
+      ),
     );
   else
     t.match(

@@ -1,7 +1,7 @@
 // The process supervisor with real, tiny processes (sleep), its backoff timed by a manual clock.
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { type Exit, Supervisor } from '../../src/k8s/supervisor.js';
+import { diesWithParent, type Exit, findProcesses, stopProcess, Supervisor } from '../../src/k8s/supervisor.js';
 import { eventually } from '../helpers/eventually.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { processAlive } from '../helpers/run.js';
@@ -69,4 +69,34 @@ t.test('a program that is not there is reported, not retried', async (t) => {
   await eventually(() => errors.length === 1, { what: 'the spawn error' });
   t.match(errors[0]!.message, /ENOENT/);
   await supervisor.stop();
+});
+
+t.test('a child started through diesWithParent dies with its parent, even a SIGKILLed one', async (t) => {
+  const marker = `skiff-test-orphan-${process.pid}-${Date.now()}`;
+  // The parent: a shell that starts the child in the background and waits; the child outlives a plain parent.
+  const [command, args] = diesWithParent(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', marker]);
+  const script = `${command} ${args.map((a) => `'${a}'`).join(' ')} & wait`;
+  const parent = spawn('sh', ['-c', script], { stdio: 'ignore' });
+  const exited = new Promise((r) => parent.once('exit', r));
+  const child = await eventually(() => findProcesses((argv) => argv.at(-1) === marker)[0], { what: 'the child to run' });
+  t.teardown(() => stopProcess(child, 0));
+  parent.kill('SIGKILL');
+  await exited;
+  await eventually(() => findProcesses((argv) => argv.at(-1) === marker).length === 0, { what: 'the child to die with its parent' });
+  t.pass('gone with its parent');
+});
+
+t.test('findProcesses and stopProcess: a process that is not our child, found by its command line and stopped', async (t) => {
+  const marker = `skiff-test-leftover-${process.pid}-${Date.now()}`;
+  // It ignores SIGTERM: killed once the grace is over.
+  const p = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1e6)", marker], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  p.unref();
+  const mine = (argv: string[]) => argv.at(-1) === marker;
+  t.same(await eventually(() => findProcesses(mine)[0]), p.pid, 'found by its arguments');
+  await stopProcess(p.pid!, 300);
+  t.notOk(processAlive(p.pid!), 'stopped (SIGKILL after the grace)');
+  t.same(findProcesses(mine), []);
 });
