@@ -229,7 +229,8 @@ t.test('a server whose node cannot run containers says what is missing, in one l
     t.match(
       r.stderr,
       new RegExp(
-        `^skiff: containerd, runc, ctr and setpriv not found on PATH: install Debian's containerd, runc and util-linux packages, ${OR_ELSE}$`,
+        "^skiff: containerd, runc, ctr and setpriv not found on PATH: install Debian's containerd, runc and util-linux packages, " +
+          `${OR_ELSE}$`,
         'm',
       ),
     );
