@@ -1,8 +1,10 @@
 // Scale benchmark: a real `skiff server` (controllers and scheduler in it), N hollow nodes (default
 // 50) in this process, and M pods (default 1500) created through Deployments of 30 replicas.
-// Prints the time until every pod is Running, scheduling throughput, API latency while it happens
-// (next to the same probe on the idle server, the baseline), and the server's RSS and CPU seconds.
-//   npm run bench:scale -- [nodes] [pods]
+// Prints the time until every pod is Running, scheduling throughput (overall and per slice of pods
+// bound, next to the first slice's, the baseline: flat scheduling keeps the ratio near 1), API
+// latency while it happens (next to the same probe on the idle server, the baseline), and the
+// server's RSS and CPU seconds.
+//   npm run bench:scale -- [nodes] [pods] [slice]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +18,7 @@ import { httpsTransport } from '../src/client/transport.js';
 const NODES = Number(process.argv[2] ?? 50);
 const PODS = Number(process.argv[3] ?? 1500);
 const PER_DEPLOYMENT = 30;
+const SLICE = Number(process.argv[4] ?? Math.max(100, Math.ceil(PODS / 10)));
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-scale-'));
 const port = 19000 + Math.floor(Math.random() * 2000);
@@ -150,6 +153,17 @@ console.log(
   `  scheduling throughput         ${(bound.size / schedulingSeconds).toFixed(1)} pods/s ` +
     `(${bound.size} bound in ${schedulingSeconds.toFixed(2)} s)`,
 );
+// Throughput per slice of bound pods, the first slice starting when the Deployments were created.
+const slices: number[] = [];
+for (let i = SLICE; i <= bindTimes.length; i += SLICE) {
+  const from = i === SLICE ? start : bindTimes[i - SLICE - 1]!;
+  slices.push((SLICE * 1000) / (bindTimes[i - 1]! - from));
+}
+for (const [i, rate] of slices.entries())
+  console.log(
+    `  pods ${String(i * SLICE + 1).padStart(6)}-${String((i + 1) * SLICE).padEnd(6)}       ${rate.toFixed(1)} pods/s` +
+      (i ? `  (${(rate / slices[0]!).toFixed(2)} of the first slice)` : '  (baseline)'),
+  );
 console.log(`  API latency, idle (baseline)  p50 ${ms(pct(idle, 50))}  p99 ${ms(pct(idle, 99))}  (${idle.length} probes)`);
 console.log(`  API latency during the run    p50 ${ms(pct(loaded, 50))}  p99 ${ms(pct(loaded, 99))}  (${loaded.length} probes)`);
 console.log(
