@@ -1,12 +1,24 @@
 // The scheduling queue: pods waiting to be placed, highest priority first (then oldest), and a
 // parking lot for pods no node can take, which come back when the cluster changes or after a while.
+import { Heap } from './heap.js';
 import type { PodT } from './snapshot.js';
 
 const UNSCHEDULABLE_RETRY_MS = 60_000;
 const RETRY_AFTER_CHANGE_MS = 1000;
 
+/** A pod waiting in the active queue; the heap may hold outdated entries, which pop skips. */
+interface Entry {
+  key: string;
+  pod: PodT;
+  /** Order of arrival, the last tie-breaker. */
+  seq: number;
+}
+
 export class SchedulingQueue {
-  private readonly active = new Map<string, PodT>();
+  private readonly active = new Map<string, Entry>();
+  private readonly heap = new Heap<Entry>(before);
+  private seq = 0;
+  /** Parked pods, oldest first (each is re-inserted when parked again). */
   private readonly parked = new Map<string, { pod: PodT; since: number }>();
   /** Bumped by every cluster change; a pod remembers the value it was popped at. */
   private moves = 0;
@@ -18,8 +30,21 @@ export class SchedulingQueue {
   /** A pending pod, new or changed. */
   add(key: string, pod: PodT): void {
     this.parked.delete(key);
-    this.active.set(key, pod);
+    this.activate(key, pod);
     this.wake?.();
+  }
+
+  private activate(key: string, pod: PodT): void {
+    const current = this.active.get(key);
+    if (current && priority(current.pod) === priority(pod)) {
+      current.pod = pod;
+      return;
+    }
+    const entry = { key, pod, seq: this.seq++ };
+    this.active.set(key, entry);
+    this.heap.push(entry);
+    // Outdated entries are dropped as they are popped; many removals could pile them up.
+    if (this.heap.size > 2 * this.active.size + 1000) this.heap.retain((e) => this.active.get(e.key) === e);
   }
 
   /** Keeps a parked pod parked (its latest copy), unless it is not parked. */
@@ -43,6 +68,7 @@ export class SchedulingQueue {
       this.retries.add(timer);
       return;
     }
+    this.parked.delete(key);
     this.parked.set(key, { pod, since: Date.now() });
   }
 
@@ -59,7 +85,7 @@ export class SchedulingQueue {
   /** Something changed that may make parked pods schedulable: try them all again. */
   moveAllToActive(): void {
     this.moves++;
-    for (const [key, { pod }] of this.parked) this.active.set(key, pod);
+    for (const [key, { pod }] of this.parked) this.activate(key, pod);
     this.parked.clear();
     if (this.active.size) this.wake?.();
   }
@@ -69,13 +95,16 @@ export class SchedulingQueue {
     for (;;) {
       if (this.closed) return undefined;
       const now = Date.now();
-      for (const [key, p] of this.parked) if (now - p.since > UNSCHEDULABLE_RETRY_MS) this.add(key, p.pod);
-      let best: [string, PodT] | undefined;
-      for (const entry of this.active) if (!best || before(entry[1], best[1])) best = entry;
-      if (best) {
-        this.active.delete(best[0]);
-        this.inFlight.set(best[0], this.moves);
-        return best;
+      for (const [key, p] of this.parked) {
+        if (now - p.since <= UNSCHEDULABLE_RETRY_MS) break;
+        this.parked.delete(key);
+        this.activate(key, p.pod);
+      }
+      for (let e = this.heap.pop(); e; e = this.heap.pop()) {
+        if (this.active.get(e.key) !== e) continue;
+        this.active.delete(e.key);
+        this.inFlight.set(e.key, this.moves);
+        return [e.key, e.pod];
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, UNSCHEDULABLE_RETRY_MS);
@@ -95,9 +124,12 @@ export class SchedulingQueue {
   }
 }
 
-function before(a: PodT, b: PodT): boolean {
-  const pa = a.spec?.priority ?? 0;
-  const pb = b.spec?.priority ?? 0;
-  if (pa !== pb) return pa > pb;
-  return (a.metadata?.creationTimestamp ?? '') < (b.metadata?.creationTimestamp ?? '');
+const priority = (pod: PodT) => pod.spec?.priority ?? 0;
+
+/** Highest priority first, then the oldest pod, then the first to arrive. */
+function before(a: Entry, b: Entry): boolean {
+  if (priority(a.pod) !== priority(b.pod)) return priority(a.pod) > priority(b.pod);
+  const ca = a.pod.metadata?.creationTimestamp ?? '';
+  const cb = b.pod.metadata?.creationTimestamp ?? '';
+  return ca !== cb ? ca < cb : a.seq < b.seq;
 }
