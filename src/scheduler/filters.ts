@@ -16,6 +16,8 @@ export interface CycleState {
   antiAffinityDomains: Set<string>[];
   /** Whether any pod in the cluster matches all affinity terms (if none, the first pod may go anywhere). */
   affinityHasMatch: boolean;
+  /** Per topology key: the domains where a placed pod's required anti-affinity turns this pod away. */
+  existingAntiAffinity: Map<string, Set<string>>;
   spread: SpreadState[];
 }
 
@@ -57,7 +59,7 @@ const fit: Filter = ({ pod }, info) => {
 const ports: Filter = ({ pod }, info) => {
   const clash = hostPorts(pod).some(({ protocol, hostIP, port }) =>
     hostIP === '0.0.0.0'
-      ? [...info.ports].some((u) => u.startsWith(`${protocol}/`) && u.endsWith(`/${port}`))
+      ? [...info.ports.keys()].some((u) => u.startsWith(`${protocol}/`) && u.endsWith(`/${port}`))
       : info.ports.has(`${protocol}/${hostIP}/${port}`) || info.ports.has(`${protocol}/0.0.0.0/${port}`),
   );
   return clash ? ["node(s) didn't have free ports for the requested pod ports"] : undefined;
@@ -78,16 +80,8 @@ const podAffinity: Filter = (state, info) => {
   const anti = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
   if (anti.some((term, i) => labels[term.topologyKey] !== undefined && state.antiAffinityDomains[i]!.has(labels[term.topologyKey]!)))
     return ["node(s) didn't match pod anti-affinity rules"];
-  // Pods already placed whose anti-affinity rejects the newcomer in their domain.
-  for (const other of state.infos.values()) {
-    for (const existing of other.pods) {
-      for (const term of existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
-        const domain = other.node.metadata?.labels?.[term.topologyKey];
-        if (domain !== undefined && labels[term.topologyKey] === domain && termSelects(term, existing, pod))
-          return ["node(s) didn't satisfy existing pods anti-affinity rules"];
-      }
-    }
-  }
+  for (const [key, domains] of state.existingAntiAffinity)
+    if (labels[key] !== undefined && domains.has(labels[key])) return ["node(s) didn't satisfy existing pods anti-affinity rules"];
   return undefined;
 };
 
@@ -131,8 +125,26 @@ export function cycleState(pod: PodT, infos: Map<string, NodeInfo>): CycleState 
     affinityDomains,
     antiAffinityDomains: anti.map((term) => domainsWithMatch(term, pod, infos.values())),
     affinityHasMatch: affinity.length > 0 && everyPod.some((p) => affinity.every((term) => termSelects(term, pod, p))),
+    existingAntiAffinity: existingAntiAffinity(pod, infos),
     spread,
   };
+}
+
+/** Where pods already placed reject `pod` by their required anti-affinity: the domains of their own nodes. */
+function existingAntiAffinity(pod: PodT, infos: Map<string, NodeInfo>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const info of infos.values()) {
+    for (const existing of info.antiAffinityPods) {
+      for (const term of existing.spec!.affinity!.podAntiAffinity!.requiredDuringSchedulingIgnoredDuringExecution!) {
+        const domain = info.node.metadata?.labels?.[term.topologyKey];
+        if (domain === undefined || !termSelects(term, existing, pod)) continue;
+        let domains = out.get(term.topologyKey);
+        if (!domains) out.set(term.topologyKey, (domains = new Set()));
+        domains.add(domain);
+      }
+    }
+  }
+  return out;
 }
 
 export function filterNode(state: CycleState, info: NodeInfo): string[] | undefined {

@@ -4,7 +4,7 @@
 import type { ApiClient, ResourceClient } from '../client/rest-client.js';
 import { EventRecorder } from '../client/event-recorder.js';
 import { ignoreNotFoundOrReplaced, isNotFound } from '../k8s/errors.js';
-import { keyOf, type Informer } from '../client/informer.js';
+import { keyOf } from '../client/informer.js';
 import { SharedInformers } from '../client/shared-informers.js';
 import { nodes, pods, withType } from '../client/resources.js';
 import { log } from '../log.js';
@@ -13,7 +13,8 @@ import { findPreemption, type Preemption } from './preemption.js';
 import { SchedulingQueue } from './queue.js';
 import { scoreNodes } from './scores.js';
 import { VolumeBinding } from './volume-binding.js';
-import { addPod, buildSnapshot, type NodeT, type PodT } from './snapshot.js';
+import type { NodeT, PodT } from './snapshot.js';
+import { ClusterSnapshot } from './cluster-snapshot.js';
 import { nowTimestamp } from '../k8s/time.js';
 import { onAbort } from '../k8s/abort.js';
 
@@ -28,11 +29,10 @@ const wantsUs = (pod: PodT, name: string) =>
 
 export class Scheduler {
   private readonly queue = new SchedulingQueue();
-  /** Pods bound by us that the informer has not shown bound yet, and their node. */
-  private readonly assumed = new Map<string, string>();
+  /** The nodes and what is placed on them, kept by the informers' events. */
+  private readonly snapshot = new ClusterSnapshot();
   private readonly podClient: ResourceClient<PodT>;
   private readonly recorder: EventRecorder;
-  private podInformer?: Informer<PodT>;
   private volumes?: VolumeBinding;
 
   constructor(
@@ -45,7 +45,7 @@ export class Scheduler {
 
   async run(signal: AbortSignal): Promise<void> {
     const informers = new SharedInformers(this.api);
-    const podInformer = (this.podInformer = informers.for(pods)).on({
+    const podInformer = informers.for(pods).on({
       add: (pod) => this.podChanged(pod),
       update: (old, pod) => {
         this.podChanged(pod, old);
@@ -59,13 +59,21 @@ export class Scheduler {
       },
       delete: (pod) => {
         this.queue.remove(keyOf(pod));
-        this.assumed.delete(keyOf(pod));
+        this.snapshot.deletePod(keyOf(pod));
         if (pod.spec?.nodeName) this.queue.moveAllToActive();
       },
     });
-    const nodeInformer = informers
-      .for(nodes)
-      .on({ add: () => this.queue.moveAllToActive(), update: (old, node) => this.nodeChanged(old, node) });
+    informers.for(nodes).on({
+      add: (node) => {
+        this.snapshot.setNode(node);
+        this.queue.moveAllToActive();
+      },
+      update: (old, node) => {
+        this.snapshot.setNode(node);
+        this.nodeChanged(old, node);
+      },
+      delete: (node) => this.snapshot.removeNode(node.metadata!.name!),
+    });
     this.volumes = new VolumeBinding(informers, this.api.as(this.name), () => this.queue.moveAllToActive());
     informers.start();
     onAbort(signal, () => {
@@ -78,15 +86,15 @@ export class Scheduler {
       const next = await this.queue.pop();
       if (!next) return;
       const pod = podInformer.get(next[0]);
-      if (!pod || !wantsUs(pod, this.name) || this.assumed.has(next[0])) continue;
-      await this.schedule(next[0], pod, nodeInformer.list(), podInformer.list());
+      if (!pod || !wantsUs(pod, this.name) || this.snapshot.isAssumed(next[0])) continue;
+      await this.schedule(next[0], pod);
     }
   }
 
   private podChanged(pod: PodT, old?: PodT): void {
     const key = keyOf(pod);
+    this.snapshot.setPod(pod);
     if (pod.spec?.nodeName) {
-      this.assumed.delete(key);
       this.queue.remove(key);
     } else if (wantsUs(pod, this.name)) {
       // Our own status writes must not wake a parked pod; a changed spec or labels may.
@@ -105,13 +113,8 @@ export class Scheduler {
     if (relevant(old) !== relevant(node)) this.queue.moveAllToActive();
   }
 
-  private async schedule(key: string, pod: PodT, nodeList: NodeT[], podList: PodT[]): Promise<void> {
-    const infos = buildSnapshot(nodeList, podList);
-    for (const [podKey, nodeName] of this.assumed) {
-      const p = this.podInformer?.get(podKey);
-      const info = infos.get(nodeName);
-      if (p && info && !p.spec?.nodeName) addPod(info, { ...p, spec: { ...p.spec!, nodeName } });
-    }
+  private async schedule(key: string, pod: PodT): Promise<void> {
+    const { infos } = this.snapshot;
     const state = cycleState(pod, infos);
     const feasible = [];
     const reasons = new Map<string, number>();
@@ -127,14 +130,14 @@ export class Scheduler {
     if (!feasible.length) {
       const preemption = findPreemption(pod, infos, failures);
       if (preemption) await this.preempt(key, pod, preemption);
-      return this.unschedulable(key, pod, nodeList.length, reasons);
+      return this.unschedulable(key, pod, infos.size, reasons);
     }
     const scores = scoreNodes(state, feasible);
     const best = Math.max(...scores);
     const top = feasible.filter((_, i) => scores[i] === best);
     const chosenNode = top[Math.floor(Math.random() * top.length)]!.node;
     const chosen = chosenNode.metadata!.name!;
-    this.assumed.set(key, chosen);
+    this.snapshot.assume(pod, chosen);
     try {
       await this.volumes?.bindClaims(pod, chosenNode);
       await this.podClient.subresource('POST', pod.metadata!.namespace, pod.metadata!.name!, 'binding', {
@@ -145,7 +148,7 @@ export class Scheduler {
       });
       this.recorder.event(withType(pods, pod), 'Normal', 'Scheduled', `Successfully assigned ${key} to ${chosen}`);
     } catch (err) {
-      this.assumed.delete(key);
+      this.snapshot.forget(key);
       if (isNotFound(err)) return;
       log.warn({ pod: key, node: chosen, err: (err as Error).message }, 'binding failed');
       this.queue.park(key, pod);

@@ -90,7 +90,7 @@ const spreading: Score = (state, nodes) => {
       const domain = info.node.metadata?.labels?.[s.constraint.topologyKey];
       n += domain === undefined ? 0 : (s.counts.get(domain) ?? 0);
     }
-    if (!soft.length && owner) n += info.pods.filter((p) => controllerRef(p)?.uid === owner.uid).length;
+    if (!soft.length && owner) n += info.controllers.get(owner.uid) ?? 0;
     return n;
   });
   return normalize(raw, true);
