@@ -2,6 +2,7 @@
 // starts the shared informers and every reconcile loop; on losing the lease it stops them all. A
 // server that is the only one there can be runs them without a Lease (runUnelected).
 import os from 'node:os';
+import { setMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { EventRecorder } from '../client/event-recorder.js';
 import { LeaderElector, type LeaderElectionOptions } from '../client/leader-election.js';
@@ -165,11 +166,15 @@ export async function runUnelected(
   signal: AbortSignal,
   clock: Clock = realClock,
 ): Promise<void> {
-  while (!signal.aborted) {
-    await work(signal).catch((err: Error) => log.error({ err, loop: name }, 'work failed'));
-    if (!signal.aborted) {
+  // Every loop and informer listens to it (the elector's term signal, here for the server's life).
+  const life = new AbortController();
+  setMaxListeners(0, life.signal);
+  onAbort(signal, () => life.abort());
+  while (!life.signal.aborted) {
+    await work(life.signal).catch((err: Error) => log.error({ err, loop: name }, 'work failed'));
+    if (!life.signal.aborted) {
       log.warn({ loop: name }, 'work stopped by itself: running it again');
-      await clock.sleep(RESTART_PAUSE_MS, signal);
+      await clock.sleep(RESTART_PAUSE_MS, life.signal);
     }
   }
 }
