@@ -20,7 +20,8 @@ import { POD_UID, type P } from './pods/labels.js';
 import { PodWorker } from './pods/pod-worker.js';
 import { RuntimeView, type ContainerInfo } from './pods/runtime-view.js';
 import { KubeletError } from './kubelet-error.js';
-import { apiSources, type PodSources } from './pods/sources.js';
+import { ApiSources } from './pods/sources.js';
+import { Checkpoint } from './pods/checkpoint.js';
 import { rotateLogs } from './pods/log-rotation.js';
 import type { KubeletArgs } from './kubelet-args.js';
 import { PodVolumes } from './pods/volumes.js';
@@ -51,6 +52,8 @@ export interface KubeletOptions {
 }
 
 const RELIST_MS = 1000;
+/** How long the start waits for the API's list of the node's pods before it runs the checkpoint's. */
+const API_WAIT_MS = 5000;
 /** How often log sizes are checked (the kubelet: every 10 s). */
 const LOG_ROTATION_MS = 10_000;
 
@@ -63,7 +66,8 @@ export class Kubelet {
   private readonly volumes: PodVolumes;
   private readonly backoff = new Backoff();
   private readonly recorder: EventRecorder;
-  private readonly sources: PodSources;
+  private readonly sources: ApiSources;
+  private readonly checkpoint: Checkpoint;
   private lastSeen = new Map<string, string>();
   readonly logsDir: string;
 
@@ -90,13 +94,20 @@ export class Kubelet {
     this.recorder = new EventRecorder(client, 'kubelet', opts.nodeName);
     const agentDir = path.join(opts.dataDir, 'agent');
     this.logsDir = path.join(agentDir, 'logs');
-    this.sources = apiSources(client, () => (this.reporter.node()?.status?.allocatable ?? {}) as Record<string, string>);
+    this.checkpoint = new Checkpoint(agentDir);
+    this.sources = new ApiSources(
+      client,
+      this.checkpoint,
+      () => (this.reporter.node()?.status?.allocatable ?? {}) as Record<string, string>,
+    );
     this.volumes = new PodVolumes(path.join(agentDir, 'pods'), this.sources);
     this.informer.addIndex('uid', (p) => [p.metadata!.uid!]);
   }
 
+  /** Starts the pods of the node: as the API has them, or from the checkpoint when the API does not answer. */
   async start(): Promise<void> {
-    await this.reporter.start();
+    // Registration goes on in the background while the server cannot be reached.
+    void this.reporter.start();
     void this.setUpNetwork();
     const podClient = this.informer.client;
     const deps = {
@@ -118,14 +129,45 @@ export class Kubelet {
       if (!w) this.workers.set(uid, (w = new PodWorker(uid, deps)));
       return w;
     };
+    // The checkpoint first: what the worker reads for the pod is kept for a pod that is kept.
+    const seen = (pod: P) => {
+      this.checkpoint.savePod(pod);
+      worker(pod.metadata!.uid!).update(pod);
+    };
     this.informer.on({
-      add: (pod) => worker(pod.metadata!.uid!).update(pod),
-      update: (_old, pod) => worker(pod.metadata!.uid!).update(pod),
-      delete: (pod) => this.workers.get(pod.metadata!.uid!)?.update(undefined),
+      add: seen,
+      update: (_old, pod) => seen(pod),
+      delete: (pod) => {
+        this.checkpoint.removePod(pod.metadata!.uid!);
+        this.workers.get(pod.metadata!.uid!)?.update(undefined);
+      },
     });
+    this.sources.start();
     this.informer.start();
-    await this.informer.synced();
+    const listed = await Promise.race([this.informer.synced().then(() => true), sleep(API_WAIT_MS, this.abort.signal).then(() => false)]);
+    if (!listed) this.startFromCheckpoint(worker);
+    void this.informer.synced().then(() => this.forgetVanished());
     void this.relistLoop(worker);
+  }
+
+  /** The API does not answer: the pods kept in the checkpoint run as they were last seen. */
+  private startFromCheckpoint(worker: (uid: string) => PodWorker): void {
+    const kept = this.checkpoint.pods().filter((p) => !this.workers.has(p.metadata!.uid!));
+    log.warn({ pods: kept.length }, 'the API cannot be reached: starting the pods of the checkpoint');
+    for (const pod of kept) worker(pod.metadata!.uid!).update(pod);
+  }
+
+  /** Once the API has listed the node's pods: those it no longer has (deleted while it was away) stop. */
+  private forgetVanished(): void {
+    if (this.abort.signal.aborted) return;
+    for (const pod of this.checkpoint.pods()) {
+      const uid = pod.metadata!.uid!;
+      if (this.informer.byIndex('uid', uid).length) continue;
+      if (this.workers.has(uid))
+        log.info({ pod: `${pod.metadata!.namespace}/${pod.metadata!.name}` }, 'pod deleted while the API was away');
+      this.checkpoint.removePod(uid);
+      this.workers.get(uid)?.update(undefined);
+    }
   }
 
   /** Stops the agent's loops; containers keep running (a restarted agent adopts them). */
@@ -133,6 +175,7 @@ export class Kubelet {
     this.abort.abort();
     this.reporter.stop();
     this.informer.stop();
+    this.sources.stop();
     for (const w of this.workers.values()) w.stop();
   }
 

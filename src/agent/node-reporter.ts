@@ -1,7 +1,8 @@
 // A node's presence in the cluster, for hollow and real nodes alike: it registers the Node with its
 // status (never seen without capacity), renews its Lease in kube-node-lease, and writes the status
 // again only when something in it changed (conditions, capacity, addresses, versions), not on every
-// beat: an idle node writes its Lease every 10 s and nothing else. It watches its own Node, so the
+// beat: an idle node writes its Lease every 10 s and nothing else. While the server cannot be reached
+// it tries again at each beat, and the agent goes on without it. It watches its own Node, so the
 // pod range the server assigns reaches the agent, and a node-controller "Unknown" is answered at once.
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Node, NodeCondition, NodeStatus, Taint } from 'kubernetes-types/core/v1.js';
@@ -123,13 +124,14 @@ export class NodeReporter {
     return this.informer.get(this.opts.name);
   }
 
-  async start(): Promise<void> {
-    await this.register();
-    await this.renewLease();
+  /**
+   * Registers the Node and keeps its Lease, trying again each beat while the server cannot be reached
+   * (an agent runs its pods without it); resolves once the Node is registered and seen.
+   */
+  start(): Promise<void> {
     this.informer.on({ add: () => this.nodeChanged(), update: () => this.nodeChanged() });
     this.informer.start();
-    await this.informer.synced();
-    void this.heartbeat();
+    return new Promise((registered) => void this.heartbeat(() => void this.informer.synced().then(registered)));
   }
 
   stop(): void {
@@ -222,13 +224,27 @@ export class NodeReporter {
     }
   }
 
-  private async heartbeat(): Promise<void> {
+  private async heartbeat(registered: () => void): Promise<void> {
     const signal = this.abort.signal;
+    let isRegistered = false;
     while (!signal.aborted) {
+      try {
+        if (!isRegistered) {
+          await this.register();
+          await this.renewLease();
+          isRegistered = true;
+          registered();
+        } else {
+          await this.renewLease();
+          await this.refresh();
+        }
+      } catch (err) {
+        log.warn(
+          { node: this.opts.name, err: (err as Error).message },
+          isRegistered ? 'node lease renewal failed' : 'cannot register the node yet',
+        );
+      }
       await sleep(this.opts.leaseRenewMs ?? 10_000, signal);
-      if (signal.aborted) return;
-      await this.renewLease().catch((err: Error) => log.warn({ node: this.opts.name, err: err.message }, 'node lease renewal failed'));
-      await this.refresh();
     }
   }
 }
