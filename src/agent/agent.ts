@@ -1,6 +1,10 @@
 // `skiff agent`: a node that joins a server. It joins with the token (see join.ts), retrying with
 // backoff while the server is unreachable or refuses it, then runs pods on containerd (node-agent.ts);
-// `--hollow` runs a hollow node instead (no containers), for tests and benchmarks.
+// `--hollow` runs a hollow node instead (no containers), for tests and benchmarks. A node that has
+// joined before starts without the server: its credentials, its server list and the cluster's
+// settings are on its disk, and its pods in the kubelet's checkpoint.
+import fs from 'node:fs';
+import path from 'node:path';
 import { ApiClient } from '../client/rest-client.js';
 import { sleep } from '../client/sleep.js';
 import { FailoverTransport } from '../client/failover-transport.js';
@@ -12,7 +16,7 @@ import { systemdNotifier } from '../sd-notify.js';
 import { nodeAgentSettings, type AgentConfig } from './config.js';
 import { HollowNode } from './hollow-node.js';
 import { CertificateRotation } from './certificate-rotation.js';
-import { JoinError, joinServer, type Joined } from './join.js';
+import { agentFiles, JoinError, joinServer, type Joined, writeAtomic } from './join.js';
 import { startNodeAgent } from './node-agent.js';
 import { ServerList, serverListFile } from './server-list.js';
 import { onAbort } from '../k8s/abort.js';
@@ -35,6 +39,31 @@ async function joinWithRetry(
       if (!(err instanceof JoinError)) throw err;
       const wait = Math.min(1000 * 2 ** attempt, MAX_BACKOFF_MS);
       log.warn({ server, retryInMs: wait }, `cannot join: ${err.message}`);
+      await sleep(wait, signal);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The cluster's settings from the server, kept in <data-dir>/agent/cluster-config.json (written when
+ * they change) for a start while the server cannot be reached; without a kept copy, asked again with backoff.
+ */
+async function clusterConfig(api: ApiClient, dataDir: string, signal: AbortSignal): Promise<ClusterConfig | undefined> {
+  const file = path.join(agentFiles(dataDir).dir, 'cluster-config.json');
+  const kept = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      const text = JSON.stringify(await api.getJson<ClusterConfig>(CLUSTER_CONFIG_PATH));
+      if (text !== kept) writeAtomic(file, text, 0o600);
+      return JSON.parse(text) as ClusterConfig;
+    } catch (err) {
+      if (kept) {
+        log.warn({ err: (err as Error).message }, 'cannot read the cluster settings from the server: using those kept from before');
+        return JSON.parse(kept) as ClusterConfig;
+      }
+      const wait = Math.min(1000 * 2 ** attempt, MAX_BACKOFF_MS);
+      log.warn({ err: (err as Error).message, retryInMs: wait }, 'cannot read the cluster settings from the server');
       await sleep(wait, signal);
     }
   }
@@ -69,12 +98,14 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   servers.follow(api);
   // The node's client certificate is renewed through the API before it expires.
   const rotation = new CertificateRotation(api, joined.target, { nodeName, dataDir }).start();
-  let stopNode: () => unknown;
+  let stopNode: () => unknown = () => undefined;
   if (nodeSettings) {
     // The network every node follows is the server's to decide, as K3s agents read it from theirs.
-    const cluster = await api.getJson<ClusterConfig>(CLUSTER_CONFIG_PATH);
-    const node = await startNodeAgent(api, { ...nodeSettings, cluster }, joined.clientCaPem);
-    stopNode = () => node.stop();
+    const cluster = await clusterConfig(api, dataDir, stop.signal);
+    if (cluster) {
+      const node = await startNodeAgent(api, { ...nodeSettings, cluster }, joined.clientCaPem);
+      stopNode = () => node.stop();
+    }
   } else {
     const node = new HollowNode(api, { name: nodeName });
     await node.start();

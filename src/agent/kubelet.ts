@@ -104,8 +104,11 @@ export class Kubelet {
     this.informer.addIndex('uid', (p) => [p.metadata!.uid!]);
   }
 
-  /** Starts the pods of the node: as the API has them, or from the checkpoint when the API does not answer. */
-  async start(): Promise<void> {
+  /**
+   * Starts the pods of the node: as the API has them, or from the checkpoint when the API does not
+   * answer; resolves with whether it answered.
+   */
+  async start(): Promise<boolean> {
     // Registration goes on in the background while the server cannot be reached.
     void this.reporter.start();
     void this.setUpNetwork();
@@ -148,6 +151,7 @@ export class Kubelet {
     if (!listed) this.startFromCheckpoint(worker);
     void this.informer.synced().then(() => this.forgetVanished());
     void this.relistLoop(worker);
+    return listed;
   }
 
   /** The API does not answer: the pods kept in the checkpoint run as they were last seen. */

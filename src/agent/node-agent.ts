@@ -1,11 +1,14 @@
 // Starting a real node: containerd (the one given by --container-runtime-endpoint, or our own,
 // supervised), the air-gap images from <data-dir>/agent/images, the pause image, then the kubelet.
-// `skiff agent` runs it against a remote server; `skiff server` runs it in-process.
+// `skiff agent` runs it against a remote server; `skiff server` runs it in-process. When the server
+// cannot be reached the node starts all the same (the kubelet runs its checkpoint's pods), and the
+// parts that need the server (the network's loops, local storage) start once it answers.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ApiClient } from '../client/rest-client.js';
 import { CriClient } from '../cri/client.js';
 import { log } from '../log.js';
+import { sleep } from '../client/sleep.js';
 import { containerdPaths, ContainerdSupervisor, importImages } from './containerd.js';
 import { Kubelet } from './kubelet.js';
 import type { KubeletArgs } from './kubelet-args.js';
@@ -76,6 +79,41 @@ function checkCanRunContainerd(cniBinDir: string): void {
     throw new Error(`the CNI plugins are not in ${cniBinDir}: install Debian's containernetworking-plugins, ${instead}`);
 }
 
+interface Part {
+  stop(): Promise<void>;
+}
+
+const MAX_RETRY_MS = 30_000;
+
+/**
+ * A part of the node that needs the server to start: tried again with backoff while it fails. With the
+ * server reachable `started` waits for it (the agent is ready with it); without, it is left to start
+ * in the background, and stop() does not wait for a start that may not come.
+ */
+function whenReachable(what: string, reachable: boolean, start: () => Promise<Part>): { started: Promise<unknown>; stop(): Promise<void> } {
+  const abort = new AbortController();
+  let part: Part | undefined;
+  const starting = (async () => {
+    for (let attempt = 0; !abort.signal.aborted; attempt++) {
+      try {
+        part = await start();
+        if (abort.signal.aborted) await part.stop();
+        return;
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, `cannot start ${what} yet`);
+        await sleep(Math.min(1000 * 2 ** attempt, MAX_RETRY_MS), abort.signal);
+      }
+    }
+  })();
+  return {
+    started: reachable ? starting : Promise.resolve(),
+    async stop() {
+      abort.abort();
+      await part?.stop();
+    },
+  };
+}
+
 export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clientCaPem: string): Promise<NodeAgent> {
   const paths = containerdPaths(s.dataDir);
   let supervisor: ContainerdSupervisor | undefined;
@@ -118,19 +156,24 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     dns: { clusterDNS: s.cluster.clusterDNS, clusterDomain: s.cluster.clusterDomain, resolvConf },
   });
   const server = await startKubeletServer(kubelet, { port: s.kubelet.port, nodeName: s.nodeName, nodeIP, clientCaPem });
-  await kubelet.start();
-  const network = await startNodeNetwork(api, {
-    nodeName: s.nodeName,
-    nodeIP,
-    externalIP: s.externalIP,
-    flannelIface: s.flannelIface,
-    resolvConf,
-    dataDir: s.dataDir,
-    cluster: s.cluster,
-    ingressPorts: s.ingressPorts,
-  });
+  const reachable = await kubelet.start();
+  const network = whenReachable('the node network', reachable, () =>
+    startNodeNetwork(api, {
+      nodeName: s.nodeName,
+      nodeIP,
+      externalIP: s.externalIP,
+      flannelIface: s.flannelIface,
+      resolvConf,
+      dataDir: s.dataDir,
+      cluster: s.cluster,
+      ingressPorts: s.ingressPorts,
+    }),
+  );
   const storagePath = s.localStoragePath ?? path.join(s.dataDir, 'storage');
-  const storage = await startLocalPathNode(api, s.nodeName, storagePath, !s.cluster.disabled.includes(LOCAL_STORAGE));
+  const storage = whenReachable('local storage', reachable, () =>
+    startLocalPathNode(api, s.nodeName, storagePath, !s.cluster.disabled.includes(LOCAL_STORAGE)),
+  );
+  await Promise.all([network.started, storage.started]);
   return {
     kubelet,
     cri,
