@@ -1,23 +1,34 @@
-// Bundles the program into dist/skiff.js (one ES module; better-sqlite3 stays external because it
-// loads a native addon from node_modules). The single executable has its own build: build-binary.
+// Bundles the program into dist/skiff-program.js (one CommonJS function; better-sqlite3 stays
+// external because it loads a native addon from node_modules), started by dist/skiff.js
+// (scripts/skiff-launcher.mjs) with V8's code cache. The single executable has its own build: build-binary.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import * as esbuild from 'esbuild';
 import { embedDashboard } from './dashboard-assets.mjs';
 import { etcd3Proto } from './esbuild-etcd3.mjs';
 import { versionDefines } from './version-defines.mjs';
 
-await esbuild.build({
+const { outputFiles } = await esbuild.build({
   entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/skiff.js',
+  outfile: 'dist/skiff-program.js',
+  write: false,
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
+  format: 'cjs',
   external: ['better-sqlite3'],
   define: versionDefines(),
-  // Bundled CommonJS packages call require(); give the ES module one.
-  banner: { js: "import { createRequire as __skiffRequire } from 'node:module';\nconst require = __skiffRequire(import.meta.url);" },
   logLevel: 'warning',
+  // version.ts reads package.json through import.meta only from a checkout: a build stamps the version in.
+  logOverride: { 'empty-import-meta': 'silent' },
   plugins: [etcd3Proto, embedDashboard],
 });
+// A function of the module's variables, as Node wraps a CommonJS file (the launcher calls it).
+const program = `(function (exports, require, module, __filename, __dirname) {${outputFiles[0].text.replace(/^#!.*/, '')}\n})`;
+const digest = createHash('sha256').update(program).digest('hex').slice(0, 16);
+fs.mkdirSync('dist', { recursive: true });
+for (const old of fs.readdirSync('dist')) if (/^skiff-program\..*\.cache$/.test(old)) fs.rmSync(`dist/${old}`);
+fs.writeFileSync('dist/skiff-program.js', program);
+const launcher = fs.readFileSync('scripts/skiff-launcher.mjs', 'utf8').replace('stamped-by-scripts/build.mjs', digest);
+fs.writeFileSync('dist/skiff.js', launcher, { mode: 0o755 });
 fs.chmodSync('dist/skiff.js', 0o755);
