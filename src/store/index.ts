@@ -2,7 +2,7 @@
 // data dir by default, or Postgres or etcd shared by any number of servers).
 import type { EtcdOptions } from './etcd.js';
 import { KineStore, type KineOptions } from './kine.js';
-import { PostgresStore, type PostgresOptions } from './postgres.js';
+import type { PostgresOptions } from './postgres.js';
 import type { Store } from './types.js';
 
 export * from './types.js';
@@ -16,7 +16,9 @@ export async function openSqliteStore(opts: KineOptions): Promise<Store> {
   return new KineStore(opts);
 }
 
-export function openPostgresStore(opts: PostgresOptions): Promise<Store> {
+/** Postgres's driver is loaded only by a server that uses Postgres. */
+export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
+  const { PostgresStore } = await import('./postgres.js');
   return PostgresStore.open(opts);
 }
 
