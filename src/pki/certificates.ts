@@ -1,11 +1,9 @@
 // X.509 with @peculiar/x509 over Node's WebCrypto: ECDSA P-256 keys, a self-signed CA, and leaf
 // certificates for serving (SANs) and for clients (CN = user, O = groups).
-import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first
 import { webcrypto, randomBytes, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import type * as X509 from '@peculiar/x509';
+import { x509Lib } from './x509-lib.js';
 
 /** PEM text always ends with a newline, so that chains can be concatenated. */
 const pem = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
@@ -23,24 +21,28 @@ export async function generateKey(): Promise<CryptoKeyPair> {
 }
 
 export async function keyToPem(key: CryptoKey): Promise<string> {
+  const x509 = await x509Lib();
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
   return pem(x509.PemConverter.encode(der, 'PRIVATE KEY'));
 }
 
 export async function publicKeyToPem(key: CryptoKey): Promise<string> {
+  const x509 = await x509Lib();
   const der = await webcrypto.subtle.exportKey('spki', key);
   return pem(x509.PemConverter.encode(der, 'PUBLIC KEY'));
 }
 
 async function importKey(pem: string): Promise<CryptoKey> {
+  const x509 = await x509Lib();
   return webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decode(pem)[0]!, ALG, true, ['sign']);
 }
 
 const serial = () => `01${randomBytes(15).toString('hex')}`;
 /** Distinguished names are built, not parsed, so that odd characters in a user name stay literal. */
-const dn = (cn: string, orgs: string[] = []) => [{ CN: [cn] }, ...orgs.map((o) => ({ O: [o] }))] as x509.JsonName;
+const dn = (cn: string, orgs: string[] = []) => [{ CN: [cn] }, ...orgs.map((o) => ({ O: [o] }))] as X509.JsonName;
 
 export async function createCA(commonName: string, years = 10): Promise<KeyPair> {
+  const x509 = await x509Lib();
   const keys = await generateKey();
   const notBefore = new Date(Date.now() - 60_000);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -70,10 +72,11 @@ export interface LeafRequest {
 }
 
 export async function issueCertificate(ca: KeyPair, req: LeafRequest): Promise<KeyPair> {
+  const x509 = await x509Lib();
   const keys = await generateKey();
   const caCert = new x509.X509Certificate(ca.certPem);
   const notBefore = new Date(Date.now() - 60_000);
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension([

@@ -1,10 +1,10 @@
 // PKCS#10 certificate requests: an agent makes one for its node client certificate (its key never
 // leaves it), the API server's signer reads one (subject, names, whether its signature holds) and
 // issues the certificate from a CA, as kube-controller-manager's csrsigning does.
-// certificates.js first: it loads reflect-metadata, which @peculiar/x509 needs before it is evaluated.
 import { generateKey, keyToPem, type KeyPair } from './certificates.js';
 import { webcrypto, X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
+import { x509Lib } from './x509-lib.js';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const pem = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
@@ -14,8 +14,9 @@ export async function createCertificateRequest(
   commonName: string,
   organizations: string[] = [],
 ): Promise<{ requestPem: string; keyPem: string }> {
+  const x509 = await x509Lib();
   const keys = await generateKey();
-  const name = [{ CN: [commonName] }, ...organizations.map((o) => ({ O: [o] }))] as x509.JsonName;
+  const name = [{ CN: [commonName] }, ...organizations.map((o) => ({ O: [o] }))] as X509.JsonName;
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: ALG });
   return { requestPem: pem(csr.toString('pem')), keyPem: await keyToPem(keys.privateKey) };
 }
@@ -29,7 +30,7 @@ export interface RequestInfo {
   uris: string[];
 }
 
-function parse(requestPem: string): x509.Pkcs10CertificateRequest {
+function parse(x509: typeof X509, requestPem: string): X509.Pkcs10CertificateRequest {
   try {
     return new x509.Pkcs10CertificateRequest(requestPem);
   } catch (err) {
@@ -39,7 +40,8 @@ function parse(requestPem: string): x509.Pkcs10CertificateRequest {
 
 /** What a request asks for; throws when it cannot be parsed or its signature does not hold. */
 export async function inspectCertificateRequest(requestPem: string): Promise<RequestInfo> {
-  const csr = parse(requestPem);
+  const x509 = await x509Lib();
+  const csr = parse(x509, requestPem);
   if (!(await csr.verify())) throw new Error('the certificate request is not signed by the key it carries');
   const subject = csr.subjectName;
   const info: RequestInfo = {
@@ -62,7 +64,7 @@ export async function inspectCertificateRequest(requestPem: string): Promise<Req
   return info;
 }
 
-const USAGE_BITS: Record<string, number> = {
+const usageBits = (x509: typeof X509): Record<string, number> => ({
   'digital signature': x509.KeyUsageFlags.digitalSignature,
   'content commitment': x509.KeyUsageFlags.nonRepudiation,
   'key encipherment': x509.KeyUsageFlags.keyEncipherment,
@@ -72,15 +74,15 @@ const USAGE_BITS: Record<string, number> = {
   'crl sign': x509.KeyUsageFlags.cRLSign,
   'encipher only': x509.KeyUsageFlags.encipherOnly,
   'decipher only': x509.KeyUsageFlags.decipherOnly,
-};
-const EXTENDED: Record<string, string> = {
+});
+const extendedUsages = (x509: typeof X509): Record<string, string> => ({
   'server auth': x509.ExtendedKeyUsage.serverAuth,
   'client auth': x509.ExtendedKeyUsage.clientAuth,
   'code signing': x509.ExtendedKeyUsage.codeSigning,
   'email protection': x509.ExtendedKeyUsage.emailProtection,
   timestamping: x509.ExtendedKeyUsage.timeStamping,
   'ocsp signing': x509.ExtendedKeyUsage.ocspSigning,
-};
+});
 
 export interface SignOptions {
   /** The request's usages (`digital signature`, `client auth`, ...). */
@@ -96,15 +98,18 @@ export interface SignOptions {
  * the duration, never past the CA's own end.
  */
 export async function signCertificateRequest(ca: KeyPair, requestPem: string, opts: SignOptions): Promise<string> {
-  const csr = parse(requestPem);
+  const x509 = await x509Lib();
+  const csr = parse(x509, requestPem);
   if (!(await csr.verify())) throw new Error('the certificate request is not signed by the key it carries');
   const caCert = new x509.X509Certificate(ca.certPem);
   const now = opts.now ?? new Date();
   const backdate = Math.min(5 * 60_000, opts.durationMs / 10);
   const caEnd = Date.parse(new X509Certificate(ca.certPem).validTo);
-  const keyUsage = opts.usages.reduce((bits, u) => bits | (USAGE_BITS[u] ?? 0), 0);
-  const extended = opts.usages.map((u) => EXTENDED[u]).filter((u): u is string => !!u);
-  const extensions: x509.Extension[] = [
+  const bits = usageBits(x509);
+  const extendedOf = extendedUsages(x509);
+  const keyUsage = opts.usages.reduce((all, u) => all | (bits[u] ?? 0), 0);
+  const extended = opts.usages.map((u) => extendedOf[u]).filter((u): u is string => !!u);
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     await x509.AuthorityKeyIdentifierExtension.create(caCert),
   ];
