@@ -26,7 +26,8 @@ import { listenHttps } from './https.js';
 import { startControlPlane } from './control-plane.js';
 import { serverSettings, type ServerConfig } from './config.js';
 import { nodeAgentSettings } from '../agent/config.js';
-import { startNodeAgent, type NodeAgentSettings } from '../agent/node-agent.js';
+// The node agent (containerd's client among it) is loaded only by a server that runs one.
+import type { NodeAgentSettings } from '../agent/node-agent.js';
 import { SERVER_NODE_LABELS } from '../agent/node-registration.js';
 import { ApiClient } from '../client/rest-client.js';
 import { inProcessTransport } from '../client/transport.js';
@@ -174,13 +175,9 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const { nodeName } = c;
   if (nodeSettings) await ensureNodePassword(stack.objects, stack.registry, nodeName, nodePassword(dataDir));
   const { username, groups } = nodeUser(nodeName);
+  const nodeClient = new ApiClient(inProcessTransport(stack.app, { username, groups: [...groups, 'system:authenticated'] }));
   const agent =
-    nodeSettings &&
-    (await startNodeAgent(
-      new ApiClient(inProcessTransport(stack.app, { username, groups: [...groups, 'system:authenticated'] })),
-      nodeSettings.node,
-      pki.clientCa.certPem,
-    ));
+    nodeSettings && (await (await import('../agent/node-agent.js')).startNodeAgent(nodeClient, nodeSettings.node, pki.clientCa.certPem));
   // The roles a node may not give itself are the server's to set.
   const background = new AbortController();
   const supervisor = new ApiClient(inProcessTransport(stack.app, SUPERVISOR), 'skiff-supervisor');
