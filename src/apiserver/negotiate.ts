@@ -22,5 +22,10 @@ export function representation(accept: string | null | undefined): Representatio
 }
 
 export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+  return jsonTextResponse(JSON.stringify(body), status, headers);
+}
+
+/** A JSON body already serialized (the watch cache's objects are, once per revision). */
+export function jsonTextResponse(json: string, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(json, { status, headers: { 'content-type': 'application/json', ...headers } });
 }

@@ -10,7 +10,8 @@ import type { ObjectStore } from '../api/storage/object-store.js';
 import { decodeAsGo } from '../api/openapi/go-decoding.js';
 import { definitions } from '../api/openapi/schemas.js';
 import { parseStructured, readBody, readObject, mediaType } from './body.js';
-import { jsonResponse, representation } from './negotiate.js';
+import { listJson, objectJson } from '../api/storage/shared-json.js';
+import { jsonResponse, jsonTextResponse, representation } from './negotiate.js';
 import { queryBool } from './query.js';
 import { methodNotAllowed, warningHeaders, writeContext, type RequestContext } from './request-context.js';
 import { partialMetadata, toTable } from './table.js';
@@ -23,12 +24,11 @@ export interface ResourceDeps {
 
 export function respondObject(ctx: RequestContext, obj: StoredObject, status = 200): Response {
   const rep = representation(ctx.req.headers.get('accept'));
+  if (rep === 'object') return jsonTextResponse(objectJson(obj), status, warningHeaders(ctx));
   const body =
     rep === 'table'
       ? toTable(ctx.path.def, [obj], { resourceVersion: obj.metadata.resourceVersion, includeObject: ctx.query.get('includeObject') })
-      : rep === 'metadata'
-        ? partialMetadata(obj)
-        : obj;
+      : partialMetadata(obj);
   return jsonResponse(body, status, warningHeaders(ctx));
 }
 
@@ -62,13 +62,16 @@ export async function listResponse(ctx: RequestContext, deps: ResourceDeps): Pro
       }),
     );
   }
-  const items = rep === 'metadata' ? result.items.map(partialMetadata) : result.items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
-  return jsonResponse({
-    kind: rep === 'metadata' ? 'PartialObjectMetadataList' : `${def.kind}List`,
-    apiVersion: rep === 'metadata' ? 'meta.k8s.io/v1' : apiVersionOf(def.group, def.version),
-    metadata: { resourceVersion: result.resourceVersion, ...(result.continue ? { continue: result.continue } : {}) },
-    items,
-  });
+  const metadata = { resourceVersion: result.resourceVersion, ...(result.continue ? { continue: result.continue } : {}) };
+  if (rep === 'metadata') {
+    return jsonResponse({
+      kind: 'PartialObjectMetadataList',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata,
+      items: result.items.map(partialMetadata),
+    });
+  }
+  return jsonTextResponse(listJson(`${def.kind}List`, apiVersionOf(def.group, def.version), metadata, result.items));
 }
 
 /** The body's apiVersion, kind, namespace and name must agree with the URL. */

@@ -4,6 +4,7 @@ import { badRequest } from '../k8s/errors.js';
 import { apiVersionOf, type KObject, type StoredObject } from '../k8s/object.js';
 import type { ObjectStore } from '../api/storage/object-store.js';
 import type { ApiWatchEvent } from '../api/storage/watch.js';
+import { watchEventJson } from '../api/storage/shared-json.js';
 import { representation } from './negotiate.js';
 import { queryBool } from './query.js';
 import type { RequestContext } from './request-context.js';
@@ -48,17 +49,16 @@ export async function watchResponse(ctx: RequestContext, objects: ObjectStore, s
       metadata: { resourceVersion: lastRV, ...(annotations ? { annotations } : {}) },
     },
   });
+  // The cache's objects carry their JSON, made once for every watcher and list.
   const encodeEvent = (e: ApiWatchEvent): string => {
-    let object: KObject = e.object;
-    if (asTable && e.type !== 'BOOKMARK') {
-      object = toTable(def, [e.object as StoredObject], {
-        resourceVersion: e.object.metadata?.resourceVersion,
-        rowsOnly: sentColumns,
-        includeObject: ctx.query.get('includeObject'),
-      });
-      sentColumns = true;
-    }
-    return `${JSON.stringify({ type: e.type, object })}\n`;
+    if (!asTable || e.type === 'BOOKMARK') return watchEventJson(e.type, e.object);
+    const object: KObject = toTable(def, [e.object as StoredObject], {
+      resourceVersion: e.object.metadata?.resourceVersion,
+      rowsOnly: sentColumns,
+      includeObject: ctx.query.get('includeObject'),
+    });
+    sentColumns = true;
+    return watchEventJson(e.type, object);
   };
 
   const it = watch.events[Symbol.asyncIterator]();

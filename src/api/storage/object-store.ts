@@ -11,6 +11,8 @@ import { watchObjects, type ObjectWatch, type WatchQuery } from './watch.js';
 import { deletionFinished } from './pending-deletion.js';
 import { MODIFIED, retryOnModified, toApiError } from './errors.js';
 import { objectFilter, type ListQuery } from './filter.js';
+import { cacherFor, type CachedResource, type Cacher } from './cacher.js';
+import { cachedList } from './cached-list.js';
 
 export interface WriteContext {
   dryRun?: boolean;
@@ -49,6 +51,8 @@ export interface ListResult {
 export type ObjectReader = Pick<ObjectStore, 'get' | 'tryGet' | 'list'>;
 
 const resourceName = (def: ResourceDef) => ({ group: def.group, resource: def.plural });
+const cached = (def: ResourceDef): CachedResource => ({ group: def.group, plural: def.plural, prefix: keyFor(def, undefined) });
+const NAMESPACES: CachedResource = { group: '', plural: 'namespaces', prefix: '/registry/namespaces/' };
 
 function validationFailed(def: ResourceDef, obj: KObject, errors: FieldError[]): ApiError {
   return invalid(def.kind, def.group, obj.metadata?.name ?? '', errors);
@@ -58,20 +62,38 @@ const LEASE_REUSE_MS = 60_000;
 
 export class ObjectStore {
   private readonly leases = new Map<number, { id: number; at: number }>();
+  /** Reads are served from the watch cache, shared by every ObjectStore over the same datastore. */
+  private readonly cacher: Cacher;
 
   constructor(
     readonly store: Store,
     private readonly admission: Admission = {},
     /** Encryption at rest by resource; plaintext JSON without it. */
     readonly transformers: StorageTransformers = IDENTITY,
-  ) {}
+  ) {
+    this.cacher = cacherFor(store, transformers);
+  }
 
   private transformer(def: ResourceDef): ValueTransformer {
     return this.transformers.forResource(def.group, def.plural);
   }
 
-  /** Watches objects of a kind, decoded (and decrypted) as every other read is. */
-  watch(def: ResourceDef, namespace: string | undefined, q: WatchQuery): Promise<ObjectWatch> {
+  /**
+   * Watches objects of a kind, from the watch cache; from a resourceVersion older than the cache
+   * holds, from the datastore (which answers 410 Gone once it is compacted away).
+   */
+  async watch(def: ResourceDef, namespace: string | undefined, q: WatchQuery): Promise<ObjectWatch> {
+    const match = objectFilter(def, q);
+    const rv = q.resourceVersion;
+    try {
+      const cache = rv
+        ? await this.cacher.resource(cached(def))
+        : ((await this.cacher.fresh(cached(def))) ?? (await this.cacher.resource(cached(def))));
+      const watch = cache.watch(keyFor(def, namespace), match, rv && rv !== '0' ? Number(rv) : undefined, this.store.compactRevision());
+      if (watch) return watch;
+    } catch (err) {
+      throw toApiError(err, resourceName(def), '');
+    }
     return watchObjects(this.store, def, namespace, q, this.transformers);
   }
 
@@ -79,47 +101,64 @@ export class ObjectStore {
     return String(this.store.currentRevision());
   }
 
-  async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject> {
-    const kv = await this.store.get(keyFor(def, namespace, name));
-    if (!kv) throw notFound(resourceName(def), name);
-    return decodeFrom(this.transformer(def), kv);
-  }
-
+  /** The most recent state of an object: from the watch cache once it caught up with the datastore. */
   async tryGet(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject | undefined> {
-    const kv = await this.store.get(keyFor(def, namespace, name));
+    const key = keyFor(def, namespace, name);
+    const cache = await this.cacher.fresh(cached(def));
+    if (cache) return cache.get(key);
+    const kv = await this.store.get(key);
     return kv && decodeFrom(this.transformer(def), kv);
   }
 
+  async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject> {
+    const obj = await this.tryGet(def, namespace, name);
+    if (!obj) throw notFound(resourceName(def), name);
+    return obj;
+  }
+
+  /** A list by Kubernetes' resourceVersion rules, from the watch cache where they allow (cached-list.ts). */
   async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
+    try {
+      return (
+        (await cachedList(this.cacher, cached(def), keyFor(def, namespace), objectFilter(def, q), q)) ??
+        (await this.listStored(def, namespace, q))
+      );
+    } catch (err) {
+      throw toApiError(err, resourceName(def), '');
+    }
+  }
+
+  /** A list read from the datastore (an exact resourceVersion, a page of an older list). */
+  private async listStored(def: ResourceDef, namespace: string | undefined, q: ListQuery): Promise<ListResult> {
     const match = objectFilter(def, q);
     const items: StoredObject[] = [];
     let token = q.continue;
     let revision = q.resourceVersionMatch === 'Exact' && q.resourceVersion ? Number(q.resourceVersion) : undefined;
     let readAt = 0;
     // With a selector, keep reading pages until `limit` objects matched, as Kubernetes does.
-    try {
-      for (;;) {
-        const page = await this.store.list(keyFor(def, namespace), { limit: q.limit, continue: token, revision });
-        readAt = page.revision;
-        revision = page.revision;
-        for (const kv of page.items) {
-          const obj = decodeFrom(this.transformer(def), kv);
-          if (match(obj)) items.push(obj);
-        }
-        token = page.continue;
-        if (!token || !q.limit || items.length >= q.limit) break;
+    for (;;) {
+      const page = await this.store.list(keyFor(def, namespace), { limit: q.limit, continue: token, revision });
+      readAt = page.revision;
+      revision = page.revision;
+      for (const kv of page.items) {
+        const obj = decodeFrom(this.transformer(def), kv);
+        if (match(obj)) items.push(obj);
       }
-    } catch (err) {
-      throw toApiError(err, resourceName(def), '');
+      token = page.continue;
+      if (!token || !q.limit || items.length >= q.limit) break;
     }
     return { items, resourceVersion: String(readAt), continue: token };
   }
 
   private async checkNamespace(def: ResourceDef, namespace: string | undefined): Promise<void> {
     if (!def.namespaced || namespace === undefined) return;
-    const kv = await this.store.get(`/registry/namespaces/${namespace}`);
-    if (!kv) throw notFound({ group: '', resource: 'namespaces' }, namespace);
-    const ns = decodeFrom(this.transformers.forResource('', 'namespaces'), kv) as KObject & { status?: { phase?: string } };
+    const cache = await this.cacher.fresh(NAMESPACES);
+    const key = `${NAMESPACES.prefix}${namespace}`;
+    const kv = cache ? undefined : await this.store.get(key);
+    const ns = (cache ? cache.get(key) : kv && decodeFrom(this.transformers.forResource('', 'namespaces'), kv)) as
+      | (KObject & { status?: { phase?: string } })
+      | undefined;
+    if (!ns) throw notFound({ group: '', resource: 'namespaces' }, namespace);
     if (ns.status?.phase === 'Terminating' || ns.metadata?.deletionTimestamp) {
       throw new ApiError(
         403,

@@ -39,17 +39,29 @@ function decodeShared(kv: WatchEvent['kv'], transformer: ValueTransformer): Stor
   return obj;
 }
 
+/**
+ * What one watcher sees of a change: `object` is the new state (for a deletion, the last state with
+ * the deletion's resourceVersion), `prev` the state before; leaving the selection is a DELETED event.
+ */
+export function selectEvent(
+  deleted: boolean,
+  object: StoredObject,
+  prev: StoredObject | undefined,
+  match: (o: KObject) => boolean,
+): ApiWatchEvent | undefined {
+  const prevMatched = prev !== undefined && match(prev);
+  if (deleted) return prevMatched ? { type: 'DELETED', object } : undefined;
+  if (match(object)) return { type: prevMatched ? 'MODIFIED' : 'ADDED', object };
+  return prevMatched ? { type: 'DELETED', object } : undefined;
+}
+
 function convert(e: WatchEvent, match: (o: KObject) => boolean, transformer: ValueTransformer): ApiWatchEvent | undefined {
   const prev = e.prev ? decodeShared(e.prev, transformer) : undefined;
-  const prevMatched = prev !== undefined && match(prev);
   if (e.type === 'delete') {
-    if (!prevMatched) return undefined;
-    return { type: 'DELETED', object: { ...prev, metadata: { ...prev.metadata, resourceVersion: String(e.kv.modRevision) } } };
+    if (!prev) return undefined;
+    return selectEvent(true, { ...prev, metadata: { ...prev.metadata, resourceVersion: String(e.kv.modRevision) } }, prev, match);
   }
-  const obj = decodeShared(e.kv, transformer);
-  const matched = match(obj);
-  if (matched) return { type: prevMatched ? 'MODIFIED' : 'ADDED', object: obj };
-  return prevMatched ? { type: 'DELETED', object: obj } : undefined;
+  return selectEvent(false, decodeShared(e.kv, transformer), prev, match);
 }
 
 export async function watchObjects(
