@@ -66,6 +66,14 @@ t.test('served from the checkpoint while the API cannot be reached, and after a 
     'a namespace whose Services were never read: no environment',
   );
 
+  // Stopped before its informer ever listed: the empty cache is no list of Services, neither served nor kept.
+  again.stop();
+  await new Promise((r) => setImmediate(r));
+  t.ok(
+    (await again.services('default')).some((s) => s.metadata?.name === 'web'),
+    'after a stop: still the Services kept',
+  );
+
   // The API back: its answer (the ConfigMap is gone) wins, and is forgotten by the checkpoint.
   down = false;
   await api.resource(configMaps).delete('default', 'settings');

@@ -44,6 +44,7 @@ const unreachable = (err: unknown) => !(err instanceof ApiError) || err.code >= 
 export class ApiSources implements PodSources {
   private readonly serviceInformer: Informer<Writable<Service>>;
   private servicesSynced = false;
+  private stopped = false;
   private offlineUntil = 0;
   private keepTimer?: NodeJS.Timeout;
 
@@ -59,12 +60,15 @@ export class ApiSources implements PodSources {
     const changed = () => this.keepServicesSoon();
     this.serviceInformer.on({ add: changed, update: changed, delete: changed }).start();
     void this.serviceInformer.synced().then(() => {
+      // synced() resolves at a stop too, when the informer may never have listed.
+      if (this.stopped) return;
       this.servicesSynced = true;
       this.keepServicesSoon();
     });
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.keepTimer);
     this.serviceInformer.stop();
   }
@@ -160,7 +164,7 @@ export class ApiSources implements PodSources {
   }
 
   private keepServicesSoon(): void {
-    if (!this.servicesSynced || this.keepTimer) return;
+    if (!this.servicesSynced || this.stopped || this.keepTimer) return;
     this.keepTimer = setTimeout(() => {
       this.keepTimer = undefined;
       this.checkpoint.keepServices((ns) => this.serviceInformer.list(ns));
