@@ -16,6 +16,8 @@ const { outputFiles } = await esbuild.build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
+  // No comments or indentation: a smaller file to read at every start (names stay, for stack traces).
+  minifyWhitespace: true,
   external: ['better-sqlite3'],
   define: versionDefines(),
   logLevel: 'warning',
@@ -23,8 +25,11 @@ const { outputFiles } = await esbuild.build({
   logOverride: { 'empty-import-meta': 'silent' },
   plugins: [etcd3Proto, embedDashboard],
 });
-// A function of the module's variables, as Node wraps a CommonJS file (the launcher calls it).
-const program = `(function (exports, require, module, __filename, __dirname) {${outputFiles[0].text.replace(/^#!.*/, '')}\n})`;
+// A function of the module's variables, as Node wraps a CommonJS file (the launcher calls it). ASCII
+// only (esbuild leaves a few characters in regular expressions), so that the launcher reads it as
+// latin1, several times faster than decoding UTF-8.
+const ascii = (text) => text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const program = `(function (exports, require, module, __filename, __dirname) {${ascii(outputFiles[0].text.replace(/^#!.*/, ''))}\n})`;
 const digest = createHash('sha256').update(program).digest('hex').slice(0, 16);
 fs.mkdirSync('dist', { recursive: true });
 for (const old of fs.readdirSync('dist')) if (/^skiff-program\..*\.cache$/.test(old)) fs.rmSync(`dist/${old}`);

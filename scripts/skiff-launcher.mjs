@@ -23,7 +23,8 @@ try {
 } catch {
   // no cache yet
 }
-const script = new vm.Script(fs.readFileSync(file, 'utf8'), {
+// The build writes it in ASCII: read as latin1, it needs no UTF-8 decoding.
+const script = new vm.Script(fs.readFileSync(file, 'latin1'), {
   filename: file,
   cachedData,
   importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
