@@ -147,7 +147,10 @@ export async function runServer(c: ServerConfig): Promise<void> {
     onUpgrade: stack.upgrade,
   });
   const server = `https://${urlHost(bindAddress)}:${https.port}`;
-  await stack.publishApiServer(advertise, https.port);
+  // Listing this server in default/kubernetes (three durable writes) goes on while the rest starts;
+  // the server is ready once it is done (a failure still stops the start).
+  const published = stack.publishApiServer(advertise, https.port);
+  published.catch(() => undefined);
   const kubeconfig = c.writeKubeconfig;
   writeKubeconfig(kubeconfig, c.writeKubeconfigMode, {
     server,
@@ -188,6 +191,7 @@ export async function runServer(c: ServerConfig): Promise<void> {
   stageIngressClass(path.join(dataDir, 'server', 'manifests'), cluster.disabled);
   const manifests = startManifests({ dir: path.join(dataDir, 'server', 'manifests'), client: supervisor, disabled: cluster.disabled });
   const schedule = startSnapshotSchedule(store, snapshots);
+  await published;
   log.info(`Wrote kubeconfig ${kubeconfig}`);
   announceJoin(c, token, `https://${urlHost(advertise)}:${https.port}`);
   log.info(
