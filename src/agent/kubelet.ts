@@ -154,6 +154,11 @@ export class Kubelet {
     return listed;
   }
 
+  /** Resolves once the API has listed the node's pods (or the kubelet stops). */
+  apiAnswered(): Promise<void> {
+    return this.informer.synced();
+  }
+
   /** The API does not answer: the pods kept in the checkpoint run as they were last seen. */
   private startFromCheckpoint(worker: (uid: string) => PodWorker): void {
     const kept = this.checkpoint.pods().filter((p) => !this.workers.has(p.metadata!.uid!));

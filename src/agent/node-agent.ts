@@ -86,14 +86,19 @@ interface Part {
 const MAX_RETRY_MS = 30_000;
 
 /**
- * A part of the node that needs the server to start: tried again with backoff while it fails. With the
- * server reachable `started` waits for it (the agent is ready with it); without, it is left to start
- * in the background, and stop() does not wait for a start that may not come.
+ * A part of the node that needs the server: started once the API has answered (`answered` also
+ * resolves when the agent stops), tried again with backoff while it fails; stop() does not wait for
+ * a start that has not come.
  */
-function whenReachable(what: string, reachable: boolean, start: () => Promise<Part>): { started: Promise<unknown>; stop(): Promise<void> } {
+function whenReachable(
+  what: string,
+  answered: Promise<void>,
+  start: () => Promise<Part>,
+): { started: Promise<void>; stop(): Promise<void> } {
   const abort = new AbortController();
   let part: Part | undefined;
-  const starting = (async () => {
+  const started = (async () => {
+    await answered;
     for (let attempt = 0; !abort.signal.aborted; attempt++) {
       try {
         part = await start();
@@ -106,7 +111,7 @@ function whenReachable(what: string, reachable: boolean, start: () => Promise<Pa
     }
   })();
   return {
-    started: reachable ? starting : Promise.resolve(),
+    started,
     async stop() {
       abort.abort();
       await part?.stop();
@@ -157,7 +162,9 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
   });
   const server = await startKubeletServer(kubelet, { port: s.kubelet.port, nodeName: s.nodeName, nodeIP, clientCaPem });
   const reachable = await kubelet.start();
-  const network = whenReachable('the node network', reachable, () =>
+  // With the server away the agent is ready without these; they start once it answers.
+  const answered = kubelet.apiAnswered();
+  const network = whenReachable('the node network', answered, () =>
     startNodeNetwork(api, {
       nodeName: s.nodeName,
       nodeIP,
@@ -170,10 +177,10 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     }),
   );
   const storagePath = s.localStoragePath ?? path.join(s.dataDir, 'storage');
-  const storage = whenReachable('local storage', reachable, () =>
+  const storage = whenReachable('local storage', answered, () =>
     startLocalPathNode(api, s.nodeName, storagePath, !s.cluster.disabled.includes(LOCAL_STORAGE)),
   );
-  await Promise.all([network.started, storage.started]);
+  if (reachable) await Promise.all([network.started, storage.started]);
   return {
     kubelet,
     cri,
