@@ -78,7 +78,10 @@ t.test('a child started through diesWithParent dies with its parent, even a SIGK
   const script = `${command} ${args.map((a) => `'${a}'`).join(' ')} & wait`;
   const parent = spawn('sh', ['-c', script], { stdio: 'ignore' });
   const exited = new Promise((r) => parent.once('exit', r));
-  const child = await eventually(() => findProcesses((argv) => argv.at(-1) === marker)[0], { what: 'the child to run' });
+  // Once node runs (not setpriv before its exec), the parent-death signal is set.
+  const child = await eventually(() => findProcesses((argv) => argv[0] === process.execPath && argv.at(-1) === marker)[0], {
+    what: 'the child to run',
+  });
   t.teardown(() => stopProcess(child, 0));
   parent.kill('SIGKILL');
   await exited;
