@@ -110,7 +110,7 @@ export class Kubelet {
    */
   async start(): Promise<boolean> {
     // Registration goes on in the background while the server cannot be reached.
-    void this.reporter.start();
+    const registered = this.reporter.start();
     void this.setUpNetwork();
     const podClient = this.informer.client;
     const deps = {
@@ -132,11 +132,18 @@ export class Kubelet {
       if (!w) this.workers.set(uid, (w = new PodWorker(uid, deps)));
       return w;
     };
+    this.sources.start();
+    this.informer.start();
+    let listed = false;
+    const listing = this.informer.synced().then(() => (listed = !this.abort.signal.aborted));
+    // With the server there, the Node (its allocatable resources) is known before the first pod starts.
+    await Promise.race([Promise.all([listing, registered]), sleep(API_WAIT_MS, this.abort.signal)]);
     // The checkpoint first: what the worker reads for the pod is kept for a pod that is kept.
     const seen = (pod: P) => {
       this.checkpoint.savePod(pod);
       worker(pod.metadata!.uid!).update(pod);
     };
+    // Pods listed so far come as adds.
     this.informer.on({
       add: seen,
       update: (_old, pod) => seen(pod),
@@ -145,9 +152,6 @@ export class Kubelet {
         this.workers.get(pod.metadata!.uid!)?.update(undefined);
       },
     });
-    this.sources.start();
-    this.informer.start();
-    const listed = await Promise.race([this.informer.synced().then(() => true), sleep(API_WAIT_MS, this.abort.signal).then(() => false)]);
     if (!listed) this.startFromCheckpoint(worker);
     void this.informer.synced().then(() => this.forgetVanished());
     void this.relistLoop(worker);
