@@ -12,13 +12,15 @@ import { cycleState, filterNode } from './filters.js';
 import { findPreemption, type Preemption } from './preemption.js';
 import { SchedulingQueue } from './queue.js';
 import { scoreNodes } from './scores.js';
-import { VolumeBinding } from './volume-binding.js';
+import { usesClaims, VolumeBinding } from './volume-binding.js';
 import type { NodeT, PodT } from './snapshot.js';
 import { ClusterSnapshot } from './cluster-snapshot.js';
 import { nowTimestamp } from '../k8s/time.js';
 import { onAbort } from '../k8s/abort.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
+/** Bindings in flight at once, at most. */
+const MAX_BINDINGS = 64;
 
 const wantsUs = (pod: PodT, name: string) =>
   !pod.spec?.nodeName &&
@@ -31,6 +33,7 @@ export class Scheduler {
   private readonly queue = new SchedulingQueue();
   /** The nodes and what is placed on them, kept by the informers' events. */
   private readonly snapshot = new ClusterSnapshot();
+  private readonly bindings = new Set<Promise<void>>();
   private readonly podClient: ResourceClient<PodT>;
   private readonly recorder: EventRecorder;
   private volumes?: VolumeBinding;
@@ -136,8 +139,19 @@ export class Scheduler {
     const best = Math.max(...scores);
     const top = feasible.filter((_, i) => scores[i] === best);
     const chosenNode = top[Math.floor(Math.random() * top.length)]!.node;
+    this.snapshot.assume(pod, chosenNode.metadata!.name!);
+    // The next pod is placed while this one is being bound (counted on its node meanwhile), as
+    // upstream's binding cycle: bindings in flight together share the datastore's commits. A pod
+    // with claims is bound first, since the next pod may share them.
+    const binding = this.bind(key, pod, chosenNode).finally(() => this.bindings.delete(binding));
+    this.bindings.add(binding);
+    if (usesClaims(pod)) await binding;
+    else if (this.bindings.size >= MAX_BINDINGS) await Promise.race(this.bindings);
+  }
+
+  /** Binds a pod placed on a node; a failed binding takes it off the node and tries it again later. */
+  private async bind(key: string, pod: PodT, chosenNode: NodeT): Promise<void> {
     const chosen = chosenNode.metadata!.name!;
-    this.snapshot.assume(pod, chosen);
     try {
       await this.volumes?.bindClaims(pod, chosenNode);
       await this.podClient.subresource('POST', pod.metadata!.namespace, pod.metadata!.name!, 'binding', {

@@ -43,6 +43,8 @@ export function volumeFitsNode(volume: PV, node: Writable<Node>): boolean {
 const claimNames = (pod: PodT): string[] =>
   (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
 
+export const usesClaims = (pod: PodT): boolean => claimNames(pod).length > 0;
+
 /** What an unbound claim of a WaitForFirstConsumer class gets on a node: a volume there, a provisioner, or nothing. */
 function plan(view: VolumeView, claim: PVC, node: Writable<Node>): { volume?: PV; provision?: boolean } {
   const volume = findMatchingVolume(
