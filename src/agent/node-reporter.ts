@@ -227,6 +227,8 @@ export class NodeReporter {
   private async heartbeat(registered: () => void): Promise<void> {
     const signal = this.abort.signal;
     let isRegistered = false;
+    // Said once per outage, not at every beat (an agent may be cut off for days).
+    let failing = false;
     while (!signal.aborted) {
       try {
         if (!isRegistered) {
@@ -238,11 +240,12 @@ export class NodeReporter {
           await this.renewLease();
           await this.refresh();
         }
+        if (failing) log.info({ node: this.opts.name }, 'the server answers again');
+        failing = false;
       } catch (err) {
-        log.warn(
-          { node: this.opts.name, err: (err as Error).message },
-          isRegistered ? 'node lease renewal failed' : 'cannot register the node yet',
-        );
+        const what = isRegistered ? 'node lease renewal failed' : 'cannot register the node yet';
+        if (!failing) log.warn({ node: this.opts.name, err: (err as Error).message }, `${what}; trying again every beat`);
+        failing = true;
       }
       await sleep(this.opts.leaseRenewMs ?? 10_000, signal);
     }
