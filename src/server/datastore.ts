@@ -25,6 +25,11 @@ export interface Datastore<T> {
   prepared: T;
   /** The embedded etcd member, when the server runs one. */
   etcd?: EtcdMember;
+  /**
+   * On SQLite: commits are not fsynced one by one until this is called, which the server does before
+   * its API answers anyone (a first start writes a few hundred objects: RBAC, namespaces, ...).
+   */
+  syncEachCommit?: () => Promise<void>;
 }
 
 /** The external datastore of --datastore-endpoint, by its scheme. */
@@ -143,8 +148,8 @@ export async function openDatastore<T>(
   const makePki = () => ensureClusterPki(c.dataDir, { sans });
   if (runsEmbeddedEtcd(c)) return openEmbeddedEtcd(c, secret, address, makePki, prepare);
   if (!c.datastoreEndpoint) {
-    const store = await openSqliteStore({ file: sqliteFile(c.dataDir) });
-    return { store, pki: await makePki(), prepared: prepare() };
+    const store = await openSqliteStore({ file: sqliteFile(c.dataDir), deferSync: true });
+    return { store, pki: await makePki(), prepared: prepare(), syncEachCommit: () => store.syncEachCommit() };
   }
   return shareBootstrap(await openShared(c.datastoreEndpoint, c), c, secret, makePki, prepare);
 }

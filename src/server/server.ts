@@ -104,7 +104,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
   const secret = tokenSecret(dataDir, c.token);
   const openEncryption = () => openSecretsEncryption({ dataDir, enable: c.secretsEncryption, provider: c.secretsEncryptionProvider });
   const advertise = advertiseAddress(c);
-  const { store, pki, prepared: encryption, etcd } = await openDatastore(c, secret, apiSans(c, cluster), advertise, openEncryption);
+  const datastore = await openDatastore(c, secret, apiSans(c, cluster), advertise, openEncryption);
+  const { store, pki, prepared: encryption, etcd } = datastore;
   // The embedded etcd cluster's members, as this server's client sees them (joins, deleted nodes).
   const etcdMembers = etcd && (await import('./etcd-membership.js')).membersOf(etcd);
   // On SQLite this server is the only one there can be (its exclusive lock keeps others out).
@@ -138,6 +139,8 @@ export async function runServer(c: ServerConfig): Promise<void> {
     podSecurity,
   });
   await encryptExistingSecrets(encryption, store);
+  // What the server wrote of its own so far was told to nobody: from now on each commit is durable.
+  await datastore.syncEachCommit?.();
   const https = await listenHttps(stack.app, {
     port: c.httpsListenPort,
     host: bindAddress,

@@ -12,7 +12,7 @@ export type { EtcdOptions } from './etcd.js';
 export { parseEtcdEndpoints } from './etcd-endpoints.js';
 export type { Tls } from './postgres-log.js';
 
-export async function openSqliteStore(opts: KineOptions): Promise<Store> {
+export async function openSqliteStore(opts: KineOptions): Promise<KineStore> {
   return new KineStore(opts);
 }
 

@@ -12,6 +12,12 @@ import type { DeleteResult, KeyValue, WatchEvent, WriteOptions, WriteResult } fr
 
 export interface KineOptions extends LogStoreOptions {
   file: string;
+  /**
+   * Commits are not fsynced one by one until syncEachCommit(): for what a server writes before its
+   * API answers anyone (a first start's RBAC roles, namespaces, ...), which nobody was told of and
+   * which it writes again if a crash loses them; the database stays consistent either way (WAL).
+   */
+  deferSync?: boolean;
 }
 
 interface Pending {
@@ -30,9 +36,15 @@ export class KineStore extends LogStore<SqliteLog> {
   private readonly copies = new Set<Promise<void>>();
 
   constructor(opts: KineOptions) {
-    const log = new SqliteLog(opts.file);
+    const log = new SqliteLog(opts.file, { deferSync: opts.deferSync });
     super(log, log.currentRevision(), log.meta('compact_rev'), opts);
     this.leases = new LeaseTable(log.leases(), opts.now);
+  }
+
+  /** Every write acknowledged from now on is durable; the ones before are synced now. */
+  async syncEachCommit(): Promise<void> {
+    await this.flushing;
+    this.log.syncEachCommit();
   }
 
   create(key: string, value: Buffer, opts: WriteOptions = {}): Promise<WriteResult> {

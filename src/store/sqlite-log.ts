@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS leases (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL)
 const WITH_PREV = `SELECT k.*, p.value AS prev_value, p.create_revision AS prev_create_revision, p.lease AS prev_lease
   FROM kine k LEFT JOIN kine p ON p.id = k.prev_revision AND p.deleted = 0`;
 
-function openDatabase(file: string): Database.Database {
+function openDatabase(file: string, syncEachCommit: boolean): Database.Database {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const fresh = (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) === 0;
   let db: Database.Database;
@@ -67,8 +67,9 @@ function openDatabase(file: string): Database.Database {
     db.close();
     throw new StoreOpenError(`datastore ${file} is corrupt (${check}): left untouched`);
   }
-  // FULL: a commit is fsynced before it is acknowledged (NORMAL would lose the last commits on power loss).
-  db.pragma('synchronous = FULL');
+  // FULL: a commit is fsynced before it is acknowledged (NORMAL would lose the last commits on power
+  // loss, though never the database's consistency: WAL). NORMAL only until syncEachCommit().
+  db.pragma(`synchronous = ${syncEachCommit ? 'FULL' : 'NORMAL'}`);
   db.exec(SCHEMA);
   return db;
 }
@@ -77,8 +78,11 @@ export class SqliteLog implements StoreLog {
   private readonly db: Database.Database;
   private readonly stmts;
 
-  constructor(readonly file: string) {
-    this.db = openDatabase(file);
+  constructor(
+    readonly file: string,
+    opts: { deferSync?: boolean } = {},
+  ) {
+    this.db = openDatabase(file, !opts.deferSync);
     const db = this.db;
     this.stmts = {
       insert: db.prepare(
@@ -117,6 +121,16 @@ export class SqliteLog implements StoreLog {
       deleteLease: db.prepare('DELETE FROM leases WHERE id = ?'),
       allLeases: db.prepare<[], { id: number; ttl: number }>('SELECT id, ttl FROM leases'),
     };
+  }
+
+  /** Every commit from now on is fsynced before it returns; the ones before are synced now. */
+  syncEachCommit(): void {
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  get syncsEachCommit(): boolean {
+    return this.db.pragma('synchronous', { simple: true }) === 2;
   }
 
   /** The newest revision ever written (ids are never reused, even after compaction). */

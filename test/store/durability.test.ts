@@ -3,6 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import Database from 'better-sqlite3';
 import { openSqliteStore, StoreOpenError } from '../../src/store/index.js';
+import { SqliteLog } from '../../src/store/sqlite-log.js';
 import { spawnTs, waitForLine } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -79,4 +80,18 @@ t.test('a database held by a running server is refused', async (t) => {
   t.ok(await store.get('/held'), 'once the holder died the lock was released and data is there');
   await t.rejects(openSqliteStore({ file }), StoreOpenError, 'a second open in the same process is refused too');
   await store.close();
+});
+
+t.test('a log opened with deferSync fsyncs each commit only from syncEachCommit on, and keeps what came before', async (t) => {
+  const file = path.join(tempDir(t), 'state.db');
+  const deferred = new SqliteLog(file, { deferSync: true });
+  t.notOk(deferred.syncsEachCommit, 'commits are not fsynced one by one at first');
+  deferred.append({ name: '/a', created: 1, deleted: 0, create_revision: 0, prev_revision: 0, lease: 0, value: Buffer.from('x') });
+  deferred.syncEachCommit();
+  t.ok(deferred.syncsEachCommit, 'then each is');
+  deferred.close();
+  const log = new SqliteLog(file);
+  t.ok(log.syncsEachCommit, 'a log opened without it fsyncs each commit');
+  t.equal(log.latest('/a')?.value.toString(), 'x');
+  log.close();
 });
