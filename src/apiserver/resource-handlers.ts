@@ -51,7 +51,7 @@ export function listQuery(q: URLSearchParams): ListQuery {
 
 export async function listResponse(ctx: RequestContext, deps: ResourceDeps): Promise<Response> {
   const { def, namespace } = ctx.path;
-  const result = await deps.objects.list(def, namespace, listQuery(ctx.query));
+  const result = await deps.objects.listShared(def, namespace, listQuery(ctx.query));
   const rep = representation(ctx.req.headers.get('accept'));
   if (rep === 'table') {
     return jsonResponse(

@@ -49,7 +49,7 @@ export async function routeResource(ctx: RequestContext, deps: RouteDeps): Promi
     if (method === 'GET')
       return isWatch(ctx)
         ? watchResponse(ctx, deps.objects, deps.watch)
-        : respondObject(ctx, await deps.objects.get(def, ctx.path.namespace, name));
+        : respondObject(ctx, await deps.objects.getShared(def, ctx.path.namespace, name));
     if (method === 'PUT') return updateResponse(ctx, deps, toStatus);
     if (method === 'PATCH' && deps.patch) return deps.patch(ctx, toStatus);
     if (method === 'DELETE' && !toStatus) return deleteResponse(ctx, deps);

@@ -63,30 +63,37 @@ export async function watchResponse(ctx: RequestContext, objects: ObjectStore, s
 
   const it = watch.events[Symbol.asyncIterator]();
   const encoder = new TextEncoder();
-  const deadline = Date.now() + timeoutMs;
-  const bookmarkEvery = settings.bookmarkEveryMs ?? BOOKMARK_EVERY_MS;
-  let pending: Promise<IteratorResult<ApiWatchEvent[]>> | undefined;
   let initialDone = !sendInitial;
-  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const timers: NodeJS.Timeout[] = [];
+  const stop = () => {
+    closed = true;
+    for (const timer of timers) clearTimeout(timer);
+    watch.close();
+  };
 
+  // One timer for the deadline and one for bookmarks per watch, not one per event.
   const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      timers.push(
+        setTimeout(() => {
+          if (closed) return;
+          stop();
+          controller.close();
+        }, timeoutMs),
+      );
+      if (bookmarks) {
+        const every = settings.bookmarkEveryMs ?? BOOKMARK_EVERY_MS;
+        timers.push(setInterval(() => closed || controller.enqueue(encoder.encode(encodeEvent(bookmark()))), every));
+      }
+    },
     // Loops until it has something to send: pull is not called again after a pull that sent nothing.
     async pull(controller) {
       for (;;) {
-        pending ??= it.next();
-        const wait = Math.max(0, Math.min(deadline - Date.now(), bookmarks ? bookmarkEvery : 2 ** 31 - 1));
-        const tick = new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), wait)));
-        const next = await Promise.race([pending, tick]);
-        clearTimeout(timer);
-        if (next === 'tick') {
-          if (Date.now() >= deadline) {
-            watch.close();
-            controller.close();
-          } else controller.enqueue(encoder.encode(encodeEvent(bookmark())));
-          return;
-        }
-        pending = undefined;
+        const next = await it.next();
+        if (closed) return;
         if (next.done) {
+          stop();
           controller.close();
           return;
         }
@@ -106,10 +113,7 @@ export async function watchResponse(ctx: RequestContext, objects: ObjectStore, s
         }
       }
     },
-    cancel() {
-      clearTimeout(timer);
-      watch.close();
-    },
+    cancel: stop,
   });
   return new Response(body, { status: 200, headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } });
 }

@@ -62,9 +62,13 @@ t.test('lists and gets: every acknowledged write, per namespace, with selectors,
   t.same(names((await objects.list(configMaps, undefined, { fieldSelector: 'metadata.namespace=a' })).items), ['a/one']);
   t.same(names((await objects.list(configMaps, undefined, { fieldSelector: 'metadata.name!=one' })).items), ['b/two']);
 
-  const got = await objects.get(configMaps, 'a', 'one');
+  const got = await objects.getShared(configMaps, 'a', 'one');
   t.ok(Object.isFrozen(got) && Object.isFrozen(got.metadata), 'the cached object is read-only');
-  t.equal(got, (await objects.list(configMaps, 'a')).items[0], 'a list and a get hand out the same object');
+  t.equal(got, (await objects.listShared(configMaps, 'a')).items[0], 'a list and a get hand out the same object');
+  const own = await objects.get(configMaps, 'a', 'one');
+  t.not(own, got, 'get and list give a copy to change');
+  t.notOk(Object.isFrozen(own.metadata));
+  t.same(own, got);
   const { apiVersion, kind, ...item } = got;
   t.equal(objectJson(got), JSON.stringify({ kind, apiVersion, ...item }), 'its JSON is the object, kind first');
   t.same(JSON.parse(listJson('ConfigMapList', 'v1', { resourceVersion: '1' }, [got])).items, [item], 'a list item has no kind');

@@ -8,8 +8,9 @@ import type { KObject } from '../../k8s/object.js';
 import { decodeContinue, encodeContinue } from '../../store/log-rows.js';
 import type { CachedResource, Cacher } from './cacher.js';
 import type { ListQuery } from './filter.js';
-import type { ListResult } from './object-store.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { ResourceCache } from './resource-cache.js';
+import { share } from './shared-json.js';
 
 async function cacheFor(cacher: Cacher, r: CachedResource, prefix: string, q: ListQuery): Promise<[ResourceCache, string] | undefined> {
   const { resourceVersion: rv, resourceVersionMatch: match } = q;
@@ -31,6 +32,16 @@ async function cacheFor(cacher: Cacher, r: CachedResource, prefix: string, q: Li
   return fresh && [fresh, ''];
 }
 
+export interface ListResult {
+  items: StoredObject[];
+  resourceVersion: string;
+  continue?: string;
+}
+
+/** Lists without selectors at the cache's current revision, by prefix and page: many clients list the same. */
+const recent = new WeakMap<ResourceCache, Map<string, ListResult>>();
+const RECENT_LISTS = 16;
+
 /** The list from the watch cache, or undefined when it is for the datastore to answer. */
 export async function cachedList(
   cacher: Cacher,
@@ -42,7 +53,20 @@ export async function cachedList(
   const found = await cacheFor(cacher, r, prefix, q);
   if (!found) return undefined;
   const [cache, after] = found;
-  const revision = cache.revision;
+  const revision = String(cache.revision);
+  const reusable = !q.labelSelector && !q.fieldSelector;
+  let lists = recent.get(cache);
+  const key = `${prefix}\n${after}\n${q.limit ?? ''}`;
+  const known = reusable ? lists?.get(key) : undefined;
+  if (known?.resourceVersion === revision) return known;
   const page = cache.list(prefix, match, after, q.limit);
-  return { items: page.items, resourceVersion: String(revision), continue: page.more && encodeContinue(revision, page.more) };
+  // The same (frozen) items for every such list: their JSON is made once too (shared-json.ts).
+  const result = { items: share(page.items), resourceVersion: revision, continue: page.more && encodeContinue(cache.revision, page.more) };
+  if (reusable) {
+    if (!lists) recent.set(cache, (lists = new Map()));
+    lists.delete(key);
+    lists.set(key, result);
+    if (lists.size > RECENT_LISTS) lists.delete(lists.keys().next().value!);
+  }
+  return result;
 }

@@ -50,9 +50,10 @@ export class Cacher {
   async fresh(r: CachedResource): Promise<ResourceCache | undefined> {
     const cache = await this.resource(r);
     if (!this.canCatchUp) return undefined;
-    // An empty range: its answer is the store's newest revision (shared stores catch up to it first).
-    const { revision } = await this.store.list(`${r.prefix}\u0000`, { limit: 1 });
-    return (await cache.catchUp(revision, () => this.store.currentRevision())) ? cache : undefined;
+    // A read of a key that is never written: a shared store first follows its log up to the newest
+    // commit, so the revision it then counts is at least the one of every write acknowledged so far.
+    await this.store.get(`${r.prefix}\u0000`);
+    return (await cache.catchUp(this.store.currentRevision(), () => this.store.currentRevision())) ? cache : undefined;
   }
 }
 

@@ -12,7 +12,7 @@ import { deletionFinished } from './pending-deletion.js';
 import { MODIFIED, retryOnModified, toApiError } from './errors.js';
 import { objectFilter, type ListQuery } from './filter.js';
 import { cacherFor, type CachedResource, type Cacher } from './cacher.js';
-import { cachedList } from './cached-list.js';
+import { cachedList, type ListResult } from './cached-list.js';
 
 export interface WriteContext {
   dryRun?: boolean;
@@ -41,11 +41,7 @@ export interface Admission {
   released?(def: ResourceDef, obj: StoredObject): Promise<void>;
 }
 
-export interface ListResult {
-  items: StoredObject[];
-  resourceVersion: string;
-  continue?: string;
-}
+export type { ListResult } from './cached-list.js';
 
 /** What code that only looks objects up (admission plugins) may use. */
 export type ObjectReader = Pick<ObjectStore, 'get' | 'tryGet' | 'list'>;
@@ -101,8 +97,11 @@ export class ObjectStore {
     return String(this.store.currentRevision());
   }
 
-  /** The most recent state of an object: from the watch cache once it caught up with the datastore. */
-  async tryGet(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject | undefined> {
+  /**
+   * The most recent state of an object, from the watch cache once it caught up with the datastore:
+   * the cache's own read-only object, shared with every other reader (its JSON made once).
+   */
+  async tryGetShared(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject | undefined> {
     const key = keyFor(def, namespace, name);
     const cache = await this.cacher.fresh(cached(def));
     if (cache) return cache.get(key);
@@ -110,14 +109,27 @@ export class ObjectStore {
     return kv && decodeFrom(this.transformer(def), kv);
   }
 
-  async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject> {
-    const obj = await this.tryGet(def, namespace, name);
+  async getShared(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject> {
+    const obj = await this.tryGetShared(def, namespace, name);
     if (!obj) throw notFound(resourceName(def), name);
     return obj;
   }
 
-  /** A list by Kubernetes' resourceVersion rules, from the watch cache where they allow (cached-list.ts). */
-  async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
+  /** As tryGetShared, the caller's own copy to change. */
+  async tryGet(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject | undefined> {
+    const obj = await this.tryGetShared(def, namespace, name);
+    return obj && structuredClone(obj);
+  }
+
+  async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<StoredObject> {
+    return structuredClone(await this.getShared(def, namespace, name));
+  }
+
+  /**
+   * A list by Kubernetes' resourceVersion rules, from the watch cache where they allow
+   * (cached-list.ts): its read-only objects, and the same array for the same list.
+   */
+  async listShared(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
     try {
       return (
         (await cachedList(this.cacher, cached(def), keyFor(def, namespace), objectFilter(def, q), q)) ??
@@ -126,6 +138,12 @@ export class ObjectStore {
     } catch (err) {
       throw toApiError(err, resourceName(def), '');
     }
+  }
+
+  /** As listShared, the caller's own copies to change. */
+  async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
+    const result = await this.listShared(def, namespace, q);
+    return { ...result, items: result.items.map((o) => structuredClone(o)) };
   }
 
   /** A list read from the datastore (an exact resourceVersion, a page of an older list). */

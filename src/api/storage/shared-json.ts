@@ -44,8 +44,15 @@ export function watchEventJson(type: string, obj: KObject): string {
   return `{"type":"${type}","object":${objectJson(obj)}}\n`;
 }
 
-/** A list (`<Kind>List`) whose items are serialized once each. */
+/** The JSON of shared item arrays (the cache's lists), with the head it was made with. */
+const listJsons = new WeakMap<object, { head: string; json: string }>();
+
+/** A list (`<Kind>List`) whose items are serialized once each; a shared list of them, once in all. */
 export function listJson(kind: string, apiVersion: string, metadata: Record<string, unknown>, items: readonly KObject[]): string {
   const head = `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)}`;
-  return `${head},"items":[${items.map(itemJson).join(',')}]}`;
+  const known = listJsons.get(items);
+  if (known?.head === head) return known.json;
+  const json = `${head},"items":[${items.map(itemJson).join(',')}]}`;
+  if (shared.has(items)) listJsons.set(items, { head, json });
+  return json;
 }
