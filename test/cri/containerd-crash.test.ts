@@ -1,6 +1,6 @@
 // An agent that dies outright (SIGKILL) takes its containerd with it, and a containerd left on the
 // agent's config some other way is stopped before the next one starts: never two on one root, and
-// the next start is not stuck on what the dead one left (its socket). Real containerd; needs root.
+// the next start is not stuck on what the dead one left (its socket). Real containerd, root (test/cri).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
