@@ -30,8 +30,15 @@ t.test('a SIGKILLed supervisor takes containerd along; a leftover containerd is 
   await eventually(() => containerds().length === 0, { what: 'containerd to die with the agent', timeout: 20_000 });
   t.pass('containerd died with its SIGKILLed agent');
 
+  // Both killed at once (the OOM killer taking the agent and its containerd): a stale socket is left.
+  const crashed = await startAgent();
+  process.kill(crashed.pid, 'SIGKILL');
+  crashed.agent.kill('SIGKILL');
+  await eventually(() => containerds().length === 0, { what: 'containerd to be gone' });
+  t.ok(fs.existsSync(path.join(dir, 'c.sock')), 'a stale socket is left behind');
+
   const second = await startAgent();
-  t.same(containerds(), [second.pid], 'the next agent runs one containerd');
+  t.same(containerds(), [second.pid], 'the next agent runs one containerd, the stale socket no obstacle');
   second.agent.kill('SIGTERM');
   await eventually(() => containerds().length === 0, { what: 'containerd to stop with the agent' });
 
