@@ -2,6 +2,7 @@
 // first read and kept by following the datastore. ObjectStore serves lists, gets and watches from it
 // by resourceVersion: "0" as the cache is; unset (the most recent) after the cache caught up with the
 // store's newest revision, so that a read sees every write acknowledged before it, by any server.
+import { KineStore } from '../../store/kine.js';
 import { LogStore } from '../../store/log-store.js';
 import type { Store } from '../../store/index.js';
 import { decodeFrom } from './codec.js';
@@ -52,7 +53,8 @@ export class Cacher {
     if (!this.canCatchUp) return undefined;
     // A read of a key that is never written: a shared store first follows its log up to the newest
     // commit, so the revision it then counts is at least the one of every write acknowledged so far.
-    await this.store.get(`${r.prefix}\u0000`);
+    // SQLite has one writer, this process: its count is always the newest.
+    if (!(this.store instanceof KineStore)) await this.store.get(`${r.prefix}\u0000`);
     return (await cache.catchUp(this.store.currentRevision(), () => this.store.currentRevision())) ? cache : undefined;
   }
 }
