@@ -17,7 +17,7 @@ const OUT = process.argv[3] ?? 'src/cri/cri-api.json';
 const WANTED = {
   'runtime.v1': undefined,
   'containerd.services.events.v1': ['Events.Subscribe', 'SubscribeRequest', 'Envelope'],
-  'containerd.events': ['TaskStart', 'TaskExit', 'TaskOOM', 'TaskDelete', 'ContainerDelete'],
+  'containerd.events': ['TaskStart', 'TaskExit', 'TaskDelete', 'ContainerDelete'],
   'containerd.services.images.v1': ['ImageDelete'],
   'google.protobuf': ['Any', 'Timestamp'],
 };

@@ -1,7 +1,8 @@
 // The node agent proper (what Kubernetes calls the kubelet): the Node and its Lease, the CNI network
-// once the server has given the node its pod range, and a worker per pod bound to the node. A relist
-// of containerd every second notices containers that changed on their own (exited, died) and wakes
-// their pods' workers; sandboxes and containers of pods the API no longer has are removed.
+// once the server has given the node its pod range, and a worker per pod bound to the node.
+// containerd's events wake the worker of a pod whose containers changed on their own (exited, died);
+// a relist of the node when the event stream connects and every minute catches what events missed,
+// and sandboxes and containers of pods the API no longer has are removed.
 import os from 'node:os';
 import path from 'node:path';
 import { EventRecorder } from '../client/event-recorder.js';
@@ -11,12 +12,13 @@ import { pods, type Writable } from '../client/resources.js';
 import type { Taint } from 'kubernetes-types/core/v1.js';
 import { sleep } from '../client/sleep.js';
 import type { CriClient } from '../cri/client.js';
+import { followEvents } from '../cri/events.js';
 import { log } from '../log.js';
 import { removeCniConfig, writeCniConfig } from './cni.js';
 import { hostFacts } from './node-facts.js';
 import { NodeReporter } from './node-reporter.js';
 import { Backoff } from './pods/backoff.js';
-import { POD_UID, type P } from './pods/labels.js';
+import type { P } from './pods/labels.js';
 import { PodWorker } from './pods/pod-worker.js';
 import { RuntimeView, type ContainerInfo } from './pods/runtime-view.js';
 import { KubeletError } from './kubelet-error.js';
@@ -51,7 +53,8 @@ export interface KubeletOptions {
   dns: PodDnsSettings & { resolvConf: string };
 }
 
-const RELIST_MS = 1000;
+/** The safety relist (events may be missed; the event stream connecting again relists at once). */
+const RELIST_MS = 60_000;
 /** How long the start waits for the API's list of the node's pods before it runs the checkpoint's. */
 const API_WAIT_MS = 5000;
 /** How often log sizes are checked (the kubelet: every 10 s). */
@@ -68,7 +71,6 @@ export class Kubelet {
   private readonly recorder: EventRecorder;
   private readonly sources: ApiSources;
   private readonly checkpoint: Checkpoint;
-  private lastSeen = new Map<string, string>();
   readonly logsDir: string;
 
   constructor(
@@ -261,31 +263,52 @@ export class Kubelet {
     await this.reporter.refresh();
   }
 
-  /** Wakes the workers of pods whose containers changed; cleans up after pods the API no longer has. */
+  /**
+   * Follows containerd's events, waking the workers of pods whose containers changed; relists the node
+   * when the event stream (re)connects and every minute, which also finds pods the API no longer has
+   * (a worker removes what is left of each); resyncs every pod now and then and rotates logs.
+   */
   private async relistLoop(worker: (uid: string) => PodWorker): Promise<void> {
     const signal = this.abort.signal;
-    let lastResync = Date.now();
-    let lastRotation = Date.now();
+    // Only a pod missing from the API's list is gone (not one the API has not listed yet: started offline).
+    let podsListed = false;
+    const orphan = (uid: string) => podsListed && this.informer.byIndex('uid', uid).length === 0 && !this.workers.has(uid);
+    this.runtime.changed = (uid) => {
+      if (!orphan(uid)) this.workers.get(uid)?.poke();
+      else if (this.runtime.has(uid)) worker(uid).update(undefined);
+    };
+    let relistAt = Date.now() + RELIST_MS;
+    let wake = () => {};
+    const relistNow = () => {
+      relistAt = 0;
+      wake();
+    };
+    void this.informer.synced().then(() => {
+      podsListed = true;
+      relistNow();
+    });
+    const connected = () => {
+      this.runtime.images.forget();
+      relistNow();
+    };
+    followEvents(this.opts.cri, { event: (e) => this.runtime.handle(e), connected }, signal);
+    const resyncMs = this.opts.resyncMs ?? 60_000;
+    let resyncAt = Date.now() + resyncMs;
+    let rotateAt = Date.now() + LOG_ROTATION_MS;
     while (!signal.aborted) {
       try {
-        const [sandboxes, containers] = await Promise.all([this.opts.cri.listPodSandbox(), this.opts.cri.listContainers()]);
-        const seen = new Map<string, string>();
-        for (const x of [...sandboxes, ...containers]) {
-          const uid = x.labels?.[POD_UID] as string | undefined;
-          if (uid) seen.set(uid, `${seen.get(uid) ?? ''}${x.id}:${x.state},`);
+        if (Date.now() >= relistAt) {
+          relistAt = Date.now() + RELIST_MS;
+          const { changed, seen } = await this.runtime.relist();
+          for (const uid of seen) if (orphan(uid)) worker(uid).update(undefined);
+          for (const uid of changed) this.workers.get(uid)?.poke();
         }
-        const resync = Date.now() - lastResync >= (this.opts.resyncMs ?? 60_000);
-        if (resync) lastResync = Date.now();
-        for (const [uid, signature] of seen) {
-          if (signature === this.lastSeen.get(uid) && !resync) continue;
-          const known = this.informer.byIndex('uid', uid).length > 0;
-          // A pod the API does not have any more: its worker removes what is left.
-          if (!known && !this.workers.has(uid)) worker(uid).update(undefined);
-          else this.workers.get(uid)?.poke();
+        if (Date.now() >= resyncAt) {
+          resyncAt = Date.now() + resyncMs;
+          for (const w of this.workers.values()) w.poke();
         }
-        if (resync) for (const w of this.workers.values()) w.poke();
-        if (Date.now() - lastRotation >= LOG_ROTATION_MS) {
-          lastRotation = Date.now();
+        if (Date.now() >= rotateAt) {
+          rotateAt = Date.now() + LOG_ROTATION_MS;
           await rotateLogs(
             this.opts.cri,
             this.runtime.runningLogs(),
@@ -293,11 +316,18 @@ export class Kubelet {
             this.opts.kubeletArgs.containerLogMaxFiles,
           );
         }
-        this.lastSeen = seen;
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'containerd relist failed');
       }
-      await sleep(RELIST_MS, signal);
+      await new Promise<void>((resolve) => {
+        wake = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.max(0, Math.min(relistAt, resyncAt, rotateAt) - Date.now()));
+        signal.addEventListener('abort', wake);
+      });
     }
   }
 }

@@ -1,18 +1,19 @@
-// Following containerd's events for the CRI's namespace (k8s.io): a container's task started, exited
-// or ran out of memory, a container or image deleted. The stream is subscribed again, with backoff,
+// Following containerd's events for the CRI's namespace (k8s.io): a container's task started or
+// exited, a container or image deleted. The stream is subscribed again, with backoff,
 // whenever it ends (containerd restarted, socket gone); `connected` is called once each subscription
 // is in place, since events may have been missed while there was none and the follower must look again.
 import { log } from '../log.js';
 import type { CriClient, CriMessage } from './client.js';
 
 export type RuntimeEvent =
-  | { topic: '/tasks/start' | '/tasks/oom' | '/containers/delete'; containerId: string }
+  | { topic: '/tasks/start' | '/containers/delete'; containerId: string }
   /** A process ended: the container's own (`init`) or one exec'd into it (probes, kubectl exec). */
   | { topic: '/tasks/exit' | '/tasks/delete'; containerId: string; init: boolean }
   | { topic: '/images/delete'; image: string };
 
 export const CRI_NAMESPACE = 'k8s.io';
-const TOPICS = ['/tasks/start', '/tasks/exit', '/tasks/delete', '/tasks/oom', '/containers/delete', '/images/delete'];
+// No /tasks/oom: an OOM kill of a container shows as its exit, with the reason the CRI records.
+const TOPICS = ['/tasks/start', '/tasks/exit', '/tasks/delete', '/containers/delete', '/images/delete'];
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5000;
 
@@ -25,7 +26,6 @@ export interface EventHandlers {
 function runtimeEvent(topic: string, e: CriMessage): RuntimeEvent | undefined {
   switch (topic) {
     case '/tasks/start':
-    case '/tasks/oom':
       return { topic, containerId: e.containerId as string };
     case '/containers/delete':
       return { topic, containerId: e.id as string };

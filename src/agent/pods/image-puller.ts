@@ -1,5 +1,6 @@
 // Getting a container's image by its pull policy: present and not Always, use it; Never, refuse;
-// otherwise pull, backing off after failures (ErrImagePull, then ImagePullBackOff).
+// otherwise pull, backing off after failures (ErrImagePull, then ImagePullBackOff). Which images are
+// present is asked once and remembered (KnownImages) until containerd says an image was deleted.
 import type { Container } from 'kubernetes-types/core/v1.js';
 import type { EventType } from '../../client/event-recorder.js';
 import type { Writable } from '../../client/resources.js';
@@ -8,7 +9,46 @@ import type { Backoff } from './backoff.js';
 
 export type ImageOutcome = { ok: true } | { ok: false; reason: string; message: string; retryMs: number };
 
+/** The images containerd has, as far as asked: many pods of one image ask containerd once. */
+export class KnownImages {
+  private readonly present = new Set<string>();
+  private readonly asking = new Map<string, Promise<boolean>>();
+  /** Bumped by forget(): an answer asked for before it is not remembered. */
+  private generation = 0;
+
+  constructor(private readonly cri: CriClient) {}
+
+  has(image: string): Promise<boolean> {
+    if (this.present.has(image)) return Promise.resolve(true);
+    let asked = this.asking.get(image);
+    if (!asked) {
+      const generation = this.generation;
+      asked = this.cri
+        .imageStatus(image)
+        .then((status) => {
+          if (status && generation === this.generation) this.present.add(image);
+          return !!status;
+        })
+        .finally(() => this.asking.delete(image));
+      this.asking.set(image, asked);
+    }
+    return asked;
+  }
+
+  pulled(image: string): void {
+    this.present.add(image);
+  }
+
+  /** An image was deleted (by any name), or deletions may have been missed: ask again. */
+  forget(): void {
+    this.generation++;
+    this.present.clear();
+    this.asking.clear();
+  }
+}
+
 export async function ensureImage(
+  images: KnownImages,
   cri: CriClient,
   backoff: Backoff,
   backoffKey: string,
@@ -18,7 +58,7 @@ export async function ensureImage(
 ): Promise<ImageOutcome> {
   const image = spec.image!;
   const policy = spec.imagePullPolicy ?? 'IfNotPresent';
-  if ((await cri.imageStatus(image)) && policy !== 'Always') {
+  if (policy !== 'Always' && (await images.has(image))) {
     event('Normal', 'Pulled', `Container image "${image}" already present on machine`);
     return { ok: true };
   }
@@ -34,6 +74,7 @@ export async function ensureImage(
   event('Normal', 'Pulling', `Pulling image "${image}"`);
   try {
     await cri.pullImage(image, sandboxConfig);
+    images.pulled(image);
     event('Normal', 'Pulled', `Successfully pulled image "${image}"`);
     return { ok: true };
   } catch (err) {

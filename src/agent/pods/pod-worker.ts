@@ -1,8 +1,9 @@
-// One pod's life on the node. Each sync looks at the pod (as the API has it) and at containerd, and
-// takes the next steps: volumes, the sandbox, init containers one at a time, the containers (image,
-// environment, create, start, postStart), restarts with backoff, liveness kills, and the status. A
-// pod marked for deletion (or gone) is stopped within its grace period (preStop first), its
-// containers, sandbox and volumes removed, and then its API object. Syncs of one pod never overlap.
+// One pod's life on the node. Each sync looks at the pod (as the API has it) and at containerd (as
+// the runtime view remembers it), and takes the next steps: volumes, the sandbox, init containers one
+// at a time, the containers (each step by the container runner: start, restart with backoff, liveness
+// kills), and the status. A pod marked for deletion (or gone) is stopped within its grace period
+// (preStop first), its containers, sandbox and volumes removed, and then its API object. Syncs of
+// one pod never overlap.
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -14,18 +15,16 @@ import type { Writable } from '../../client/resources.js';
 import type { CriClient, CriMessage } from '../../cri/client.js';
 import { log } from '../../log.js';
 import type { Backoff } from './backoff.js';
-import { containerConfig, sandboxConfig } from './cri-config.js';
+import { sandboxConfig } from './cri-config.js';
 import type { DnsConfig } from './pod-dns.js';
 import type { PodView } from './downward.js';
-import { containerEnv } from './env.js';
-import { runHandler } from './handlers.js';
 import { podKey, type P } from './labels.js';
 import { isSidecar, podStatus, type ContainerFacts } from './pod-status.js';
 import { ContainerProbes } from './container-probes.js';
+import { ContainerRunner, isExited, type SyncFacts } from './container-runner.js';
 import { writeEtcHosts } from './etc-hosts.js';
-import { ensureImage } from './image-puller.js';
 import type { ContainerInfo, PodRuntime, RuntimeView } from './runtime-view.js';
-import { ConfigError, type PodSources } from './sources.js';
+import type { PodSources } from './sources.js';
 import { VolumeError, type PodVolumes } from './volumes.js';
 
 export interface PodWorkerDeps {
@@ -50,8 +49,6 @@ const RETRY_MS = 2000;
 /** Grace period for containers of pods that vanished from the API (force deleted). */
 const VANISHED_GRACE_SECONDS = 2;
 
-const isExited = (c: ContainerInfo) => c.state === 'CONTAINER_EXITED' || c.state === 'CONTAINER_UNKNOWN';
-
 export class PodWorker {
   private pod?: P;
   private syncing = false;
@@ -60,8 +57,7 @@ export class PodWorker {
   private timerAt = Infinity;
   private done = false;
   private readonly probes: ContainerProbes;
-  /** Why a container is not running, by name, when containerd cannot say (backoff, config errors). */
-  private readonly waiting = new Map<string, { reason: string; message?: string }>();
+  private readonly runner: ContainerRunner;
 
   constructor(
     readonly uid: string,
@@ -70,6 +66,18 @@ export class PodWorker {
     this.probes = new ContainerProbes(deps.cri, {
       failed: (w, message) => this.event('Warning', 'Unhealthy', `${w.kind[0]!.toUpperCase()}${w.kind.slice(1)} probe failed: ${message}`),
       changed: () => this.poke(),
+    });
+    this.runner = new ContainerRunner({
+      uid,
+      deps,
+      probes: this.probes,
+      pod: () => this.pod,
+      event: (type, reason, message) => this.event(type, reason, message),
+      retryIn: (ms) => this.retryIn(ms),
+      poke: () => this.poke(),
+      sandboxConfig: (pod, attempt) => this.sandboxConfig(pod, attempt),
+      hostsFile: () => this.hostsFile(),
+      gracePeriod: () => this.gracePeriod(),
     });
   }
 
@@ -131,22 +139,28 @@ export class PodWorker {
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return this.finishRun(pod, rt);
 
     const hostIPs = this.deps.hostIPs();
-    let volumePaths: Map<string, string>;
-    try {
-      volumePaths = await this.deps.volumes.setUp({ pod, podIPs: [], hostIPs });
-    } catch (err) {
-      if (!(err instanceof VolumeError)) throw err;
-      this.event('Warning', 'FailedMount', err.message);
-      await this.writeStatus(pod, rt, { podIPs: [], hostIPs, sandboxReady: false });
-      return this.retryIn(5000);
-    }
-
+    // Volumes (API reads) and the sandbox (containerd's work) do not wait for each other; the containers wait for both.
+    const volumes = this.deps.volumes.setUp({ pod, podIPs: [], hostIPs }).then(
+      (paths) => ({ paths }),
+      (err: Error) => ({ err }),
+    );
     let sandbox = rt.sandboxes[0];
     if (!sandbox?.ready) {
-      if (!(await this.createSandbox(pod, rt))) return;
+      if (!(await this.createSandbox(pod, rt))) {
+        await volumes; // settled before the next sync sets them up again
+        return;
+      }
       Object.assign(rt, await this.deps.runtime.pod(this.uid));
       sandbox = rt.sandboxes[0]!;
     }
+    const mounted = await volumes;
+    if ('err' in mounted) {
+      if (!(mounted.err instanceof VolumeError)) throw mounted.err;
+      this.event('Warning', 'FailedMount', mounted.err.message);
+      await this.writeStatus(pod, rt, { podIPs: [], hostIPs, sandboxReady: false });
+      return this.retryIn(5000);
+    }
+    const volumePaths = mounted.paths;
     const podIPs = pod.spec?.hostNetwork ? hostIPs : [await this.deps.runtime.sandboxIP(sandbox.id)].filter(Boolean);
     const view: PodView = { pod, podIPs, hostIPs };
     // /etc/hosts is the host's with hostNetwork.
@@ -155,8 +169,9 @@ export class PodWorker {
     const latest = (name: string) => inSandbox.find((c) => c.name === name);
     const policy = pod.spec?.restartPolicy ?? 'Always';
 
+    const facts: SyncFacts = { view, rt, sandboxId: sandbox.id, volumePaths };
     const keep = (spec: Writable<Container>, restart: (c: ContainerInfo) => boolean) =>
-      this.keep(view, spec, latest(spec.name), restart, rt, sandbox.id, volumePaths);
+      this.runner.keep(facts, spec, latest(spec.name), restart);
 
     // Init containers one at a time; a sidecar (restartPolicy Always) lets the next one go once
     // started, and keeps running beside the containers.
@@ -181,28 +196,12 @@ export class PodWorker {
     await this.writeStatus(pod, await this.deps.runtime.pod(this.uid), { podIPs, hostIPs, sandboxReady: true, sandboxId: sandbox.id });
   }
 
-  /** One step toward `spec` running: start it, watch its health, or restart it when `restart` says so. */
-  private async keep(
-    view: PodView,
-    spec: Writable<Container>,
-    c: ContainerInfo | undefined,
-    restart: (c: ContainerInfo) => boolean,
-    rt: PodRuntime,
-    sandboxId: string,
-    volumePaths: Map<string, string>,
-  ): Promise<void> {
-    if (!c) await this.start(view, spec, rt, sandboxId, volumePaths, this.nextRestartCount(rt, spec.name));
-    else if (c.state === 'CONTAINER_RUNNING') await this.watchHealth(view, spec, c);
-    else if (c.state === 'CONTAINER_CREATED') await this.replace(view, spec, c, rt, sandboxId, volumePaths);
-    else if (restart(c)) await this.restart(view, spec, c, rt, sandboxId, volumePaths);
-  }
-
   /** A finished pod keeps its exited containers (for logs) but gives back its sandbox and address. */
   private async finishRun(pod: P, rt: PodRuntime): Promise<void> {
     this.probes.stopAll();
     const running = rt.containers.some((c) => c.state === 'CONTAINER_RUNNING');
-    await this.killAll(rt, this.gracePeriod(), 'pod has finished');
-    for (const s of rt.sandboxes.filter((s) => s.ready)) await this.deps.cri.stopPodSandbox(s.id);
+    await this.runner.killAll(rt, this.gracePeriod(), 'pod has finished');
+    for (const s of rt.sandboxes.filter((s) => s.ready)) await this.deps.runtime.stopPodSandbox(s.id);
     // Sidecars stopped just now: their final state belongs in the status too.
     if (running)
       await this.writeStatus(pod, await this.deps.runtime.pod(this.uid), {
@@ -211,14 +210,6 @@ export class PodWorker {
         sandboxReady: false,
         sandboxId: rt.sandboxes[0]?.id,
       });
-  }
-
-  /** Stops the running containers: the containers together, then the sidecars, last started first. */
-  private async killAll(rt: PodRuntime, grace: number, why: string): Promise<void> {
-    const sidecars = (this.pod?.spec?.initContainers ?? []).filter(isSidecar).map((s) => s.name);
-    const running = rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING');
-    await Promise.all(running.filter((c) => !sidecars.includes(c.name)).map((c) => this.kill(c, grace, why)));
-    for (const name of [...sidecars].reverse()) for (const c of running.filter((x) => x.name === name)) await this.kill(c, grace, why);
   }
 
   private gracePeriod(): number {
@@ -230,11 +221,10 @@ export class PodWorker {
   private async terminate(pod: P | undefined, rt: PodRuntime): Promise<void> {
     this.probes.stopAll();
     const grace = this.gracePeriod();
-    await this.killAll(rt, grace, 'pod is being deleted');
-    for (const s of rt.sandboxes) await this.deps.cri.stopPodSandbox(s.id);
-    for (const c of rt.containers) await this.deps.cri.removeContainer(c.id);
-    for (const s of rt.sandboxes) await this.deps.cri.removePodSandbox(s.id);
-    this.deps.runtime.forget([...rt.containers.map((c) => c.id), ...rt.sandboxes.map((s) => s.id)]);
+    await this.runner.killAll(rt, grace, 'pod is being deleted');
+    for (const s of rt.sandboxes) await this.deps.runtime.stopPodSandbox(s.id);
+    for (const c of rt.containers) await this.deps.runtime.removeContainer(c.id);
+    for (const s of rt.sandboxes) await this.deps.runtime.removePodSandbox(s.id);
     await this.deps.volumes.tearDown(this.uid);
     if (pod) fs.rmSync(this.logDir(pod), { recursive: true, force: true });
     this.deps.backoff.forget(`${this.uid}/`);
@@ -265,13 +255,13 @@ export class PodWorker {
       // The sandbox died (its network or pause process is gone): its containers go with it.
       this.event('Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
       await Promise.all(
-        rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => this.kill(c, this.gracePeriod(), 'sandbox changed')),
+        rt.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => this.runner.kill(c, this.gracePeriod(), 'sandbox changed')),
       );
-      await this.deps.cri.stopPodSandbox(previous.id);
+      await this.deps.runtime.stopPodSandbox(previous.id);
     }
     fs.mkdirSync(this.logDir(pod), { recursive: true });
     try {
-      await this.deps.cri.runPodSandbox(this.sandboxConfig(pod, previous ? previous.attempt + 1 : 0, true));
+      await this.deps.runtime.runPodSandbox(this.sandboxConfig(pod, previous ? previous.attempt + 1 : 0, true));
       return true;
     } catch (err) {
       this.event('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
@@ -285,170 +275,6 @@ export class PodWorker {
     return path.join(this.deps.volumes.podDir(this.uid), 'etc-hosts');
   }
 
-  private nextRestartCount(rt: PodRuntime, name: string): number {
-    const before = rt.containers.find((c) => c.name === name);
-    return before ? before.restartCount + 1 : 0;
-  }
-
-  /** Restarts a stopped container, unless its backoff says to wait (CrashLoopBackOff). */
-  private async restart(
-    view: PodView,
-    spec: Writable<Container>,
-    c: ContainerInfo,
-    rt: PodRuntime,
-    sandboxId: string,
-    volumePaths: Map<string, string>,
-  ): Promise<void> {
-    const key = `${this.uid}/${spec.name}`;
-    const wait = this.deps.backoff.remainingMs(key, c.finishedMs);
-    if (wait > 0) {
-      const delay = this.deps.backoff.delayMs(key) / 1000;
-      const meta = view.pod.metadata!;
-      if (this.waiting.get(spec.name)?.reason !== 'CrashLoopBackOff')
-        this.event(
-          'Warning',
-          'BackOff',
-          `Back-off restarting failed container ${spec.name} in pod ${meta.name}_${meta.namespace}(${this.uid})`,
-        );
-      this.waiting.set(spec.name, {
-        reason: 'CrashLoopBackOff',
-        message: `back-off ${delay}s restarting failed container=${spec.name} pod=${meta.name}_${meta.namespace}(${this.uid})`,
-      });
-      this.retryIn(wait);
-      return;
-    }
-    this.deps.backoff.next(key);
-    await this.start(view, spec, rt, sandboxId, volumePaths, c.restartCount + 1);
-  }
-
-  /** A container created but never started (the agent stopped in between): start over. */
-  private async replace(
-    view: PodView,
-    spec: Writable<Container>,
-    c: ContainerInfo,
-    rt: PodRuntime,
-    sandboxId: string,
-    volumePaths: Map<string, string>,
-  ): Promise<void> {
-    await this.deps.cri.removeContainer(c.id);
-    await this.start(view, spec, { ...rt, containers: rt.containers.filter((x) => x.id !== c.id) }, sandboxId, volumePaths, c.restartCount);
-  }
-
-  private async start(
-    view: PodView,
-    spec: Writable<Container>,
-    rt: PodRuntime,
-    sandboxId: string,
-    volumePaths: Map<string, string>,
-    restartCount: number,
-  ): Promise<void> {
-    const { pod } = view;
-    const sandboxCfg = this.sandboxConfig(pod, rt.sandboxes[0]?.attempt ?? 0);
-    const image = await ensureImage(
-      this.deps.cri,
-      this.deps.backoff,
-      `${this.uid}/${spec.name}/pull`,
-      spec,
-      sandboxCfg,
-      (type, reason, message) => this.event(type, reason, message),
-    );
-    if (!image.ok) {
-      if (image.reason !== 'ImagePullBackOff') return this.failedStart(spec.name, image.reason, image.message, image.retryMs);
-      this.waiting.set(spec.name, { reason: image.reason, message: image.message });
-      return this.retryIn(image.retryMs);
-    }
-    let config: CriMessage;
-    const messageFile = path.join(this.deps.volumes.podDir(this.uid), 'containers', spec.name, `${restartCount}.termination-log`);
-    try {
-      const env = await containerEnv(view, spec, this.deps.sources);
-      fs.mkdirSync(path.dirname(messageFile), { recursive: true });
-      fs.writeFileSync(messageFile, '');
-      config = containerConfig(pod, spec, {
-        env,
-        volumePaths,
-        restartCount,
-        terminationMessageFile: messageFile,
-        hostsFile: pod.spec?.hostNetwork ? undefined : this.hostsFile(),
-        nodeMemory: this.deps.nodeMemory,
-      });
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      return this.failedStart(spec.name, 'CreateContainerConfigError', err.message, 10_000);
-    }
-    let id: string;
-    try {
-      id = (await this.deps.cri.createContainer(sandboxId, config, sandboxCfg)).containerId;
-    } catch (err) {
-      return this.failedStart(spec.name, 'CreateContainerError', (err as Error).message, 10_000);
-    }
-    this.event('Normal', 'Created', `Created container ${spec.name}`);
-    try {
-      await this.deps.cri.startContainer(id);
-    } catch (err) {
-      return this.failedStart(spec.name, 'RunContainerError', (err as Error).message, 10_000);
-    }
-    this.event('Normal', 'Started', `Started container ${spec.name}`);
-    this.waiting.delete(spec.name);
-    // Keep one dead instance for `logs --previous`; older ones go, with their logs.
-    for (const old of rt.containers.filter((c) => c.name === spec.name && isExited(c)).slice(1)) await this.removeContainer(old);
-    const postStart = spec.lifecycle?.postStart;
-    if (postStart) {
-      const result = await runHandler(
-        postStart,
-        { cri: this.deps.cri, containerId: id, container: spec, podIP: view.podIPs[0] ?? '' },
-        30_000,
-      );
-      if (!result.ok) {
-        this.event('Warning', 'FailedPostStartHook', `PostStartHook failed: ${result.message}`);
-        await this.kill({ id, name: spec.name }, this.gracePeriod(), 'FailedPostStartHook');
-      }
-    }
-  }
-
-  private failedStart(name: string, reason: string, message: string, retryMs: number): void {
-    this.waiting.set(name, { reason, message });
-    this.event('Warning', 'Failed', `Error: ${message}`);
-    this.retryIn(retryMs);
-  }
-
-  /** Removes a dead instance and its log file. */
-  private async removeContainer(c: ContainerInfo): Promise<void> {
-    await this.deps.cri.removeContainer(c.id);
-    this.deps.runtime.forget([c.id]);
-    if (c.logPath) fs.rmSync(c.logPath, { force: true });
-  }
-
-  /** Stops a container within `grace` seconds, running its preStop hook first. */
-  private async kill(c: { id: string; name: string }, grace: number, why: string): Promise<void> {
-    const spec = [...(this.pod?.spec?.initContainers ?? []), ...(this.pod?.spec?.containers ?? [])].find((s) => s.name === c.name);
-    this.event('Normal', 'Killing', `Stopping container ${c.name}${why.startsWith('Container') ? `: ${why}` : ''}`);
-    const started = Date.now();
-    const preStop = spec?.lifecycle?.preStop;
-    if (preStop && spec) {
-      const result = await runHandler(
-        preStop,
-        { cri: this.deps.cri, containerId: c.id, container: spec, podIP: this.pod?.status?.podIP ?? '' },
-        grace * 1000,
-      );
-      if (!result.ok) this.event('Warning', 'FailedPreStopHook', `PreStopHook failed: ${result.message}`);
-    }
-    const left = Math.max(0, grace - Math.floor((Date.now() - started) / 1000));
-    this.probes.forget(c.id);
-    await this.deps.cri.stopContainer(c.id, left);
-  }
-
-  /** A failed liveness or startup probe restarts the container. */
-  private async watchHealth(view: PodView, spec: Writable<Container>, c: ContainerInfo): Promise<void> {
-    const failed = this.probes.watch(view, spec, c);
-    if (!failed) return;
-    await this.kill(
-      c,
-      view.pod.spec?.terminationGracePeriodSeconds ?? 30,
-      `Container ${spec.name} failed ${failed.kind} probe, will be restarted`,
-    );
-    this.again = true;
-  }
-
   private containerFacts(spec: Writable<Container>, rt: PodRuntime, sandboxId: string | undefined): ContainerFacts {
     const all = rt.containers.filter((c) => c.name === spec.name);
     const latest = all.find((c) => c.sandboxId === sandboxId) ?? all[0];
@@ -457,7 +283,7 @@ export class PodWorker {
     const started = !!latest && this.probes.isStarted(spec, latest);
     const ready = !!latest && this.probes.isReady(spec, latest);
     // containerd's word wins once the container runs again or has finished for good.
-    const waiting = running ? undefined : this.waiting.get(spec.name);
+    const waiting = running ? undefined : this.runner.waiting(spec.name);
     return { name: spec.name, image: spec.image ?? '', latest, previous, waiting, ready, started };
   }
 
