@@ -51,10 +51,10 @@ export class Cacher {
   async fresh(r: CachedResource): Promise<ResourceCache | undefined> {
     const cache = await this.resource(r);
     if (!this.canCatchUp) return undefined;
-    // A read of a key that is never written: a shared store first follows its log up to the newest
-    // commit, so the revision it then counts is at least the one of every write acknowledged so far.
-    // SQLite has one writer, this process: its count is always the newest.
-    if (!(this.store instanceof KineStore)) await this.store.get(`${r.prefix}\u0000`);
+    // A read of a key that is never written (the prefix itself): a shared store first follows its log
+    // up to the newest commit, so the revision it then counts is at least the one of every write
+    // acknowledged so far. SQLite has one writer, this process: its count is always the newest.
+    if (!(this.store instanceof KineStore)) await this.store.get(r.prefix);
     return (await cache.catchUp(this.store.currentRevision(), () => this.store.currentRevision())) ? cache : undefined;
   }
 }
