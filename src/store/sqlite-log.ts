@@ -28,10 +28,34 @@ CREATE TABLE IF NOT EXISTS leases (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL)
 const WITH_PREV = `SELECT k.*, p.value AS prev_value, p.create_revision AS prev_create_revision, p.lease AS prev_lease
   FROM kine k LEFT JOIN kine p ON p.id = k.prev_revision AND p.deleted = 0`;
 
-function openDatabase(file: string, syncEachCommit: boolean): Database.Database {
+/**
+ * PRAGMAs without throwaway statements (db.pragma() prepares one per call): settings run through
+ * exec, which makes none; a value read is prepared once and kept while the connection lives. In the
+ * single executable (Node 24.21) a better-sqlite3 Statement that the garbage collector frees aborts
+ * the process (nodejs/node#65446).
+ */
+class Pragmas {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  set(source: string): void {
+    this.db.exec(`PRAGMA ${source}`);
+  }
+
+  /** The first column of the first row of `PRAGMA <name>`. */
+  value(name: string): unknown {
+    let stmt = this.statements.get(name);
+    if (!stmt) this.statements.set(name, (stmt = this.db.prepare(`PRAGMA ${name}`).pluck()));
+    return stmt.get();
+  }
+}
+
+function openDatabase(file: string, syncEachCommit: boolean): { db: Database.Database; pragma: Pragmas } {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const fresh = (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) === 0;
   let db: Database.Database;
+  let pragma: Pragmas;
   try {
     // better-sqlite3 accepts a loaded addon object too; its type definitions only know paths.
     db = new Database(file, { nativeBinding: nativeBinding(path.dirname(file)) as string | undefined });
@@ -41,13 +65,14 @@ function openDatabase(file: string, syncEachCommit: boolean): Database.Database 
   try {
     // Exclusive locking holds an OS lock for the connection's life, so a second server on the same
     // data dir is refused, and the kernel drops the lock if this process dies.
-    db.pragma('busy_timeout = 0');
-    db.pragma('locking_mode = EXCLUSIVE');
+    pragma = new Pragmas(db);
+    pragma.set('busy_timeout = 0');
+    pragma.set('locking_mode = EXCLUSIVE');
     // The pages compaction frees go back to the file system a few at a time (incremental_vacuum after
     // each compaction). Only a new database takes this, before its first page is written (so before
     // WAL mode); an older one is left as it is (see reclaim).
-    if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
-    db.pragma('journal_mode = WAL');
+    if (fresh) pragma.set('auto_vacuum = INCREMENTAL');
+    pragma.set('journal_mode = WAL');
     db.exec('BEGIN IMMEDIATE; COMMIT');
   } catch (err) {
     db.close();
@@ -59,7 +84,7 @@ function openDatabase(file: string, syncEachCommit: boolean): Database.Database 
   }
   let check: string;
   try {
-    check = db.pragma('quick_check', { simple: true }) as string;
+    check = pragma.value('quick_check') as string;
   } catch (err) {
     check = (err as Error).message;
   }
@@ -69,20 +94,21 @@ function openDatabase(file: string, syncEachCommit: boolean): Database.Database 
   }
   // FULL: a commit is fsynced before it is acknowledged (NORMAL would lose the last commits on power
   // loss, though never the database's consistency: WAL). NORMAL only until syncEachCommit().
-  db.pragma(`synchronous = ${syncEachCommit ? 'FULL' : 'NORMAL'}`);
+  pragma.set(`synchronous = ${syncEachCommit ? 'FULL' : 'NORMAL'}`);
   db.exec(SCHEMA);
-  return db;
+  return { db, pragma };
 }
 
 export class SqliteLog implements StoreLog {
   private readonly db: Database.Database;
+  private readonly pragma: Pragmas;
   private readonly stmts;
 
   constructor(
     readonly file: string,
     opts: { deferSync?: boolean } = {},
   ) {
-    this.db = openDatabase(file, !opts.deferSync);
+    ({ db: this.db, pragma: this.pragma } = openDatabase(file, !opts.deferSync));
     const db = this.db;
     this.stmts = {
       insert: db.prepare(
@@ -125,12 +151,12 @@ export class SqliteLog implements StoreLog {
 
   /** Every commit from now on is fsynced before it returns; the ones before are synced now. */
   syncEachCommit(): void {
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('wal_checkpoint(PASSIVE)');
+    this.pragma.set('synchronous = FULL');
+    this.pragma.set('wal_checkpoint(PASSIVE)');
   }
 
   get syncsEachCommit(): boolean {
-    return this.db.pragma('synchronous', { simple: true }) === 2;
+    return this.pragma.value('synchronous') === 2;
   }
 
   /** The newest revision ever written (ids are never reused, even after compaction). */
@@ -184,9 +210,9 @@ export class SqliteLog implements StoreLog {
    * are in neither (VACUUM writes a fresh copy; the TRUNCATE checkpoints zero the WAL's length).
    */
   vacuum(): void {
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.pragma.set('wal_checkpoint(TRUNCATE)');
     this.db.exec('VACUUM');
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.pragma.set('wal_checkpoint(TRUNCATE)');
   }
 
   /**
@@ -196,19 +222,19 @@ export class SqliteLog implements StoreLog {
    * INCREMENTAL, or with one VACUUM (a full copy, so only when most of the file is free) on older ones.
    */
   reclaim(): { freePages: number; pageSize: number; vacuumed: boolean } {
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    const pages = this.db.pragma('page_count', { simple: true }) as number;
-    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    const pageSize = this.pragma.value('page_size') as number;
+    const pages = this.pragma.value('page_count') as number;
+    const free = this.pragma.value('freelist_count') as number;
     let vacuumed = false;
     if (free > 0) {
-      if ((this.db.pragma('auto_vacuum', { simple: true }) as number) === 2) {
-        this.db.pragma(`incremental_vacuum(${free})`);
+      if ((this.pragma.value('auto_vacuum') as number) === 2) {
+        this.pragma.set(`incremental_vacuum(${free})`);
       } else if (free * 2 > pages && free * pageSize > 8 * 1024 * 1024) {
         this.db.exec('VACUUM');
         vacuumed = true;
       }
     }
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.pragma.set('wal_checkpoint(TRUNCATE)');
     return { freePages: free, pageSize, vacuumed };
   }
 
