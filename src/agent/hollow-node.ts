@@ -4,7 +4,7 @@
 // pod's hollow.skiff.io/exit-code annotation names), and removes pods marked for deletion
 // at once. Stopping it stops the heartbeat, which is how a test loses a node.
 import type { Pod, PodCondition } from 'kubernetes-types/core/v1.js';
-import { isNotFound } from '../k8s/errors.js';
+import { isConflict, isNotFound } from '../k8s/errors.js';
 import { Informer, keyOf } from '../client/informer.js';
 import type { ApiClient, ResourceClient } from '../client/rest-client.js';
 import { pods, type Writable } from '../client/resources.js';
@@ -126,9 +126,13 @@ export class HollowNode {
           await this.podClient.updateStatus({ ...current, status: this.finishedStatus(current) });
       }
     } catch (err) {
-      if (!isNotFound(err))
-        log.warn({ node: this.opts.name, pod: keyOf(pod), err: (err as Error).message }, 'hollow node: pod status update failed');
       this.handled.delete(uid);
+      if (isNotFound(err)) return;
+      // Changed meanwhile (its node marked not ready, say): a newer copy that arrived while this
+      // update was in flight was skipped, so it is tried now; one not here yet comes as an update.
+      const latest = this.informer?.get(keyOf(pod));
+      if (isConflict(err) && latest && latest.metadata?.resourceVersion !== pod.metadata?.resourceVersion) return this.sync(latest);
+      log.warn({ node: this.opts.name, pod: keyOf(pod), err: (err as Error).message }, 'hollow node: pod status update failed');
     }
   }
 
