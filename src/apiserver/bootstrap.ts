@@ -119,8 +119,9 @@ async function upsert(objects: ObjectStore, def: ResourceDef, field: string, obj
     same(current.metadata?.labels, obj.metadata!.labels)
   )
     return;
-  await objects.update(def, obj.metadata!.namespace, obj.metadata!.name!, {
+  // Servers starting together write it at once: the one that loses the race writes over the winner's.
+  await objects.guaranteedUpdate(def, obj.metadata!.namespace, obj.metadata!.name!, (latest) => ({
     ...obj,
-    metadata: { ...current.metadata, labels: obj.metadata!.labels },
-  });
+    metadata: { ...latest.metadata, labels: obj.metadata!.labels },
+  }));
 }
