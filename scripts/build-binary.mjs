@@ -124,12 +124,14 @@ for (const arch of wanted) {
       output: blob,
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
-      useCodeCache: false,
+      // V8's code cache of the program, so that a start does not compile it first.
+      useCodeCache: true,
       assets: { [ADDON_ASSET]: addon },
     }),
   );
-  // The blob holds no machine code (no snapshot, no code cache), so the x64 Node can make it for arm64.
-  run(hostNode, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // The code cache is made by the target's own Node (arm64's under qemu-user): V8 refuses another's.
+  const seaNode = arch === 'x64' ? [hostNode] : [...QEMU, path.join(nodeDir, 'bin/node')];
+  run(seaNode[0], [...seaNode.slice(1), '--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   const out = `dist/skiff-linux-${arch}`;
   fs.copyFileSync(path.join(nodeDir, 'bin/node'), out);
   fs.chmodSync(out, 0o755);
