@@ -39,7 +39,17 @@ export interface BenchNode {
   cri: CriClient;
   /** The agent's containerd. */
   containerdPid(): number;
+  /** Deletes the pods of the default namespace and waits for their sandboxes to go. */
+  deletePods(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Deletes the default namespace's pods and waits (up to a minute) until the node has no sandbox left. */
+async function deletePods(api: ApiClient, cri: CriClient): Promise<void> {
+  const podClient = api.resource(pods);
+  for (const p of (await podClient.list('default').catch(() => ({ items: [] }))).items)
+    await podClient.delete('default', p.metadata!.name!, { gracePeriodSeconds: 0 }).catch(() => {});
+  for (let i = 0; i < 600 && (await cri.listPodSandbox().catch(() => [])).length > 0; i++) await sleep(100);
 }
 
 export interface BenchNodeOptions {
@@ -135,11 +145,9 @@ export async function startBenchNode(o: BenchNodeOptions = {}): Promise<BenchNod
           .trim()
           .split('\n')[0],
       ),
+    deletePods: () => deletePods(api, cri),
     async stop() {
-      const podClient = api.resource(pods);
-      for (const p of (await podClient.list('default').catch(() => ({ items: [] }))).items)
-        await podClient.delete('default', p.metadata!.name!, { gracePeriodSeconds: 0 }).catch(() => {});
-      for (let i = 0; i < 600 && (await cri.listPodSandbox().catch(() => [])).length > 0; i++) await sleep(100);
+      await deletePods(api, cri);
       cri.close();
       const exited = new Promise((r) => agent.once('exit', r));
       agent.kill('SIGTERM');
