@@ -123,7 +123,7 @@ try {
     const callsBefore = await criCalls();
     const cpuBefore = processes.map(cpuSeconds);
     const run = await podsRound(round);
-    processes.forEach((pid, i) => (cpu[i]! += cpuSeconds(pid) - cpuBefore[i]!));
+    for (const [i, pid] of processes.entries()) cpu[i]! += cpuSeconds(pid) - cpuBefore[i]!;
     for (const [m, n] of await criCalls()) calls.set(m, (calls.get(m) ?? 0) + n - (callsBefore.get(m) ?? 0));
     await sleep(2000);
     busyRss = Math.max(busyRss, rssMiB(agent.pid!));
