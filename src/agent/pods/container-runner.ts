@@ -16,7 +16,7 @@ import type { P } from './labels.js';
 import { isSidecar } from './pod-status.js';
 import type { ContainerProbes } from './container-probes.js';
 import { ensureImage } from './image-puller.js';
-import type { PodWorkerDeps } from './pod-worker.js';
+import type { PodWorkerDeps } from './pod-worker-deps.js';
 import type { ContainerInfo, PodRuntime } from './runtime-view.js';
 import { ConfigError } from './sources.js';
 

@@ -8,44 +8,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Container } from 'kubernetes-types/core/v1.js';
-import { ignoreNotFound } from '../../k8s/errors.js';
-import type { EventRecorder, EventType } from '../../client/event-recorder.js';
-import type { ResourceClient } from '../../client/rest-client.js';
+import { ApiError, ignoreNotFound } from '../../k8s/errors.js';
+import type { EventType } from '../../client/event-recorder.js';
 import type { Writable } from '../../client/resources.js';
-import type { CriClient, CriMessage } from '../../cri/client.js';
+import type { CriMessage } from '../../cri/client.js';
 import { log } from '../../log.js';
-import type { Backoff } from './backoff.js';
 import { sandboxConfig } from './cri-config.js';
-import type { DnsConfig } from './pod-dns.js';
 import type { PodView } from './downward.js';
 import { podKey, type P } from './labels.js';
 import { isSidecar, podStatus, type ContainerFacts } from './pod-status.js';
 import { ContainerProbes } from './container-probes.js';
 import { ContainerRunner, isExited, type SyncFacts } from './container-runner.js';
 import { writeEtcHosts } from './etc-hosts.js';
-import type { ContainerInfo, PodRuntime, RuntimeView } from './runtime-view.js';
-import type { PodSources } from './sources.js';
-import { VolumeError, type PodVolumes } from './volumes.js';
-
-export interface PodWorkerDeps {
-  cri: CriClient;
-  runtime: RuntimeView;
-  volumes: PodVolumes;
-  sources: PodSources;
-  recorder: EventRecorder;
-  pods: ResourceClient<P>;
-  backoff: Backoff;
-  /** Root of the pod log folders (<ns>_<name>_<uid>). */
-  logsDir: string;
-  hostIPs(): string[];
-  /** The pod's resolv.conf and what was cut to fit the resolver's limits (pod-dns.ts). */
-  podDns(pod: P): { config: DnsConfig; problems: string[] };
-  nodeMemory: number;
-  /** Called once the pod is gone from the node and from the API. */
-  finished(uid: string): void;
-}
+import type { ContainerInfo, PodRuntime } from './runtime-view.js';
+import type { PodWorkerDeps } from './pod-worker-deps.js';
+import { VolumeError } from './volumes.js';
 
 const RETRY_MS = 2000;
+/** How often a status no server took is offered again. */
+const STATUS_RETRY_MS = 10_000;
 /** Grace period for containers of pods that vanished from the API (force deleted). */
 const VANISHED_GRACE_SECONDS = 2;
 
@@ -301,7 +282,9 @@ export class PodWorker {
     });
     if (isDeepStrictEqual(JSON.parse(JSON.stringify(status)), pod.status)) return;
     const written = await this.deps.pods.patch(pod.metadata!.namespace, pod.metadata!.name!, { status }, 'merge', 'status').catch((err) => {
-      ignoreNotFound(err);
+      // No server answered (an agent cut off keeps its pods running): the status is written later.
+      if (!(err instanceof ApiError)) this.retryIn(STATUS_RETRY_MS);
+      else ignoreNotFound(err);
       return undefined;
     });
     if (written && written.metadata?.uid === this.uid && this.pod?.metadata?.resourceVersion === pod.metadata?.resourceVersion)
