@@ -1,14 +1,11 @@
 // Fan-out of committed events to watchers. Each watcher has its own queue, so a slow reader never
 // holds up writers or other watchers; one that falls too far behind is closed with an error.
+import { BatchQueue } from './batch-queue.js';
 import { WatcherTooSlowError } from './errors.js';
 import type { WatchEvent, Watcher } from './types.js';
 
 export class WatchStream implements Watcher {
-  private readonly queue: WatchEvent[][] = [];
-  private queued = 0;
-  private ended = false;
-  private error: Error | undefined;
-  private wake: (() => void) | undefined;
+  private readonly batches = new BatchQueue<WatchEvent>();
   /** While history is still being read, the live events that will follow it. */
   private held: WatchEvent[][] | undefined;
 
@@ -20,15 +17,15 @@ export class WatchStream implements Watcher {
   ) {}
 
   push(events: WatchEvent[]): void {
-    if (this.ended) return;
+    if (this.batches.ended) return;
     const mine = events.filter((e) => e.kv.modRevision >= this.fromRevision && e.kv.key.startsWith(this.prefix));
     if (mine.length === 0) return;
     if (this.held) {
       this.held.push(mine);
       return;
     }
-    if (this.queued + mine.length > this.limit) {
-      this.finish(new WatcherTooSlowError(this.prefix, this.queued + mine.length));
+    if (this.batches.queued + mine.length > this.limit) {
+      this.finish(new WatcherTooSlowError(this.prefix, this.batches.queued + mine.length));
       return;
     }
     this.enqueue(mine);
@@ -36,9 +33,7 @@ export class WatchStream implements Watcher {
 
   /** History replayed at the start is queued whole: the limit is for live events piling up. */
   enqueue(events: WatchEvent[]): void {
-    this.queued += events.length;
-    this.queue.push(events);
-    this.signal();
+    this.batches.push(events);
   }
 
   /** Queues history that is still being read, and holds live events back until it is in. */
@@ -48,7 +43,7 @@ export class WatchStream implements Watcher {
     backlog.then(
       (events) => {
         this.held = undefined;
-        if (this.ended) return;
+        if (this.batches.ended) return;
         if (events.length > 0) this.enqueue(events);
         for (const batch of live) this.enqueue(batch);
       },
@@ -61,33 +56,12 @@ export class WatchStream implements Watcher {
   }
 
   finish(error?: Error): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.error = error;
-    this.onClose(this);
-    this.signal();
-  }
-
-  private signal(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    if (this.batches.end(error)) this.onClose(this);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<WatchEvent[]> {
     try {
-      for (;;) {
-        const batch = this.queue.shift();
-        if (batch) {
-          this.queued -= batch.length;
-          yield batch;
-        } else if (this.ended) {
-          if (this.error) throw this.error;
-          return;
-        } else {
-          await new Promise<void>((resolve) => (this.wake = resolve));
-        }
-      }
+      yield* this.batches.drain();
     } finally {
       this.close();
     }

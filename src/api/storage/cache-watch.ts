@@ -3,6 +3,7 @@
 // serialized per watcher here. A reader that lets too many events pile up is ended, as upstream ends
 // a watcher that cannot keep up: the client watches again from the last resourceVersion it saw.
 import type { KObject, StoredObject } from '../../k8s/object.js';
+import { BatchQueue } from '../../store/batch-queue.js';
 import { type ApiWatchEvent, type ObjectWatch, selectEvent } from './watch.js';
 
 /** A change as the cache applied it: `object` is the new state, or for a deletion the last one. */
@@ -17,10 +18,7 @@ export interface CacheEvent {
 const QUEUE_LIMIT = 10_000;
 
 export class CacheWatch implements ObjectWatch {
-  private readonly queue: ApiWatchEvent[][] = [];
-  private queued = 0;
-  private ended = false;
-  private wake: (() => void) | undefined;
+  private readonly batches = new BatchQueue<ApiWatchEvent>();
   private initial: ApiWatchEvent[] | undefined;
   readonly events: AsyncIterable<ApiWatchEvent[]>;
 
@@ -41,7 +39,7 @@ export class CacheWatch implements ObjectWatch {
   }
 
   deliver(events: readonly CacheEvent[]): void {
-    if (this.ended) return;
+    if (this.batches.ended) return;
     const out: ApiWatchEvent[] = [];
     for (const e of events) {
       if (e.revision <= this.startRevision || !e.key.startsWith(this.prefix)) continue;
@@ -49,43 +47,22 @@ export class CacheWatch implements ObjectWatch {
       if (selected) out.push(selected);
     }
     if (out.length === 0) return;
-    if (this.queued + out.length > QUEUE_LIMIT) {
+    if (this.batches.queued + out.length > QUEUE_LIMIT) {
       this.close();
       return;
     }
-    this.queued += out.length;
-    this.queue.push(out);
-    this.signal();
+    this.batches.push(out);
   }
 
   close(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.onClose(this);
-    this.signal();
-  }
-
-  private signal(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    if (this.batches.end()) this.onClose(this);
   }
 
   private async *iterate(): AsyncIterator<ApiWatchEvent[]> {
     try {
       if (this.initial) yield this.initial;
       this.initial = undefined;
-      for (;;) {
-        const batch = this.queue.shift();
-        if (batch) {
-          this.queued -= batch.length;
-          yield batch;
-        } else if (this.ended) {
-          return;
-        } else {
-          await new Promise<void>((resolve) => (this.wake = resolve));
-        }
-      }
+      yield* this.batches.drain();
     } finally {
       this.close();
     }
