@@ -41,6 +41,10 @@ function roleCommand(program: Program, name: Command, summary: string, run: Runn
     const settings = resolveSettings(name, cli);
     await configureLog(logConfig(settings));
     await run(settings);
+    // Stopped in order (a signal, or a one-time task such as --cluster-reset done): exit now rather
+    // than when the last handle a library keeps open goes; a stopped agent still running would hold
+    // `systemctl stop` (and a test waiting for its exit) until a timeout.
+    process.exit(0);
   });
 }
 

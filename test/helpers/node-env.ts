@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CriClient } from '../../src/cri/client.js';
 import { mountsUnder } from '../../src/agent/pods/volumes.js';
+import { diesWithParent } from '../../src/k8s/supervisor.js';
 import { buildBusyboxImage } from './images.js';
 import { eventually } from './eventually.js';
 
@@ -67,7 +68,8 @@ export function prepareNode(dataDir: string, uniq: number, enter: string[] = [])
       const config = path.join(dataDir, 'agent', 'containerd', 'config.toml');
       if (!fs.existsSync(config)) return;
       // In the node's own network namespace: removing a sandbox undoes its networking there.
-      const containerd = spawn(...inNode(enter, 'containerd', ['--config', config]), { stdio: 'ignore' });
+      // Dies with the test process even when a timeout kills it midway.
+      const containerd = spawn(...inNode(enter, ...diesWithParent('containerd', ['--config', config], 'KILL')), { stdio: 'ignore' });
       const exited = new Promise((r) => containerd.once('exit', r));
       const cri = new CriClient(socket, { timeoutMs: 5000 });
       try {
