@@ -16,7 +16,10 @@ import { etcd3Proto } from './esbuild-etcd3.mjs';
 import { versionDefines } from './version-defines.mjs';
 
 const require = createRequire(import.meta.url);
-const NODE_VERSION = '24.21.0';
+// Node 22 LTS: under Node 24, better-sqlite3 12's Statement destructor asserts when the garbage
+// collector frees a statement (WiseLibs/better-sqlite3#1515) and aborts the process; its fix (13.x,
+// N-API) needs Node 22 at least, which `npm test` does not run on yet.
+const NODE_VERSION = '22.23.5';
 const CACHE = path.resolve('.skiff-cache');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const ADDON_ASSET = 'better_sqlite3.node';
@@ -103,7 +106,7 @@ await esbuild.build({
   outfile: 'dist/skiff-sea.cjs',
   bundle: true,
   platform: 'node',
-  target: 'node24',
+  target: 'node22',
   // A SEA's main script is CommonJS; everything, better-sqlite3's JavaScript included, is inside.
   format: 'cjs',
   define: { ...versionDefines(), SKIFF_ADDON_SHA256: JSON.stringify(JSON.stringify(addonDigests)) },

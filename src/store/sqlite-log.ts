@@ -30,9 +30,9 @@ const WITH_PREV = `SELECT k.*, p.value AS prev_value, p.create_revision AS prev_
 
 /**
  * PRAGMAs without throwaway statements (db.pragma() prepares one per call): settings run through
- * exec, which makes none; a value read is prepared once and kept while the connection lives. In the
- * single executable (Node 24.21) a better-sqlite3 Statement that the garbage collector frees aborts
- * the process (nodejs/node#65446).
+ * exec, which makes none; a value read is prepared once and kept while the connection lives. Under
+ * Node 24 the destructor of a better-sqlite3 12 Statement freed by the garbage collector can abort the
+ * process (WiseLibs/better-sqlite3#1515), which is why the single executable is built on Node 22.
  */
 class Pragmas {
   private readonly statements = new Map<string, Database.Statement>();

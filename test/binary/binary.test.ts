@@ -51,7 +51,7 @@ t.test('single executables', async (t) => {
       const qemuPath = arch === 'arm64' ? { ...env, PATH: `${env.PATH}:/usr/bin` } : env;
       const version = await runOnce([...argv, 'version'], qemuPath, dir);
       t.equal(version.code, 0, version.stderr);
-      t.match(version.stdout, /^skiff version v\d+\.\d+\.\d+ \((?:[0-9a-f]+|unknown)\)\nnode v24\.\d+\.\d+\nplatform linux\//);
+      t.match(version.stdout, /^skiff version v\d+\.\d+\.\d+ \((?:[0-9a-f]+|unknown)\)\nnode v22\.\d+\.\d+\nplatform linux\//);
       t.match(version.stdout, arch === 'x64' ? /platform linux\/x64/ : /platform linux\/arm64/);
 
       // Where earlier builds wrote the SQLite addon (a predictable path under the temp dir, reused when
