@@ -24,7 +24,9 @@ export class WatchStream implements Watcher {
       this.held.push(mine);
       return;
     }
-    if (this.batches.queued + mine.length > this.limit) {
+    // Slow is unread events piling up: one that has read everything takes any batch (etcd may
+    // deliver many revisions in one response).
+    if (this.batches.queued > 0 && this.batches.queued + mine.length > this.limit) {
       this.finish(new WatcherTooSlowError(this.prefix, this.batches.queued + mine.length));
       return;
     }
