@@ -113,12 +113,16 @@ export class KubeletProxy {
     for (const p of ['follow', 'previous', 'timestamps']) if (queryBool(q, p) !== undefined) forward.set(p, String(queryBool(q, p)));
     const where = [pod.metadata.namespace!, pod.metadata.name, container].map(encodeURIComponent).join('/');
     const path = `/containerLogs/${where}?${forward}`;
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = https.get({ host, port, path, agent: this.agent, signal: ctx.req.signal }, resolve);
-      req.on('error', (err) =>
-        reject(new ApiError(503, 'ServiceUnavailable', `cannot reach the node ${pod.spec!.nodeName} at ${host}:${port}: ${err.message}`)),
-      );
-    });
+    const get = () =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const req = https.get({ host, port, path, agent: this.agent, signal: ctx.req.signal }, resolve);
+        req.on('error', (err: NodeJS.ErrnoException) => {
+          // A kept-alive connection the node closed just as it was reused: asked again on a new one.
+          if (req.reusedSocket && err.code === 'ECONNRESET') return resolve(get());
+          reject(new ApiError(503, 'ServiceUnavailable', `cannot reach the node ${pod.spec!.nodeName} at ${host}:${port}: ${err.message}`));
+        });
+      });
+    const res = await get();
     if (res.statusCode !== 200) {
       let text = '';
       for await (const chunk of res) text += chunk;
