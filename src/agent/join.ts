@@ -78,10 +78,16 @@ export function nodePassword(dataDir: string): string {
   return password;
 }
 
-/** Writes a file whole or not at all (a crash never leaves half a key). */
-export function writeAtomic(file: string, text: string, mode: number): void {
+/** Writes a file whole or not at all, on the disk before it takes the old one's place (a crash never leaves half a key). */
+export function writeAtomic(file: string, data: string | Buffer, mode: number): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text, { mode });
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
   fs.renameSync(tmp, file);
 }
 

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { log } from '../../log.js';
+import { writeAtomic } from '../join.js';
 import type { NodeKey } from './node-key.js';
 
 export type CheckpointKind = 'pods' | 'configmaps' | 'secrets' | 'claims' | 'volumes' | 'services' | 'tokens';
@@ -93,16 +94,8 @@ export class CheckpointStore {
   }
 }
 
-/** Writes `file` whole: a temporary file, flushed to the disk, renamed over the old one. */
+/** Writes `file` whole and durably, its folder made for root only if missing. */
 function writeDurably(file: string, data: Buffer): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  writeAtomic(file, data, 0o600);
 }
