@@ -68,3 +68,15 @@ export function prepareForUpdate(old: KObject, next: KObject, rules: UpdateRules
   if (meta.generation !== undefined && !isDeepStrictEqual(specOf(old), specOf(merged))) meta.generation += 1;
   return merged;
 }
+
+/**
+ * Whether an update leaves the object as stored, its resourceVersion and the times in managedFields
+ * aside: upstream then writes nothing and the resourceVersion stays (no event for watchers either).
+ */
+export function unchangedBy(old: KObject, next: KObject): boolean {
+  const comparable = (o: KObject) => ({
+    ...o,
+    metadata: { ...o.metadata, resourceVersion: undefined, managedFields: o.metadata?.managedFields?.map(({ time: _t, ...entry }) => entry) },
+  });
+  return isDeepStrictEqual(comparable(old), comparable(next));
+}

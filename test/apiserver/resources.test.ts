@@ -40,6 +40,29 @@ t.test('create, get, list, update, delete a configmap', async (t) => {
   t.match(gone.body, { kind: 'Status', status: 'Failure', reason: 'NotFound', message: 'configmaps "one" not found', code: 404 });
 });
 
+t.test('an update or apply that changes nothing writes nothing: the resourceVersion stays', async (t) => {
+  const h = await apiHarness(t);
+  const apply = (data: Record<string, string>) =>
+    h.request('PATCH', '/api/v1/namespaces/default/configmaps/same?fieldManager=tool', cm('same', data), {
+      'content-type': 'application/apply-patch+yaml',
+    });
+  const first = await apply({ a: '1' });
+  t.equal(first.status, 201);
+  const rv = first.body.metadata.resourceVersion;
+  // managedFields' times have a resolution of a second: the second apply is made in a later one.
+  const appliedAt = Date.parse(first.body.metadata.managedFields[0].time);
+  await eventually(() => Date.now() >= appliedAt + 1000, { what: 'the next second' });
+  const again = await apply({ a: '1' });
+  t.equal(again.status, 200);
+  t.equal(again.body.metadata.resourceVersion, rv, 'the same apply a second later: not even the managedFields time moves');
+  t.same(again.body.metadata.managedFields, first.body.metadata.managedFields);
+  const put = await h.request('PUT', '/api/v1/namespaces/default/configmaps/same', again.body);
+  t.equal(put.body.metadata.resourceVersion, rv, 'an update with the object as read');
+  const changed = await apply({ a: '2' });
+  t.not(changed.body.metadata.resourceVersion, rv, 'a change is written');
+  t.equal(changed.body.data.a, '2');
+});
+
 t.test('bad input gets a Status with the right code and stores nothing', async (t) => {
   const h = await apiHarness(t);
   const cases: [string, string, string | undefined, number, RegExp][] = [

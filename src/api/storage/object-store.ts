@@ -2,7 +2,7 @@
 // update (optimistic concurrency), guaranteed update for patches, and the start of deletion.
 import type { Store } from '../../store/index.js';
 import { ApiError, alreadyExists, conflict, invalid, notFound, type FieldError } from '../../k8s/errors.js';
-import { prepareForCreate, prepareForUpdate } from '../metadata.js';
+import { prepareForCreate, prepareForUpdate, unchangedBy } from '../metadata.js';
 import { apiVersionOf, type KObject, type StoredObject } from '../../k8s/object.js';
 import type { ResourceDef } from '../registry/types.js';
 import { decode, decodeFrom, encode, encodeFor, keyFor } from './codec.js';
@@ -297,6 +297,7 @@ export class ObjectStore {
     const finished = deletionFinished(def, obj);
     const stored = await this.commit(def, obj, old, ctx, async () => {
       if (ctx.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion } } as StoredObject;
+      if (!finished && unchangedBy(old, obj)) return old;
       // The last finalizer of an object being deleted is gone: the object goes.
       const { revision } = finished
         ? await this.store.delete(key, expected)
