@@ -32,7 +32,7 @@ import { tokenRequestHandler } from './token-request.js';
 import { namespaceFinalizeHandler } from './namespace-finalize.js';
 import { openapiRoutes } from './openapi-routes.js';
 import { joinRoutes, type NodeJoin } from './join-routes.js';
-import { ApiServerEndpoints } from './apiserver-endpoints.js';
+import { ApiServerEndpoints, type ApiServerAddress } from './apiserver-endpoints.js';
 import { serverJoinRoutes, type ServerJoin } from './server-join-routes.js';
 import { checkFields } from './field-validation.js';
 import { schemaLookup } from '../api/openapi/schemas.js';
@@ -80,8 +80,8 @@ export interface ApiServerOptions {
 
 export interface ApiServer {
   app: Hono<{ Bindings: Bindings; Variables: { user: UserInfo } }>;
-  /** Points the default/kubernetes Service at where the API server listens. */
-  publishApiServer(address: string, port: number): Promise<void>;
+  /** Points the default/kubernetes Service at where the API server listens (and at the others sharing its datastore). */
+  publishApiServer(address: string, port: number, shared: boolean): Promise<void>;
   registry: Registry;
   objects: ObjectStore;
   tokens: ServiceAccountTokens;
@@ -185,10 +185,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   await nodeGraph.start();
   ready = true;
   let endpoints: ApiServerEndpoints | undefined;
-  const publishApiServer = async (address: string, port: number) => {
-    endpoints = new ApiServerEndpoints(opts.store, { address, port }, (servers) =>
-      ensureKubernetesService(objects, registry, services.ips.first(), servers),
-    );
+  const publishApiServer = async (address: string, port: number, shared: boolean) => {
+    const write = (servers: ApiServerAddress[]) => ensureKubernetesService(objects, registry, services.ips.first(), servers);
+    // A server alone on its datastore is the only one there can be: it is listed, with no lease to keep.
+    if (!shared) return write([{ address, port }]);
+    endpoints = new ApiServerEndpoints(opts.store, { address, port }, write);
     await endpoints.start();
   };
   const upgrade = kubelets && ((req: IncomingMessage, socket: Duplex, head: Buffer) => void kubelets.upgrade(req, socket, head));

@@ -2,7 +2,8 @@
 // keeps them: each server holds the key /masterleases/<address>:<port> under a datastore lease it
 // keeps alive, and writes the Endpoints and EndpointSlice from the keys alive. A server that dies
 // leaves them once its lease expires; one that stops leaves at once. What follows the Endpoints
-// (agents choosing a server, pods through the Service) then goes to the servers that are up.
+// (agents choosing a server, pods through the Service) then goes to the servers that are up. As
+// upstream's, it never empties them: the last server to stop stays listed, for it comes back there.
 import { LeaseNotFoundError, type Store } from '../store/index.js';
 import { log } from '../log.js';
 
@@ -72,7 +73,7 @@ export class ApiServerEndpoints {
     const servers = items
       .map((kv) => JSON.parse(kv.value.toString('utf8')) as ApiServerAddress)
       .sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
-    await this.write(servers);
+    if (servers.length) await this.write(servers);
   }
 
   /** Leaves the list at once (a graceful stop), so clients need not wait out the lease. */

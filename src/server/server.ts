@@ -150,9 +150,9 @@ export async function runServer(c: ServerConfig): Promise<void> {
     onUpgrade: stack.upgrade,
   });
   const server = `https://${urlHost(bindAddress)}:${https.port}`;
-  // Listing this server in default/kubernetes (three durable writes) goes on while the rest starts;
-  // the server is ready once it is done (a failure still stops the start).
-  const published = stack.publishApiServer(advertise, https.port);
+  // Listing this server in default/kubernetes goes on while the rest starts; the server is ready once
+  // it is done (a failure still stops the start).
+  const published = stack.publishApiServer(advertise, https.port, shared);
   published.catch(() => undefined);
   const kubeconfig = c.writeKubeconfig;
   writeKubeconfig(kubeconfig, c.writeKubeconfigMode, {

@@ -78,7 +78,7 @@ t.test('the list follows default/kubernetes, read as the node', async (t) => {
   const list = new ServerList(CONFIGURED, file).follow(asNode);
   t.teardown(() => list.stop());
 
-  await h.publishApiServer('10.0.0.2', 6443);
+  await h.publishApiServer('10.0.0.2', 6443, false);
   await eventually(() => list.servers().length === 2, { what: 'the published server in the list', explain: () => list.servers().join() });
   t.same(list.servers(), [CONFIGURED, 'https://10.0.0.2:6443']);
 
