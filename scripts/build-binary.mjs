@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import * as esbuild from 'esbuild';
 import { embedDashboard } from './dashboard-assets.mjs';
 import { etcd3Proto } from './esbuild-etcd3.mjs';
+import { oneCopy } from './esbuild-one-copy.mjs';
 import { versionDefines } from './version-defines.mjs';
 
 const require = createRequire(import.meta.url);
@@ -111,7 +112,7 @@ await esbuild.build({
   format: 'cjs',
   define: { ...versionDefines(), SKIFF_ADDON_SHA256: JSON.stringify(JSON.stringify(addonDigests)) },
   logLevel: 'error',
-  plugins: [etcd3Proto, embedDashboard],
+  plugins: [etcd3Proto, embedDashboard, oneCopy],
 });
 
 const hostNode = path.join(nodeFor('x64'), 'bin/node');

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import * as esbuild from 'esbuild';
 import { embedDashboard } from './dashboard-assets.mjs';
 import { etcd3Proto } from './esbuild-etcd3.mjs';
+import { oneCopy } from './esbuild-one-copy.mjs';
 import { versionDefines } from './version-defines.mjs';
 
 const { outputFiles } = await esbuild.build({
@@ -23,7 +24,7 @@ const { outputFiles } = await esbuild.build({
   logLevel: 'warning',
   // version.ts reads package.json through import.meta only from a checkout: a build stamps the version in.
   logOverride: { 'empty-import-meta': 'silent' },
-  plugins: [etcd3Proto, embedDashboard],
+  plugins: [etcd3Proto, embedDashboard, oneCopy],
 });
 // A function of the module's variables, as Node wraps a CommonJS file (the launcher calls it). ASCII
 // only (esbuild leaves a few characters in regular expressions), so that the launcher reads it as
