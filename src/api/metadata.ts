@@ -76,7 +76,11 @@ export function prepareForUpdate(old: KObject, next: KObject, rules: UpdateRules
 export function unchangedBy(old: KObject, next: KObject): boolean {
   const comparable = (o: KObject) => ({
     ...o,
-    metadata: { ...o.metadata, resourceVersion: undefined, managedFields: o.metadata?.managedFields?.map(({ time: _t, ...entry }) => entry) },
+    metadata: {
+      ...o.metadata,
+      resourceVersion: undefined,
+      managedFields: o.metadata?.managedFields?.map(({ time: _t, ...entry }) => entry),
+    },
   });
   return isDeepStrictEqual(comparable(old), comparable(next));
 }
