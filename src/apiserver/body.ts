@@ -11,8 +11,12 @@ export function mediaType(contentType: string | null | undefined): string {
 }
 
 export async function readBody(req: Request): Promise<Uint8Array> {
-  const declared = Number(req.headers.get('content-length') ?? '0');
+  const length = req.headers.get('content-length');
+  const declared = Number(length ?? '0');
   if (declared > MAX_BODY_BYTES) throw tooLarge();
+  // A declared length is what the HTTP parser lets through: read in one piece, without the web stream
+  // (and the whole Request) the server's light request makes for req.body, a sixth of a create's time.
+  if (length !== null) return new Uint8Array(await req.arrayBuffer());
   if (!req.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
