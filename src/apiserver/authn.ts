@@ -23,17 +23,25 @@ function withAuthenticated(user: UserInfo): UserInfo {
   return user.groups.includes('system:authenticated') ? user : { ...user, groups: [...user.groups, 'system:authenticated'] };
 }
 
+/** The user a connection's client certificate names (CN = user, O = groups), or null: read once per connection. */
+const certificateUsers = new WeakMap<TLSSocket, UserInfo | null>();
+
+function certificateUser(socket: TLSSocket): UserInfo | null {
+  let user = certificateUsers.get(socket);
+  if (user !== undefined) return user;
+  const subject = socket.getPeerCertificate()?.subject as Record<string, string | string[]> | undefined;
+  const o = subject?.O;
+  user = subject?.CN ? withAuthenticated({ username: String(subject.CN), groups: o === undefined ? [] : Array.isArray(o) ? o : [o] }) : null;
+  certificateUsers.set(socket, user);
+  return user;
+}
+
 export async function authenticate(req: Request, env: Bindings | undefined, tokens: TokenAuthenticator): Promise<UserInfo | undefined> {
   if (env?.user) return env.user;
   const socket = env?.incoming?.socket as TLSSocket | undefined;
   if (socket?.authorized && typeof socket.getPeerCertificate === 'function') {
-    const cert = socket.getPeerCertificate();
-    const subject = cert?.subject as Record<string, string | string[]> | undefined;
-    if (subject?.CN) {
-      const o = subject.O;
-      const groups = o === undefined ? [] : Array.isArray(o) ? o : [o];
-      return withAuthenticated({ username: String(subject.CN), groups });
-    }
+    const user = certificateUser(socket);
+    if (user) return user;
   }
   const auth = req.headers.get('authorization');
   const m = auth?.match(/^Bearer\s+(\S+)$/i);
