@@ -31,7 +31,9 @@ function certificateUser(socket: TLSSocket): UserInfo | null {
   if (user !== undefined) return user;
   const subject = socket.getPeerCertificate()?.subject as Record<string, string | string[]> | undefined;
   const o = subject?.O;
-  user = subject?.CN ? withAuthenticated({ username: String(subject.CN), groups: o === undefined ? [] : Array.isArray(o) ? o : [o] }) : null;
+  user = subject?.CN
+    ? withAuthenticated({ username: String(subject.CN), groups: o === undefined ? [] : Array.isArray(o) ? o : [o] })
+    : null;
   certificateUsers.set(socket, user);
   return user;
 }
