@@ -26,6 +26,6 @@ export function jsonResponse(body: unknown, status = 200, headers: Record<string
 }
 
 /** A JSON body already serialized (the watch cache's objects are, once per revision). */
-export function jsonTextResponse(json: string, status = 200, headers: Record<string, string> = {}): Response {
+export function jsonTextResponse(json: string | Uint8Array<ArrayBuffer>, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(json, { status, headers: { 'content-type': 'application/json', ...headers } });
 }

@@ -71,7 +71,7 @@ t.test('lists and gets: every acknowledged write, per namespace, with selectors,
   t.same(own, got);
   const { apiVersion, kind, ...item } = got;
   t.equal(objectJson(got), JSON.stringify({ kind, apiVersion, ...item }), 'its JSON is the object, kind first');
-  t.same(JSON.parse(listJson('ConfigMapList', 'v1', { resourceVersion: '1' }, [got])).items, [item], 'a list item has no kind');
+  t.same(JSON.parse(listJson('ConfigMapList', 'v1', { resourceVersion: '1' }, [got]).toString()).items, [item], 'a list item has no kind');
   t.equal(itemJson(got), itemJson(got));
   const updated = await objects.update(configMaps, 'a', 'one', { ...structuredClone(got), data: { k: 'changed' } });
   const data = (o: StoredObject) => (o as StoredObject & { data?: Record<string, string> }).data;

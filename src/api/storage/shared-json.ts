@@ -45,14 +45,22 @@ export function watchEventJson(type: string, obj: KObject): string {
 }
 
 /** The JSON of shared item arrays (the cache's lists), with the head it was made with. */
-const listJsons = new WeakMap<object, { head: string; json: string }>();
+const listJsons = new WeakMap<object, { head: string; json: Buffer<ArrayBuffer> }>();
 
-/** A list (`<Kind>List`) whose items are serialized once each; a shared list of them, once in all. */
-export function listJson(kind: string, apiVersion: string, metadata: Record<string, unknown>, items: readonly KObject[]): string {
+/**
+ * A list (`<Kind>List`) whose items are serialized once each; a shared list of them, once in all.
+ * In UTF-8 bytes: a response written from a string is measured and encoded again at every write.
+ */
+export function listJson(
+  kind: string,
+  apiVersion: string,
+  metadata: Record<string, unknown>,
+  items: readonly KObject[],
+): Buffer<ArrayBuffer> {
   const head = `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)}`;
   const known = listJsons.get(items);
   if (known?.head === head) return known.json;
-  const json = `${head},"items":[${items.map(itemJson).join(',')}]}`;
+  const json = Buffer.from(`${head},"items":[${items.map(itemJson).join(',')}]}`);
   if (shared.has(items)) listJsons.set(items, { head, json });
   return json;
 }
