@@ -1,5 +1,6 @@
 // The process supervisor with real, tiny processes (sleep), its backoff timed by a manual clock.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import t from 'tap';
 import { diesWithParent, type Exit, findProcesses, stopProcess, Supervisor } from '../../src/k8s/supervisor.js';
 import { eventually } from '../helpers/eventually.js';
@@ -92,14 +93,15 @@ t.test('a child started through diesWithParent dies with its parent, even a SIGK
 t.test('findProcesses and stopProcess: a process that is not our child, found by its command line and stopped', async (t) => {
   const marker = `skiff-test-leftover-${process.pid}-${Date.now()}`;
   // It ignores SIGTERM: killed once the grace is over.
-  const p = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1e6)", marker], {
-    stdio: 'ignore',
+  const p = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1e6)", marker], {
+    stdio: ['ignore', 'pipe', 'ignore'],
     detached: true,
   });
-  p.unref();
+  const exited = once(p, 'exit');
+  await once(p.stdout!, 'data'); // its SIGTERM handler is in place: a SIGTERM before it would kill it at once
   const mine = (argv: string[]) => argv.at(-1) === marker;
   t.same(await eventually(() => findProcesses(mine)[0]), p.pid, 'found by its arguments');
   await stopProcess(p.pid!, 300);
-  t.notOk(processAlive(p.pid!), 'stopped (SIGKILL after the grace)');
+  t.same((await exited)[1], 'SIGKILL', 'stopped (SIGKILL after the grace)');
   t.same(findProcesses(mine), []);
 });
