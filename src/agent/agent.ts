@@ -55,7 +55,7 @@ async function clusterConfig(api: ApiClient, dataDir: string, signal: AbortSigna
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
       const text = JSON.stringify(await api.getJson<ClusterConfig>(CLUSTER_CONFIG_PATH));
-      if (text !== kept) writeAtomic(file, text, 0o600);
+      if (text !== kept) await writeAtomic(file, text, 0o600);
       return JSON.parse(text) as ClusterConfig;
     } catch (err) {
       if (kept) {

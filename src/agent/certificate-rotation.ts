@@ -99,8 +99,8 @@ export class CertificateRotation {
       else await sleep(this.opts.pollMs ?? 1000, signal);
     }
     const files = agentFiles(this.opts.dataDir);
-    writeAtomic(files.key, keyPem, 0o600);
-    writeAtomic(files.cert, certPem, 0o644);
+    await writeAtomic(files.key, keyPem, 0o600);
+    await writeAtomic(files.cert, certPem, 0o644);
     // The transport sees the new pair on its next request and opens new connections with it.
     this.target.keyPem = keyPem;
     this.target.certPem = certPem;

@@ -78,17 +78,20 @@ export function nodePassword(dataDir: string): string {
   return password;
 }
 
-/** Writes a file whole or not at all, on the disk before it takes the old one's place (a crash never leaves half a key). */
-export function writeAtomic(file: string, data: string | Buffer, mode: number): void {
+/**
+ * Writes a file whole or not at all, on the disk before it takes the old one's place (a crash never
+ * leaves half a key). The flush runs in libuv's pool: the event loop goes on meanwhile.
+ */
+export async function writeAtomic(file: string, data: string | Buffer, mode: number): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', mode);
+  const handle = await fs.promises.open(tmp, 'w', mode);
   try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
+    await handle.writeFile(data);
+    await handle.sync();
   } finally {
-    fs.closeSync(fd);
+    await handle.close();
   }
-  fs.renameSync(tmp, file);
+  await fs.promises.rename(tmp, file);
 }
 
 const messageOf = (text: string) => {
@@ -161,10 +164,10 @@ export async function joinServer(
       throw new JoinError(`${server} did not issue a node certificate (HTTP ${answer.status}): ${messageOf(answer.text)}`);
     const { certificate, clientCa } = JSON.parse(answer.text) as { certificate: string; clientCa: string };
     fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-    writeAtomic(files.ca, caPem, 0o644);
-    writeAtomic(files.key, keyPem, 0o600);
-    writeAtomic(files.cert, certificate, 0o644);
-    writeAtomic(files.clientCa, clientCa, 0o644);
+    await writeAtomic(files.ca, caPem, 0o644);
+    await writeAtomic(files.key, keyPem, 0o600);
+    await writeAtomic(files.cert, certificate, 0o644);
+    await writeAtomic(files.clientCa, clientCa, 0o644);
     return { target: { server, caPem: caPem, certPem: certificate, keyPem }, clientCaPem: clientCa };
   }
 }

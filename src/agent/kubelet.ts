@@ -185,13 +185,14 @@ export class Kubelet {
     }
   }
 
-  /** Stops the agent's loops; containers keep running (a restarted agent adopts them). */
-  stop(): void {
+  /** Stops the agent's loops, once the checkpoint is on the disk; containers keep running (a restarted agent adopts them). */
+  async stop(): Promise<void> {
     this.abort.abort();
     this.reporter.stop();
     this.informer.stop();
     this.sources.stop();
     for (const w of this.workers.values()) w.stop();
+    await this.checkpoint.flushed();
   }
 
   get cri(): CriClient {

@@ -187,7 +187,7 @@ export async function startNodeAgent(api: ApiClient, s: NodeAgentSettings, clien
     async stop() {
       await storage.stop();
       await network.stop();
-      kubelet.stop();
+      await kubelet.stop();
       await server.close();
       if (supervisor) await supervisor.stop();
       else cri.close();

@@ -54,6 +54,8 @@ export function endpointServers(ep: Endpoints): string[] {
 export class ServerList {
   readonly configured: string;
   private published: string[] = [];
+  /** Saves one after the other, the last list last. */
+  private saving = Promise.resolve();
   private informer?: Informer<Endpoints>;
 
   constructor(
@@ -75,7 +77,7 @@ export class ServerList {
     if (next.length === this.published.length && next.every((s, i) => s === this.published[i])) return;
     log.info({ servers: next }, 'API servers published by the cluster');
     this.published = next;
-    this.save();
+    this.saving = this.saving.then(() => this.save());
   }
 
   /**
@@ -99,6 +101,11 @@ export class ServerList {
     this.informer?.stop();
   }
 
+  /** Once the lists taken so far are on the disk. */
+  saved(): Promise<void> {
+    return this.saving;
+  }
+
   /** The servers saved for this --server; a list saved for another one may be another cluster's. */
   private load(): string[] {
     let text: string;
@@ -117,11 +124,11 @@ export class ServerList {
     }
   }
 
-  private save(): void {
+  private async save(): Promise<void> {
     const saved: SavedList = { serverURL: this.configured, servers: this.published };
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      writeAtomic(this.file, `${JSON.stringify(saved, null, 2)}\n`, 0o644);
+      await writeAtomic(this.file, `${JSON.stringify(saved, null, 2)}\n`, 0o644);
     } catch (err) {
       log.warn({ file: this.file, err: (err as Error).message }, 'cannot save the server list');
     }

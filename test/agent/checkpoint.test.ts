@@ -65,6 +65,7 @@ t.test('pods and what they use survive a restart; Secrets and tokens are sealed;
   cp.keepObject('secrets', 'shop', 'db', { ...secret, metadata: { ...secret.metadata, resourceVersion: '6' } });
   cp.keepToken('a', 'kube-api-access/token', { token: 'eyJ.secret-token', expirationTimestamp: '2027-01-01T00:00:00Z' });
   t.equal(cp.writes, written, 'nothing the agent reads changed: nothing written');
+  await cp.flushed();
 
   const all = fs.readdirSync(agentDir, { recursive: true }).map(String);
   for (const file of all) {
@@ -103,6 +104,7 @@ t.test('pods and what they use survive a restart; Secrets and tokens are sealed;
   // A finished pod is forgotten, with all it alone used.
   again.savePod(pod('a', '3', 'Succeeded'));
   t.same(again.pods(), []);
+  await again.flushed();
   t.same(files(path.join(agentDir, 'checkpoint')), ['default.json'], "nothing left but default's Services (the API server's variables)");
 });
 

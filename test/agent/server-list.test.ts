@@ -54,6 +54,7 @@ t.test('the configured server first and always; the published ones follow, are s
 
   list.update(['https://10.0.0.2:6443', CONFIGURED, 'https://10.0.0.3:6443/']);
   t.same(list.servers(), [CONFIGURED, 'https://10.0.0.2:6443', 'https://10.0.0.3:6443']);
+  await list.saved();
   t.same(JSON.parse(fs.readFileSync(file, 'utf8')), {
     serverURL: CONFIGURED,
     servers: ['https://10.0.0.2:6443', CONFIGURED, 'https://10.0.0.3:6443'],
@@ -61,6 +62,7 @@ t.test('the configured server first and always; the published ones follow, are s
 
   list.update(['https://10.0.0.3:6443']);
   t.same(list.servers(), [CONFIGURED, 'https://10.0.0.3:6443'], 'unpublished servers leave, the configured one stays');
+  await list.saved();
   t.same(new ServerList(CONFIGURED, file).servers(), [CONFIGURED, 'https://10.0.0.3:6443'], 'an agent started again reads the file');
   const other = 'https://10.9.9.9:6443';
   t.same(new ServerList(other, file).servers(), [other], 'a list saved for another --server is not used');
@@ -91,5 +93,6 @@ t.test('the list follows default/kubernetes, read as the node', async (t) => {
   await admin.resource(endpoints).update(ep);
   await eventually(() => list.servers().includes('https://10.0.0.4:7443'), { what: 'the new servers' });
   t.same(list.servers(), [CONFIGURED, 'https://10.0.0.3:6443', 'https://10.0.0.4:7443'], '10.0.0.2 left');
+  await list.saved();
   t.same(JSON.parse(fs.readFileSync(file, 'utf8')).servers, ['https://10.0.0.3:6443', 'https://10.0.0.4:7443'], 'and the file follows');
 });

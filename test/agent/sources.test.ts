@@ -52,6 +52,7 @@ t.test('served from the checkpoint while the API cannot be reached, and after a 
   t.ok((await names('default')).includes('web'), "the informer's last state");
 
   // A restart without the API: all from the disk.
+  await checkpoint.flushed();
   const again = new ApiSources(api, new Checkpoint(agentDir), () => ({}));
   t.teardown(() => again.stop());
   again.start();

@@ -2,7 +2,8 @@
 // under <dir>/<kind>/, JSON, or sealed with the node key for the kinds that hold secrets. A file is
 // written only when what it holds changes (an SD card wears with every write): the store keeps what
 // each file says in memory and compares. Writes are whole or not at all (a temporary file, fsync,
-// rename), so a power cut leaves the old version or the new one.
+// rename), so a power cut leaves the old version or the new one. They are made behind the caller,
+// one after the other, so that no pod waits for the disk to start (flushed() waits for them).
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -17,6 +18,9 @@ const SEALED: ReadonlySet<CheckpointKind> = new Set(['secrets', 'tokens']);
 
 export class CheckpointStore {
   private readonly entries = new Map<CheckpointKind, Map<string, unknown>>();
+  /** Files to write (or, null, to remove) in the order asked; a file asked again before its turn is written once. */
+  private readonly due = new Map<string, Buffer | null>();
+  private draining: Promise<void> | undefined;
   /** Files written since start (tests check that nothing is rewritten for nothing). */
   writes = 0;
 
@@ -46,7 +50,7 @@ export class CheckpointStore {
     if (entries.has(key) && isDeepStrictEqual(entries.get(key), plain)) return false;
     const file = this.file(kind, key);
     const text = Buffer.from(JSON.stringify(plain));
-    writeDurably(file, SEALED.has(kind) ? this.key.seal(text, this.sealName(kind, key)) : text);
+    this.schedule(file, SEALED.has(kind) ? this.key.seal(text, this.sealName(kind, key)) : text);
     entries.set(key, plain);
     this.writes++;
     return true;
@@ -54,7 +58,32 @@ export class CheckpointStore {
 
   remove(kind: CheckpointKind, key: string): void {
     if (!this.kind(kind).delete(key)) return;
-    fs.rmSync(this.file(kind, key), { force: true });
+    this.schedule(this.file(kind, key), null);
+  }
+
+  /** Once every write asked for so far is on the disk. */
+  async flushed(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private schedule(file: string, data: Buffer | null): void {
+    this.due.delete(file); // its turn moves to now
+    this.due.set(file, data);
+    this.draining ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    for (let next = this.due.entries().next(); !next.done; next = this.due.entries().next()) {
+      const [file, data] = next.value;
+      this.due.delete(file);
+      try {
+        if (data) await writeDurably(file, data);
+        else await fs.promises.rm(file, { force: true });
+      } catch (err) {
+        log.warn({ file, err: (err as Error).message }, 'checkpoint: cannot write a file');
+      }
+    }
+    this.draining = undefined;
   }
 
   private kind(kind: CheckpointKind): Map<string, unknown> {
@@ -95,7 +124,7 @@ export class CheckpointStore {
 }
 
 /** Writes `file` whole and durably, its folder made for root only if missing. */
-function writeDurably(file: string, data: Buffer): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  writeAtomic(file, data, 0o600);
+async function writeDurably(file: string, data: Buffer): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeAtomic(file, data, 0o600);
 }

@@ -106,6 +106,11 @@ export class Checkpoint {
     return this.store.writes;
   }
 
+  /** Once every change kept so far is on the disk. */
+  flushed(): Promise<void> {
+    return this.store.flushed();
+  }
+
   /** The pods kept, as they were last seen. */
   pods(): P[] {
     return this.store.values<P>('pods');
