@@ -70,7 +70,11 @@ export async function startBenchNode(o: BenchNodeOptions = {}): Promise<BenchNod
 
   const children: ChildProcess[] = [];
   const start = (args: string[], ready: RegExp): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, ['dist/skiff.js', ...args, '--config', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // BENCH_NODE_FLAGS: Node options for the server and agent, to profile them (--cpu-prof --cpu-prof-dir=...).
+    const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...flags, 'dist/skiff.js', ...args, '--config', '/dev/null'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     children.push(child);
     let log = '';
     return new Promise((resolve, reject) => {
