@@ -53,10 +53,9 @@ export class StatsProvider {
   /** Running containers only: exited ones keep their last counters in containerd. */
   private async containerReadings(): Promise<ContainerReading[]> {
     const running = criEnum('ContainerState', 'CONTAINER_RUNNING');
-    const [containers, stats] = await Promise.all([
-      this.o.cri.listContainers({ state: { state: running } }),
-      this.o.cri.listContainerStats(),
-    ]);
+    const containers = await this.o.cri.listContainers({ state: { state: running } });
+    // A node without running containers (an idle edge box) is not asked for their stats every 10 s.
+    const stats = containers.length ? await this.o.cri.listContainerStats() : [];
     const created = new Map(containers.map((c) => [c.id, Number(c.createdAt)]));
     const seen = new Set<string>(['node']);
     const readings: ContainerReading[] = [];

@@ -124,3 +124,20 @@ t.test('the provider: node and running containers, rates from its own previous r
   t.equal(second.pods[0]!.containers[0]!.cpu.usageNanoCores, 250_000_000);
   t.equal(second.pods[0]!.containers[0]!.memory.workingSetBytes, 777);
 });
+
+t.test('the provider asks containerd for no container stats while nothing runs', async (t) => {
+  let asked = 0;
+  const provider = new StatsProvider({
+    nodeName: 'n1',
+    readNode: async () => ({ usageCoreNanoSeconds: 0, memory: { availableBytes: 1, usageBytes: 2, workingSetBytes: 3 } }),
+    cri: {
+      listContainers: async () => [],
+      listContainerStats: async () => {
+        asked++;
+        return [];
+      },
+    },
+  });
+  t.same((await provider.summary()).pods, []);
+  t.equal(asked, 0);
+});
