@@ -201,23 +201,27 @@ const streams = await Promise.all(
             agent: new https.Agent({ ca: agent.options.ca, cert: agent.options.cert, key: agent.options.key }),
           },
           (res) => {
-            let buf = '';
-            let seen = 0;
+            // Each chunk is only noted with the time it came: parsing it here would delay the other
+            // 99 streams' callbacks, and the latency would be this process's parsing, not delivery.
+            const chunks: { at: number; data: Buffer }[] = [];
+            let lines = 0;
             ready({
               done: new Promise<void>((done) => {
-                res.on('data', (d) => {
-                  const now = performance.now();
-                  buf += d;
-                  let i: number;
-                  while ((i = buf.indexOf('\n')) >= 0) {
-                    const ev = JSON.parse(buf.slice(0, i));
-                    buf = buf.slice(i + 1);
-                    latencies.push(now - sentAt.get(ev.object.metadata.name)!);
-                    if (++seen === events) {
-                      res.destroy();
-                      done();
+                res.on('data', (data: Buffer) => {
+                  chunks.push({ at: performance.now(), data });
+                  for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, nl + 1)) lines++;
+                  if (lines < events) return;
+                  res.destroy();
+                  let buf = '';
+                  for (const { at, data } of chunks) {
+                    buf += data;
+                    let i: number;
+                    while ((i = buf.indexOf('\n')) >= 0) {
+                      latencies.push(at - sentAt.get(JSON.parse(buf.slice(0, i)).object.metadata.name)!);
+                      buf = buf.slice(i + 1);
                     }
                   }
+                  done();
                 });
               }),
             });
