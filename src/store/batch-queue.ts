@@ -13,6 +13,14 @@ export class BatchQueue<T> {
     return this.count;
   }
 
+  /**
+   * Whether `incoming` more would leave more than `limit` unread: a reader too slow for its writer.
+   * One that has read everything takes any batch (etcd may deliver many revisions in one response).
+   */
+  overflows(incoming: number, limit: number): boolean {
+    return this.count > 0 && this.count + incoming > limit;
+  }
+
   get ended(): boolean {
     return this.done;
   }

@@ -24,9 +24,7 @@ export class WatchStream implements Watcher {
       this.held.push(mine);
       return;
     }
-    // Slow is unread events piling up: one that has read everything takes any batch (etcd may
-    // deliver many revisions in one response).
-    if (this.batches.queued > 0 && this.batches.queued + mine.length > this.limit) {
+    if (this.batches.overflows(mine.length, this.limit)) {
       this.finish(new WatcherTooSlowError(this.prefix, this.batches.queued + mine.length));
       return;
     }

@@ -47,7 +47,7 @@ export class CacheWatch implements ObjectWatch {
       if (selected) out.push(selected);
     }
     if (out.length === 0) return;
-    if (this.batches.queued + out.length > QUEUE_LIMIT) {
+    if (this.batches.overflows(out.length, QUEUE_LIMIT)) {
       this.close();
       return;
     }
