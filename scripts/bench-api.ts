@@ -138,7 +138,12 @@ console.log(
     `(baseline: node -e 0 ${nodeStartMs.toFixed(0)} ms)`,
 );
 console.log(`server RSS idle: ${rssOfServer().toFixed(1)} MiB`);
-const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { payload: 'x'.repeat(200) } });
+const cm = (name: string, labels?: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, labels },
+  data: { payload: 'x'.repeat(200) },
+});
 const N = Number(process.env.BENCH_N ?? 1000);
 for (const clients of [1, 10, 50]) {
   console.log(`-- ${clients} concurrent client(s)`);
@@ -229,11 +234,7 @@ const streams = await Promise.all(
 );
 for (let i = 0; i < events; i++) {
   sentAt.set(`w-${i}`, performance.now());
-  const made = cm(`w-${i}`);
-  await ok(
-    call('POST', '/api/v1/namespaces/bench-watch/configmaps', { ...made, metadata: { ...made.metadata, labels: { bench: 'watch' } } }),
-    201,
-  );
+  await ok(call('POST', '/api/v1/namespaces/bench-watch/configmaps', cm(`w-${i}`, { bench: 'watch' })), 201);
 }
 await Promise.all(streams.map((s) => s.done));
 console.log(
