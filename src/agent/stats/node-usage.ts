@@ -39,8 +39,8 @@ export interface NodeReading {
   memory: NodeMemory;
 }
 
-// Read synchronously: /proc's files are made in memory when read and never wait for a disk, and an
-// asynchronous read of one (size 0: read in chunks, through libuv's pool) cost ~8 ms every 10 s.
+// Read synchronously: /proc's files are made in memory when read and never wait for a disk (~20 µs
+// here), where an asynchronous read goes through libuv's pool in several steps for a file of size 0.
 export async function readNodeUsage(procDir = '/proc'): Promise<NodeReading> {
   const [stat, meminfo] = [readFileSync(`${procDir}/stat`, 'utf8'), readFileSync(`${procDir}/meminfo`, 'utf8')];
   return { usageCoreNanoSeconds: parseProcStatCpu(stat), memory: parseMeminfo(meminfo) };
